@@ -1,0 +1,1 @@
+"""Hypervisor and object drivers behind the public API (see drivers/base.py)."""

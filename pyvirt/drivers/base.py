@@ -1,0 +1,310 @@
+"""The driver interface: one async method per public operation.
+
+Every connection (in-process QEMU driver, test driver, remote client) implements
+:class:`Driver`. The asyncio API (:mod:`pyvirt.aio`), the libvirt-python facade
+(:mod:`pyvirt.libvirt`) and the daemon's dispatcher all talk to drivers only through
+this interface, so a driver can move behind the remote protocol unchanged.
+
+Domains cross this boundary as :class:`DomainRef` (what the remote protocol calls
+``remote_nonnull_domain``: name, 16-byte UUID, id or -1). Failures are
+:class:`pyvirt.errors.VirtError` with libvirt's codes.
+"""
+
+from __future__ import annotations
+
+import itertools
+from abc import ABC, abstractmethod
+from dataclasses import dataclass, field
+from typing import Callable, Protocol
+
+from pyvirt.enums import (
+    AgentLifecycleReason,
+    AgentLifecycleState,
+    BlockJobStatus,
+    BlockJobType,
+    DomainState,
+    EventID,
+    LifecycleEvent,
+    TrayChangeReason,
+)
+from pyvirt.errors import NoSupport
+
+
+@dataclass(frozen=True, slots=True)
+class DomainRef:
+    """Identity of a domain as seen by clients: name, raw 16-byte UUID, id (-1 if inactive)."""
+
+    name: str
+    uuid: bytes
+    id: int = -1
+
+
+@dataclass(frozen=True, slots=True)
+class DomainInfo:
+    """virDomainInfo: memory in KiB, cpu_time in nanoseconds."""
+
+    state: DomainState
+    max_mem: int
+    memory: int
+    nr_virt_cpu: int
+    cpu_time: int
+
+
+@dataclass(frozen=True, slots=True)
+class NodeInfo:
+    """virNodeInfo: memory in KiB."""
+
+    model: str
+    memory: int
+    cpus: int
+    mhz: int
+    nodes: int
+    sockets: int
+    cores: int
+    threads: int
+
+
+# ----------------------------------------------------------------------------- events
+
+
+@dataclass(frozen=True, slots=True)
+class DomainEvent:
+    dom: DomainRef
+
+    @property
+    def event_id(self) -> EventID:
+        raise NotImplementedError
+
+
+@dataclass(frozen=True, slots=True)
+class LifecycleEventMsg(DomainEvent):
+    event: LifecycleEvent
+    detail: int
+
+    @property
+    def event_id(self) -> EventID:
+        return EventID.LIFECYCLE
+
+
+@dataclass(frozen=True, slots=True)
+class RebootEventMsg(DomainEvent):
+    @property
+    def event_id(self) -> EventID:
+        return EventID.REBOOT
+
+
+@dataclass(frozen=True, slots=True)
+class BlockJobEventMsg(DomainEvent):
+    """One QEMU job state change; delivered as BLOCK_JOB (disk path) and BLOCK_JOB_2 (target)."""
+
+    path: str  # the disk's source path (BLOCK_JOB)
+    disk: str  # the disk's target name, e.g. "vda" (BLOCK_JOB_2)
+    type: BlockJobType
+    status: BlockJobStatus
+
+    @property
+    def event_id(self) -> EventID:
+        return EventID.BLOCK_JOB_2
+
+
+@dataclass(frozen=True, slots=True)
+class TrayChangeEventMsg(DomainEvent):
+    dev_alias: str
+    reason: TrayChangeReason
+
+    @property
+    def event_id(self) -> EventID:
+        return EventID.TRAY_CHANGE
+
+
+@dataclass(frozen=True, slots=True)
+class DeviceRemovedEventMsg(DomainEvent):
+    dev_alias: str
+
+    @property
+    def event_id(self) -> EventID:
+        return EventID.DEVICE_REMOVED
+
+
+@dataclass(frozen=True, slots=True)
+class AgentLifecycleEventMsg(DomainEvent):
+    state: AgentLifecycleState
+    reason: AgentLifecycleReason
+
+    @property
+    def event_id(self) -> EventID:
+        return EventID.AGENT_LIFECYCLE
+
+
+EventCallback = Callable[[DomainEvent], None]
+
+
+@dataclass
+class EventBus:
+    """Fan-out of driver events to subscribers.
+
+    Callbacks run synchronously in the publisher's event loop and must not block;
+    consumers that need to do work enqueue it. Owned by one driver instance (no global state).
+    """
+
+    _subs: dict[int, EventCallback] = field(default_factory=dict)
+    _ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
+
+    def subscribe(self, cb: EventCallback) -> int:
+        token = next(self._ids)
+        self._subs[token] = cb
+        return token
+
+    def unsubscribe(self, token: int) -> None:
+        self._subs.pop(token, None)
+
+    def publish(self, ev: DomainEvent) -> None:
+        for cb in list(self._subs.values()):
+            cb(ev)
+
+
+class ByteStream(Protocol):
+    """A bidirectional byte stream (console, volume upload/download)."""
+
+    async def read(self, n: int = 65536) -> bytes:
+        """Return up to n bytes; b"" at end of stream."""
+
+    async def write(self, data: bytes) -> None: ...
+
+    async def close(self) -> None: ...
+
+
+class Driver(ABC):
+    """One open connection's view of a hypervisor.
+
+    Methods not overridden raise VIR_ERR_NO_SUPPORT, which is what libvirt answers for a
+    call a driver lacks; clients fall back on it.
+    """
+
+    events: EventBus
+
+    def __init__(self) -> None:
+        self.events = EventBus()
+
+    # ---- connection
+    @abstractmethod
+    async def close(self) -> None: ...
+
+    @abstractmethod
+    def uri(self) -> str: ...
+
+    @abstractmethod
+    def type_name(self) -> str:
+        """virConnectGetType: "QEMU", "Test", ..."""
+
+    async def get_version(self) -> int:
+        """Hypervisor version as major*1_000_000 + minor*1000 + micro."""
+        raise NoSupport("this function is not supported by the connection driver: virConnectGetVersion")
+
+    async def get_lib_version(self) -> int:
+        return 9_000_000
+
+    async def get_hostname(self) -> str:
+        import socket
+
+        return socket.gethostname()
+
+    async def get_capabilities(self) -> str:
+        raise NoSupport("this function is not supported by the connection driver: virConnectGetCapabilities")
+
+    async def get_domain_capabilities(
+        self, emulator: str | None, arch: str | None, machine: str | None, virttype: str | None, flags: int
+    ) -> str:
+        raise NoSupport(
+            "this function is not supported by the connection driver: virConnectGetDomainCapabilities"
+        )
+
+    async def node_get_info(self) -> NodeInfo:
+        raise NoSupport("this function is not supported by the connection driver: virNodeGetInfo")
+
+    async def is_alive(self) -> bool:
+        return True
+
+    # ---- domain lookup / listing
+    @abstractmethod
+    async def list_all_domains(self, flags: int = 0) -> list[DomainRef]: ...
+
+    @abstractmethod
+    async def lookup_by_name(self, name: str) -> DomainRef: ...
+
+    @abstractmethod
+    async def lookup_by_uuid(self, uuid: bytes) -> DomainRef: ...
+
+    @abstractmethod
+    async def lookup_by_id(self, id: int) -> DomainRef: ...
+
+    async def list_domain_ids(self) -> list[int]:
+        from pyvirt.enums import ListDomainsFlags
+
+        return [d.id for d in await self.list_all_domains(ListDomainsFlags.ACTIVE)]
+
+    async def list_defined_domains(self) -> list[str]:
+        from pyvirt.enums import ListDomainsFlags
+
+        return [d.name for d in await self.list_all_domains(ListDomainsFlags.INACTIVE)]
+
+    # ---- domain definition
+    @abstractmethod
+    async def define_xml(self, xml: str, flags: int = 0) -> DomainRef: ...
+
+    @abstractmethod
+    async def create_xml(self, xml: str, flags: int = 0) -> DomainRef: ...
+
+    @abstractmethod
+    async def undefine(self, dom: DomainRef, flags: int = 0) -> None: ...
+
+    @abstractmethod
+    async def get_xml_desc(self, dom: DomainRef, flags: int = 0) -> str: ...
+
+    # ---- domain state
+    @abstractmethod
+    async def get_info(self, dom: DomainRef) -> DomainInfo: ...
+
+    @abstractmethod
+    async def get_state(self, dom: DomainRef, flags: int = 0) -> tuple[int, int]: ...
+
+    @abstractmethod
+    async def is_active(self, dom: DomainRef) -> bool: ...
+
+    @abstractmethod
+    async def is_persistent(self, dom: DomainRef) -> bool: ...
+
+    async def get_autostart(self, dom: DomainRef) -> bool:
+        return False
+
+    async def set_autostart(self, dom: DomainRef, autostart: bool) -> None:
+        raise NoSupport("this function is not supported by the connection driver: virDomainSetAutostart")
+
+    async def has_managed_save_image(self, dom: DomainRef, flags: int = 0) -> bool:
+        return False
+
+    # ---- lifecycle
+    @abstractmethod
+    async def create(self, dom: DomainRef, flags: int = 0) -> DomainRef:
+        """Start a defined domain; returns the ref with its new id."""
+
+    @abstractmethod
+    async def destroy(self, dom: DomainRef, flags: int = 0) -> None: ...
+
+    @abstractmethod
+    async def shutdown(self, dom: DomainRef, flags: int = 0) -> None: ...
+
+    @abstractmethod
+    async def reboot(self, dom: DomainRef, flags: int = 0) -> None: ...
+
+    @abstractmethod
+    async def reset(self, dom: DomainRef, flags: int = 0) -> None: ...
+
+    @abstractmethod
+    async def suspend(self, dom: DomainRef) -> None: ...
+
+    @abstractmethod
+    async def resume(self, dom: DomainRef) -> None: ...
+
+    async def open_console(self, dom: DomainRef, dev_name: str | None, flags: int = 0) -> ByteStream:
+        raise NoSupport("this function is not supported by the connection driver: virDomainOpenConsole")
