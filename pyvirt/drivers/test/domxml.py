@@ -1,0 +1,204 @@
+"""Domain XML seam for the test driver.
+
+The full domain model lives in :mod:`pyvirt.conf.domain`, written concurrently by another
+engineer. The test driver only needs a handful of facts from a definition (name, uuid,
+memory, vcpus, on_reboot) and libvirt-shaped output for ``dumpxml``, so this module does a
+small, lossless ElementTree round trip: it fills the defaults libvirt's test driver fills
+(uuid, currentMemory, vcpu placement, os arch/boot, clock, lifecycle actions), orders the
+top-level elements the way libvirt formats them, and writes libvirt's indentation and
+quoting. Elements it does not know are kept verbatim. When the conf model grows to cover
+what is needed, :func:`parse` is the single place to switch over.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid as uuidlib
+import xml.etree.ElementTree as ET
+from dataclasses import dataclass
+
+from pyvirt.errors import ErrorCode, ErrorDomain, VirtError, XMLError
+
+# libvirt's formatting order for the top-level children of <domain> (virDomainDefFormat).
+_TOP_ORDER = (
+    "name", "uuid", "genid", "title", "description", "metadata", "maxMemory", "memory",
+    "currentMemory", "blkiotune", "memtune", "memoryBacking", "vcpu", "vcpus", "iothreads",
+    "iothreadids", "cputune", "numatune", "resource", "sysinfo", "bootloader",
+    "bootloader_args", "os", "idmap", "features", "cpu", "clock", "on_poweroff", "on_reboot",
+    "on_crash", "pm", "perf", "devices", "seclabel", "keywrap", "launchSecurity",
+)
+_ORDER_INDEX = {n: i for i, n in enumerate(_TOP_ORDER)}
+
+_UNIT_SCALE = {
+    "b": 1, "bytes": 1, "k": 1024, "kib": 1024, "kb": 1000, "m": 1024**2, "mib": 1024**2,
+    "mb": 1000**2, "g": 1024**3, "gib": 1024**3, "gb": 1000**3, "t": 1024**4, "tib": 1024**4,
+    "tb": 1000**4,
+}
+_UUID_HEX = re.compile(r"^[0-9a-fA-F]{32}$")
+
+
+def _xml_error(msg: str) -> VirtError:
+    return VirtError(msg, ErrorCode.XML_ERROR, ErrorDomain.DOMAIN)
+
+
+def parse_uuid(text: str) -> bytes:
+    """libvirt accepts the 32 hex digits with dashes anywhere (and spaces) between them."""
+    digits = re.sub(r"[-\s]", "", text)
+    if not _UUID_HEX.match(digits):
+        raise XMLError("malformed uuid element")
+    return bytes.fromhex(digits)
+
+
+def format_uuid(raw: bytes) -> str:
+    return str(uuidlib.UUID(bytes=raw))
+
+
+def _scaled_kib(el: ET.Element) -> int:
+    text = (el.text or "").strip()
+    if not text.isdigit():
+        raise XMLError(f"Invalid value '{text}' for element or attribute './{el.tag}[1]'")
+    unit = (el.get("unit") or "KiB").lower()
+    if unit not in _UNIT_SCALE:
+        raise VirtError(f"unknown suffix '{el.get('unit')}'", ErrorCode.INVALID_ARG,
+                        ErrorDomain.NONE)
+    return (int(text) * _UNIT_SCALE[unit] + 1023) // 1024
+
+
+@dataclass
+class DomainDoc:
+    """A parsed, defaults-filled domain definition (the test driver's view)."""
+
+    root: ET.Element
+    name: str
+    uuid: bytes
+    virt_type: str
+    max_mem_kib: int
+    cur_mem_kib: int
+    vcpus: int
+    on_reboot: str
+    on_poweroff: str
+
+    def format(self, live_id: int | None = None) -> str:
+        """Serialize like libvirt: ``id`` attribute only on the live XML of a running domain."""
+        attrs = {"type": self.virt_type}
+        if live_id is not None:
+            attrs["id"] = str(live_id)
+        # id always follows type in libvirt's output; copy the rest after it.
+        for k, v in self.root.attrib.items():
+            if k not in ("type", "id"):
+                attrs[k] = v
+        out: list[str] = []
+        _write(self.root, out, 0, attrs)
+        return "".join(out)
+
+
+def parse(xml: str) -> DomainDoc:
+    try:
+        root = ET.fromstring(xml)
+    except ET.ParseError as e:
+        raise VirtError(f"(domain_definition):1: {e}", ErrorCode.XML_DETAIL,
+                        ErrorDomain.DOMAIN) from None
+    if root.tag != "domain":
+        raise _xml_error(f"unexpected root element <{root.tag}>, expecting <domain>")
+    virt_type = root.get("type")
+    if virt_type is None:
+        raise _xml_error("missing domain type attribute")
+    name_el = root.find("name")
+    name = (name_el.text or "").strip() if name_el is not None else ""
+    if not name:
+        raise VirtError("missing name information", ErrorCode.NO_NAME, ErrorDomain.DOMAIN)
+    if "/" in name:
+        raise XMLError(f"name {name} cannot contain '/'")
+
+    uuid_el = root.find("uuid")
+    if uuid_el is None:
+        raw = uuidlib.uuid4().bytes
+        uuid_el = ET.SubElement(root, "uuid")
+    else:
+        raw = parse_uuid(uuid_el.text or "")
+    uuid_el.text = format_uuid(raw)
+
+    mem_el = root.find("memory")
+    if mem_el is None:
+        raise VirtError("missing memory information", ErrorCode.XML_ERROR, ErrorDomain.DOMAIN)
+    max_kib = _scaled_kib(mem_el)
+    _set_kib(mem_el, max_kib)
+    cur_el = root.find("currentMemory")
+    cur_kib = max_kib if cur_el is None else min(_scaled_kib(cur_el), max_kib)
+    if cur_el is None:
+        cur_el = ET.SubElement(root, "currentMemory")
+    _set_kib(cur_el, cur_kib)
+
+    vcpu_el = root.find("vcpu")
+    if vcpu_el is None:
+        vcpu_el = ET.SubElement(root, "vcpu")
+        vcpu_el.text = "1"
+    vcpus = int((vcpu_el.text or "1").strip())
+    if "placement" not in vcpu_el.attrib:
+        vcpu_el.attrib = {"placement": "static", **vcpu_el.attrib}
+
+    _fill_os(root)
+    if root.find("clock") is None:
+        ET.SubElement(root, "clock", {"offset": "utc"})
+    actions = {}
+    for tag, default in (("on_poweroff", "destroy"), ("on_reboot", "restart"),
+                         ("on_crash", "destroy")):
+        el = root.find(tag)
+        if el is None:
+            el = ET.SubElement(root, tag)
+            el.text = default
+        actions[tag] = (el.text or default).strip()
+    if root.find("devices") is None:
+        ET.SubElement(root, "devices")
+
+    root[:] = sorted(root, key=lambda c: _ORDER_INDEX.get(c.tag, len(_TOP_ORDER)))
+    return DomainDoc(root, name, raw, virt_type, max_kib, cur_kib, vcpus,
+                     actions["on_reboot"], actions["on_poweroff"])
+
+
+def _set_kib(el: ET.Element, kib: int) -> None:
+    el.attrib = {"unit": "KiB"}
+    el.text = str(kib)
+
+
+def _fill_os(root: ET.Element) -> None:
+    os_el = root.find("os")
+    if os_el is None:
+        raise VirtError("An os must be specified", ErrorCode.OS_TYPE, ErrorDomain.DOMAIN)
+    type_el = os_el.find("type")
+    if type_el is None:
+        raise VirtError("An os must be specified", ErrorCode.OS_TYPE, ErrorDomain.DOMAIN)
+    if "arch" not in type_el.attrib:
+        # The test driver's capabilities offer i686 only; it is the default guest arch.
+        type_el.attrib = {"arch": "i686", **type_el.attrib}
+    if os_el.find("boot") is None and os_el.find("kernel") is None:
+        ET.SubElement(os_el, "boot", {"dev": "hd"})
+
+
+def _esc_text(s: str) -> str:
+    return s.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def _esc_attr(s: str) -> str:
+    return _esc_text(s).replace("'", "&apos;")
+
+
+def _write(el: ET.Element, out: list[str], depth: int, attrs: dict[str, str] | None = None) -> None:
+    pad = "  " * depth
+    a = "".join(f" {k}='{_esc_attr(v)}'" for k, v in (attrs or el.attrib).items())
+    text = (el.text or "").strip()
+    children = list(el)
+    if not children and not text:
+        # libvirt opens and closes <devices> on separate lines even when it is empty.
+        if el.tag == "devices":
+            out.append(f"{pad}<{el.tag}{a}>\n{pad}</{el.tag}>\n")
+        else:
+            out.append(f"{pad}<{el.tag}{a}/>\n")
+        return
+    if not children:
+        out.append(f"{pad}<{el.tag}{a}>{_esc_text(text)}</{el.tag}>\n")
+        return
+    out.append(f"{pad}<{el.tag}{a}>\n")
+    for c in children:
+        _write(c, out, depth + 1)
+    out.append(f"{pad}</{el.tag}>\n")
