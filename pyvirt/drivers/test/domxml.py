@@ -148,12 +148,137 @@ def parse(xml: str) -> DomainDoc:
             el = ET.SubElement(root, tag)
             el.text = default
         actions[tag] = (el.text or default).strip()
-    if root.find("devices") is None:
-        ET.SubElement(root, "devices")
+    devices = root.find("devices")
+    if devices is None:
+        devices = ET.SubElement(root, "devices")
+    _fill_interfaces(devices)
+    _order_devices(devices)
 
     root[:] = sorted(root, key=lambda c: _ORDER_INDEX.get(c.tag, len(_TOP_ORDER)))
     return DomainDoc(root, name, raw, virt_type, max_kib, cur_kib, vcpus,
                      actions["on_reboot"], actions["on_poweroff"])
+
+
+# libvirt's formatting order for the children of <interface> that the test guests use.
+_IFACE_ORDER = ("mac", "source", "vlan", "virtualport", "ip", "route", "script",
+                "downscript", "backenddomain", "target", "guest", "model", "driver", "backend",
+                "bandwidth", "link", "mtu", "coalesce", "teaming", "rom", "alias", "address")
+_IFACE_INDEX = {n: i for i, n in enumerate(_IFACE_ORDER)}
+
+
+def _fill_interfaces(devices: ET.Element) -> None:
+    """Give each NIC a MAC (QEMU's 52:54:00 prefix) and a host-side name, as libvirt's test
+    driver does: names are testnetN, N counting the NICs of the domain."""
+    for i, iface in enumerate(devices.findall("interface")):
+        if iface.find("mac") is None:
+            tail = uuidlib.uuid4().bytes[:3]
+            ET.SubElement(iface, "mac", {"address": "52:54:00:" + ":".join(f"{b:02x}" for b in tail)})
+        target = iface.find("target")
+        if target is None:
+            target = ET.SubElement(iface, "target")
+        if "dev" not in target.attrib:
+            target.attrib = {"dev": f"testnet{i}", **target.attrib}
+        iface[:] = sorted(iface, key=lambda c: _IFACE_INDEX.get(c.tag, len(_IFACE_ORDER)))
+
+
+# libvirt formats devices grouped by kind, in this order (virDomainDefFormat).
+_DEVICE_ORDER = ("emulator", "disk", "controller", "lease", "filesystem", "interface",
+                 "smartcard", "serial", "parallel", "console", "channel", "input", "tpm",
+                 "graphics", "sound", "audio", "video", "hostdev", "redirdev", "redirfilter",
+                 "hub", "watchdog", "memballoon", "rng", "nvram", "panic", "shmem", "memory",
+                 "iommu", "vsock", "crypto")
+_DEVICE_INDEX = {n: i for i, n in enumerate(_DEVICE_ORDER)}
+_BUS_BY_PREFIX = (("xvd", "xen"), ("hd", "ide"), ("sd", "scsi"), ("vd", "virtio"),
+                  ("fd", "fdc"), ("ubd", "uml"))
+
+
+def disk_name_index(dev: str) -> int:
+    """'vda' -> 0, 'sdb' -> 1, 'hdaa' -> 26: the drive index libvirt sorts disks by."""
+    letters = dev.lstrip("abcdefghijklmnopqrstuvwxyz")
+    base = dev[: len(dev) - len(letters)] if letters else dev
+    for prefix, _ in _BUS_BY_PREFIX:
+        if base.startswith(prefix):
+            base = base[len(prefix):]
+            break
+    idx = -1
+    for ch in base:
+        idx = (idx + 1) * 26 + (ord(ch) - ord("a"))
+    return idx
+
+
+def _disk_key(disk: ET.Element) -> tuple[str, int]:
+    t = disk.find("target")
+    dev = t.get("dev", "") if t is not None else ""
+    bus = t.get("bus", "") if t is not None else ""
+    return bus, disk_name_index(dev)
+
+
+def _order_devices(devices: ET.Element) -> None:
+    # Disks are placed by the bus written in the XML (an unset bus counts as its own bus)
+    # and only then get their default bus: this is the order libvirt ends up with.
+    disks: list[ET.Element] = []
+    keys: list[tuple[str, int]] = []
+    for disk in devices.findall("disk"):
+        bus, index = _disk_key(disk)
+        at = -1
+        for i in range(len(disks) - 1, -1, -1):
+            obus, oindex = keys[i]
+            if obus == bus and oindex > index:
+                at = i
+            elif obus == bus and at == -1:
+                at = i + 1
+        at = len(disks) if at == -1 else at
+        disks.insert(at, disk)
+        keys.insert(at, (bus, index))
+    for disk in disks:
+        t = disk.find("target")
+        if t is not None and "bus" not in t.attrib:
+            dev = t.get("dev", "")
+            bus_name = next((b for p, b in _BUS_BY_PREFIX if dev.startswith(p)), None)
+            if bus_name is not None:
+                t.set("bus", bus_name)
+        if "device" not in disk.attrib:
+            disk.attrib = {"type": disk.get("type", "file"), "device": "disk",
+                           **{k: v for k, v in disk.attrib.items() if k != "type"}}
+    others = [c for c in devices if c.tag != "disk"]
+    merged = disks + others
+    devices[:] = sorted(merged, key=lambda c: _DEVICE_INDEX.get(c.tag, len(_DEVICE_ORDER)))
+
+
+def taint_messages(root: ET.Element) -> list[str]:
+    """What virDomainGetMessages reports for a test domain, in libvirt's taint-flag order."""
+    flags: set[str] = set()
+    deprecations: list[str] = []
+    for disk in root.findall("devices/disk"):
+        if disk.get("rawio") == "yes":
+            flags.add("high-privileges")
+        src = disk.find("source")
+        if disk.get("device") == "cdrom" and disk.get("type") == "block" and src is not None \
+                and src.get("dev"):
+            flags.add("cdrom-passthrough")
+    for hostdev in root.findall("devices/hostdev"):
+        if hostdev.get("type") == "scsi" and hostdev.get("rawio") == "yes":
+            flags.add("high-privileges")
+    for iface in root.findall("devices/interface"):
+        if iface.find("script") is not None:
+            flags.add("shell-scripts")
+    cpu = root.find("cpu")
+    if cpu is not None and cpu.get("mode", "custom") == "custom" \
+            and (cpu.findtext("model") or "").strip() == "Deprecated-Test":
+        flags.add("deprecated-config")
+        deprecations.append("CPU model Deprecated-Test")
+    if root.find("os/dtb") is not None:
+        flags.add("custom-dtb")
+    texts = {
+        "high-privileges": "running with undesirable elevated privileges",
+        "shell-scripts": "network configuration using opaque shell scripts",
+        "cdrom-passthrough": "use of host cdrom passthrough",
+        "custom-dtb": "custom device tree blob used",
+        "deprecated-config": "use of deprecated configuration settings",
+    }
+    out = [f"tainted: {texts[k]}" for k in texts if k in flags]
+    out += [f"deprecated configuration: {d}" for d in deprecations]
+    return out
 
 
 def _set_kib(el: ET.Element, kib: int) -> None:

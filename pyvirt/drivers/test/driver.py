@@ -255,6 +255,26 @@ class TestDriver(Driver):
                        "cannot set autostart for transient domain", ErrorDomain.DOMAIN)
         obj.autostart = autostart
 
+    async def get_os_type(self, dom: DomainRef) -> str:
+        self._obj(dom)
+        return "linux"  # what libvirt's test driver answers for every domain
+
+    async def get_messages(self, dom: DomainRef, flags: int = 0) -> list[str]:
+        """virDomainGetMessages: taint and deprecation notes of the live definition."""
+        return domxml.taint_messages(self._obj(dom).doc.root)
+
+    async def has_managed_save_image(self, dom: DomainRef, flags: int = 0) -> bool:
+        return self._obj(dom).managed_save
+
+    async def node_get_security_model(self) -> tuple[str, str]:
+        """(model, doi) of virNodeGetSecurityModel."""
+        return "testSecurity", ""
+
+    async def get_security_label(self, dom: DomainRef) -> tuple[str, bool]:
+        """(label, enforcing) of virDomainGetSecurityLabel; empty label when inactive."""
+        obj = self._obj(dom)
+        return ("libvirt-test", True) if obj.active else ("", False)
+
     # ------------------------------------------------------------------ lifecycle
     def _stop(self, obj: TestDomainObj, reason: ShutoffReason, detail: StoppedDetail) -> None:
         obj.state, obj.reason = DomainState.SHUTOFF, reason

@@ -124,6 +124,7 @@ class TestDomainObj:
     autostart: bool = False
     # A config defined while running takes effect when the domain stops (libvirt's newDef).
     new_doc: domxml.DomainDoc | None = None
+    managed_save: bool = False
 
     @property
     def active(self) -> bool:
@@ -166,7 +167,8 @@ class TestNode:
     def add_running(self, doc: domxml.DomainDoc) -> TestDomainObj:
         obj = TestDomainObj(doc)
         self.domains.append(obj)
-        self.start(obj, RunningReason.BOOTED)
+        # Preloaded domains report "running (unknown)" in libvirt, not "booted".
+        self.start(obj, RunningReason.UNKNOWN)
         return obj
 
 
@@ -201,7 +203,7 @@ def load_node_file(path: str) -> TestNode:
     if cpu is not None or root.find("memory") is not None:
         node.node_info = _node_info(root, node.node_info)
     for el in root.findall("domain"):
-        node.add_running(domxml.parse(_inline_or_file(el, base)))
+        _add_node_domain(node, _inline_or_file(el, base))
     for el in root.findall("network"):
         xml = _inline_or_file(el, base)
         name = ET.fromstring(xml).findtext("name") or ""
@@ -219,6 +221,30 @@ def load_node_file(path: str) -> TestNode:
         name = ET.fromstring(xml).findtext("name") or ""
         node.node_devices[name] = StockObject(name, xml)
     return node
+
+
+_TEST_NS = "{http://libvirt.org/schemas/domain/test/1.0}"
+
+
+def _add_node_domain(node: TestNode, xml: str) -> None:
+    """A node file's domain: running unless its test:runstate says otherwise."""
+    root = ET.fromstring(xml)
+    runstate = root.findtext(f"{_TEST_NS}runstate")
+    transient = root.find(f"{_TEST_NS}transient") is not None
+    managed = root.find(f"{_TEST_NS}hasmanagedsave")
+    for el in list(root):
+        if el.tag.startswith(_TEST_NS):
+            root.remove(el)
+    doc = domxml.parse(ET.tostring(root, encoding="unicode"))
+    state = DomainState(int(runstate.strip())) if runstate else DomainState.RUNNING
+    if state == DomainState.SHUTOFF:
+        obj = TestDomainObj(doc)
+        node.domains.append(obj)
+    else:
+        obj = node.add_running(doc)
+        obj.state = state
+    obj.persistent = not transient
+    obj.managed_save = managed is not None and (managed.text or "").strip() == "yes"
 
 
 def _inline_or_file(el: ET.Element, base: Path) -> str:
@@ -251,7 +277,8 @@ def _node_info(root: ET.Element, dflt: NodeInfo) -> NodeInfo:
     sockets = num("cpu/sockets", dflt.sockets)
     cores = num("cpu/cores", dflt.cores)
     threads = num("cpu/threads", dflt.threads)
-    cpus = num("cpu/active", nodes * sockets * cores * threads)
+    cpus = min(num("cpu/active", nodes * sockets * cores * threads),
+               nodes * sockets * cores * threads)
     model = (root.findtext("cpu/model") or dflt.model).strip()
     return NodeInfo(model=model, memory=num("memory", dflt.memory), cpus=cpus,
                     mhz=num("cpu/mhz", dflt.mhz), nodes=nodes, sockets=sockets, cores=cores,

@@ -1,0 +1,7 @@
+"""``python -m pyvirt.cli``: run pyvirsh."""
+
+import sys
+
+from pyvirt.cli.main import main
+
+sys.exit(main())

@@ -1,0 +1,162 @@
+"""Domain lifecycle: define, undefine, create, start, shutdown, destroy, reboot, reset,
+suspend, resume, autostart."""
+
+from __future__ import annotations
+
+from pyvirt.cli.ctl import CmdFailed, Ctl
+from pyvirt.cli.spec import BoundArgs
+from pyvirt.enums import (
+    DestroyFlags,
+    DomainCreateFlags,
+    DomainState,
+    ShutdownFlags,
+    UndefineFlags,
+)
+
+
+def _read_file(path: str) -> str:
+    try:
+        with open(path, encoding="utf-8") as f:
+            return f.read()
+    except OSError as e:
+        raise CmdFailed(f"Failed to open file '{path}': {e.strerror}") from None
+
+
+def cmd_define(ctl: Ctl, a: BoundArgs) -> None:
+    path = a.req("file")
+    xml = _read_file(path)
+    with ctl.failing(f"Failed to define domain from {path}"):
+        d = ctl.call(ctl.conn.define_xml(xml, 1 if a.flag("validate") else 0))
+    ctl.print(f"Domain '{d.name}' defined from {path}\n")
+
+
+def cmd_create(ctl: Ctl, a: BoundArgs) -> None:
+    path = a.req("file")
+    xml = _read_file(path)
+    flags = 0
+    if a.flag("paused"):
+        flags |= DomainCreateFlags.START_PAUSED
+    if a.flag("autodestroy"):
+        flags |= DomainCreateFlags.START_AUTODESTROY
+    if a.flag("validate"):
+        flags |= DomainCreateFlags.START_VALIDATE
+    with ctl.failing(f"Failed to create domain from {path}"):
+        d = ctl.call(ctl.conn.create_xml(xml, flags))
+    ctl.print(f"Domain '{d.name}' created from {path}\n")
+    if a.flag("console"):
+        from pyvirt.cli.console import run_console
+
+        run_console(ctl, d, None, False, False)
+
+
+def cmd_undefine(ctl: Ctl, a: BoundArgs) -> None:
+    d = ctl.domain(a.req("domain"))
+    flags = 0
+    for opt, bit in (("managed-save", UndefineFlags.MANAGED_SAVE),
+                     ("snapshots-metadata", UndefineFlags.SNAPSHOTS_METADATA),
+                     ("checkpoints-metadata", UndefineFlags.CHECKPOINTS_METADATA),
+                     ("nvram", UndefineFlags.NVRAM), ("keep-nvram", UndefineFlags.KEEP_NVRAM),
+                     ("tpm", UndefineFlags.TPM), ("keep-tpm", UndefineFlags.KEEP_TPM)):
+        if a.flag(opt):
+            flags |= bit
+    with ctl.failing(f"Failed to undefine domain '{d.name}'"):
+        ctl.call(ctl.conn.undefine(d, flags))
+    ctl.print(f"Domain '{d.name}' has been undefined\n")
+
+
+def cmd_start(ctl: Ctl, a: BoundArgs) -> None:
+    d = ctl.domain(a.req("domain"), by_id=False)
+    if d.id >= 0:
+        raise CmdFailed("Domain is already active")
+    flags = 0
+    for opt, bit in (("paused", DomainCreateFlags.START_PAUSED),
+                     ("autodestroy", DomainCreateFlags.START_AUTODESTROY),
+                     ("bypass-cache", DomainCreateFlags.START_BYPASS_CACHE),
+                     ("force-boot", DomainCreateFlags.START_FORCE_BOOT),
+                     ("reset-nvram", DomainCreateFlags.START_RESET_NVRAM)):
+        if a.flag(opt):
+            flags |= bit
+    with ctl.failing(f"Failed to start domain '{d.name}'"):
+        d = ctl.call(ctl.conn.create(d, flags))
+    ctl.print(f"Domain '{d.name}' started\n")
+    if a.flag("console"):
+        from pyvirt.cli.console import run_console
+
+        run_console(ctl, d, None, False, False)
+
+
+_MODES = {"acpi": ShutdownFlags.ACPI_POWER_BTN, "agent": ShutdownFlags.GUEST_AGENT,
+          "initctl": ShutdownFlags.INITCTL, "signal": ShutdownFlags.SIGNAL,
+          "paravirt": ShutdownFlags.PARAVIRT}
+
+
+def _mode_flags(mode: str | None) -> int:
+    flags = 0
+    for m in (mode or "").split(",") if mode else []:
+        if m not in _MODES:
+            raise CmdFailed(f"Unknown mode {m} value, expecting 'acpi', 'agent', 'initctl', "
+                            "'signal', or 'paravirt'")
+        flags |= _MODES[m]
+    return flags
+
+
+def cmd_shutdown(ctl: Ctl, a: BoundArgs) -> None:
+    flags = _mode_flags(a.get("mode"))
+    d = ctl.domain(a.req("domain"))
+    with ctl.failing(f"Failed to shutdown domain '{d.name}'"):
+        ctl.call(ctl.conn.shutdown(d, flags))
+    ctl.print(f"Domain '{d.name}' is being shutdown\n")
+
+
+def cmd_reboot(ctl: Ctl, a: BoundArgs) -> None:
+    flags = _mode_flags(a.get("mode"))
+    d = ctl.domain(a.req("domain"))
+    with ctl.failing(f"Failed to reboot domain '{d.name}'"):
+        ctl.call(ctl.conn.reboot(d, flags))
+    ctl.print(f"Domain '{d.name}' is being rebooted\n")
+
+
+def cmd_destroy(ctl: Ctl, a: BoundArgs) -> None:
+    d = ctl.domain(a.req("domain"))
+    flags = 0
+    if a.flag("graceful"):
+        flags |= DestroyFlags.GRACEFUL
+    if a.flag("remove-logs"):
+        flags |= DestroyFlags.REMOVE_LOGS
+    with ctl.failing(f"Failed to destroy domain '{d.name}'"):
+        ctl.call(ctl.conn.destroy(d, flags))
+    ctl.print(f"Domain '{d.name}' destroyed\n")
+
+
+def cmd_reset(ctl: Ctl, a: BoundArgs) -> None:
+    d = ctl.domain(a.req("domain"))
+    with ctl.failing(f"Failed to reset domain '{d.name}'"):
+        ctl.call(ctl.conn.reset(d, 0))
+    ctl.print(f"Domain '{d.name}' was reset\n")
+
+
+def cmd_suspend(ctl: Ctl, a: BoundArgs) -> None:
+    d = ctl.domain(a.req("domain"))
+    with ctl.failing(f"Failed to suspend domain '{d.name}'"):
+        ctl.call(ctl.conn.suspend(d))
+    ctl.print(f"Domain '{d.name}' suspended\n")
+
+
+def cmd_resume(ctl: Ctl, a: BoundArgs) -> None:
+    d = ctl.domain(a.req("domain"))
+    with ctl.failing(f"Failed to resume domain '{d.name}'"):
+        ctl.call(ctl.conn.resume(d))
+    ctl.print(f"Domain '{d.name}' resumed\n")
+
+
+def cmd_autostart(ctl: Ctl, a: BoundArgs) -> None:
+    d = ctl.domain(a.req("domain"))
+    enable = not a.flag("disable")
+    what = "mark" if enable else "unmark"
+    with ctl.failing(f"Failed to {what} domain '{d.name}' as autostarted"):
+        ctl.call(ctl.conn.set_autostart(d, enable))
+    ctl.print(f"Domain '{d.name}' {what}ed as autostarted\n")
+
+
+def is_running(st: int) -> bool:
+    return st == DomainState.RUNNING

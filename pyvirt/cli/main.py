@@ -1,0 +1,228 @@
+"""pyvirsh entry point: global options, command dispatch, multi-command strings, the shell.
+
+Kept import-light on purpose: only the command table and the option binder load at start;
+a command's module (and anything heavy it needs) is imported when the command runs.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+import sys
+from collections.abc import Callable
+
+from pyvirt.cli.ctl import CmdFailed, Ctl, QuitShell
+from pyvirt.cli.registry import BY_NAME
+from pyvirt.cli.spec import BoundArgs, UsageError, bind, split_commands
+
+LIB_VERSION = "9.0.0"
+
+_USAGE = """
+                             virsh [options]... [<command_string>]
+                             virsh [options]... <command> [args...]
+
+  options:
+    -c | --connect=URI      hypervisor connection URI
+    -d | --debug=NUM        debug level [0-4]
+    -e | --escape <char>    set escape sequence for console
+    -h | --help             this help
+    -k | --keepalive-interval=NUM
+                            keepalive interval in seconds, 0 for disable
+    -K | --keepalive-count=NUM
+                            number of possible missed keepalive messages
+    -l | --log=FILE         output logging to file
+    -q | --quiet            quiet mode
+    -r | --readonly         connect readonly
+    -t | --timing           print timing information
+    -v                      short version
+    -V                      long version
+         --version[=TYPE]   version, TYPE is short or long (default short)
+
+  commands (non interactive mode):
+
+"""
+
+_WITH_ARG = {"c": "connect", "d": "debug", "e": "escape", "k": "keepalive-interval",
+             "K": "keepalive-count", "l": "log"}
+_LONG_WITH_ARG = set(_WITH_ARG.values())
+
+
+class _Exit(Exception):
+    def __init__(self, code: int) -> None:
+        self.code = code
+
+
+def _parse_global(argv: list[str], ctl: Ctl) -> list[str]:
+    """getopt("+:c:d:e:hk:K:l:qrtvV") plus the long names; stops at the first command word."""
+    i = 0
+    while i < len(argv):
+        a = argv[i]
+        if a == "--":
+            return argv[i + 1:]
+        if a.startswith("--"):
+            name, eq, val = a[2:].partition("=")
+            if name in _LONG_WITH_ARG and not eq:
+                i += 1
+                if i >= len(argv):
+                    ctl.error(f"option '--{name}' requires an argument")
+                    raise _Exit(1)
+                val = argv[i]
+            _global_opt(name, val, ctl)
+        elif a.startswith("-") and len(a) > 1:
+            j = 1
+            while j < len(a):
+                ch = a[j]
+                if ch in _WITH_ARG:
+                    val = a[j + 1:]
+                    if not val:
+                        i += 1
+                        if i >= len(argv):
+                            ctl.error(f"option '-{ch}' requires an argument")
+                            raise _Exit(1)
+                        val = argv[i]
+                    _global_opt(_WITH_ARG[ch], val, ctl)
+                    break
+                _global_opt({"h": "help", "q": "quiet", "r": "readonly", "t": "timing",
+                             "v": "version", "V": "version-long"}.get(ch, "?" + ch), "", ctl)
+                j += 1
+        else:
+            return argv[i:]
+        i += 1
+    return []
+
+
+def _global_opt(name: str, val: str, ctl: Ctl) -> None:
+    if name == "connect":
+        ctl.uri = val
+    elif name == "quiet":
+        ctl.quiet = True
+    elif name == "readonly":
+        ctl.readonly = True
+    elif name == "help":
+        ctl.print(_USAGE)
+        raise _Exit(0)
+    elif name == "version" and val in ("", "short"):
+        ctl.print(f"{LIB_VERSION}\n")
+        raise _Exit(0)
+    elif name in ("version", "version-long"):
+        ctl.print(f"Virsh command line tool of libvirt {LIB_VERSION}\n"
+                  "See web site at https://libvirt.org/\n\n")
+        raise _Exit(0)
+    elif name in ("debug", "escape", "keepalive-interval", "keepalive-count", "log", "timing"):
+        pass  # accepted for compatibility; pyvirsh does not act on them yet
+    else:
+        opt = name[1:] if name.startswith("?") else name
+        dash = "-" if name.startswith("?") else "--"
+        ctl.error(f"unsupported option '{dash}{opt}'. See --help.")
+        raise _Exit(1)
+
+
+def run_command(ctl: Ctl, words: list[str]) -> bool:
+    """Run one command; print its output or errors; True on success."""
+    name = words[0]
+    cmd = BY_NAME.get(name)
+    if cmd is None:
+        ctl.error(f"unknown command: '{name}'")
+        return False
+    try:
+        args = bind(cmd, words[1:])
+    except UsageError as e:
+        ctl.error(str(e))
+        return False
+    mod = importlib.import_module(f"pyvirt.cli.{cmd.module}")
+    func: Callable[[Ctl, BoundArgs], None] = getattr(mod, cmd.func)
+    ok = True
+    try:
+        func(ctl, args)
+    except CmdFailed as e:
+        for line in e.lines:
+            ctl.error(line)
+        ok = False
+    # virsh ends every command's output with an empty line unless quiet.
+    ctl.print_extra("\n")
+    return ok
+
+
+def run_many(ctl: Ctl, cmds: list[list[str]]) -> bool:
+    ok = True
+    for words in cmds:
+        ok = run_command(ctl, words)
+    return ok
+
+
+def shell(ctl: Ctl) -> int:
+    tty = sys.stdin.isatty()
+    ctl.print_extra("Welcome to virsh, the virtualization interactive terminal.\n\n"
+                    "Type:  'help' for help with commands\n"
+                    "       'quit' to quit\n\n")
+    prompt = "virsh # " if os.geteuid() == 0 else "virsh $ "
+    ok = True
+    while True:
+        try:
+            if tty:
+                import readline  # noqa: F401  (line editing, history)
+
+                line = input(prompt)
+            else:
+                raw = sys.stdin.readline()
+                if not raw:
+                    raise EOFError
+                line = raw.rstrip("\n")
+                # readline echoes what it reads when stdin is not a terminal; so do we.
+                ctl.print(f"{prompt}{line}\n")
+        except EOFError:
+            ctl.print("\n")
+            break
+        try:
+            ok = run_many(ctl, split_commands(line))
+        except UsageError as e:
+            ctl.error(str(e))
+            ok = False
+        except QuitShell:
+            break
+        ctl.out.flush()
+    return 0 if ok else 1
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    ctl = Ctl(uri=os.environ.get("VIRSH_DEFAULT_CONNECT_URI")
+              or os.environ.get("LIBVIRT_DEFAULT_URI") or None)
+    try:
+        rest = _parse_global(argv, ctl)
+        if not rest:
+            code = shell(ctl)
+        else:
+            if len(rest) == 1:
+                cmds = split_commands(rest[0])
+            else:
+                # argv form: a lone ';' word still separates commands, as in virsh.
+                cmds = [[]]
+                for w in rest:
+                    if w == ";":
+                        cmds.append([])
+                    else:
+                        cmds[-1].append(w)
+                cmds = [c for c in cmds if c]
+            try:
+                code = 0 if run_many(ctl, cmds) else 1
+            except QuitShell:
+                code = 0
+    except _Exit as e:
+        code = e.code
+    except UsageError as e:
+        ctl.error(str(e))
+        code = 1
+    except KeyboardInterrupt:
+        code = 1
+    finally:
+        try:
+            ctl.disconnect()
+        except Exception:  # noqa: BLE001 - closing must not mask the command's result
+            pass
+    sys.stdout.flush()
+    return code
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,93 @@
+"""Every pyvirsh command, declared as data. Implementations are imported on first use."""
+
+from __future__ import annotations
+
+from pyvirt.cli.spec import CmdDef, OptDef, OptKind
+
+B = OptKind.BOOL
+I = OptKind.INT  # noqa: E741
+
+
+def _dom(help: str = "domain name, id or uuid") -> OptDef:
+    return OptDef("domain", positional=True, required=True, help=help)
+
+
+_L = "dom_lifecycle"
+_I = "dom_info"
+_H = "host"
+
+COMMANDS: tuple[CmdDef, ...] = (
+    # ---- domain listing and information
+    CmdDef("list", _I, "cmd_list", (
+        OptDef("inactive", B), OptDef("all", B), OptDef("transient", B),
+        OptDef("persistent", B), OptDef("with-snapshot", B), OptDef("without-snapshot", B),
+        OptDef("with-checkpoint", B), OptDef("without-checkpoint", B),
+        OptDef("state-running", B), OptDef("state-paused", B), OptDef("state-shutoff", B),
+        OptDef("state-other", B), OptDef("autostart", B), OptDef("no-autostart", B),
+        OptDef("with-managed-save", B), OptDef("without-managed-save", B),
+        OptDef("uuid", B), OptDef("name", B), OptDef("id", B), OptDef("table", B),
+        OptDef("managed-save", B), OptDef("title", B)), "list domains"),
+    CmdDef("dominfo", _I, "cmd_dominfo", (_dom(),), "domain information"),
+    CmdDef("domstate", _I, "cmd_domstate", (_dom(), OptDef("reason", B)), "domain state"),
+    CmdDef("domid", _I, "cmd_domid", (_dom("domain name or uuid"),), "convert a domain name or UUID to domain id"),
+    CmdDef("domname", _I, "cmd_domname", (_dom("domain id or uuid"),), "convert a domain id or UUID to domain name"),
+    CmdDef("domuuid", _I, "cmd_domuuid", (_dom("domain id or name"),), "convert a domain name or id to domain UUID"),
+    CmdDef("dumpxml", _I, "cmd_dumpxml", (
+        _dom(), OptDef("inactive", B), OptDef("security-info", B), OptDef("update-cpu", B),
+        OptDef("migratable", B), OptDef("xpath"), OptDef("wrap", B)), "domain information in XML"),
+    CmdDef("domblklist", _I, "cmd_domblklist", (_dom(), OptDef("inactive", B), OptDef("details", B)),
+           "list all domain blocks"),
+    CmdDef("domiflist", _I, "cmd_domiflist", (_dom(), OptDef("inactive", B)),
+           "list all domain virtual interfaces"),
+    # ---- domain lifecycle
+    CmdDef("define", _L, "cmd_define", (
+        OptDef("file", positional=True, required=True), OptDef("validate", B)),
+        "define (but don't start) a domain from an XML file"),
+    CmdDef("undefine", _L, "cmd_undefine", (
+        _dom(), OptDef("managed-save", B), OptDef("storage"), OptDef("remove-all-storage", B),
+        OptDef("delete-storage-volume-snapshots", B), OptDef("wipe-storage", B),
+        OptDef("snapshots-metadata", B), OptDef("checkpoints-metadata", B), OptDef("nvram", B),
+        OptDef("keep-nvram", B), OptDef("tpm", B), OptDef("keep-tpm", B)), "undefine a domain"),
+    CmdDef("create", _L, "cmd_create", (
+        OptDef("file", positional=True, required=True), OptDef("console", B),
+        OptDef("paused", B), OptDef("autodestroy", B), OptDef("pass-fds"), OptDef("validate", B)),
+        "create a domain from an XML file"),
+    CmdDef("start", _L, "cmd_start", (
+        _dom("name of the inactive domain"), OptDef("console", B), OptDef("paused", B),
+        OptDef("autodestroy", B), OptDef("bypass-cache", B), OptDef("force-boot", B),
+        OptDef("pass-fds"), OptDef("reset-nvram", B)), "start a (previously defined) inactive domain"),
+    CmdDef("shutdown", _L, "cmd_shutdown", (_dom(), OptDef("mode")), "gracefully shutdown a domain"),
+    CmdDef("destroy", _L, "cmd_destroy", (_dom(), OptDef("graceful", B), OptDef("remove-logs", B)),
+           "destroy (stop) a domain"),
+    CmdDef("reboot", _L, "cmd_reboot", (_dom(), OptDef("mode")), "reboot a domain"),
+    CmdDef("reset", _L, "cmd_reset", (_dom(),), "reset a domain"),
+    CmdDef("suspend", _L, "cmd_suspend", (_dom(),), "suspend a domain"),
+    CmdDef("resume", _L, "cmd_resume", (_dom(),), "resume a domain"),
+    CmdDef("autostart", _L, "cmd_autostart", (_dom(), OptDef("disable", B)), "autostart a domain"),
+    CmdDef("console", "console", "cmd_console", (
+        _dom(), OptDef("devname"), OptDef("safe", B), OptDef("force", B)),
+        "connect to the guest console"),
+    # ---- host and connection
+    CmdDef("uri", _H, "cmd_uri", (), "print the hypervisor canonical URI"),
+    CmdDef("version", _H, "cmd_version", (OptDef("daemon", B),), "show version"),
+    CmdDef("hostname", _H, "cmd_hostname", (), "print the hypervisor hostname"),
+    CmdDef("capabilities", _H, "cmd_capabilities", (OptDef("xpath"), OptDef("wrap", B)), "capabilities"),
+    CmdDef("domcapabilities", _H, "cmd_domcapabilities", (
+        OptDef("virttype", positional=True), OptDef("emulatorbin"), OptDef("arch"),
+        OptDef("machine"), OptDef("xpath"), OptDef("wrap", B)), "domain capabilities"),
+    CmdDef("nodeinfo", _H, "cmd_nodeinfo", (), "node information"),
+    # ---- events
+    CmdDef("event", "events", "cmd_event", (
+        OptDef("domain"), OptDef("event"), OptDef("all", B), OptDef("loop", B),
+        OptDef("timeout", I), OptDef("list", B), OptDef("timestamp", B)), "Domain Events"),
+    # ---- shell
+    CmdDef("quit", _H, "cmd_quit", (), "quit this interactive terminal", needs_conn=False),
+    CmdDef("exit", _H, "cmd_quit", (), "quit this interactive terminal", needs_conn=False),
+    CmdDef("connect", _H, "cmd_connect", (
+        OptDef("name", positional=True), OptDef("readonly", B)), "(re)connect to hypervisor",
+        needs_conn=False),
+    CmdDef("help", _H, "cmd_help", (OptDef("command", positional=True),), "print help",
+           needs_conn=False),
+)
+
+BY_NAME: dict[str, CmdDef] = {c.name: c for c in COMMANDS}
