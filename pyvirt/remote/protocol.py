@@ -1,0 +1,643 @@
+"""The libvirt remote program (0x20008086 v1): THE one declaration of what we serve and call.
+
+Hand-written from the specification (remote_protocol.x in libvirt's sources). Each struct
+is a dataclass whose fields are in wire order, with its XDR codec next to it; each
+procedure names the spec's struct for its arguments/return so a test can check the field
+lists and numbers against the spec. ``readonly`` marks calls allowed on the read-only
+socket; ``high`` marks calls libvirtd runs on its high-priority workers (never blocking on
+a domain job), which we honour by never queueing them behind anything.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Generic, TypeVar
+
+from pyvirt.drivers.base import DomainRef
+from pyvirt.rpc import xdr
+
+PROGRAM = 0x20008086
+VERSION = 1
+
+STRING_MAX = 4194304
+DOMAIN_LIST_MAX = 16384
+AUTH_TYPE_LIST_MAX = 20
+SECURITY_MODEL_MAX = 257  # VIR_SECURITY_MODEL_BUFLEN
+SECURITY_DOI_MAX = 257  # VIR_SECURITY_DOI_BUFLEN
+SECURITY_LABEL_MAX = 4097  # VIR_SECURITY_LABEL_BUFLEN
+DOMAIN_MESSAGES_MAX = 2048
+
+A = TypeVar("A")
+R = TypeVar("R")
+
+# ----------------------------------------------------------------------------- base types
+
+NonnullString = xdr.String(STRING_MAX)
+OptString = xdr.Optional(NonnullString)  # remote_string
+Uuid = xdr.FixedOpaque(16)
+# remote_nonnull_domain is exactly DomainRef (name, uuid, id), so replies need no copying.
+NonnullDomain: xdr.StructCodec[DomainRef] = xdr.struct_codec(DomainRef, NonnullString, Uuid, xdr.Int)
+OptDomain = xdr.Optional(NonnullDomain)  # remote_domain
+
+
+# ----------------------------------------------------------------------------- structs
+# Naming: the spec's remote_<proc>_args/_ret/_msg in CamelCase; shapes shared by many
+# procedures (a domain alone, a domain and flags) are declared once.
+
+
+@dataclass(slots=True)
+class DomArgs:
+    dom: DomainRef
+
+
+@dataclass(slots=True)
+class DomFlagsArgs:
+    dom: DomainRef
+    flags: int
+
+
+@dataclass(slots=True)
+class DomRet:
+    dom: DomainRef
+
+
+@dataclass(slots=True)
+class AuthListRet:
+    types: list[int]
+
+
+@dataclass(slots=True)
+class SupportsFeatureArgs:
+    feature: int
+
+
+@dataclass(slots=True)
+class SupportsFeatureRet:
+    supported: int
+
+
+@dataclass(slots=True)
+class OpenArgs:
+    name: str | None
+    flags: int
+
+
+@dataclass(slots=True)
+class GetUriRet:
+    uri: str
+
+
+@dataclass(slots=True)
+class GetTypeRet:
+    type: str
+
+
+@dataclass(slots=True)
+class GetVersionRet:
+    hv_ver: int
+
+
+@dataclass(slots=True)
+class GetLibVersionRet:
+    lib_ver: int
+
+
+@dataclass(slots=True)
+class GetHostnameRet:
+    hostname: str
+
+
+@dataclass(slots=True)
+class GetCapabilitiesRet:
+    capabilities: str
+
+
+@dataclass(slots=True)
+class GetDomainCapabilitiesArgs:
+    emulatorbin: str | None
+    arch: str | None
+    machine: str | None
+    virttype: str | None
+    flags: int
+
+
+@dataclass(slots=True)
+class GetMaxVcpusArgs:
+    type: str | None
+
+
+@dataclass(slots=True)
+class GetMaxVcpusRet:
+    max_vcpus: int
+
+
+@dataclass(slots=True)
+class IsSecureRet:
+    secure: int
+
+
+@dataclass(slots=True)
+class NodeGetInfoRet:
+    model: str
+    memory: int
+    cpus: int
+    mhz: int
+    nodes: int
+    sockets: int
+    cores: int
+    threads: int
+
+
+@dataclass(slots=True)
+class ListAllDomainsArgs:
+    need_results: int
+    flags: int
+
+
+@dataclass(slots=True)
+class ListAllDomainsRet:
+    domains: list[DomainRef]
+    ret: int
+
+
+@dataclass(slots=True)
+class LookupByNameArgs:
+    name: str
+
+
+@dataclass(slots=True)
+class LookupByUuidArgs:
+    uuid: bytes
+
+
+@dataclass(slots=True)
+class LookupByIdArgs:
+    id: int
+
+
+@dataclass(slots=True)
+class GetInfoRet:
+    state: int
+    maxMem: int
+    memory: int
+    nrVirtCpu: int
+    cpuTime: int
+
+
+@dataclass(slots=True)
+class GetStateRet:
+    state: int
+    reason: int
+
+
+@dataclass(slots=True)
+class GetXmlDescRet:
+    xml: str
+
+
+@dataclass(slots=True)
+class DefineXmlArgs:
+    xml: str
+
+
+@dataclass(slots=True)
+class DefineXmlFlagsArgs:
+    xml: str
+    flags: int
+
+
+@dataclass(slots=True)
+class CreateXmlArgs:
+    xml_desc: str
+    flags: int
+
+
+@dataclass(slots=True)
+class GetAutostartRet:
+    autostart: int
+
+
+@dataclass(slots=True)
+class SetAutostartArgs:
+    dom: DomainRef
+    autostart: int
+
+
+@dataclass(slots=True)
+class HasManagedSaveImageRet:
+    result: int
+
+
+@dataclass(slots=True)
+class IsActiveRet:
+    active: int
+
+
+@dataclass(slots=True)
+class IsPersistentRet:
+    persistent: int
+
+
+@dataclass(slots=True)
+class NumRet:
+    num: int
+
+
+@dataclass(slots=True)
+class ListDomainsArgs:
+    maxids: int
+
+
+@dataclass(slots=True)
+class ListDomainsRet:
+    ids: list[int]
+
+
+@dataclass(slots=True)
+class ListDefinedDomainsArgs:
+    maxnames: int
+
+
+@dataclass(slots=True)
+class ListDefinedDomainsRet:
+    names: list[str]
+
+
+@dataclass(slots=True)
+class EventRegisterArgs:
+    eventID: int
+    dom: DomainRef | None
+
+
+@dataclass(slots=True)
+class EventRegisterRet:
+    callbackID: int
+
+
+@dataclass(slots=True)
+class EventDeregisterArgs:
+    callbackID: int
+
+
+@dataclass(slots=True)
+class OpenConsoleArgs:
+    dom: DomainRef
+    dev_name: str | None
+    flags: int
+
+
+@dataclass(slots=True)
+class GetOsTypeRet:
+    type: str
+
+
+@dataclass(slots=True)
+class NodeGetSecurityModelRet:
+    model: str
+    doi: str
+
+
+@dataclass(slots=True)
+class GetSecurityLabelRet:
+    label: str
+    enforcing: int
+
+
+@dataclass(slots=True)
+class GetMessagesRet:
+    msgs: list[str]
+
+
+@dataclass(slots=True)
+class GetMaxMemoryRet:
+    memory: int
+
+
+@dataclass(slots=True)
+class GetVcpusFlagsRet:
+    num: int
+
+
+# ---- event messages
+
+
+@dataclass(slots=True)
+class LifecycleMsg:
+    dom: DomainRef
+    event: int
+    detail: int
+
+
+@dataclass(slots=True)
+class CallbackLifecycleMsg:
+    callbackID: int
+    msg: LifecycleMsg
+
+
+@dataclass(slots=True)
+class RebootMsg:
+    dom: DomainRef
+
+
+@dataclass(slots=True)
+class CallbackRebootMsg:
+    callbackID: int
+    msg: RebootMsg
+
+
+@dataclass(slots=True)
+class BlockJobMsg:
+    dom: DomainRef
+    path: str
+    type: int
+    status: int
+
+
+@dataclass(slots=True)
+class CallbackBlockJobMsg:
+    callbackID: int
+    msg: BlockJobMsg
+
+
+@dataclass(slots=True)
+class BlockJob2Msg:
+    callbackID: int
+    dom: DomainRef
+    dst: str
+    type: int
+    status: int
+
+
+@dataclass(slots=True)
+class TrayChangeMsg:
+    dom: DomainRef
+    devAlias: str
+    reason: int
+
+
+@dataclass(slots=True)
+class CallbackTrayChangeMsg:
+    callbackID: int
+    msg: TrayChangeMsg
+
+
+@dataclass(slots=True)
+class DeviceRemovedMsg:
+    dom: DomainRef
+    devAlias: str
+
+
+@dataclass(slots=True)
+class CallbackDeviceRemovedMsg:
+    callbackID: int
+    msg: DeviceRemovedMsg
+
+
+@dataclass(slots=True)
+class AgentLifecycleMsg:
+    callbackID: int
+    dom: DomainRef
+    state: int
+    reason: int
+
+
+S = xdr.struct_codec
+I, U, UH = xdr.Int, xdr.UInt, xdr.UHyper
+
+DOM_ARGS = S(DomArgs, NonnullDomain)
+DOM_FLAGS_ARGS = S(DomFlagsArgs, NonnullDomain, U)
+DOM_RET = S(DomRet, NonnullDomain)
+LIFECYCLE_MSG = S(LifecycleMsg, NonnullDomain, I, I)
+REBOOT_MSG = S(RebootMsg, NonnullDomain)
+BLOCK_JOB_MSG = S(BlockJobMsg, NonnullDomain, NonnullString, I, I)
+TRAY_CHANGE_MSG = S(TrayChangeMsg, NonnullDomain, NonnullString, I)
+DEVICE_REMOVED_MSG = S(DeviceRemovedMsg, NonnullDomain, NonnullString)
+
+
+# ----------------------------------------------------------------------------- procedures
+
+
+@dataclass(frozen=True, slots=True)
+class Procedure(Generic[A, R]):
+    number: int
+    name: str  # REMOTE_PROC_<name>
+    args: xdr.Codec[A]
+    ret: xdr.Codec[R]
+    args_struct: str | None = None  # the spec's struct name, for the conformance test
+    ret_struct: str | None = None
+    readonly: bool = True
+    high: bool = False
+    message: bool = False  # an event the server sends, not a call
+
+
+V = xdr.VOID
+
+
+def _p(
+    number: int,
+    name: str,
+    args: xdr.Codec[Any] = V,
+    ret: xdr.Codec[Any] = V,
+    *,
+    rw: bool = False,
+    high: bool = False,
+    a: str | None = None,
+    r: str | None = None,
+) -> Procedure[Any, Any]:
+    low = "remote_" + name.lower()
+    return Procedure(
+        number,
+        name,
+        args,
+        ret,
+        (a or low + "_args") if args is not V else None,
+        (r or low + "_ret") if ret is not V else None,
+        readonly=not rw,
+        high=high,
+    )
+
+
+def _m(number: int, name: str, codec: xdr.Codec[Any]) -> Procedure[Any, Any]:
+    return Procedure(number, name, codec, V, "remote_" + name.lower() + "_msg", None, message=True)
+
+
+CONNECT_OPEN = _p(1, "CONNECT_OPEN", S(OpenArgs, OptString, U), high=True)
+CONNECT_CLOSE = _p(2, "CONNECT_CLOSE", high=True)
+CONNECT_GET_TYPE = _p(3, "CONNECT_GET_TYPE", ret=S(GetTypeRet, NonnullString), high=True)
+CONNECT_GET_VERSION = _p(4, "CONNECT_GET_VERSION", ret=S(GetVersionRet, UH), high=True)
+CONNECT_GET_MAX_VCPUS = _p(
+    5, "CONNECT_GET_MAX_VCPUS", S(GetMaxVcpusArgs, OptString), S(GetMaxVcpusRet, I), high=True
+)
+NODE_GET_INFO = _p(
+    6, "NODE_GET_INFO", ret=S(NodeGetInfoRet, xdr.CharArray(32, True), UH, I, I, I, I, I, I), high=True
+)
+CONNECT_GET_CAPABILITIES = _p(
+    7, "CONNECT_GET_CAPABILITIES", ret=S(GetCapabilitiesRet, NonnullString), high=True
+)
+DOMAIN_CREATE = _p(9, "DOMAIN_CREATE", DOM_ARGS, rw=True)
+DOMAIN_CREATE_XML = _p(
+    10, "DOMAIN_CREATE_XML", S(CreateXmlArgs, NonnullString, U), DOM_RET, rw=True
+)
+DOMAIN_DEFINE_XML = _p(11, "DOMAIN_DEFINE_XML", S(DefineXmlArgs, NonnullString), DOM_RET, rw=True)
+DOMAIN_DESTROY = _p(12, "DOMAIN_DESTROY", DOM_ARGS, rw=True)
+DOMAIN_GET_XML_DESC = _p(
+    14, "DOMAIN_GET_XML_DESC", DOM_FLAGS_ARGS, S(GetXmlDescRet, NonnullString)
+)
+DOMAIN_GET_AUTOSTART = _p(
+    15, "DOMAIN_GET_AUTOSTART", DOM_ARGS, S(GetAutostartRet, I), high=True
+)
+DOMAIN_GET_INFO = _p(
+    16, "DOMAIN_GET_INFO", DOM_ARGS, S(GetInfoRet, xdr.UChar, UH, UH, xdr.UShort, UH), high=True
+)
+DOMAIN_GET_MAX_MEMORY = _p(17, "DOMAIN_GET_MAX_MEMORY", DOM_ARGS, S(GetMaxMemoryRet, UH), high=True)
+DOMAIN_GET_OS_TYPE = _p(19, "DOMAIN_GET_OS_TYPE", DOM_ARGS, S(GetOsTypeRet, NonnullString), high=True)
+CONNECT_LIST_DEFINED_DOMAINS = _p(
+    21,
+    "CONNECT_LIST_DEFINED_DOMAINS",
+    S(ListDefinedDomainsArgs, I),
+    S(ListDefinedDomainsRet, xdr.Array(NonnullString, DOMAIN_LIST_MAX)),
+    high=True,
+)
+DOMAIN_LOOKUP_BY_ID = _p(22, "DOMAIN_LOOKUP_BY_ID", S(LookupByIdArgs, I), DOM_RET, high=True)
+DOMAIN_LOOKUP_BY_NAME = _p(
+    23, "DOMAIN_LOOKUP_BY_NAME", S(LookupByNameArgs, NonnullString), DOM_RET, high=True
+)
+DOMAIN_LOOKUP_BY_UUID = _p(24, "DOMAIN_LOOKUP_BY_UUID", S(LookupByUuidArgs, Uuid), DOM_RET, high=True)
+CONNECT_NUM_OF_DEFINED_DOMAINS = _p(
+    25, "CONNECT_NUM_OF_DEFINED_DOMAINS", ret=S(NumRet, I), high=True,
+    r="remote_connect_num_of_defined_domains_ret",
+)  # fmt: skip
+DOMAIN_REBOOT = _p(27, "DOMAIN_REBOOT", DOM_FLAGS_ARGS, rw=True)
+DOMAIN_RESUME = _p(28, "DOMAIN_RESUME", DOM_ARGS, rw=True)
+DOMAIN_SET_AUTOSTART = _p(29, "DOMAIN_SET_AUTOSTART", S(SetAutostartArgs, NonnullDomain, I), rw=True)
+DOMAIN_SHUTDOWN = _p(33, "DOMAIN_SHUTDOWN", DOM_ARGS, rw=True)
+DOMAIN_SUSPEND = _p(34, "DOMAIN_SUSPEND", DOM_ARGS, rw=True)
+DOMAIN_UNDEFINE = _p(35, "DOMAIN_UNDEFINE", DOM_ARGS, rw=True)
+CONNECT_LIST_DOMAINS = _p(
+    37,
+    "CONNECT_LIST_DOMAINS",
+    S(ListDomainsArgs, I),
+    S(ListDomainsRet, xdr.Array(I, DOMAIN_LIST_MAX)),
+    high=True,
+)
+CONNECT_NUM_OF_DOMAINS = _p(51, "CONNECT_NUM_OF_DOMAINS", ret=S(NumRet, I), high=True)
+CONNECT_GET_HOSTNAME = _p(59, "CONNECT_GET_HOSTNAME", ret=S(GetHostnameRet, NonnullString), high=True)
+CONNECT_SUPPORTS_FEATURE = _p(
+    60,
+    "CONNECT_SUPPORTS_FEATURE",
+    S(SupportsFeatureArgs, I),
+    S(SupportsFeatureRet, I),
+    high=True,
+)
+AUTH_LIST = _p(66, "AUTH_LIST", ret=S(AuthListRet, xdr.Array(I, AUTH_TYPE_LIST_MAX)), high=True)
+CONNECT_GET_URI = _p(110, "CONNECT_GET_URI", ret=S(GetUriRet, NonnullString), high=True)
+DOMAIN_GET_SECURITY_LABEL = _p(
+    121,
+    "DOMAIN_GET_SECURITY_LABEL",
+    DOM_ARGS,
+    S(GetSecurityLabelRet, xdr.CharArray(SECURITY_LABEL_MAX, False), I),
+    high=True,
+)
+NODE_GET_SECURITY_MODEL = _p(
+    122,
+    "NODE_GET_SECURITY_MODEL",
+    ret=S(
+        NodeGetSecurityModelRet,
+        xdr.CharArray(SECURITY_MODEL_MAX, False),
+        xdr.CharArray(SECURITY_DOI_MAX, False),
+    ),
+    high=True,
+)
+CONNECT_IS_SECURE = _p(149, "CONNECT_IS_SECURE", ret=S(IsSecureRet, I), high=True)
+DOMAIN_IS_ACTIVE = _p(150, "DOMAIN_IS_ACTIVE", DOM_ARGS, S(IsActiveRet, I), high=True)
+DOMAIN_IS_PERSISTENT = _p(151, "DOMAIN_IS_PERSISTENT", DOM_ARGS, S(IsPersistentRet, I), high=True)
+CONNECT_GET_LIB_VERSION = _p(157, "CONNECT_GET_LIB_VERSION", ret=S(GetLibVersionRet, UH), high=True)
+DOMAIN_HAS_MANAGED_SAVE_IMAGE = _p(
+    183, "DOMAIN_HAS_MANAGED_SAVE_IMAGE", DOM_FLAGS_ARGS, S(HasManagedSaveImageRet, I), high=True
+)
+DOMAIN_CREATE_WITH_FLAGS = _p(196, "DOMAIN_CREATE_WITH_FLAGS", DOM_FLAGS_ARGS, DOM_RET, rw=True)
+DOMAIN_GET_VCPUS_FLAGS = _p(200, "DOMAIN_GET_VCPUS_FLAGS", DOM_FLAGS_ARGS, S(GetVcpusFlagsRet, I))
+DOMAIN_OPEN_CONSOLE = _p(
+    201, "DOMAIN_OPEN_CONSOLE", S(OpenConsoleArgs, NonnullDomain, OptString, U), rw=True
+)
+DOMAIN_UNDEFINE_FLAGS = _p(231, "DOMAIN_UNDEFINE_FLAGS", DOM_FLAGS_ARGS, rw=True)
+DOMAIN_DESTROY_FLAGS = _p(234, "DOMAIN_DESTROY_FLAGS", DOM_FLAGS_ARGS, rw=True)
+DOMAIN_RESET = _p(245, "DOMAIN_RESET", DOM_FLAGS_ARGS, rw=True)
+DOMAIN_SHUTDOWN_FLAGS = _p(258, "DOMAIN_SHUTDOWN_FLAGS", DOM_FLAGS_ARGS, rw=True)
+DOMAIN_GET_STATE = _p(212, "DOMAIN_GET_STATE", DOM_FLAGS_ARGS, S(GetStateRet, I, I), high=True)
+CONNECT_LIST_ALL_DOMAINS = _p(
+    273,
+    "CONNECT_LIST_ALL_DOMAINS",
+    S(ListAllDomainsArgs, I, U),
+    S(ListAllDomainsRet, xdr.Array(NonnullDomain, DOMAIN_LIST_MAX), U),
+    high=True,
+)
+CONNECT_DOMAIN_EVENT_CALLBACK_REGISTER_ANY = _p(
+    316,
+    "CONNECT_DOMAIN_EVENT_CALLBACK_REGISTER_ANY",
+    S(EventRegisterArgs, I, OptDomain),
+    S(EventRegisterRet, I),
+    high=True,
+)
+CONNECT_DOMAIN_EVENT_CALLBACK_DEREGISTER_ANY = _p(
+    317, "CONNECT_DOMAIN_EVENT_CALLBACK_DEREGISTER_ANY", S(EventDeregisterArgs, I), high=True
+)
+CONNECT_GET_DOMAIN_CAPABILITIES = _p(
+    342,
+    "CONNECT_GET_DOMAIN_CAPABILITIES",
+    S(GetDomainCapabilitiesArgs, OptString, OptString, OptString, OptString, U),
+    S(GetCapabilitiesRet, NonnullString),
+)
+DOMAIN_DEFINE_XML_FLAGS = _p(
+    350, "DOMAIN_DEFINE_XML_FLAGS", S(DefineXmlFlagsArgs, NonnullString, U), DOM_RET, rw=True
+)
+CONNECT_REGISTER_CLOSE_CALLBACK = _p(360, "CONNECT_REGISTER_CLOSE_CALLBACK", high=True)
+CONNECT_UNREGISTER_CLOSE_CALLBACK = _p(361, "CONNECT_UNREGISTER_CLOSE_CALLBACK", high=True)
+DOMAIN_GET_MESSAGES = _p(
+    426,
+    "DOMAIN_GET_MESSAGES",
+    DOM_FLAGS_ARGS,
+    S(GetMessagesRet, xdr.Array(NonnullString, DOMAIN_MESSAGES_MAX)),
+    high=True,
+)
+
+# ---- events (server -> client MESSAGE packets, serial 1)
+EVENT_LIFECYCLE = _m(318, "DOMAIN_EVENT_CALLBACK_LIFECYCLE", S(CallbackLifecycleMsg, I, LIFECYCLE_MSG))
+EVENT_REBOOT = _m(319, "DOMAIN_EVENT_CALLBACK_REBOOT", S(CallbackRebootMsg, I, REBOOT_MSG))
+EVENT_BLOCK_JOB = _m(326, "DOMAIN_EVENT_CALLBACK_BLOCK_JOB", S(CallbackBlockJobMsg, I, BLOCK_JOB_MSG))
+EVENT_TRAY_CHANGE = _m(
+    328, "DOMAIN_EVENT_CALLBACK_TRAY_CHANGE", S(CallbackTrayChangeMsg, I, TRAY_CHANGE_MSG)
+)
+EVENT_DEVICE_REMOVED = _m(
+    333, "DOMAIN_EVENT_CALLBACK_DEVICE_REMOVED", S(CallbackDeviceRemovedMsg, I, DEVICE_REMOVED_MSG)
+)
+EVENT_BLOCK_JOB_2 = _m(
+    339, "DOMAIN_EVENT_BLOCK_JOB_2", S(BlockJob2Msg, I, NonnullDomain, NonnullString, I, I)
+)
+EVENT_AGENT_LIFECYCLE = _m(
+    348, "DOMAIN_EVENT_CALLBACK_AGENT_LIFECYCLE", S(AgentLifecycleMsg, I, NonnullDomain, I, I)
+)
+
+PROCEDURES: dict[int, Procedure[Any, Any]] = {
+    p.number: p
+    for p in list(globals().values())
+    if isinstance(p, Procedure) and not p.message
+}
+EVENTS: dict[int, Procedure[Any, Any]] = {
+    p.number: p for p in list(globals().values()) if isinstance(p, Procedure) and p.message
+}
+
+
+
+class DrvFeature:
+    """virDrvFeature numbers clients ask about with CONNECT_SUPPORTS_FEATURE.
+
+    The three the daemon itself answers are the ones virsh and python3-libvirt 9.0 ask on
+    every connect (seen in rpc-traces/): keepalive before CONNECT_OPEN, event and close
+    callbacks after it.
+    """
+
+    TYPED_PARAM_STRING = 8
+    PROGRAM_KEEPALIVE = 10
+    REMOTE_EVENT_CALLBACK = 14
+    REMOTE_CLOSE_CALLBACK = 15
