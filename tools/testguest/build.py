@@ -43,11 +43,11 @@ ROOTFS = HERE / "rootfs"
 
 # Drivers the guest may need, in the order we want them tried; absent ones are skipped
 # (the cloud flavour has no e1000/ahci, which is why a cdrom must sit on virtio-scsi).
-WANTED_MODULES = (
-    "virtio_pci virtio_mmio virtio_blk virtio_net virtio_console virtio_scsi virtio_balloon "
-    "virtio_rng virtio_input sd_mod sr_mod button evdev pvpanic_pci pvpanic_mmio "
-    "e1000 e1000e ahci ata_piix"
-).split()
+WANTED_MODULES = [
+    "virtio_pci", "virtio_mmio", "virtio_blk", "virtio_net", "virtio_console", "virtio_scsi",
+    "virtio_balloon", "virtio_rng", "virtio_input", "sd_mod", "sr_mod", "button", "evdev",
+    "pvpanic_pci", "pvpanic_mmio", "e1000", "e1000e", "ahci", "ata_piix",
+]
 
 # qemu-ga and every shared library it links against on Debian 12.
 GA_PACKAGES = (
@@ -97,7 +97,7 @@ class Knobs:
 
 
 def run(argv: list[str], cwd: Path | None = None) -> str:
-    proc = subprocess.run(argv, cwd=cwd, capture_output=True, text=True)
+    proc = subprocess.run(argv, cwd=cwd, capture_output=True, text=True, check=False)
     if proc.returncode != 0:
         raise BuildError(f"{' '.join(argv)} failed: {proc.stderr.strip()}")
     return proc.stdout
@@ -105,7 +105,7 @@ def run(argv: list[str], cwd: Path | None = None) -> str:
 
 def apt_update() -> None:
     log("apt-get update")
-    subprocess.run(["apt-get", "update", "-qq"], capture_output=True)
+    subprocess.run(["apt-get", "update", "-qq"], capture_output=True, check=False)
 
 
 class PackageCache:
@@ -146,7 +146,8 @@ def resolve_kernel(knobs: Knobs, cache: PackageCache) -> str:
         return knobs.kernel_pkg
     meta = f"linux-image-{knobs.flavour}"
     for attempt in range(2):
-        proc = subprocess.run(["apt-cache", "depends", meta], capture_output=True, text=True)
+        proc = subprocess.run(["apt-cache", "depends", meta], capture_output=True, text=True,
+                              check=False)
         m = re.search(r"Depends: (linux-image-\d\S*)", proc.stdout)
         if m:
             return m.group(1)
@@ -310,7 +311,7 @@ def make_root(work: Path, debs: dict[str, Path], kernel_pkg: str, knobs: Knobs) 
     (root / "var/run").symlink_to("../run")
 
     install_busybox(root, x / "busybox/bin/busybox")
-    kver = sorted(p.name for p in (x / "kernel/lib/modules").iterdir())[0]
+    kver = min(p.name for p in (x / "kernel/lib/modules").iterdir())
     shutil.copyfile(x / f"kernel/boot/vmlinuz-{kver}", work / "vmlinuz")
     modules = order_modules(x / f"kernel/lib/modules/{kver}", WANTED_MODULES)
     lines = []
