@@ -19,6 +19,7 @@ import importlib
 import json
 import sys
 import time
+from pathlib import Path
 from string import Template
 from types import ModuleType
 from typing import Any
@@ -78,7 +79,7 @@ def main() -> None:
         sys.exit("worker: names must start with 'bench-'")
     lv = importlib.import_module(args.api)
     conn = lv.open(args.uri)
-    template = open(args.xml).read() if args.xml else ""
+    template = Path(args.xml).read_text() if args.xml else ""
     try:
         if args.action == "start":
             out = start(lv, conn, Template(template).substitute(name=args.name), args.runs)
