@@ -84,6 +84,10 @@ class Ctl:
 
         if isinstance(self._driver, TestDriver):
             return run_sync(coro)
+        return self.call_async(coro)
+
+    def call_async(self, coro: Coroutine[Any, Any, T]) -> T:
+        """Run a coroutine that really waits (event loop, console) on the session's loop."""
         if self._runner is None:
             import asyncio
 

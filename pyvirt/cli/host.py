@@ -86,3 +86,25 @@ def cmd_help(ctl: Ctl, a: BoundArgs) -> None:
     if cmd is None:
         raise CmdFailed(f"command or command group '{name}' doesn't exist")
     ctl.print(f"  NAME\n    {cmd.name} - {cmd.help}\n")
+
+
+_SHELL_SAFE = set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-+./:@%^,=")
+
+
+def cmd_echo(ctl: Ctl, a: BoundArgs) -> None:
+    words = list(a.argv)
+    if a.get("str") is not None:
+        words.insert(0, a.req("str"))
+    out = []
+    for w in words:
+        if a.flag("xml"):
+            w = (w.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+                 .replace("'", "&apos;").replace('"', "&quot;"))
+        if a.flag("shell") and (not w or any(c not in _SHELL_SAFE for c in w)):
+            w = "'" + w.replace("'", "'\\''") + "'"
+        out.append(w)
+    text = (a.get("prefix") or "") + " ".join(out)
+    if a.flag("err"):
+        ctl.error(text)
+    else:
+        ctl.print(text + "\n")

@@ -138,8 +138,13 @@ def run_command(ctl: Ctl, words: list[str]) -> bool:
         for line in e.lines:
             ctl.error(line)
         ok = False
-    # virsh ends every command's output with an empty line unless quiet.
-    ctl.print_extra("\n")
+    except UsageError as e:  # option values checked while the command runs (numbers)
+        ctl.error(str(e))
+        ok = False
+    # virsh ends every command's output with an empty line unless quiet; echo is exempt
+    # so that scripts can print exact text.
+    if cmd.name != "echo":
+        ctl.print_extra("\n")
     return ok
 
 

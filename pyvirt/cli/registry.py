@@ -5,7 +5,7 @@ from __future__ import annotations
 from pyvirt.cli.spec import CmdDef, OptDef, OptKind
 
 B = OptKind.BOOL
-I = OptKind.INT  # noqa: E741
+I = OptKind.INT  # noqa: E741  (virsh's own option-kind letters)
 
 
 def _dom(help: str = "domain name, id or uuid") -> OptDef:
@@ -81,6 +81,10 @@ COMMANDS: tuple[CmdDef, ...] = (
         OptDef("domain"), OptDef("event"), OptDef("all", B), OptDef("loop", B),
         OptDef("timeout", I), OptDef("list", B), OptDef("timestamp", B)), "Domain Events"),
     # ---- shell
+    CmdDef("echo", _H, "cmd_echo", (
+        OptDef("shell", B), OptDef("xml", B), OptDef("err", B), OptDef("split", B),
+        OptDef("prefix"), OptDef("str"), OptDef("string", OptKind.ARGV, positional=True)),
+        "echo arguments", needs_conn=False),
     CmdDef("quit", _H, "cmd_quit", (), "quit this interactive terminal", needs_conn=False),
     CmdDef("exit", _H, "cmd_quit", (), "quit this interactive terminal", needs_conn=False),
     CmdDef("connect", _H, "cmd_connect", (

@@ -16,6 +16,7 @@ class OptKind(Enum):
     BOOL = "bool"
     STRING = "string"
     INT = "int"
+    ARGV = "argv"  # every remaining bare word
 
 
 @dataclass(frozen=True)
@@ -45,6 +46,7 @@ class UsageError(Exception):
 class BoundArgs:
     cmd: CmdDef
     values: dict[str, str | bool] = field(default_factory=dict)
+    argv: list[str] = field(default_factory=list)
 
     def flag(self, name: str) -> bool:
         return bool(self.values.get(name, False))
@@ -59,8 +61,14 @@ class BoundArgs:
         return v
 
     def int(self, name: str) -> int | None:
+        """A numeric option; like virsh, malformed values fail the command when it reads them."""
         v = self.get(name)
-        return None if v is None else int(v)
+        if v is None:
+            return None
+        if not v.lstrip("-").isdigit():
+            raise UsageError(f"Numeric value '{v}' for <{name}> option is malformed or out of "
+                             "range")
+        return int(v)
 
 
 def bind(cmd: CmdDef, words: list[str]) -> BoundArgs:
@@ -68,10 +76,14 @@ def bind(cmd: CmdDef, words: list[str]) -> BoundArgs:
     by_name = {o.name: o for o in cmd.opts}
     out = BoundArgs(cmd)
     positional = [o for o in cmd.opts if o.positional]
+    argv_opt = next((o for o in cmd.opts if o.kind is OptKind.ARGV), None)
+    data_only = False
     i = 0
     while i < len(words):
         w = words[i]
-        if w.startswith("--") and len(w) > 2:
+        if w == "--" and not data_only:
+            data_only = True
+        elif w.startswith("--") and len(w) > 2 and not data_only:
             name, eq, val = w[2:].partition("=")
             opt = by_name.get(name)
             if opt is None:
@@ -90,20 +102,18 @@ def bind(cmd: CmdDef, words: list[str]) -> BoundArgs:
                     raise UsageError(f"option --{name} already seen")
                 out.values[name] = val
         else:
-            target = next((o for o in positional if o.name not in out.values), None)
-            if target is None:
+            target = next((o for o in positional if o.name not in out.values
+                           and o.kind is not OptKind.ARGV), None)
+            if target is None and argv_opt is not None:
+                out.argv.append(w)
+            elif target is None:
                 raise UsageError(f"unexpected data '{w}'")
-            out.values[target.name] = w
+            else:
+                out.values[target.name] = w
         i += 1
     for o in cmd.opts:
-        if o.required and o.name not in out.values:
+        if o.required and o.name not in out.values and not (o.kind is OptKind.ARGV and out.argv):
             raise UsageError(f"command '{cmd.name}' requires <{o.name}> option")
-        if o.kind is OptKind.INT and isinstance(out.values.get(o.name), str):
-            v = out.values[o.name]
-            assert isinstance(v, str)
-            if not v.lstrip("-").isdigit():
-                raise UsageError(f"Numeric value '{v}' for <{o.name}> option is malformed or "
-                                 "out of range")
     return out
 
 
