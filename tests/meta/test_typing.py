@@ -34,6 +34,7 @@ def test_mypy_strict_pyvirt() -> None:
 
 
 def test_ruff_clean() -> None:
-    proc = subprocess.run([str(_tool("ruff")), "check", "--no-cache", "pyvirt", "tests"],
+    proc = subprocess.run([str(_tool("ruff")), "check", "--no-cache", "pyvirt", "tests", "tools",
+                           "bench", "examples"],
                           cwd=REPO, check=False, capture_output=True, text=True)
     assert proc.returncode == 0, proc.stdout[-20000:] + proc.stderr[-2000:]
