@@ -68,7 +68,7 @@ class _Scalar(Generic[T]):
         end = off + self._n
         if end > len(buf):
             raise _short(off, self._n, len(buf))
-        return self._s.unpack_from(buf, off)[0], end  # type: ignore[no-any-return]
+        return self._s.unpack_from(buf, off)[0], end
 
 
 Int: _Scalar[int] = _Scalar(_I, "int")

@@ -1,0 +1,5 @@
+import sys
+
+from pyvirt.daemon.main import main
+
+sys.exit(main())

@@ -1,0 +1,246 @@
+"""Generic libvirt-RPC server: listeners, per-client framing, keepalive, flow control.
+
+Knows nothing about domains. A :class:`ProgramFactory` makes one :class:`Session` per
+client; the connection hands it every CALL and STREAM packet of its program and sends
+whatever it writes back. The keepalive program (PING/PONG) is handled here, as are the
+errors libvirtd gives for packets no program can take ("Cannot find program ...",
+"Unexpected message status ..."). Framing errors (length outside 28..32 MiB) drop the
+client, as libvirtd does.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import socket
+from collections.abc import Coroutine
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from pyvirt.rpc import packet as pk
+from pyvirt.rpc.packet import MessageStatus, MessageType
+
+log = logging.getLogger(__name__)
+
+KEEPALIVE_INTERVAL = 5.0
+KEEPALIVE_COUNT = 5
+MAX_CLIENT_REQUESTS = 5  # libvirtd.conf max_client_requests: calls in flight per client
+
+
+class Session(Protocol):
+    """One client's state in a program (e.g. the remote program's open driver)."""
+
+    def on_call(self, hdr: pk.Header, payload: bytes) -> Coroutine[Any, Any, None] | None:
+        """Handle a CALL; return a coroutine to run if the work could not finish inline."""
+
+    def on_stream(self, hdr: pk.Header, payload: bytes) -> None: ...
+
+    def on_closed(self) -> None: ...
+
+
+class ProgramFactory(Protocol):
+    program: int
+    version: int
+
+    def new_session(self, conn: ServerConnection) -> Session: ...
+
+
+@dataclass
+class ListenerSpec:
+    path: str
+    mode: int
+    readonly: bool
+
+
+class ServerConnection(asyncio.Protocol):
+    """One client socket."""
+
+    def __init__(self, factory: ProgramFactory, readonly: bool, server: RPCServer) -> None:
+        self.factory = factory
+        self.readonly = readonly
+        self.server = server
+        self.reader = pk.FrameReader()
+        self.transport: asyncio.Transport | None = None
+        self.session: Session | None = None
+        self.tasks: set[asyncio.Task[None]] = set()
+        self.inflight = 0
+        self._read_paused_by: set[str] = set()
+        self._ka_handle: asyncio.TimerHandle | None = None
+        self._ka_unanswered = 0
+        self._ka_enabled = False
+        self.closed = False
+
+    # ---- asyncio.Protocol
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        assert isinstance(transport, asyncio.Transport)
+        self.transport = transport
+        self.session = self.factory.new_session(self)
+        self.server.clients.add(self)
+
+    def data_received(self, data: bytes) -> None:
+        self._ka_unanswered = 0
+        try:
+            for pkt in self.reader.feed(data):
+                self._packet(pkt)
+        except pk.FramingError as e:
+            log.info("dropping client: %s", e)
+            self.close()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.closed = True
+        self.server.clients.discard(self)
+        if self._ka_handle is not None:
+            self._ka_handle.cancel()
+        for t in list(self.tasks):
+            t.cancel()
+        if self.session is not None:
+            self.session.on_closed()
+            self.session = None
+
+    def pause_writing(self) -> None:
+        self._pause_reading("write")
+
+    def resume_writing(self) -> None:
+        self._resume_reading("write")
+
+    # ---- flow control
+    def _pause_reading(self, why: str) -> None:
+        if not self._read_paused_by and self.transport is not None and not self.closed:
+            self.transport.pause_reading()
+        self._read_paused_by.add(why)
+
+    def _resume_reading(self, why: str) -> None:
+        self._read_paused_by.discard(why)
+        if not self._read_paused_by and self.transport is not None and not self.closed:
+            self.transport.resume_reading()
+
+    # ---- packets
+    def _packet(self, pkt: bytes) -> None:
+        hdr = pk.parse_header(pkt)
+        payload = pkt[24:]
+        if hdr.prog == pk.KEEPALIVE_PROGRAM and hdr.vers == pk.KEEPALIVE_VERSION:
+            if hdr.type == MessageType.MESSAGE and hdr.proc == pk.KEEPALIVE_PING:
+                self.send(pk.frame(pk.KEEPALIVE_PROGRAM, 1, pk.KEEPALIVE_PONG, MessageType.MESSAGE, 0, 0))
+            return  # PONG: the data itself already reset the unanswered count
+        if hdr.prog != self.factory.program or hdr.vers != self.factory.version:
+            if hdr.type == MessageType.CALL:
+                self.reply_error(hdr, pk.rpc_error(f"Cannot find program {hdr.prog} version {hdr.vers}"))
+            return
+        session = self.session
+        if session is None:
+            return
+        if hdr.type == MessageType.CALL:
+            if hdr.status != MessageStatus.OK:
+                self.reply_error(hdr, pk.rpc_error(f"Unexpected message status {hdr.status}"))
+                return
+            coro = session.on_call(hdr, payload)
+            if coro is not None:
+                self._spawn(coro)
+        elif hdr.type == MessageType.STREAM:
+            session.on_stream(hdr, payload)
+        # Anything else from a client (REPLY, MESSAGE, *_WITH_FDS we do not offer) is ignored,
+        # as libvirtd ignores it.
+
+    def _spawn(self, coro: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.get_running_loop().create_task(coro)
+        self.tasks.add(task)
+        self.inflight += 1
+        if self.inflight >= MAX_CLIENT_REQUESTS:
+            self._pause_reading("requests")
+        task.add_done_callback(self._task_done)
+
+    def _task_done(self, task: asyncio.Task[None]) -> None:
+        self.tasks.discard(task)
+        self.inflight -= 1
+        if self.inflight < MAX_CLIENT_REQUESTS:
+            self._resume_reading("requests")
+        if not task.cancelled() and task.exception() is not None:
+            log.error("call handler crashed", exc_info=task.exception())
+
+    # ---- output
+    def send(self, data: bytes) -> None:
+        if self.transport is not None and not self.closed:
+            self.transport.write(data)
+
+    def reply(self, hdr: pk.Header, payload: bytes) -> None:
+        self.send(pk.frame(hdr.prog, hdr.vers, hdr.proc, MessageType.REPLY, hdr.serial, MessageStatus.OK, payload))
+
+    def reply_error(self, hdr: pk.Header, err: pk.RemoteError) -> None:
+        self.send(
+            pk.frame(
+                hdr.prog, hdr.vers, hdr.proc, MessageType.REPLY, hdr.serial, MessageStatus.ERROR,
+                pk.encode_error(err),
+            )
+        )  # fmt: skip
+
+    def close(self) -> None:
+        if self.transport is not None and not self.closed:
+            self.closed = True
+            self.transport.close()
+
+    # ---- keepalive (started when the client says it speaks the keepalive program)
+    def start_keepalive(self, interval: float = KEEPALIVE_INTERVAL, count: int = KEEPALIVE_COUNT) -> None:
+        if self._ka_enabled or interval <= 0:
+            return
+        self._ka_enabled = True
+        loop = asyncio.get_running_loop()
+
+        def tick() -> None:
+            if self.closed:
+                return
+            if self._ka_unanswered >= count:
+                log.info("client stopped answering keepalive; dropping it")
+                self.close()
+                return
+            self._ka_unanswered += 1
+            self.send(pk.frame(pk.KEEPALIVE_PROGRAM, 1, pk.KEEPALIVE_PING, MessageType.MESSAGE, 0, 0))
+            self._ka_handle = loop.call_later(interval, tick)
+
+        self._ka_handle = loop.call_later(interval, tick)
+
+
+class RPCServer:
+    """Unix-socket listeners sharing one program."""
+
+    def __init__(self, factory: ProgramFactory) -> None:
+        self.factory = factory
+        self.clients: set[ServerConnection] = set()
+        # clean-up work started from transport callbacks (a vanished client's driver close)
+        self.background: set[asyncio.Task[None]] = set()
+        self._servers: list[asyncio.AbstractServer] = []
+        self._paths: list[str] = []
+
+    async def listen_unix(self, spec: ListenerSpec) -> None:
+        os.makedirs(os.path.dirname(spec.path) or ".", exist_ok=True)
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(spec.path)
+        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        # Create the socket with the final mode: no window where a 0600 socket is 0666.
+        old = os.umask(0o777 & ~spec.mode)
+        try:
+            sock.bind(spec.path)
+        finally:
+            os.umask(old)
+        os.chmod(spec.path, spec.mode)
+        sock.listen(128)
+        loop = asyncio.get_running_loop()
+        srv = await loop.create_unix_server(
+            lambda: ServerConnection(self.factory, spec.readonly, self), sock=sock
+        )
+        self._servers.append(srv)
+        self._paths.append(spec.path)
+
+    async def close(self) -> None:
+        for srv in self._servers:
+            srv.close()
+        for c in list(self.clients):
+            c.close()
+        if self.background:
+            await asyncio.gather(*self.background, return_exceptions=True)
+        for p in self._paths:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(p)
+        self._servers.clear()
+        self._paths.clear()
