@@ -51,7 +51,7 @@ def cmd_list(ctl: Ctl, a: BoundArgs) -> None:
     with ctl.failing("Failed to list domains"):
         doms = ctl.call(drv.list_all_domains(flags))
     # virsh sorts running domains by id first, then inactive ones by name.
-    doms.sort(key=lambda d: (d.id < 0, d.id if d.id >= 0 else 0, d.name))
+    doms.sort(key=lambda d: (d.id < 0, max(d.id, 0), d.name))
     want_name, want_uuid, want_id = a.flag("name"), a.flag("uuid"), a.flag("id")
     if want_name or want_uuid or want_id:
         if a.flag("table"):
@@ -76,15 +76,7 @@ def cmd_list(ctl: Ctl, a: BoundArgs) -> None:
         except VirtError:
             state = "no state"
         rows.append([str(d.id) if d.id >= 0 else "-", d.name, state])
-    ctl.print_extra(table(["Id", "Name", "State"], rows)[:_header_len(rows)])
-    ctl.print(table(["Id", "Name", "State"], rows)[_header_len(rows):])
-
-
-def _header_len(rows: list[list[str]]) -> int:
-    # The header and rule are "extra" output that -q hides; split the rendered table there.
-    t = table(["Id", "Name", "State"], rows)
-    first = t.index("\n") + 1
-    return t.index("\n", first) + 1
+    ctl.print(table(["Id", "Name", "State"], rows, ctl.quiet))
 
 
 def cmd_dominfo(ctl: Ctl, a: BoundArgs) -> None:
@@ -241,7 +233,7 @@ def cmd_domblklist(ctl: Ctl, a: BoundArgs) -> None:
         else:
             rows.append([tgt, src])
     header = ["Type", "Device", "Target", "Source"] if details else ["Target", "Source"]
-    ctl.print(table(header, rows))
+    ctl.print(table(header, rows, ctl.quiet))
 
 
 def cmd_domiflist(ctl: Ctl, a: BoundArgs) -> None:
@@ -263,7 +255,7 @@ def cmd_domiflist(ctl: Ctl, a: BoundArgs) -> None:
             model.get("type", "-") if model is not None else "-",
             mac.get("address", "") if mac is not None else "",
         ])
-    ctl.print(table(["Interface", "Type", "Source", "Model", "MAC"], rows))
+    ctl.print(table(["Interface", "Type", "Source", "Model", "MAC"], rows, ctl.quiet))
 
 
 def is_active_state(st: int) -> bool:

@@ -27,7 +27,7 @@ def cmd_define(ctl: Ctl, a: BoundArgs) -> None:
     xml = _read_file(path)
     with ctl.failing(f"Failed to define domain from {path}"):
         d = ctl.call(ctl.conn.define_xml(xml, 1 if a.flag("validate") else 0))
-    ctl.print(f"Domain '{d.name}' defined from {path}\n")
+    ctl.print_extra(f"Domain '{d.name}' defined from {path}\n")
 
 
 def cmd_create(ctl: Ctl, a: BoundArgs) -> None:
@@ -42,7 +42,7 @@ def cmd_create(ctl: Ctl, a: BoundArgs) -> None:
         flags |= DomainCreateFlags.START_VALIDATE
     with ctl.failing(f"Failed to create domain from {path}"):
         d = ctl.call(ctl.conn.create_xml(xml, flags))
-    ctl.print(f"Domain '{d.name}' created from {path}\n")
+    ctl.print_extra(f"Domain '{d.name}' created from {path}\n")
     if a.flag("console"):
         from pyvirt.cli.console import run_console
 
@@ -61,7 +61,7 @@ def cmd_undefine(ctl: Ctl, a: BoundArgs) -> None:
             flags |= bit
     with ctl.failing(f"Failed to undefine domain '{d.name}'"):
         ctl.call(ctl.conn.undefine(d, flags))
-    ctl.print(f"Domain '{d.name}' has been undefined\n")
+    ctl.print_extra(f"Domain '{d.name}' has been undefined\n")
 
 
 def cmd_start(ctl: Ctl, a: BoundArgs) -> None:
@@ -78,7 +78,7 @@ def cmd_start(ctl: Ctl, a: BoundArgs) -> None:
             flags |= bit
     with ctl.failing(f"Failed to start domain '{d.name}'"):
         d = ctl.call(ctl.conn.create(d, flags))
-    ctl.print(f"Domain '{d.name}' started\n")
+    ctl.print_extra(f"Domain '{d.name}' started\n")
     if a.flag("console"):
         from pyvirt.cli.console import run_console
 
@@ -105,7 +105,7 @@ def cmd_shutdown(ctl: Ctl, a: BoundArgs) -> None:
     d = ctl.domain(a.req("domain"))
     with ctl.failing(f"Failed to shutdown domain '{d.name}'"):
         ctl.call(ctl.conn.shutdown(d, flags))
-    ctl.print(f"Domain '{d.name}' is being shutdown\n")
+    ctl.print_extra(f"Domain '{d.name}' is being shutdown\n")
 
 
 def cmd_reboot(ctl: Ctl, a: BoundArgs) -> None:
@@ -113,7 +113,7 @@ def cmd_reboot(ctl: Ctl, a: BoundArgs) -> None:
     d = ctl.domain(a.req("domain"))
     with ctl.failing(f"Failed to reboot domain '{d.name}'"):
         ctl.call(ctl.conn.reboot(d, flags))
-    ctl.print(f"Domain '{d.name}' is being rebooted\n")
+    ctl.print_extra(f"Domain '{d.name}' is being rebooted\n")
 
 
 def cmd_destroy(ctl: Ctl, a: BoundArgs) -> None:
@@ -125,28 +125,28 @@ def cmd_destroy(ctl: Ctl, a: BoundArgs) -> None:
         flags |= DestroyFlags.REMOVE_LOGS
     with ctl.failing(f"Failed to destroy domain '{d.name}'"):
         ctl.call(ctl.conn.destroy(d, flags))
-    ctl.print(f"Domain '{d.name}' destroyed\n")
+    ctl.print_extra(f"Domain '{d.name}' destroyed\n")
 
 
 def cmd_reset(ctl: Ctl, a: BoundArgs) -> None:
     d = ctl.domain(a.req("domain"))
     with ctl.failing(f"Failed to reset domain '{d.name}'"):
         ctl.call(ctl.conn.reset(d, 0))
-    ctl.print(f"Domain '{d.name}' was reset\n")
+    ctl.print_extra(f"Domain '{d.name}' was reset\n")
 
 
 def cmd_suspend(ctl: Ctl, a: BoundArgs) -> None:
     d = ctl.domain(a.req("domain"))
     with ctl.failing(f"Failed to suspend domain '{d.name}'"):
         ctl.call(ctl.conn.suspend(d))
-    ctl.print(f"Domain '{d.name}' suspended\n")
+    ctl.print_extra(f"Domain '{d.name}' suspended\n")
 
 
 def cmd_resume(ctl: Ctl, a: BoundArgs) -> None:
     d = ctl.domain(a.req("domain"))
     with ctl.failing(f"Failed to resume domain '{d.name}'"):
         ctl.call(ctl.conn.resume(d))
-    ctl.print(f"Domain '{d.name}' resumed\n")
+    ctl.print_extra(f"Domain '{d.name}' resumed\n")
 
 
 def cmd_autostart(ctl: Ctl, a: BoundArgs) -> None:
@@ -155,7 +155,7 @@ def cmd_autostart(ctl: Ctl, a: BoundArgs) -> None:
     what = "mark" if enable else "unmark"
     with ctl.failing(f"Failed to {what} domain '{d.name}' as autostarted"):
         ctl.call(ctl.conn.set_autostart(d, enable))
-    ctl.print(f"Domain '{d.name}' {what}ed as autostarted\n")
+    ctl.print_extra(f"Domain '{d.name}' {what}ed as autostarted\n")
 
 
 def is_running(st: int) -> bool:

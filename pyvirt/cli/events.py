@@ -38,8 +38,8 @@ def format_event(ev: DomainEvent, wanted: set[int]) -> list[str]:
     """The lines virsh prints for one event, given the event ids the user registered."""
     name = ev.dom.name
     if isinstance(ev, LifecycleEventMsg) and EventID.LIFECYCLE in wanted:
-        return [f"event 'lifecycle' for domain '{name}': "
-                f"{lifecycle_text(ev.event, ev.detail)}\n"]
+        text = lifecycle_text(ev.event, ev.detail)
+        return [f"event 'lifecycle' for domain '{name}': {text}\n"]
     if isinstance(ev, RebootEventMsg) and EventID.REBOOT in wanted:
         return [f"event 'reboot' for domain '{name}'\n"]
     if isinstance(ev, BlockJobEventMsg):
@@ -61,8 +61,8 @@ def format_event(ev: DomainEvent, wanted: set[int]) -> list[str]:
         state = {1: "connected", 2: "disconnected"}.get(int(ev.state), "unknown")
         reason = ("unknown", "domain started", "channel event")[ev.reason] \
             if 0 <= ev.reason < 3 else "unknown"
-        return [f"event 'agent-lifecycle' for domain '{name}': state: '{state}' "
-                f"reason: '{reason}'\n"]
+        return [(f"event 'agent-lifecycle' for domain '{name}': state: '{state}' "
+                 f"reason: '{reason}'\n")]
     return []
 
 

@@ -35,9 +35,12 @@ def reason_name(state: int, reason: int) -> str:
     return names[reason] if 0 <= reason < len(names) else "unknown"
 
 
-def table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
-    """virsh's vshTable: one leading space, columns 3 apart, a dash rule, last column unpadded."""
-    widths = [len(h) for h in header]
+def table(header: Sequence[str], rows: Sequence[Sequence[str]], quiet: bool = False) -> str:
+    """virsh's vshTable: one leading space, columns 3 apart, a dash rule, last column unpadded.
+
+    Quiet mode drops the header and rule, and the header no longer counts for the widths.
+    """
+    widths = [0 if quiet else len(h) for h in header]
     for r in rows:
         for i, cell in enumerate(r):
             widths[i] = max(widths[i], len(cell))
@@ -46,8 +49,11 @@ def table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
         parts = [c.ljust(widths[i]) if i < len(cells) - 1 else c for i, c in enumerate(cells)]
         return " " + "   ".join(parts) + "\n"
 
+    body = "".join(line(r) for r in rows)
+    if quiet:
+        return body
     rule = "-" * (sum(widths) + 3 * len(widths)) + "\n"
-    return line(header) + rule + "".join(line(r) for r in rows)
+    return line(header) + rule + body
 
 
 def kv(label: str, value: object, width: int) -> str:

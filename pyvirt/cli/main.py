@@ -6,6 +6,7 @@ a command's module (and anything heavy it needs) is imported when the command ru
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import os
 import sys
@@ -111,24 +112,26 @@ def _global_opt(name: str, val: str, ctl: Ctl) -> None:
     elif name in ("debug", "escape", "keepalive-interval", "keepalive-count", "log", "timing"):
         pass  # accepted for compatibility; pyvirsh does not act on them yet
     else:
-        opt = name[1:] if name.startswith("?") else name
+        opt = name.removeprefix("?")
         dash = "-" if name.startswith("?") else "--"
         ctl.error(f"unsupported option '{dash}{opt}'. See --help.")
         raise _Exit(1)
 
 
-def run_command(ctl: Ctl, words: list[str]) -> bool:
-    """Run one command; print its output or errors; True on success."""
-    name = words[0]
-    cmd = BY_NAME.get(name)
-    if cmd is None:
-        ctl.error(f"unknown command: '{name}'")
-        return False
-    try:
-        args = bind(cmd, words[1:])
-    except UsageError as e:
-        ctl.error(str(e))
-        return False
+def parse_all(cmds: list[list[str]]) -> list[BoundArgs]:
+    """Bind every command of a line first: like virsh, one bad command runs none of them."""
+    out = []
+    for words in cmds:
+        cmd = BY_NAME.get(words[0])
+        if cmd is None:
+            raise UsageError(f"unknown command: '{words[0]}'")
+        out.append(bind(cmd, words[1:]))
+    return out
+
+
+def run_command(ctl: Ctl, args: BoundArgs) -> bool:
+    """Run one bound command; print its output or errors; True on success."""
+    cmd = args.cmd
     mod = importlib.import_module(f"pyvirt.cli.{cmd.module}")
     func: Callable[[Ctl, BoundArgs], None] = getattr(mod, cmd.func)
     ok = True
@@ -148,10 +151,16 @@ def run_command(ctl: Ctl, words: list[str]) -> bool:
     return ok
 
 
-def run_many(ctl: Ctl, cmds: list[list[str]]) -> bool:
+def run_line(ctl: Ctl, cmds: list[list[str]]) -> bool:
+    """Parse then run a command line; the result is the last command's."""
+    try:
+        bound = parse_all(cmds)
+    except UsageError as e:
+        ctl.error(str(e))
+        return False
     ok = True
-    for words in cmds:
-        ok = run_command(ctl, words)
+    for args in bound:
+        ok = run_command(ctl, args)
     return ok
 
 
@@ -171,6 +180,7 @@ def shell(ctl: Ctl) -> int:
             else:
                 raw = sys.stdin.readline()
                 if not raw:
+                    ctl.print(prompt)
                     raise EOFError
                 line = raw.rstrip("\n")
                 # readline echoes what it reads when stdin is not a terminal; so do we.
@@ -179,11 +189,12 @@ def shell(ctl: Ctl) -> int:
             ctl.print("\n")
             break
         try:
-            ok = run_many(ctl, split_commands(line))
+            ok = run_line(ctl, split_commands(line))
         except UsageError as e:
             ctl.error(str(e))
             ok = False
         except QuitShell:
+            ctl.print("\n")
             break
         ctl.out.flush()
     return 0 if ok else 1
@@ -210,7 +221,7 @@ def main(argv: list[str] | None = None) -> int:
                         cmds[-1].append(w)
                 cmds = [c for c in cmds if c]
             try:
-                code = 0 if run_many(ctl, cmds) else 1
+                code = 0 if run_line(ctl, cmds) else 1
             except QuitShell:
                 code = 0
     except _Exit as e:
@@ -221,10 +232,8 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         code = 1
     finally:
-        try:
+        with contextlib.suppress(Exception):  # closing must not mask the command's result
             ctl.disconnect()
-        except Exception:  # noqa: BLE001 - closing must not mask the command's result
-            pass
     sys.stdout.flush()
     return code
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pyvirt.cli.spec import CmdDef, OptDef, OptKind
 
 B = OptKind.BOOL
-I = OptKind.INT  # noqa: E741  (virsh's own option-kind letters)
+I = OptKind.INT
 
 
 def _dom(help: str = "domain name, id or uuid") -> OptDef:

@@ -126,6 +126,9 @@ def split_commands(line: str) -> list[list[str]]:
     i = 0
     while i < len(line):
         c = line[i]
+        if c == "\\" and quote != "'" and line.startswith("\n", i + 1):
+            i += 2  # backslash-newline continues the line (outside single quotes)
+            continue
         if quote:
             if c == quote:
                 quote = None
@@ -159,8 +162,7 @@ def split_commands(line: str) -> list[list[str]]:
         else:
             word = (word or []) + [c]
         i += 1
-    if quote:
-        raise UsageError("missing \"")
+    # An unbalanced quote runs to the end of the line; virsh accepts that too.
     if word is not None:
         cur.append("".join(word))
     if cur:

@@ -240,9 +240,41 @@ def _order_devices(devices: ET.Element) -> None:
         if "device" not in disk.attrib:
             disk.attrib = {"type": disk.get("type", "file"), "device": "disk",
                            **{k: v for k, v in disk.attrib.items() if k != "type"}}
+    _assign_drive_addresses(disks, devices)
     others = [c for c in devices if c.tag != "disk"]
     merged = disks + others
     devices[:] = sorted(merged, key=lambda c: _DEVICE_INDEX.get(c.tag, len(_DEVICE_ORDER)))
+
+
+# Disk buses that sit on a drive controller: units per bus, buses per controller.
+# The order is the one in which libvirt adds implicit controllers.
+_DRIVE_BUSES = {"scsi": (7, 1), "fdc": (2, 1), "ide": (2, 2), "sata": (6, 1)}
+
+
+def _assign_drive_addresses(disks: list[ET.Element], devices: ET.Element) -> None:
+    """Give drive-bus disks a drive address and create the controllers they need."""
+    needed: dict[str, int] = {}
+    for disk in disks:
+        t = disk.find("target")
+        bus = t.get("bus", "") if t is not None else ""
+        if bus not in _DRIVE_BUSES or t is None:
+            continue
+        addr = disk.find("address")
+        if addr is None:
+            units, buses = _DRIVE_BUSES[bus]
+            idx = max(disk_name_index(t.get("dev", "")), 0)
+            per_ctrl = units * buses
+            addr = ET.SubElement(disk, "address", {
+                "type": "drive", "controller": str(idx // per_ctrl),
+                "bus": str(idx % per_ctrl // units), "target": "0", "unit": str(idx % units)})
+        if addr.get("type") == "drive":
+            ctrl = int(addr.get("controller", "0"))
+            needed[bus] = max(needed.get(bus, -1), ctrl)
+    have = {(c.get("type"), c.get("index")) for c in devices.findall("controller")}
+    for bus in _DRIVE_BUSES:
+        for index in range(needed.get(bus, -1) + 1):
+            if (bus, str(index)) not in have:
+                ET.SubElement(devices, "controller", {"type": bus, "index": str(index)})
 
 
 def taint_messages(root: ET.Element) -> list[str]:
