@@ -101,9 +101,10 @@ class RemoteSession:
             self.conn.reply_error(hdr, pk.rpc_error("Unable to decode message payload"))
             return None
         if self.readonly and not proc.readonly:
+            dom = ErrorDomain.DOMAIN if proc.name.startswith("DOMAIN_") else ErrorDomain.NONE
             self._error(hdr, VirtError(
-                "operation forbidden: read only access prevents this operation",
-                ErrorCode.OPERATION_DENIED, ErrorDomain.NONE,
+                f"operation forbidden: read only access prevents {proc.api}",
+                ErrorCode.OPERATION_DENIED, dom,
             ))  # fmt: skip
             return None
         if self.driver is None and hdr.proc not in _NO_CONN_NEEDED:

@@ -314,6 +314,11 @@ class GetMaxMemoryRet:
 
 
 @dataclass(slots=True)
+class SnapshotNumRet:
+    num: int
+
+
+@dataclass(slots=True)
 class GetVcpusFlagsRet:
     num: int
 
@@ -428,6 +433,14 @@ class Procedure(Generic[A, R]):
     readonly: bool = True
     high: bool = False
     message: bool = False  # an event the server sends, not a call
+
+    @property
+    def api(self) -> str:
+        """The public API behind the call, as libvirt names it in errors (virDomainDefineXML)."""
+        return "vir" + "".join(w if w in _ACRONYMS else w.capitalize() for w in self.name.split("_"))
+
+
+_ACRONYMS = frozenset({"XML", "UUID", "ID", "OS", "URI"})
 
 
 V = xdr.VOID
@@ -555,6 +568,7 @@ CONNECT_GET_LIB_VERSION = _p(157, "CONNECT_GET_LIB_VERSION", ret=S(GetLibVersion
 DOMAIN_HAS_MANAGED_SAVE_IMAGE = _p(
     183, "DOMAIN_HAS_MANAGED_SAVE_IMAGE", DOM_FLAGS_ARGS, S(HasManagedSaveImageRet, I), high=True
 )
+DOMAIN_SNAPSHOT_NUM = _p(187, "DOMAIN_SNAPSHOT_NUM", DOM_FLAGS_ARGS, S(SnapshotNumRet, I), high=True)
 DOMAIN_CREATE_WITH_FLAGS = _p(196, "DOMAIN_CREATE_WITH_FLAGS", DOM_FLAGS_ARGS, DOM_RET, rw=True)
 DOMAIN_GET_VCPUS_FLAGS = _p(200, "DOMAIN_GET_VCPUS_FLAGS", DOM_FLAGS_ARGS, S(GetVcpusFlagsRet, I))
 DOMAIN_OPEN_CONSOLE = _p(

@@ -1,0 +1,138 @@
+"""Replay the recorded virsh <-> libvirtd transcripts against pyvirtd serving test:///default.
+
+Each trace line is one packet. We send the client's packets in recorded order on as many
+connections as the trace used, and compare every server packet with the recorded one
+byte-for-byte, except where libvirt itself is not deterministic:
+
+* DOMAIN_GET_INFO's cpuTime (the last 8 bytes) is derived from the wall clock;
+* a domain defined without a <uuid> gets a random one: the first reply that names it
+  teaches us the recorded->actual UUID mapping, applied to everything after it.
+
+Traces using procedures we do not serve yet are reported as skipped, naming them.
+"""
+
+from __future__ import annotations
+
+import json
+import socket
+import struct
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from pyvirt.daemon.config import DaemonConfig
+from pyvirt.daemon.thread import DaemonThread
+from pyvirt.remote import protocol as P
+
+TRACES = (
+    Path(__file__).resolve().parents[2] / ".." / "shared" / "libvirt-testdata" / "rpc-traces"
+    / "virsh-9.0.0-test-driver"
+)  # fmt: skip
+
+
+@dataclass
+class Pkt:
+    seq: int
+    conn: int
+    to_server: bool
+    raw: bytes  # the whole packet, length word included
+    proc: int
+    name: str
+    type: str
+
+
+def load(path: Path) -> list[Pkt]:
+    out = []
+    for line in path.read_text().splitlines():
+        d = json.loads(line)
+        payload = bytes.fromhex(d["payload_hex"])
+        status = {"OK": 0, "ERROR": 1, "CONTINUE": 2}[d["status"]]
+        types = ["CALL", "REPLY", "MESSAGE", "STREAM", "CALL_WITH_FDS", "REPLY_WITH_FDS", "STREAM_HOLE"]
+        hdr = struct.pack(
+            ">IIIiiIi", 28 + len(payload), int(d["prog"], 16), d["vers"], d["proc"],
+            types.index(d["type"]), d["serial"], status,
+        )  # fmt: skip
+        assert len(hdr) + len(payload) == d["len"]
+        out.append(Pkt(d["seq"], d["conn"], d["dir"] == "C->S", hdr + payload, d["proc"], d["name"], d["type"]))
+    return out
+
+
+def trace_files() -> list[Path]:
+    if not TRACES.is_dir():
+        return []
+    return sorted(TRACES.glob("*.jsonl"))
+
+
+def _recv(s: socket.socket) -> bytes:
+    head = s.recv(4, socket.MSG_WAITALL)
+    if len(head) < 4:
+        raise ConnectionError("server closed the connection")
+    (n,) = struct.unpack(">I", head)
+    body = s.recv(n - 4, socket.MSG_WAITALL)
+    return head + body
+
+
+@pytest.fixture
+def daemon(tmp_path: Path) -> DaemonThread:
+    cfg = DaemonConfig(root=tmp_path, keepalive_interval=0)
+    with DaemonThread(cfg) as d:
+        yield d  # type: ignore[misc]
+
+
+# Gaps in a driver, not in the RPC layer: the trace shows libvirt's behaviour we do not match.
+DRIVER_GAPS = {
+    "define-undefine": "test driver refuses <domain type='qemu'> that libvirt's test driver accepts",
+}
+
+
+def _params() -> list[object]:
+    out: list[object] = []
+    for p in trace_files():
+        gap = DRIVER_GAPS.get(p.stem)
+        marks = [pytest.mark.xfail(reason=gap, strict=False)] if gap else []
+        out.append(pytest.param(p, id=p.stem, marks=marks))
+    return out
+
+
+@pytest.mark.parametrize("trace", _params())
+def test_replay(trace: Path, daemon: DaemonThread) -> None:
+    if not TRACES.is_dir():
+        pytest.skip(f"libvirt test data not found at {TRACES}")
+    pkts = load(trace)
+    served = {p.name for p in P.PROCEDURES.values()}
+    missing = sorted({p.name for p in pkts if p.to_server and p.name not in served and p.proc < 0x10000})
+    if missing:
+        pytest.skip(f"procedures not served yet: {', '.join(missing)}")
+    socks: dict[int, socket.socket] = {}
+    uuid_map: dict[bytes, bytes] = {}
+
+    def subst(b: bytes) -> bytes:
+        for old, new in uuid_map.items():
+            b = b.replace(old, new)
+        return b
+
+    try:
+        for p in pkts:
+            if p.conn not in socks:
+                s = socket.socket(socket.AF_UNIX)
+                s.settimeout(10)
+                s.connect(str(daemon.cfg.rw_socket))
+                socks[p.conn] = s
+            if p.to_server:
+                socks[p.conn].sendall(subst(p.raw))
+                continue
+            got = _recv(socks[p.conn])
+            want = subst(p.raw)
+            if p.name == "DOMAIN_GET_INFO" and p.type == "REPLY" and len(got) == len(want):
+                got, want = got[:-8], want[:-8]
+            if got != want and len(got) == len(want) and p.name in ("DOMAIN_DEFINE_XML", "DOMAIN_CREATE_XML"):
+                # learn the random UUID: it follows the name in remote_nonnull_domain
+                name_len = struct.unpack(">I", want[28:32])[0]
+                ustart = 32 + name_len + (-name_len % 4)
+                uuid_map[want[ustart : ustart + 16]] = got[ustart : ustart + 16]
+                want = subst(want)
+            assert got.hex() == want.hex(), f"{trace.stem}: packet {p.seq} ({p.name} {p.type}) differs"
+    finally:
+        for s in socks.values():
+            s.close()
