@@ -49,8 +49,11 @@ def cmd_create(ctl: Ctl, a: BoundArgs) -> None:
         run_console(ctl, d, None, False, False)
 
 
+# virsh names the domain in its messages as the user wrote it (id, uuid or name), except
+# for start, create and define, which print the domain's real name.
 def cmd_undefine(ctl: Ctl, a: BoundArgs) -> None:
-    d = ctl.domain(a.req("domain"))
+    name = a.req("domain")
+    d = ctl.domain(name)
     flags = 0
     for opt, bit in (("managed-save", UndefineFlags.MANAGED_SAVE),
                      ("snapshots-metadata", UndefineFlags.SNAPSHOTS_METADATA),
@@ -59,9 +62,9 @@ def cmd_undefine(ctl: Ctl, a: BoundArgs) -> None:
                      ("tpm", UndefineFlags.TPM), ("keep-tpm", UndefineFlags.KEEP_TPM)):
         if a.flag(opt):
             flags |= bit
-    with ctl.failing(f"Failed to undefine domain '{d.name}'"):
+    with ctl.failing(f"Failed to undefine domain '{name}'"):
         ctl.call(ctl.conn.undefine(d, flags))
-    ctl.print_extra(f"Domain '{d.name}' has been undefined\n")
+    ctl.print_extra(f"Domain '{name}' has been undefined\n")
 
 
 def cmd_start(ctl: Ctl, a: BoundArgs) -> None:
@@ -102,60 +105,67 @@ def _mode_flags(mode: str | None) -> int:
 
 def cmd_shutdown(ctl: Ctl, a: BoundArgs) -> None:
     flags = _mode_flags(a.get("mode"))
-    d = ctl.domain(a.req("domain"))
-    with ctl.failing(f"Failed to shutdown domain '{d.name}'"):
+    name = a.req("domain")
+    d = ctl.domain(name)
+    with ctl.failing(f"Failed to shutdown domain '{name}'"):
         ctl.call(ctl.conn.shutdown(d, flags))
-    ctl.print_extra(f"Domain '{d.name}' is being shutdown\n")
+    ctl.print_extra(f"Domain '{name}' is being shutdown\n")
 
 
 def cmd_reboot(ctl: Ctl, a: BoundArgs) -> None:
     flags = _mode_flags(a.get("mode"))
-    d = ctl.domain(a.req("domain"))
-    with ctl.failing(f"Failed to reboot domain '{d.name}'"):
+    name = a.req("domain")
+    d = ctl.domain(name)
+    with ctl.failing(f"Failed to reboot domain '{name}'"):
         ctl.call(ctl.conn.reboot(d, flags))
-    ctl.print_extra(f"Domain '{d.name}' is being rebooted\n")
+    ctl.print_extra(f"Domain '{name}' is being rebooted\n")
 
 
 def cmd_destroy(ctl: Ctl, a: BoundArgs) -> None:
-    d = ctl.domain(a.req("domain"))
+    name = a.req("domain")
+    d = ctl.domain(name)
     flags = 0
     if a.flag("graceful"):
         flags |= DestroyFlags.GRACEFUL
     if a.flag("remove-logs"):
         flags |= DestroyFlags.REMOVE_LOGS
-    with ctl.failing(f"Failed to destroy domain '{d.name}'"):
+    with ctl.failing(f"Failed to destroy domain '{name}'"):
         ctl.call(ctl.conn.destroy(d, flags))
-    ctl.print_extra(f"Domain '{d.name}' destroyed\n")
+    ctl.print_extra(f"Domain '{name}' destroyed\n")
 
 
 def cmd_reset(ctl: Ctl, a: BoundArgs) -> None:
-    d = ctl.domain(a.req("domain"))
-    with ctl.failing(f"Failed to reset domain '{d.name}'"):
+    name = a.req("domain")
+    d = ctl.domain(name)
+    with ctl.failing(f"Failed to reset domain '{name}'"):
         ctl.call(ctl.conn.reset(d, 0))
-    ctl.print_extra(f"Domain '{d.name}' was reset\n")
+    ctl.print_extra(f"Domain '{name}' was reset\n")
 
 
 def cmd_suspend(ctl: Ctl, a: BoundArgs) -> None:
-    d = ctl.domain(a.req("domain"))
-    with ctl.failing(f"Failed to suspend domain '{d.name}'"):
+    name = a.req("domain")
+    d = ctl.domain(name)
+    with ctl.failing(f"Failed to suspend domain '{name}'"):
         ctl.call(ctl.conn.suspend(d))
-    ctl.print_extra(f"Domain '{d.name}' suspended\n")
+    ctl.print_extra(f"Domain '{name}' suspended\n")
 
 
 def cmd_resume(ctl: Ctl, a: BoundArgs) -> None:
-    d = ctl.domain(a.req("domain"))
-    with ctl.failing(f"Failed to resume domain '{d.name}'"):
+    name = a.req("domain")
+    d = ctl.domain(name)
+    with ctl.failing(f"Failed to resume domain '{name}'"):
         ctl.call(ctl.conn.resume(d))
-    ctl.print_extra(f"Domain '{d.name}' resumed\n")
+    ctl.print_extra(f"Domain '{name}' resumed\n")
 
 
 def cmd_autostart(ctl: Ctl, a: BoundArgs) -> None:
-    d = ctl.domain(a.req("domain"))
+    name = a.req("domain")
+    d = ctl.domain(name)
     enable = not a.flag("disable")
     what = "mark" if enable else "unmark"
-    with ctl.failing(f"Failed to {what} domain '{d.name}' as autostarted"):
+    with ctl.failing(f"Failed to {what} domain '{name}' as autostarted"):
         ctl.call(ctl.conn.set_autostart(d, enable))
-    ctl.print_extra(f"Domain '{d.name}' {what}ed as autostarted\n")
+    ctl.print_extra(f"Domain '{name}' {what}ed as autostarted\n")
 
 
 def is_running(st: int) -> bool:

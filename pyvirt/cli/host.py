@@ -91,10 +91,34 @@ def cmd_help(ctl: Ctl, a: BoundArgs) -> None:
 _SHELL_SAFE = set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-+./:@%^,=")
 
 
+def _split_commas(word: str) -> list[str]:
+    """--split: one line per comma-separated piece; ',,' stands for a literal comma."""
+    pieces, cur, i = [], [], 0
+    while i < len(word):
+        if word[i] == ",":
+            if word.startswith(",,", i):
+                cur.append(",")
+                i += 2
+                continue
+            pieces.append("".join(cur))
+            cur = []
+        else:
+            cur.append(word[i])
+        i += 1
+    pieces.append("".join(cur))
+    return pieces
+
+
 def cmd_echo(ctl: Ctl, a: BoundArgs) -> None:
     words = list(a.argv)
-    if a.get("str") is not None:
-        words.insert(0, a.req("str"))
+    # --string/--str are spellings of the data argument; --hi is virsh's test alias for
+    # --string=hello.
+    for opt in ("string", "str"):
+        v = a.get(opt)
+        if v is not None:
+            words.insert(0, v)
+    if a.flag("hi"):
+        words.insert(0, "hello")
     out = []
     for w in words:
         if a.flag("xml"):
@@ -103,7 +127,11 @@ def cmd_echo(ctl: Ctl, a: BoundArgs) -> None:
         if a.flag("shell") and (not w or any(c not in _SHELL_SAFE for c in w)):
             w = "'" + w.replace("'", "'\\''") + "'"
         out.append(w)
-    text = (a.get("prefix") or "") + " ".join(out)
+    if a.flag("split"):
+        text = "\n".join(p for w in out for p in _split_commas(w))
+    else:
+        text = " ".join(out)
+    text = (a.get("prefix") or "") + text
     if a.flag("err"):
         ctl.error(text)
     else:

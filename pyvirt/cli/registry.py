@@ -83,7 +83,8 @@ COMMANDS: tuple[CmdDef, ...] = (
     # ---- shell
     CmdDef("echo", _H, "cmd_echo", (
         OptDef("shell", B), OptDef("xml", B), OptDef("err", B), OptDef("split", B),
-        OptDef("prefix"), OptDef("str"), OptDef("string", OptKind.ARGV, positional=True)),
+        OptDef("prefix"), OptDef("str"), OptDef("hi", B),
+        OptDef("string", OptKind.ARGV, positional=True)),
         "echo arguments", needs_conn=False),
     CmdDef("quit", _H, "cmd_quit", (), "quit this interactive terminal", needs_conn=False),
     CmdDef("exit", _H, "cmd_quit", (), "quit this interactive terminal", needs_conn=False),
