@@ -174,8 +174,12 @@ class _QmpPipe:
                 raise OperationFailed(f"QMP reply out of order: wanted id {i}, got {rep!r}")
             out.append((cmd, args, rep["return"] if "return" in rep else {"error": rep["error"]}))
         self.w.write(b'{"execute": "quit"}\n')
+        # Keep our end open until QEMU hangs up: closing right after writing "quit" lets
+        # QEMU see the hang-up before it reads the command, and it then keeps running.
         with contextlib.suppress(ConnectionError):
             await self.w.drain()
+            while await self.r.read(65536):
+                pass
         return out
 
 
