@@ -343,7 +343,8 @@ def _esc_attr(s: str) -> str:
 def _write(el: ET.Element, out: list[str], depth: int, attrs: dict[str, str] | None = None) -> None:
     pad = "  " * depth
     a = "".join(f" {k}='{_esc_attr(v)}'" for k, v in (attrs or el.attrib).items())
-    text = (el.text or "").strip()
+    # Whitespace-only text is indentation; anything else is kept verbatim.
+    text = el.text if el.text and el.text.strip() else ""
     children = list(el)
     if not children and not text:
         # libvirt opens and closes <devices> on separate lines even when it is empty.
