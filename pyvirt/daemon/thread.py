@@ -31,7 +31,7 @@ class DaemonThread:
             self._stop = asyncio.Event()
             try:
                 await self.daemon.start()
-            except BaseException as e:
+            except BaseException as e:  # noqa: BLE001 - reported to the starting thread
                 self._error = e
                 self._ready.set()
                 return
@@ -56,7 +56,7 @@ class DaemonThread:
             self.loop.call_soon_threadsafe(self._stop.set)
         self._thread.join(10)
 
-    def __enter__(self) -> DaemonThread:
+    def __enter__(self) -> DaemonThread:  # noqa: PYI034
         return self.start()
 
     def __exit__(

@@ -140,7 +140,7 @@ class RemoteSession:
                 except asyncio.CancelledError:
                     yielded = coro.throw(asyncio.CancelledError())
                     continue
-                except BaseException:
+                except BaseException:  # noqa: BLE001, S110 - the handler sees it on resume
                     pass  # the handler sees the future's exception when it resumes
                 yielded = coro.send(None)
         except StopIteration as stop:

@@ -36,7 +36,9 @@ NonnullString = xdr.String(STRING_MAX)
 OptString = xdr.Optional(NonnullString)  # remote_string
 Uuid = xdr.FixedOpaque(16)
 # remote_nonnull_domain is exactly DomainRef (name, uuid, id), so replies need no copying.
-NonnullDomain: xdr.StructCodec[DomainRef] = xdr.struct_codec(DomainRef, NonnullString, Uuid, xdr.Int)
+NonnullDomain: xdr.StructCodec[DomainRef] = xdr.struct_codec(
+    DomainRef, NonnullString, Uuid, xdr.Int
+)
 OptDomain = xdr.Optional(NonnullDomain)  # remote_domain
 
 
@@ -437,7 +439,9 @@ class Procedure(Generic[A, R]):
     @property
     def api(self) -> str:
         """The public API behind the call, as libvirt names it in errors (virDomainDefineXML)."""
-        return "vir" + "".join(w if w in _ACRONYMS else w.capitalize() for w in self.name.split("_"))
+        return "vir" + "".join(
+            w if w in _ACRONYMS else w.capitalize() for w in self.name.split("_")
+        )
 
 
 _ACRONYMS = frozenset({"XML", "UUID", "ID", "OS", "URI"})
@@ -449,22 +453,22 @@ V = xdr.VOID
 def _p(
     number: int,
     name: str,
-    args: xdr.Codec[Any] = V,
-    ret: xdr.Codec[Any] = V,
+    args: xdr.Codec[A],
+    ret: xdr.Codec[R],
     *,
     rw: bool = False,
     high: bool = False,
     a: str | None = None,
     r: str | None = None,
-) -> Procedure[Any, Any]:
+) -> Procedure[A, R]:
     low = "remote_" + name.lower()
     return Procedure(
         number,
         name,
         args,
         ret,
-        (a or low + "_args") if args is not V else None,
-        (r or low + "_ret") if ret is not V else None,
+        (a or low + "_args") if not isinstance(args, xdr.Void) else None,
+        (r or low + "_ret") if not isinstance(ret, xdr.Void) else None,
         readonly=not rw,
         high=high,
     )
@@ -474,36 +478,38 @@ def _m(number: int, name: str, codec: xdr.Codec[Any]) -> Procedure[Any, Any]:
     return Procedure(number, name, codec, V, "remote_" + name.lower() + "_msg", None, message=True)
 
 
-CONNECT_OPEN = _p(1, "CONNECT_OPEN", S(OpenArgs, OptString, U), high=True)
-CONNECT_CLOSE = _p(2, "CONNECT_CLOSE", high=True)
-CONNECT_GET_TYPE = _p(3, "CONNECT_GET_TYPE", ret=S(GetTypeRet, NonnullString), high=True)
-CONNECT_GET_VERSION = _p(4, "CONNECT_GET_VERSION", ret=S(GetVersionRet, UH), high=True)
+CONNECT_OPEN = _p(1, "CONNECT_OPEN", S(OpenArgs, OptString, U), V, high=True)
+CONNECT_CLOSE = _p(2, "CONNECT_CLOSE", V, V, high=True)
+CONNECT_GET_TYPE = _p(3, "CONNECT_GET_TYPE", V, S(GetTypeRet, NonnullString), high=True)
+CONNECT_GET_VERSION = _p(4, "CONNECT_GET_VERSION", V, S(GetVersionRet, UH), high=True)
 CONNECT_GET_MAX_VCPUS = _p(
     5, "CONNECT_GET_MAX_VCPUS", S(GetMaxVcpusArgs, OptString), S(GetMaxVcpusRet, I), high=True
 )
 NODE_GET_INFO = _p(
-    6, "NODE_GET_INFO", ret=S(NodeGetInfoRet, xdr.CharArray(32, True), UH, I, I, I, I, I, I), high=True
+    6,
+    "NODE_GET_INFO",
+    V,
+    S(NodeGetInfoRet, xdr.CharArray(32, True), UH, I, I, I, I, I, I),
+    high=True,
 )
 CONNECT_GET_CAPABILITIES = _p(
-    7, "CONNECT_GET_CAPABILITIES", ret=S(GetCapabilitiesRet, NonnullString), high=True
+    7, "CONNECT_GET_CAPABILITIES", V, S(GetCapabilitiesRet, NonnullString), high=True
 )
-DOMAIN_CREATE = _p(9, "DOMAIN_CREATE", DOM_ARGS, rw=True)
+DOMAIN_CREATE = _p(9, "DOMAIN_CREATE", DOM_ARGS, V, rw=True)
 DOMAIN_CREATE_XML = _p(
     10, "DOMAIN_CREATE_XML", S(CreateXmlArgs, NonnullString, U), DOM_RET, rw=True
 )
 DOMAIN_DEFINE_XML = _p(11, "DOMAIN_DEFINE_XML", S(DefineXmlArgs, NonnullString), DOM_RET, rw=True)
-DOMAIN_DESTROY = _p(12, "DOMAIN_DESTROY", DOM_ARGS, rw=True)
-DOMAIN_GET_XML_DESC = _p(
-    14, "DOMAIN_GET_XML_DESC", DOM_FLAGS_ARGS, S(GetXmlDescRet, NonnullString)
-)
-DOMAIN_GET_AUTOSTART = _p(
-    15, "DOMAIN_GET_AUTOSTART", DOM_ARGS, S(GetAutostartRet, I), high=True
-)
+DOMAIN_DESTROY = _p(12, "DOMAIN_DESTROY", DOM_ARGS, V, rw=True)
+DOMAIN_GET_XML_DESC = _p(14, "DOMAIN_GET_XML_DESC", DOM_FLAGS_ARGS, S(GetXmlDescRet, NonnullString))
+DOMAIN_GET_AUTOSTART = _p(15, "DOMAIN_GET_AUTOSTART", DOM_ARGS, S(GetAutostartRet, I), high=True)
 DOMAIN_GET_INFO = _p(
     16, "DOMAIN_GET_INFO", DOM_ARGS, S(GetInfoRet, xdr.UChar, UH, UH, xdr.UShort, UH), high=True
 )
 DOMAIN_GET_MAX_MEMORY = _p(17, "DOMAIN_GET_MAX_MEMORY", DOM_ARGS, S(GetMaxMemoryRet, UH), high=True)
-DOMAIN_GET_OS_TYPE = _p(19, "DOMAIN_GET_OS_TYPE", DOM_ARGS, S(GetOsTypeRet, NonnullString), high=True)
+DOMAIN_GET_OS_TYPE = _p(
+    19, "DOMAIN_GET_OS_TYPE", DOM_ARGS, S(GetOsTypeRet, NonnullString), high=True
+)
 CONNECT_LIST_DEFINED_DOMAINS = _p(
     21,
     "CONNECT_LIST_DEFINED_DOMAINS",
@@ -515,17 +521,25 @@ DOMAIN_LOOKUP_BY_ID = _p(22, "DOMAIN_LOOKUP_BY_ID", S(LookupByIdArgs, I), DOM_RE
 DOMAIN_LOOKUP_BY_NAME = _p(
     23, "DOMAIN_LOOKUP_BY_NAME", S(LookupByNameArgs, NonnullString), DOM_RET, high=True
 )
-DOMAIN_LOOKUP_BY_UUID = _p(24, "DOMAIN_LOOKUP_BY_UUID", S(LookupByUuidArgs, Uuid), DOM_RET, high=True)
+DOMAIN_LOOKUP_BY_UUID = _p(
+    24, "DOMAIN_LOOKUP_BY_UUID", S(LookupByUuidArgs, Uuid), DOM_RET, high=True
+)
 CONNECT_NUM_OF_DEFINED_DOMAINS = _p(
-    25, "CONNECT_NUM_OF_DEFINED_DOMAINS", ret=S(NumRet, I), high=True,
+    25,
+    "CONNECT_NUM_OF_DEFINED_DOMAINS",
+    V,
+    S(NumRet, I),
+    high=True,
     r="remote_connect_num_of_defined_domains_ret",
-)  # fmt: skip
-DOMAIN_REBOOT = _p(27, "DOMAIN_REBOOT", DOM_FLAGS_ARGS, rw=True)
-DOMAIN_RESUME = _p(28, "DOMAIN_RESUME", DOM_ARGS, rw=True)
-DOMAIN_SET_AUTOSTART = _p(29, "DOMAIN_SET_AUTOSTART", S(SetAutostartArgs, NonnullDomain, I), rw=True)
-DOMAIN_SHUTDOWN = _p(33, "DOMAIN_SHUTDOWN", DOM_ARGS, rw=True)
-DOMAIN_SUSPEND = _p(34, "DOMAIN_SUSPEND", DOM_ARGS, rw=True)
-DOMAIN_UNDEFINE = _p(35, "DOMAIN_UNDEFINE", DOM_ARGS, rw=True)
+)
+DOMAIN_REBOOT = _p(27, "DOMAIN_REBOOT", DOM_FLAGS_ARGS, V, rw=True)
+DOMAIN_RESUME = _p(28, "DOMAIN_RESUME", DOM_ARGS, V, rw=True)
+DOMAIN_SET_AUTOSTART = _p(
+    29, "DOMAIN_SET_AUTOSTART", S(SetAutostartArgs, NonnullDomain, I), V, rw=True
+)
+DOMAIN_SHUTDOWN = _p(33, "DOMAIN_SHUTDOWN", DOM_ARGS, V, rw=True)
+DOMAIN_SUSPEND = _p(34, "DOMAIN_SUSPEND", DOM_ARGS, V, rw=True)
+DOMAIN_UNDEFINE = _p(35, "DOMAIN_UNDEFINE", DOM_ARGS, V, rw=True)
 CONNECT_LIST_DOMAINS = _p(
     37,
     "CONNECT_LIST_DOMAINS",
@@ -533,17 +547,15 @@ CONNECT_LIST_DOMAINS = _p(
     S(ListDomainsRet, xdr.Array(I, DOMAIN_LIST_MAX)),
     high=True,
 )
-CONNECT_NUM_OF_DOMAINS = _p(51, "CONNECT_NUM_OF_DOMAINS", ret=S(NumRet, I), high=True)
-CONNECT_GET_HOSTNAME = _p(59, "CONNECT_GET_HOSTNAME", ret=S(GetHostnameRet, NonnullString), high=True)
-CONNECT_SUPPORTS_FEATURE = _p(
-    60,
-    "CONNECT_SUPPORTS_FEATURE",
-    S(SupportsFeatureArgs, I),
-    S(SupportsFeatureRet, I),
-    high=True,
+CONNECT_NUM_OF_DOMAINS = _p(51, "CONNECT_NUM_OF_DOMAINS", V, S(NumRet, I), high=True)
+CONNECT_GET_HOSTNAME = _p(
+    59, "CONNECT_GET_HOSTNAME", V, S(GetHostnameRet, NonnullString), high=True
 )
-AUTH_LIST = _p(66, "AUTH_LIST", ret=S(AuthListRet, xdr.Array(I, AUTH_TYPE_LIST_MAX)), high=True)
-CONNECT_GET_URI = _p(110, "CONNECT_GET_URI", ret=S(GetUriRet, NonnullString), high=True)
+CONNECT_SUPPORTS_FEATURE = _p(
+    60, "CONNECT_SUPPORTS_FEATURE", S(SupportsFeatureArgs, I), S(SupportsFeatureRet, I), high=True
+)
+AUTH_LIST = _p(66, "AUTH_LIST", V, S(AuthListRet, xdr.Array(I, AUTH_TYPE_LIST_MAX)), high=True)
+CONNECT_GET_URI = _p(110, "CONNECT_GET_URI", V, S(GetUriRet, NonnullString), high=True)
 DOMAIN_GET_SECURITY_LABEL = _p(
     121,
     "DOMAIN_GET_SECURITY_LABEL",
@@ -554,30 +566,33 @@ DOMAIN_GET_SECURITY_LABEL = _p(
 NODE_GET_SECURITY_MODEL = _p(
     122,
     "NODE_GET_SECURITY_MODEL",
-    ret=S(
+    V,
+    S(
         NodeGetSecurityModelRet,
         xdr.CharArray(SECURITY_MODEL_MAX, False),
         xdr.CharArray(SECURITY_DOI_MAX, False),
     ),
     high=True,
 )
-CONNECT_IS_SECURE = _p(149, "CONNECT_IS_SECURE", ret=S(IsSecureRet, I), high=True)
+CONNECT_IS_SECURE = _p(149, "CONNECT_IS_SECURE", V, S(IsSecureRet, I), high=True)
 DOMAIN_IS_ACTIVE = _p(150, "DOMAIN_IS_ACTIVE", DOM_ARGS, S(IsActiveRet, I), high=True)
 DOMAIN_IS_PERSISTENT = _p(151, "DOMAIN_IS_PERSISTENT", DOM_ARGS, S(IsPersistentRet, I), high=True)
-CONNECT_GET_LIB_VERSION = _p(157, "CONNECT_GET_LIB_VERSION", ret=S(GetLibVersionRet, UH), high=True)
+CONNECT_GET_LIB_VERSION = _p(157, "CONNECT_GET_LIB_VERSION", V, S(GetLibVersionRet, UH), high=True)
 DOMAIN_HAS_MANAGED_SAVE_IMAGE = _p(
     183, "DOMAIN_HAS_MANAGED_SAVE_IMAGE", DOM_FLAGS_ARGS, S(HasManagedSaveImageRet, I), high=True
 )
-DOMAIN_SNAPSHOT_NUM = _p(187, "DOMAIN_SNAPSHOT_NUM", DOM_FLAGS_ARGS, S(SnapshotNumRet, I), high=True)
+DOMAIN_SNAPSHOT_NUM = _p(
+    187, "DOMAIN_SNAPSHOT_NUM", DOM_FLAGS_ARGS, S(SnapshotNumRet, I), high=True
+)
 DOMAIN_CREATE_WITH_FLAGS = _p(196, "DOMAIN_CREATE_WITH_FLAGS", DOM_FLAGS_ARGS, DOM_RET, rw=True)
 DOMAIN_GET_VCPUS_FLAGS = _p(200, "DOMAIN_GET_VCPUS_FLAGS", DOM_FLAGS_ARGS, S(GetVcpusFlagsRet, I))
 DOMAIN_OPEN_CONSOLE = _p(
-    201, "DOMAIN_OPEN_CONSOLE", S(OpenConsoleArgs, NonnullDomain, OptString, U), rw=True
+    201, "DOMAIN_OPEN_CONSOLE", S(OpenConsoleArgs, NonnullDomain, OptString, U), V, rw=True
 )
-DOMAIN_UNDEFINE_FLAGS = _p(231, "DOMAIN_UNDEFINE_FLAGS", DOM_FLAGS_ARGS, rw=True)
-DOMAIN_DESTROY_FLAGS = _p(234, "DOMAIN_DESTROY_FLAGS", DOM_FLAGS_ARGS, rw=True)
-DOMAIN_RESET = _p(245, "DOMAIN_RESET", DOM_FLAGS_ARGS, rw=True)
-DOMAIN_SHUTDOWN_FLAGS = _p(258, "DOMAIN_SHUTDOWN_FLAGS", DOM_FLAGS_ARGS, rw=True)
+DOMAIN_UNDEFINE_FLAGS = _p(231, "DOMAIN_UNDEFINE_FLAGS", DOM_FLAGS_ARGS, V, rw=True)
+DOMAIN_DESTROY_FLAGS = _p(234, "DOMAIN_DESTROY_FLAGS", DOM_FLAGS_ARGS, V, rw=True)
+DOMAIN_RESET = _p(245, "DOMAIN_RESET", DOM_FLAGS_ARGS, V, rw=True)
+DOMAIN_SHUTDOWN_FLAGS = _p(258, "DOMAIN_SHUTDOWN_FLAGS", DOM_FLAGS_ARGS, V, rw=True)
 DOMAIN_GET_STATE = _p(212, "DOMAIN_GET_STATE", DOM_FLAGS_ARGS, S(GetStateRet, I, I), high=True)
 CONNECT_LIST_ALL_DOMAINS = _p(
     273,
@@ -594,7 +609,7 @@ CONNECT_DOMAIN_EVENT_CALLBACK_REGISTER_ANY = _p(
     high=True,
 )
 CONNECT_DOMAIN_EVENT_CALLBACK_DEREGISTER_ANY = _p(
-    317, "CONNECT_DOMAIN_EVENT_CALLBACK_DEREGISTER_ANY", S(EventDeregisterArgs, I), high=True
+    317, "CONNECT_DOMAIN_EVENT_CALLBACK_DEREGISTER_ANY", S(EventDeregisterArgs, I), V, high=True
 )
 CONNECT_GET_DOMAIN_CAPABILITIES = _p(
     342,
@@ -605,8 +620,8 @@ CONNECT_GET_DOMAIN_CAPABILITIES = _p(
 DOMAIN_DEFINE_XML_FLAGS = _p(
     350, "DOMAIN_DEFINE_XML_FLAGS", S(DefineXmlFlagsArgs, NonnullString, U), DOM_RET, rw=True
 )
-CONNECT_REGISTER_CLOSE_CALLBACK = _p(360, "CONNECT_REGISTER_CLOSE_CALLBACK", high=True)
-CONNECT_UNREGISTER_CLOSE_CALLBACK = _p(361, "CONNECT_UNREGISTER_CLOSE_CALLBACK", high=True)
+CONNECT_REGISTER_CLOSE_CALLBACK = _p(360, "CONNECT_REGISTER_CLOSE_CALLBACK", V, V, high=True)
+CONNECT_UNREGISTER_CLOSE_CALLBACK = _p(361, "CONNECT_UNREGISTER_CLOSE_CALLBACK", V, V, high=True)
 DOMAIN_GET_MESSAGES = _p(
     426,
     "DOMAIN_GET_MESSAGES",
@@ -616,9 +631,13 @@ DOMAIN_GET_MESSAGES = _p(
 )
 
 # ---- events (server -> client MESSAGE packets, serial 1)
-EVENT_LIFECYCLE = _m(318, "DOMAIN_EVENT_CALLBACK_LIFECYCLE", S(CallbackLifecycleMsg, I, LIFECYCLE_MSG))
+EVENT_LIFECYCLE = _m(
+    318, "DOMAIN_EVENT_CALLBACK_LIFECYCLE", S(CallbackLifecycleMsg, I, LIFECYCLE_MSG)
+)
 EVENT_REBOOT = _m(319, "DOMAIN_EVENT_CALLBACK_REBOOT", S(CallbackRebootMsg, I, REBOOT_MSG))
-EVENT_BLOCK_JOB = _m(326, "DOMAIN_EVENT_CALLBACK_BLOCK_JOB", S(CallbackBlockJobMsg, I, BLOCK_JOB_MSG))
+EVENT_BLOCK_JOB = _m(
+    326, "DOMAIN_EVENT_CALLBACK_BLOCK_JOB", S(CallbackBlockJobMsg, I, BLOCK_JOB_MSG)
+)
 EVENT_TRAY_CHANGE = _m(
     328, "DOMAIN_EVENT_CALLBACK_TRAY_CHANGE", S(CallbackTrayChangeMsg, I, TRAY_CHANGE_MSG)
 )
@@ -633,14 +652,11 @@ EVENT_AGENT_LIFECYCLE = _m(
 )
 
 PROCEDURES: dict[int, Procedure[Any, Any]] = {
-    p.number: p
-    for p in list(globals().values())
-    if isinstance(p, Procedure) and not p.message
+    p.number: p for p in list(globals().values()) if isinstance(p, Procedure) and not p.message
 }
 EVENTS: dict[int, Procedure[Any, Any]] = {
     p.number: p for p in list(globals().values()) if isinstance(p, Procedure) and p.message
 }
-
 
 
 class DrvFeature:

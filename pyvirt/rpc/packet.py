@@ -174,7 +174,7 @@ _GENERIC: dict[int, str] = {
     ErrorCode.ARGUMENT_UNSUPPORTED: "argument unsupported",
     ErrorCode.OPERATION_TIMEOUT: "Timed out during operation",
     ErrorCode.ACCESS_DENIED: "access denied",
-    ErrorCode.OPERATION_DENIED: "operation forbidden for read only access",
+    ErrorCode.OPERATION_DENIED: "operation forbidden",
     ErrorCode.NO_NETWORK: "Network not found",
     ErrorCode.NO_STORAGE_POOL: "Storage pool not found",
     ErrorCode.NO_STORAGE_VOL: "Storage volume not found",

@@ -51,7 +51,7 @@ def _short(off: int, need: int, have: int) -> XdrError:
 class _Scalar(Generic[T]):
     """A 4- or 8-byte number, with range checking done by struct on pack."""
 
-    __slots__ = ("_s", "_n", "name")
+    __slots__ = ("_n", "_s", "name")
 
     def __init__(self, s: struct.Struct, name: str) -> None:
         self._s = s
@@ -118,7 +118,7 @@ class EnumCodec(Generic[E]):
 
 
 class FixedOpaque:
-    __slots__ = ("n", "_padded")
+    __slots__ = ("_padded", "n")
 
     def __init__(self, n: int) -> None:
         self.n = n
@@ -266,7 +266,7 @@ class CharArray:
     so pack adds it and unpack stops at the first NUL.
     """
 
-    __slots__ = ("n", "fixed")
+    __slots__ = ("fixed", "n")
 
     def __init__(self, n: int, fixed: bool) -> None:
         self.n = n
@@ -341,7 +341,7 @@ class StructCodec(Generic[T]):
     so the declaration is one line per field next to its type annotation.
     """
 
-    __slots__ = ("cls", "_codecs", "_names", "_packers", "_unpackers")
+    __slots__ = ("_codecs", "_names", "_packers", "_unpackers", "cls")
 
     def __init__(self, cls: type[T], codecs: Sequence[Codec[Any]]) -> None:
         names = [f.name for f in dc_fields(cls)]  # type: ignore[arg-type]

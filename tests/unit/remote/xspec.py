@@ -27,14 +27,14 @@ class XSpec:
     structs: dict[str, list[XField]]
 
 
-_COMMENT = re.compile(r"/\*.*?\*/", re.S)
+_COMMENT = re.compile(r"/\*.*?\*/", re.DOTALL)
 
 
 def parse(path: Path = REMOTE_X) -> XSpec:
     text = _COMMENT.sub("", path.read_text())
     procs = {m[1]: int(m[2]) for m in re.finditer(r"\b(REMOTE_PROC_\w+)\s*=\s*(\d+)", text)}
     structs: dict[str, list[XField]] = {}
-    for m in re.finditer(r"struct\s+(\w+)\s*\{(.*?)\};", text, re.S):
+    for m in re.finditer(r"struct\s+(\w+)\s*\{(.*?)\};", text, re.DOTALL):
         fields = []
         for decl in m[2].split(";"):
             decl = " ".join(decl.split())
