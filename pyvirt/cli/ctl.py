@@ -2,19 +2,25 @@
 
 from __future__ import annotations
 
-import re
 import sys
 from collections.abc import Coroutine, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any, TextIO, TypeVar
+from typing import TYPE_CHECKING, Any, TextIO, TypeVar
 
-from pyvirt.drivers.base import DomainRef, Driver
 from pyvirt.errors import VirtError
 
+if TYPE_CHECKING:  # the driver layer loads with the connection, not at start-up
+    from pyvirt.drivers.base import DomainRef, Driver
+
 T = TypeVar("T")
-_UUID_RE = re.compile(r"^[0-9a-fA-F]{8}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?"
-                      r"[0-9a-fA-F]{12}$")
+_HEX = frozenset("0123456789abcdefABCDEF")
+
+
+def looks_like_uuid(text: str) -> bool:
+    """32 hex digits, dashes allowed between the 8-4-4-4-12 groups (virUUIDParse's shape)."""
+    digits = text.replace("-", "")
+    return len(digits) == 32 and set(digits) <= _HEX and len(text) in (32, 33, 34, 35, 36)
 
 
 class CmdFailed(Exception):
@@ -127,7 +133,7 @@ class Ctl:
                 return self.call(drv.lookup_by_id(int(text)))
             except VirtError:
                 pass
-        if by_uuid and _UUID_RE.match(text):
+        if by_uuid and looks_like_uuid(text):
             try:
                 return self.call(drv.lookup_by_uuid(bytes.fromhex(text.replace("-", ""))))
             except VirtError:

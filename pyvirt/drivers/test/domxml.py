@@ -12,8 +12,8 @@ what is needed, :func:`parse` is the single place to switch over.
 
 from __future__ import annotations
 
+import os
 import re
-import uuid as uuidlib
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 
@@ -50,7 +50,16 @@ def parse_uuid(text: str) -> bytes:
 
 
 def format_uuid(raw: bytes) -> str:
-    return str(uuidlib.UUID(bytes=raw))
+    h = raw.hex()
+    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
+
+
+def random_uuid() -> bytes:
+    """A version-4 UUID, as libvirt generates for definitions without one."""
+    raw = bytearray(os.urandom(16))
+    raw[6] = (raw[6] & 0x0F) | 0x40
+    raw[8] = (raw[8] & 0x3F) | 0x80
+    return bytes(raw)
 
 
 def _scaled_kib(el: ET.Element) -> int:
@@ -112,7 +121,7 @@ def parse(xml: str) -> DomainDoc:
 
     uuid_el = root.find("uuid")
     if uuid_el is None:
-        raw = uuidlib.uuid4().bytes
+        raw = random_uuid()
         uuid_el = ET.SubElement(root, "uuid")
     else:
         raw = parse_uuid(uuid_el.text or "")
@@ -171,7 +180,7 @@ def _fill_interfaces(devices: ET.Element) -> None:
     driver does: names are testnetN, N counting the NICs of the domain."""
     for i, iface in enumerate(devices.findall("interface")):
         if iface.find("mac") is None:
-            tail = uuidlib.uuid4().bytes[:3]
+            tail = os.urandom(3)
             ET.SubElement(iface, "mac", {"address": "52:54:00:" + ":".join(f"{b:02x}" for b in tail)})
         target = iface.find("target")
         if target is None:

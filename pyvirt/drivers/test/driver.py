@@ -11,7 +11,6 @@ without an event loop (pyvirsh does, to keep its start-up light); see :func:`run
 
 from __future__ import annotations
 
-import socket
 import time
 from collections.abc import Coroutine
 from typing import Any, TypeVar
@@ -108,6 +107,8 @@ class TestDriver(Driver):
         return 2  # libvirt's test hypervisor reports version 0.0.2
 
     async def get_hostname(self) -> str:
+        import socket  # only this call needs it; keeps pyvirsh start-up light
+
         return socket.gethostname()
 
     async def get_capabilities(self) -> str:

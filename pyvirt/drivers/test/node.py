@@ -10,7 +10,6 @@ from __future__ import annotations
 import os
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
-from pathlib import Path
 
 from pyvirt.drivers.base import DomainEvent, EventBus, NodeInfo
 from pyvirt.drivers.test import domxml
@@ -197,7 +196,7 @@ def load_node_file(path: str) -> TestNode:
         raise VirtError(f"{path}: {e}", ErrorCode.XML_DETAIL, ErrorDomain.TEST) from None
     if root.tag != "node":
         raise _open_error("Root element is not 'node'")
-    base = Path(path).parent
+    base = os.path.dirname(path)
     node = TestNode()
     cpu = root.find("cpu")
     if cpu is not None or root.find("memory") is not None:
@@ -247,7 +246,7 @@ def _add_node_domain(node: TestNode, xml: str) -> None:
     obj.managed_save = managed is not None and (managed.text or "").strip() == "yes"
 
 
-def _inline_or_file(el: ET.Element, base: Path) -> str:
+def _inline_or_file(el: ET.Element, base: str) -> str:
     ref = el.get("file")
     if ref is None:
         # Inline definition: the element itself is the object (testnodeinline.xml style).
@@ -255,9 +254,10 @@ def _inline_or_file(el: ET.Element, base: Path) -> str:
         inner[:] = list(el)
         inner.text = el.text
         return ET.tostring(inner, encoding="unicode")
-    p = Path(ref) if os.path.isabs(ref) else base / ref
+    p = os.path.join(base, ref)  # an absolute ref wins, as in os.path.join
     try:
-        return p.read_text()
+        with open(p, encoding="utf-8") as f:
+            return f.read()
     except OSError as e:
         raise VirtError(f"failed to read file '{p}': {os.strerror(e.errno or 0)}",
                         ErrorCode.SYSTEM_ERROR, ErrorDomain.TEST) from None
