@@ -115,6 +115,9 @@ DEFAULT_NODE_INFO = NodeInfo(model="i686", memory=3145728, cpus=16, mhz=1400, no
 class TestDomainObj:
     """Runtime view of one test domain: definition, pending config, state + reason."""
 
+    __test__ = False  # not a pytest class despite its name
+
+
     doc: domxml.DomainDoc
     state: DomainState = DomainState.SHUTOFF
     reason: int = 0
@@ -143,6 +146,9 @@ class StockObject:
 
 @dataclass
 class TestNode:
+
+    __test__ = False  # not a pytest class despite its name
+
     node_info: NodeInfo = DEFAULT_NODE_INFO
     domains: list[TestDomainObj] = field(default_factory=list)
     networks: dict[str, StockObject] = field(default_factory=dict)
@@ -300,6 +306,9 @@ class TestNodeHub:
     :data:`PROCESS_HUB` is the one instance the URI opener uses. Node files get a fresh node
     per connection, as in libvirt.
     """
+
+    __test__ = False  # not a pytest class despite its name
+
 
     _entries: dict[str, _Entry] = field(default_factory=dict)
 
