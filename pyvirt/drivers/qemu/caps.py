@@ -173,6 +173,9 @@ class AccelCaps:
     host_cpu_props: Mapping[str, bool | int | str] = field(
         default_factory=lambda: MappingProxyType({}), hash=False
     )
+    # Features only the non-migratable expansion (props migratable=false) turns on, e.g.
+    # invtsc: host-model includes them.
+    host_cpu_nonmigratable: frozenset[str] = frozenset()
 
     def default_machine(self) -> MachineType | None:
         return next((m for m in self.machines if m.is_default), None)

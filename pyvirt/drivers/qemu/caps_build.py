@@ -25,7 +25,7 @@ from pyvirt.errors import OperationFailed
 
 Conversation = Sequence[tuple[str, Mapping[str, Any] | None, Any]]
 
-CACHE_FORMAT = 1
+CACHE_FORMAT = 2
 
 # Flags that simply mean "this QOM type exists".
 _TYPE_FLAGS: dict[QemuCapFlag, str] = {
@@ -169,6 +169,7 @@ class _Session:
         self.cpu_models: tuple[CpuModel, ...] = ()
         self.host_model: str | None = None
         self.host_props: dict[str, bool | int | str] = {}
+        self.nonmig_props: dict[str, Any] = {}
         self.kvm_enabled: bool | None = None
 
     def accel_caps(self, accel: Accel) -> AccelCaps:
@@ -178,6 +179,10 @@ class _Session:
             cpu_models=self.cpu_models,
             host_cpu_model=self.host_model,
             host_cpu_props=MappingProxyType(dict(self.host_props)),
+            host_cpu_nonmigratable=frozenset(
+                k for k, v in self.nonmig_props.items()
+                if v is True and self.host_props.get(k) is not True
+            ),
         )
 
 
@@ -210,6 +215,12 @@ def build_caps(
                 model = reply.get("model", {})
                 s.host_model = model.get("name")
                 s.host_props = {str(k): v for k, v in model.get("props", {}).items()}
+            elif (
+                args
+                and args.get("type") == "static"
+                and args["model"].get("props") == {"migratable": False}
+            ):
+                s.nonmig_props = dict(reply.get("model", {}).get("props", {}))
         elif cmd == "device-list-properties" and args:
             device_props[str(args["typename"])] = _props(reply)
         elif cmd == "qom-list-properties" and args:
@@ -332,6 +343,7 @@ def caps_to_json(c: QemuCaps) -> dict[str, Any]:
                 ],
                 "host_cpu_model": a.host_cpu_model,
                 "host_cpu_props": dict(a.host_cpu_props),
+                "host_cpu_nonmigratable": sorted(a.host_cpu_nonmigratable),
             }
             for a in c.accels
         ],
@@ -373,6 +385,7 @@ def caps_from_json(d: Mapping[str, Any]) -> QemuCaps:
                 ),
                 host_cpu_model=a["host_cpu_model"],
                 host_cpu_props=MappingProxyType(a["host_cpu_props"]),
+                host_cpu_nonmigratable=frozenset(a["host_cpu_nonmigratable"]),
             )
             for a in d["accels"]
         ),

@@ -62,8 +62,15 @@ _COMMON_QUERIES: tuple[Query, ...] = (
 )
 
 
-def _expansion(model: str) -> Query:
-    return ("query-cpu-model-expansion", {"type": "static", "model": {"name": model}})
+def _expansions(model: str) -> list[Query]:
+    """Static expansions of the host/max model: plain, then non-migratable (adds invtsc...)."""
+    return [
+        ("query-cpu-model-expansion", {"type": "static", "model": {"name": model}}),
+        (
+            "query-cpu-model-expansion",
+            {"type": "static", "model": {"name": model, "props": {"migratable": False}}},
+        ),
+    ]
 
 
 def kvm_usable(
@@ -232,8 +239,8 @@ async def probe_caps(binary: str) -> QemuCaps:
     if ok:
         # Each session starts with its own qmp_capabilities, which is what separates the
         # KVM answers from the TCG ones (the layout of libvirt's recordings too).
-        conv += await _session(binary, Accel.KVM, [*_COMMON_QUERIES, _expansion("host")])
-    conv += await _session(binary, Accel.TCG, [*_COMMON_QUERIES, _expansion("max")])
+        conv += await _session(binary, Accel.KVM, [*_COMMON_QUERIES, *_expansions("host")])
+    conv += await _session(binary, Accel.TCG, [*_COMMON_QUERIES, *_expansions("max")])
     caps = QemuCaps.from_conversation(conv, binary=binary, kvm_usable=ok, kvm_unusable_reason=why)
     if not ok and caps.accels and caps.accels[0].accel != Accel.TCG:  # pragma: no cover
         raise OperationFailed("capabilities probe recorded a KVM session on a non-KVM host")

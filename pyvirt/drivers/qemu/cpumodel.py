@@ -1,0 +1,174 @@
+"""x86 CPU model facts for domain capabilities: vendors of QEMU's models and host-model.
+
+host-model is "the named model closest to what QEMU would give the guest, plus/minus
+features". Which features a named model has is not in QEMU's introspection answers that
+libvirt records, so the model table comes from a CPU map directory in libvirt's data format
+(``index.xml`` + ``x86_*.xml``; the installed one is ``/usr/share/libvirt/cpu_map``). When
+no map is available host-model is reported unsupported rather than guessed.
+
+Selection rule (our reading of libvirt's behaviour, verified against its golden files):
+consider every map model QEMU also offers whose vendor matches the host's (or that has no
+vendor); the candidate whose description needs the fewest added + removed features wins,
+the earlier model in map order on ties; a model whose signature matches the host's
+family/model wins over one that does not. Features are listed in the map's feature order,
+the required ones first.
+"""
+
+from __future__ import annotations
+
+import xml.etree.ElementTree as ET
+from dataclasses import dataclass
+from pathlib import Path
+
+from pyvirt.drivers.qemu.caps import AccelCaps
+
+DEFAULT_CPU_MAP = Path("/usr/share/libvirt/cpu_map")
+
+# Vendors of QEMU's built-in x86 models (target/i386 model definitions); models not listed
+# here and not generic are Intel's.
+_AMD = frozenset({"phenom", "athlon", "Opteron_G1", "Opteron_G2", "Opteron_G3", "Opteron_G4",
+                  "Opteron_G5", "EPYC", "EPYC-IBPB", "EPYC-Rome", "EPYC-Milan", "EPYC-Genoa"})
+_HYGON = frozenset({"Dhyana"})
+_GENERIC = frozenset({"qemu64", "qemu32", "kvm64", "kvm32", "pentium", "pentium2", "pentium3",
+                      "pentiumpro", "486", "cpu64-rhel5", "cpu64-rhel6"})
+
+_VENDOR_STRINGS = {"GenuineIntel": "Intel", "AuthenticAMD": "AMD", "HygonGenuine": "Hygon"}
+
+# QEMU property names whose libvirt feature name differs by more than '-' vs '_'.
+_RENAMES = {"pclmulqdq": "pclmuldq", "sse4-1": "sse4.1", "sse4-2": "sse4.2"}
+
+
+def cpu_vendor(model: str) -> str:
+    """Vendor attribute of <mode name='custom'><model>: Intel, AMD, Hygon or unknown."""
+    if model in _GENERIC:
+        return "unknown"
+    if model in _AMD:
+        return "AMD"
+    if model in _HYGON:
+        return "Hygon"
+    return "Intel"
+
+
+@dataclass(frozen=True, slots=True)
+class MapModel:
+    name: str
+    vendor: str | None
+    features: frozenset[str]
+    signatures: tuple[tuple[int, int], ...]  # (family, model)
+    decode_host: bool
+
+
+@dataclass(frozen=True, slots=True)
+class CpuMapData:
+    features: tuple[str, ...]  # in map order
+    models: tuple[MapModel, ...]  # in index order
+
+    @classmethod
+    def load(cls, directory: Path) -> CpuMapData | None:
+        """Read the x86 part of a CPU map directory; None when absent or unreadable."""
+        try:
+            index = ET.parse(directory / "index.xml").getroot()
+        except (OSError, ET.ParseError):
+            return None
+        arch = index.find("arch[@name='x86']")
+        if arch is None:
+            return None
+        features: list[str] = []
+        models: list[MapModel] = []
+        for inc in arch.findall("include"):
+            try:
+                root = ET.parse(directory / inc.get("filename", "")).getroot()
+            except (OSError, ET.ParseError):
+                return None
+            features += [f.get("name", "") for f in root.findall("feature")]
+            for m in root.findall("model"):
+                models.append(_map_model(m))
+        return cls(tuple(features), tuple(models))
+
+
+def _map_model(m: ET.Element) -> MapModel:
+    v = m.find("vendor")
+    dec = m.find("decode")
+    sigs = tuple(
+        (int(s.get("family", "0")), int(s.get("model", "0"))) for s in m.findall("signature")
+    )
+    # Features flagged removed='yes' left QEMU's definition of the model; they are not
+    # part of what the model gives a guest today.
+    feats = frozenset(
+        f.get("name", "") for f in m.findall("feature") if f.get("removed") != "yes"
+    )
+    return MapModel(
+        name=m.get("name", ""),
+        vendor=v.get("name") if v is not None else None,
+        features=feats,
+        signatures=sigs,
+        decode_host=dec is None or dec.get("host") != "off",
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class HostModel:
+    model: str
+    vendor: str | None
+    require: tuple[str, ...]
+    disable: tuple[str, ...]
+
+
+def _libvirt_feature(name: str, known: set[str]) -> str | None:
+    for cand in (_RENAMES.get(name, name), name.replace("-", "_")):
+        if cand in known:
+            return cand
+    return None
+
+
+def host_model(ac: AccelCaps, cpu_map: Path = DEFAULT_CPU_MAP) -> HostModel | None:
+    """host-model for these per-accelerator caps, or None when it cannot be computed."""
+    if not ac.host_cpu_props:
+        return None
+    data = CpuMapData.load(cpu_map)
+    if data is None:
+        return None
+    known = set(data.features)
+    host: set[str] = set()
+    on = [k for k, v in ac.host_cpu_props.items() if v is True]
+    for k in [*on, *ac.host_cpu_nonmigratable]:
+        lf = _libvirt_feature(k, known)
+        if lf is not None:
+            host.add(lf)
+    vendor_str = ac.host_cpu_props.get("vendor")
+    vendor = _VENDOR_STRINGS.get(vendor_str) if isinstance(vendor_str, str) else None
+    fam, mod = ac.host_cpu_props.get("family"), ac.host_cpu_props.get("model")
+    sig = (fam, mod) if isinstance(fam, int) and isinstance(mod, int) else None
+    offered = {m.name for m in ac.cpu_models}
+    best: tuple[MapModel, set[str], set[str]] | None = None
+    for m in data.models:
+        if not m.decode_host or m.name not in offered:
+            continue
+        if m.vendor is not None and vendor is not None and m.vendor != vendor:
+            continue
+        req, dis = host - m.features, set(m.features - host)
+        if best is None:
+            best = (m, req, dis)
+            continue
+        b_sig = sig in best[0].signatures
+        m_sig = sig in m.signatures
+        if b_sig and not m_sig:
+            continue
+        if (m_sig and not b_sig) or len(req) + len(dis) < len(best[1]) + len(best[2]):
+            best = (m, req, dis)
+    if best is None:
+        return None
+    order = {f: i for i, f in enumerate(data.features)}
+    m, req, dis = best
+    # Features QEMU cannot give this model here (its blockers) are disabled too.
+    qm = next((x for x in ac.cpu_models if x.name == m.name), None)
+    for b in qm.blockers if qm is not None else ():
+        lf = _libvirt_feature(b, known)
+        if lf is not None and lf not in host:
+            dis = dis | {lf}
+    return HostModel(
+        model=m.name,
+        vendor=vendor,
+        require=tuple(sorted(req, key=order.__getitem__)),
+        disable=tuple(sorted(dis, key=order.__getitem__)),
+    )
