@@ -1,0 +1,175 @@
+"""pyvirt's remote client against pyvirtd and against the real libvirtd: same scenario,
+same results. Plus console streams and connection loss through the client."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import uuid as uuidlib
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from pyvirt.daemon.config import DaemonConfig
+from pyvirt.daemon.main import Daemon
+from pyvirt.drivers.base import DomainEvent, DomainRef, LifecycleEventMsg
+from pyvirt.drivers.test.driver import TestDriver
+from pyvirt.errors import VirtError
+from pyvirt.remote.client import RemoteDriver, split_uri
+from pyvirt.remote.dispatch import RemoteProgram
+from pyvirt.rpc.server import ListenerSpec, RPCServer
+
+LIBVIRTD_SOCK = "/var/run/libvirt/libvirt-sock"
+
+
+@pytest.fixture
+async def pyvirtd(tmp_path: Path) -> AsyncIterator[Daemon]:
+    d = Daemon(DaemonConfig(root=tmp_path, keepalive_interval=0))
+    await d.start()
+    yield d
+    await d.stop()
+
+
+def test_split_uri() -> None:
+    assert split_uri("test+unix:///default?socket=/x/s") == ("test:///default", "/x/s")
+    assert split_uri("qemu+unix:///system?socket=/run/s") == ("qemu:///system", "/run/s")
+    assert split_uri("qemu:///system") == ("qemu:///system", "/run/pyvirt/libvirt-sock")
+    with pytest.raises(VirtError):
+        split_uri("qemu+tcp://host/system")
+
+
+async def scenario(uri: str) -> list[Any]:
+    """Everything observable through the Driver interface, minus clock-derived values."""
+    name = f"pyvirt-rc-{os.getpid()}"
+    uid = uuidlib.uuid5(uuidlib.NAMESPACE_DNS, name)
+    xml = (f"<domain type='test'><name>{name}</name><uuid>{uid}</uuid>"
+           "<memory unit='MiB'>64</memory><vcpu>1</vcpu><os><type>hvm</type></os></domain>")  # fmt: skip
+    out: list[Any] = []
+    d = await RemoteDriver.open(uri)
+    try:
+        events: list[DomainEvent] = []
+        d.events.subscribe(events.append)
+        await d.register_events()
+        out.append((d.type_name(), await d.get_version()))
+        t = await d.lookup_by_name("test")
+        out.append((t, await d.lookup_by_uuid(t.uuid) == t, await d.lookup_by_id(t.id) == t))
+        i = await d.get_info(t)
+        out.append((i.state, i.max_mem, i.memory, i.nr_virt_cpu))
+        out.append((await d.get_state(t), await d.is_active(t), await d.is_persistent(t)))
+        out.append(((await d.node_get_info()).model, await d.get_autostart(t)))
+        out.append("<name>test</name>" in await d.get_xml_desc(t))
+        p = await d.define_xml(xml)
+        out.append((p.name, p.uuid == uid.bytes, p.id, await d.is_active(p)))
+        out.append(name in await d.list_defined_domains())
+        p = await d.create(p)
+        out.append((await d.get_state(p), p.id > 0))
+        await d.suspend(p)
+        await d.resume(p)
+        for bad in (d.resume(p), d.lookup_by_name("no-such-dom")):
+            try:
+                await bad
+            except VirtError as e:
+                out.append((int(e.code), int(e.domain), e.message))
+        await d.destroy(p)
+        await d.undefine(p)
+        async with asyncio.timeout(5):
+            while len([e for e in events if e.dom.name == name]) < 6:
+                await asyncio.sleep(0.01)
+        out.append([
+            (int(e.event), e.detail) for e in events
+            if isinstance(e, LifecycleEventMsg) and e.dom.name == name
+        ])  # fmt: skip
+    finally:
+        await d.close()
+    return out
+
+
+async def test_client_against_pyvirtd_equals_libvirtd(pyvirtd: Daemon) -> None:
+    ours = await scenario(f"test+unix:///default?socket={pyvirtd.cfg.rw_socket}")
+    assert ours[0] == ("TEST", 2)
+    assert ours[-1] == [(0, 0), (2, 0), (3, 0), (4, 0), (5, 1), (1, 0)]
+    if not os.access(LIBVIRTD_SOCK, os.W_OK):
+        pytest.skip("real libvirtd not running here; pyvirtd half checked")
+    theirs = await scenario(f"test+unix:///default?socket={LIBVIRTD_SOCK}")
+    assert ours == theirs
+
+
+async def test_client_sees_daemon_going_away(pyvirtd: Daemon) -> None:
+    d = await RemoteDriver.open(f"test+unix:///default?socket={pyvirtd.cfg.rw_socket}")
+    await pyvirtd.stop()
+    async with asyncio.timeout(5):
+        while await d.is_alive():
+            await asyncio.sleep(0.01)
+    with pytest.raises(VirtError) as ei:
+        await d.lookup_by_name("test")
+    assert ei.value.code == 38  # VIR_ERR_SYSTEM_ERROR, as libvirt's client reports EOF
+
+
+# ---------------------------------------------------------------- console streams
+
+
+class EchoStream:
+    """Console stand-in: sends a banner, then echoes what it is sent, upper-cased."""
+
+    def __init__(self) -> None:
+        self.q: asyncio.Queue[bytes] = asyncio.Queue()
+        self.q.put_nowait(b"login: ")
+        self.closed = asyncio.Event()
+
+    async def read(self, n: int = 65536) -> bytes:
+        return await self.q.get()
+
+    async def write(self, data: bytes) -> None:
+        if data == b"bye":
+            self.q.put_nowait(b"")  # end of stream
+        else:
+            self.q.put_nowait(data.upper())
+
+    async def close(self) -> None:
+        self.closed.set()
+
+
+class ConsoleDriver(TestDriver):
+    def __init__(self) -> None:
+        super().__init__("test:///default")
+        self.streams: list[EchoStream] = []
+
+    async def open_console(self, dom: DomainRef, dev_name: str | None, flags: int = 0) -> EchoStream:
+        await self.get_state(dom)
+        s = EchoStream()
+        self.streams.append(s)
+        return s
+
+
+async def test_console_stream_roundtrip(tmp_path: Path) -> None:
+    drivers: list[ConsoleDriver] = []
+
+    async def opener(name: str | None, ro: bool) -> ConsoleDriver:
+        drivers.append(ConsoleDriver())
+        return drivers[-1]
+
+    server = RPCServer(RemoteProgram(opener, keepalive_interval=0))
+    sock = str(tmp_path / "s")
+    await server.listen_unix(ListenerSpec(sock, 0o600, False))
+    try:
+        d = await RemoteDriver.open(f"test+unix:///default?socket={sock}")
+        t = await d.lookup_by_name("test")
+        st = await d.open_console(t, None)
+        assert await st.read() == b"login: "
+        await st.write(b"root")
+        assert await st.read() == b"ROOT"
+        await st.write(b"bye")
+        assert await st.read() == b""  # the empty CONTINUE packet ends the stream
+        await st.close()
+        async with asyncio.timeout(5):
+            await drivers[0].streams[0].closed.wait()
+        # a second console, abandoned by closing the connection: the daemon closes it too
+        st2 = await d.open_console(t, "serial0")
+        assert await st2.read() == b"login: "
+        await d.close()
+        async with asyncio.timeout(5):
+            await drivers[0].streams[1].closed.wait()
+    finally:
+        await server.close()
