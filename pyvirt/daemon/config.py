@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -9,6 +10,8 @@ from pathlib import Path
 from pyvirt.drivers.base import Driver
 from pyvirt.drivers.test.node import TestNodeHub
 from pyvirt.errors import ErrorCode, ErrorDomain, VirtError
+
+log = logging.getLogger(__name__)
 
 SYSTEM_RUN_DIR = Path("/run/pyvirt")
 
@@ -26,6 +29,7 @@ class DaemonConfig:
     # One test:///default node per daemon (shared by its connections, reset when the last
     # one closes), not per process, so two daemons in one process stay independent.
     test_hub: TestNodeHub = field(default_factory=TestNodeHub)
+    _shared: dict[str, Driver] = field(default_factory=dict)
 
     @property
     def run_dir(self) -> Path:
@@ -57,7 +61,12 @@ class DaemonConfig:
         return "qemu:///session" if self.session else "qemu:///system"
 
     async def open_driver(self, name: str | None, readonly: bool) -> Driver:
-        """Open the driver for a CONNECT_OPEN URI (the daemon side of virConnectOpen)."""
+        """Open the driver for a CONNECT_OPEN URI (the daemon side of virConnectOpen).
+
+        test:// gives each connection its own driver over the daemon's shared node; qemu://
+        connections share one driver per URI (one set of domain objects and jobs, as in
+        libvirtd), kept open until the daemon stops.
+        """
         uri = name or self.default_uri
         scheme = uri.split(":", 1)[0]
         if scheme == "test":
@@ -65,26 +74,46 @@ class DaemonConfig:
 
             return TestDriver(uri, hub=self.test_hub)
         if scheme == "qemu":
-            return await self._open_qemu(uri)
+            key = uri.split("?", 1)[0].rstrip("/")
+            drv = self._shared.get(key)
+            if drv is None:
+                drv = self._shared[key] = await self._open_qemu(uri)
+            return drv
         raise VirtError(
             f"no connection driver available for {uri}", ErrorCode.NO_CONNECT, ErrorDomain.NONE
         )
 
+    async def release_driver(self, drv: Driver) -> None:
+        """A connection is done with ``drv``: close it unless it is shared."""
+        if drv not in self._shared.values():
+            await drv.close()
+
+    async def close_shared(self) -> None:
+        # QEMU drivers detach from their monitors; guests keep running for the next daemon.
+        drivers, self._shared = list(self._shared.values()), {}
+        for drv in drivers:
+            await drv.close()
+
     async def _open_qemu(self, uri: str) -> Driver:
         try:
-            from pyvirt.aio import open_driver  # type: ignore[attr-defined]
+            from pyvirt.drivers.qemu.driver import QemuDriver
+            from pyvirt.drivers.qemu.paths import QemuPaths
         except ImportError:
-            open_driver = None
-        if open_driver is not None:
-            drv = await open_driver(uri, root=self.state_dir if self.root else None)
-            assert isinstance(drv, Driver)
-            return drv
-        try:
-            from pyvirt.drivers.qemu.driver import QemuDriver  # type: ignore[import-not-found,unused-ignore]
-        except ImportError:
+            log.warning("QEMU driver unavailable", exc_info=True)
             raise VirtError(
                 f"no connection driver available for {uri}", ErrorCode.NO_CONNECT, ErrorDomain.NONE
             ) from None
-        drv = QemuDriver(uri, root=self.state_dir if self.root else None)
-        assert isinstance(drv, Driver)
+        if self.root is None:
+            return await QemuDriver.open(uri)
+        # --root: the URI keeps its name (clients see qemu:///system) but all state lives
+        # under the root, laid out like an embedded driver's.
+        QemuPaths.from_uri(uri)  # same URI validation and errors as in-process
+        emb = QemuPaths.embed(self.root)
+        paths = QemuPaths(uri.split("?", 1)[0], emb.config_dir, emb.run_dir, emb.lib_dir,
+                          emb.cache_dir, emb.log_dir)  # fmt: skip
+        # What QemuDriver.open does for its own paths: load definitions, reap dead QEMUs.
+        drv = QemuDriver(paths)
+        drv.paths.ensure()
+        drv.store.load()
+        await drv.lc.reap_dead()
         return drv

@@ -26,6 +26,7 @@ class Daemon:
         self.cfg = cfg
         prog = RemoteProgram(
             cfg.open_driver,
+            cfg.release_driver,
             keepalive_interval=cfg.keepalive_interval,
             keepalive_count=cfg.keepalive_count,
         )
@@ -39,6 +40,7 @@ class Daemon:
     async def stop(self) -> None:
         # Closing client drivers never stops guests: QEMU processes outlive the daemon.
         await self.server.close()
+        await self.cfg.close_shared()
 
     async def run(self, stop: asyncio.Event) -> None:
         await self.start()

@@ -31,6 +31,11 @@ from pyvirt.rpc.server import ServerConnection
 log = logging.getLogger(__name__)
 
 Opener = Callable[[str | None, bool], Awaitable[Driver]]
+Releaser = Callable[[Driver], Awaitable[None]]
+
+
+async def _close(drv: Driver) -> None:
+    await drv.close()
 
 _NO_AUTH_NEEDED = frozenset({P.AUTH_LIST.number})
 _NO_CONN_NEEDED = frozenset(
@@ -59,6 +64,7 @@ class RemoteProgram:
     """ProgramFactory for the remote program; the daemon supplies how URIs open drivers."""
 
     opener: Opener
+    releaser: Releaser = _close  # shared drivers (one per qemu URI) are not closed per client
     program: int = P.PROGRAM
     version: int = P.VERSION
     keepalive_interval: float = 5.0
@@ -277,7 +283,7 @@ class RemoteSession:
         self.streams.clear()
         drv, self.driver = self.driver, None
         if drv is not None:
-            await drv.close()
+            await self.program.releaser(drv)
 
     def on_closed(self) -> None:
         """The client went away: release its driver without waiting in the transport callback."""

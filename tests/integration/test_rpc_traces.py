@@ -16,6 +16,7 @@ from __future__ import annotations
 import json
 import socket
 import struct
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -74,10 +75,10 @@ def _recv(s: socket.socket) -> bytes:
 
 
 @pytest.fixture
-def daemon(tmp_path: Path) -> DaemonThread:
+def daemon(tmp_path: Path) -> Iterator[DaemonThread]:
     cfg = DaemonConfig(root=tmp_path, keepalive_interval=0)
     with DaemonThread(cfg) as d:
-        yield d  # type: ignore[misc]
+        yield d
 
 
 # Gaps in a driver, not in the RPC layer: the trace shows libvirt's behaviour we do not match.

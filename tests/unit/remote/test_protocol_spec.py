@@ -6,8 +6,6 @@ and wire types, must agree with the specification.
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -16,8 +14,7 @@ from pyvirt.drivers.base import DomainRef
 from pyvirt.remote import protocol as P
 from pyvirt.rpc import xdr
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-import xspec  # noqa: E402
+from . import xspec
 
 ALL = list(P.PROCEDURES.values()) + list(P.EVENTS.values())
 

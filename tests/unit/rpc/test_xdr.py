@@ -98,7 +98,7 @@ def test_struct_and_union() -> None:
     assert xdr.decode(c, raw) == Pair("ab", 3)
     with pytest.raises(TypeError):
         xdr.struct_codec(Pair, xdr.Int)
-    u = xdr.Union({0: None, 1: xdr.String()})
+    u: xdr.Union[tuple[int, object]] = xdr.Union({0: None, 1: xdr.String()})
     assert xdr.decode(u, xdr.encode(u, (1, "x"))) == (1, "x")
     assert xdr.encode(u, (0, None)) == b"\0\0\0\0"
     with pytest.raises(xdr.XdrError):
