@@ -121,6 +121,41 @@ def _libvirt_feature(name: str, known: set[str]) -> str | None:
     return None
 
 
+def decode(
+    data: CpuMapData,
+    host: set[str],
+    vendor: str | None,
+    sig: tuple[int, int] | None,
+    offered: set[str] | None = None,
+    allow_disable: bool = True,
+) -> tuple[MapModel, set[str], set[str]] | None:
+    """Pick the map model that describes ``host`` best: (model, to require, to disable).
+
+    ``offered`` limits candidates to models the emulator knows; ``allow_disable=False`` is
+    the host CPU rule (a host CPU description never disables anything, so the model must be
+    a subset of the host's features).
+    """
+    best: tuple[MapModel, set[str], set[str]] | None = None
+    for m in data.models:
+        if not m.decode_host or (offered is not None and m.name not in offered):
+            continue
+        if m.vendor is not None and vendor is not None and m.vendor != vendor:
+            continue
+        req, dis = host - m.features, set(m.features - host)
+        if dis and not allow_disable:
+            continue
+        if best is None:
+            best = (m, req, dis)
+            continue
+        b_sig = sig in best[0].signatures
+        m_sig = sig in m.signatures
+        if b_sig and not m_sig:
+            continue
+        if (m_sig and not b_sig) or len(req) + len(dis) < len(best[1]) + len(best[2]):
+            best = (m, req, dis)
+    return best
+
+
 def host_model(ac: AccelCaps, cpu_map: Path = DEFAULT_CPU_MAP) -> HostModel | None:
     """host-model for these per-accelerator caps, or None when it cannot be computed."""
     if not ac.host_cpu_props:
@@ -139,23 +174,7 @@ def host_model(ac: AccelCaps, cpu_map: Path = DEFAULT_CPU_MAP) -> HostModel | No
     vendor = _VENDOR_STRINGS.get(vendor_str) if isinstance(vendor_str, str) else None
     fam, mod = ac.host_cpu_props.get("family"), ac.host_cpu_props.get("model")
     sig = (fam, mod) if isinstance(fam, int) and isinstance(mod, int) else None
-    offered = {m.name for m in ac.cpu_models}
-    best: tuple[MapModel, set[str], set[str]] | None = None
-    for m in data.models:
-        if not m.decode_host or m.name not in offered:
-            continue
-        if m.vendor is not None and vendor is not None and m.vendor != vendor:
-            continue
-        req, dis = host - m.features, set(m.features - host)
-        if best is None:
-            best = (m, req, dis)
-            continue
-        b_sig = sig in best[0].signatures
-        m_sig = sig in m.signatures
-        if b_sig and not m_sig:
-            continue
-        if (m_sig and not b_sig) or len(req) + len(dis) < len(best[1]) + len(best[2]):
-            best = (m, req, dis)
+    best = decode(data, host, vendor, sig, offered={m.name for m in ac.cpu_models})
     if best is None:
         return None
     order = {f: i for i, f in enumerate(data.features)}
@@ -172,3 +191,8 @@ def host_model(ac: AccelCaps, cpu_map: Path = DEFAULT_CPU_MAP) -> HostModel | No
         require=tuple(sorted(req, key=order.__getitem__)),
         disable=tuple(sorted(dis, key=order.__getitem__)),
     )
+
+
+def vendor_name(cpuid_vendor: str) -> str | None:
+    """libvirt's vendor name for a CPUID vendor string (GenuineIntel -> Intel)."""
+    return _VENDOR_STRINGS.get(cpuid_vendor)

@@ -119,8 +119,10 @@ def _os(caps: QemuCaps, machine: str, host: DomCapsHost) -> list[str]:
     out += [f"      <value>{p}</value>" for p in host.loaders]
     out += _enum("type", ["rom", "pflash"], "      ")
     out += _enum("readonly", ["yes", "no"], "      ")
-    # Secure boot needs SMM, which only the q35 machine family provides.
-    out += _enum("secure", ["yes", "no"] if q35 else ["no"], "      ")
+    # Secure boot needs SMM, which only the q35 machine family provides, and a firmware
+    # image that implements it (none without firmware descriptors).
+    secure = q35 and bool(host.firmwares or host.loaders)
+    out += _enum("secure", ["yes", "no"] if secure else ["no"], "      ")
     out += ["    </loader>", "  </os>"]
     return out
 

@@ -250,3 +250,137 @@ def host_uuid(etc: Path = Path("/etc/machine-id"), dmi: Path = Path("/sys/class/
     if len(mid) == 32:
         return f"{mid[:8]}-{mid[8:12]}-{mid[12:16]}-{mid[16:20]}-{mid[20:]}"
     return "00000000-0000-0000-0000-000000000000"
+
+
+# ----------------------------------------------------------------------------- CPU identity
+
+# /proc/cpuinfo flag names that libvirt (after CPUID) spells differently.
+_LINUX_FLAG_NAMES = {
+    "pclmulqdq": "pclmuldq",
+    "sse4_1": "sse4.1",
+    "sse4_2": "sse4.2",
+    "sha_ni": "sha-ni",
+    "tsc_deadline_timer": "tsc-deadline",
+    "cr8_legacy": "cr8legacy",
+    "avx512_vbmi2": "avx512vbmi2",
+    "avx512_vnni": "avx512vnni",
+    "avx512_bitalg": "avx512bitalg",
+    "avx512_vpopcntdq": "avx512-vpopcntdq",
+    "avx512_bf16": "avx512-bf16",
+    "avx512_fp16": "avx512-fp16",
+    "avx512_4vnniw": "avx512-4vnniw",
+    "avx512_4fmaps": "avx512-4fmaps",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class CpuIdentity:
+    """What /proc/cpuinfo says about the first CPU, in libvirt's vocabulary."""
+
+    vendor_string: str  # "AuthenticAMD"
+    family: int | None
+    model: int | None
+    stepping: int | None
+    microcode: int | None
+    phys_bits: int | None
+    mhz: float | None
+    flags: frozenset[str]  # Linux flag names, untranslated
+
+    def libvirt_features(self) -> set[str]:
+        out = {_LINUX_FLAG_NAMES.get(f, f) for f in self.flags}
+        if "xsave" in self.flags:  # Linux always enables XSAVE when present: OSXSAVE is set
+            out.add("osxsave")
+        if {"constant_tsc", "nonstop_tsc"} <= self.flags:
+            out.add("invtsc")
+        return out
+
+
+def _cpuinfo_field(block: str, name: str) -> str | None:
+    m = re.search(rf"^{re.escape(name)}\s*:\s*(.*)$", block, re.MULTILINE)
+    return m.group(1).strip() if m else None
+
+
+def cpu_identity(proc: Path = PROC) -> CpuIdentity:
+    text = _read(proc / "cpuinfo") or ""
+    block = text.split("\n\n", 1)[0]
+
+    def num(name: str, base: int = 10) -> int | None:
+        v = _cpuinfo_field(block, name)
+        try:
+            return int(v, base) if v else None
+        except ValueError:
+            return None
+
+    addr = _cpuinfo_field(block, "address sizes") or ""
+    m = re.match(r"(\d+) bits physical", addr)
+    mhz = _cpuinfo_field(block, "cpu MHz")
+    return CpuIdentity(
+        vendor_string=_cpuinfo_field(block, "vendor_id") or "",
+        family=num("cpu family"),
+        model=num("model"),
+        stepping=num("stepping"),
+        microcode=num("microcode", 0),
+        phys_bits=int(m.group(1)) if m else None,
+        mhz=float(mhz) if mhz else None,
+        flags=frozenset((_cpuinfo_field(block, "flags") or "").split()),
+    )
+
+
+def huge_page_sizes_kib(mm: Path = Path("/sys/kernel/mm/hugepages")) -> list[int]:
+    """Huge page sizes the kernel supports, ascending (KiB)."""
+    sizes = []
+    try:
+        for d in mm.iterdir():
+            m = re.fullmatch(r"hugepages-(\d+)kB", d.name)
+            if m:
+                sizes.append(int(m.group(1)))
+    except OSError:
+        pass
+    return sorted(sizes)
+
+
+@dataclass(frozen=True, slots=True)
+class CacheBank:
+    id: int
+    level: int
+    type: str  # "both", "data", "instruction"
+    size_kib: int
+    cpus: frozenset[int]
+
+
+def cache_banks(sys_cpu: Path = SYS_CPU, min_level: int = 3) -> list[CacheBank]:
+    """Shared caches (level >= 3, as libvirt reports them), one per (level, id)."""
+    banks: dict[tuple[int, int, str], CacheBank] = {}
+    types = {"Unified": "both", "Data": "data", "Instruction": "instruction"}
+    try:
+        cpu_dirs = sorted(
+            (d for d in sys_cpu.iterdir() if re.fullmatch(r"cpu\d+", d.name)),
+            key=lambda d: int(d.name[3:]),
+        )
+    except OSError:
+        return []
+    for d in cpu_dirs:
+        cdir = d / "cache"
+        if not cdir.is_dir():
+            continue
+        for idx in sorted(cdir.glob("index*")):
+            level = int((_read(idx / "level") or "0").strip() or 0)
+            if level < min_level:
+                continue
+            size = (_read(idx / "size") or "0K").strip()
+            m = re.fullmatch(r"(\d+)([KMG]?)", size)
+            if not m:
+                continue
+            kib = int(m.group(1)) * {"": 1, "K": 1, "M": 1024, "G": 1024 * 1024}[m.group(2)]
+            typ = types.get((_read(idx / "type") or "").strip(), "both")
+            bid = int((_read(idx / "id") or "0").strip() or 0)
+            cpus = parse_cpu_list(_read(idx / "shared_cpu_list") or "")
+            banks.setdefault((level, bid, typ), CacheBank(bid, level, typ, kib, cpus))
+    return sorted(banks.values(), key=lambda b: (b.level, b.id, b.type))
+
+
+def iommu_present(groups: Path = Path("/sys/kernel/iommu_groups")) -> bool:
+    try:
+        return any(groups.iterdir())
+    except OSError:
+        return False
