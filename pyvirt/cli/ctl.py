@@ -35,19 +35,28 @@ class QuitShell(Exception):
     pass
 
 
-def open_driver(uri: str, readonly: bool) -> Driver:
-    """Open the driver behind a URI. Only test:// is in process here; others come later."""
-    if uri.startswith("test://") and "+" not in uri.split("://", 1)[0]:
-        from pyvirt.drivers.test.driver import TestDriver
+def in_process(uri: str) -> bool:
+    """test:// URIs without a transport run inside pyvirsh, as libvirt's test driver does."""
+    scheme = uri.split(":", 1)[0]
+    return scheme == "test" and "socket=" not in uri
 
-        return TestDriver(uri)
-    try:
-        # The libvirt facade's driver opener (written by another engineer), when present.
-        from pyvirt.uri import open_driver as _open  # type: ignore[import-not-found,unused-ignore]
-    except ImportError:
-        raise VirtError(f"no connection driver available for {uri}", 5, 0) from None
-    drv: Driver = _open(uri, readonly=readonly)
-    return drv
+
+async def open_remote_or_local(uri: str, readonly: bool) -> Driver:
+    """Every other URI goes to a daemon (pyvirtd or libvirtd) over the remote protocol;
+    qemu:///embed stays in process when the asyncio API provides it."""
+    scheme = uri.split(":", 1)[0]
+    if uri.startswith("qemu:///embed"):
+        try:
+            from pyvirt.aio import open_driver as _open  # type: ignore[attr-defined,unused-ignore]
+        except ImportError:
+            raise VirtError(f"no connection driver available for {uri}", 5, 0) from None
+        drv: Driver = await _open(uri)
+        return drv
+    if scheme.split("+", 1)[0] not in ("qemu", "test"):
+        raise VirtError(f"no connection driver available for {uri}", 5, 0)
+    from pyvirt.remote.client import RemoteDriver
+
+    return await RemoteDriver.open(uri, readonly)
 
 
 @dataclass
@@ -71,9 +80,18 @@ class Ctl:
     def connect(self) -> None:
         uri = self.uri or "qemu:///system"
         try:
-            self._driver = open_driver(uri, self.readonly)
+            if in_process(uri):
+                from pyvirt.drivers.test.driver import TestDriver
+
+                self._driver = TestDriver(uri)
+            else:
+                self._driver = self.call_async(open_remote_or_local(uri, self.readonly))
         except VirtError as e:
             raise CmdFailed("failed to connect to the hypervisor", e.message) from None
+        except OSError as e:
+            path = e.filename or uri
+            raise CmdFailed("failed to connect to the hypervisor",
+                            f"Failed to connect socket to '{path}': {e.strerror}") from None
         self.uri = uri
 
     def disconnect(self) -> None:

@@ -10,7 +10,7 @@ from pyvirt.cli.fmt import kv, reason_name, state_name, table
 from pyvirt.cli.spec import BoundArgs
 from pyvirt.drivers.base import DomainRef
 from pyvirt.enums import DomainState, ListDomainsFlags, XMLFlags
-from pyvirt.errors import VirtError
+from pyvirt.errors import ErrorCode, VirtError
 
 
 def _uuid_str(raw: bytes) -> str:
@@ -117,49 +117,44 @@ def cmd_dominfo(ctl: Ctl, a: BoundArgs) -> None:
     except VirtError:
         out.append(kv("Managed save:", "unknown", 15))
     out.extend(_security_lines(ctl, d))
-    msg_fn = getattr(drv, "get_messages", None)
-    if msg_fn is not None:
-        try:
-            msgs: list[str] = ctl.call(msg_fn(d, 0))
-        except VirtError:
-            msgs = []
-        for i, m in enumerate(msgs):
-            out.append(kv("Messages:" if i == 0 else "", m, 15))
+    try:
+        msgs = ctl.call(drv.get_messages(d, 0))
+    except VirtError:
+        msgs = []
+    for i, m in enumerate(msgs):
+        out.append(kv("Messages:" if i == 0 else "", m, 15))
     ctl.print("".join(out))
 
 
 def _os_type(ctl: Ctl, d: DomainRef) -> str | None:
-    getter = getattr(ctl.conn, "get_os_type", None)
     try:
-        if getter is not None:
-            value: str = ctl.call(getter(d))
-            return value
+        return ctl.call(ctl.conn.get_os_type(d))
+    except VirtError as e:
+        if e.code != ErrorCode.NO_SUPPORT:
+            return None
+    # A driver without virDomainGetOSType: the <os><type> of the definition says the same.
+    try:
         root = ET.fromstring(ctl.call(ctl.conn.get_xml_desc(d, 0)))
-        return (root.findtext("os/type") or "").strip() or None
     except VirtError:
         return None
+    return (root.findtext("os/type") or "").strip() or None
 
 
 def _security_lines(ctl: Ctl, d: DomainRef) -> list[str]:
-    model_fn = getattr(ctl.conn, "node_get_security_model", None)
-    if model_fn is None:
-        return []
     try:
-        model, doi = ctl.call(model_fn())
+        model, doi = ctl.call(ctl.conn.node_get_security_model())
     except VirtError:
         return []
     if not model:
         return []
     lines = [kv("Security model:", model, 15), kv("Security DOI:", doi, 15)]
-    label_fn = getattr(ctl.conn, "get_security_label", None)
-    if label_fn is not None:
-        try:
-            label, enforcing = ctl.call(label_fn(d))
-        except VirtError:
-            return lines
-        if label:
-            mode = "enforcing" if enforcing else "permissive"
-            lines.append(kv("Security label:", f"{label} ({mode})", 15))
+    try:
+        label, enforcing = ctl.call(ctl.conn.get_security_label(d))
+    except VirtError:
+        return lines
+    if label:
+        mode = "enforcing" if enforcing else "permissive"
+        lines.append(kv("Security label:", f"{label} ({mode})", 15))
     return lines
 
 

@@ -206,6 +206,13 @@ def main(argv: list[str] | None = None) -> int:
               or os.environ.get("LIBVIRT_DEFAULT_URI") or None)
     try:
         rest = _parse_global(argv, ctl)
+        # virsh connects before reading any command; a failure ends it right there.
+        try:
+            ctl.connect()
+        except CmdFailed as e:
+            for line in e.lines:
+                ctl.error(line)
+            raise _Exit(1) from None
         if not rest:
             code = shell(ctl)
         else:

@@ -308,3 +308,20 @@ class Driver(ABC):
 
     async def open_console(self, dom: DomainRef, dev_name: str | None, flags: int = 0) -> ByteStream:
         raise NoSupport("this function is not supported by the connection driver: virDomainOpenConsole")
+
+    # ---- informational extras used by `dominfo` (virsh prints them when a driver answers)
+    async def get_os_type(self, dom: DomainRef) -> str:
+        """virDomainGetOSType."""
+        raise NoSupport("this function is not supported by the connection driver: virDomainGetOSType")
+
+    async def node_get_security_model(self) -> tuple[str, str]:
+        """virNodeGetSecurityModel: (model, doi); ("", "") when there is no security driver."""
+        raise NoSupport("this function is not supported by the connection driver: virNodeGetSecurityModel")
+
+    async def get_security_label(self, dom: DomainRef) -> tuple[str, bool]:
+        """virDomainGetSecurityLabel: (label, enforcing); "" label when the domain has none."""
+        raise NoSupport("this function is not supported by the connection driver: virDomainGetSecurityLabel")
+
+    async def get_messages(self, dom: DomainRef, flags: int = 0) -> list[str]:
+        """virDomainGetMessages: taint and deprecation notes."""
+        raise NoSupport("this function is not supported by the connection driver: virDomainGetMessages")

@@ -195,11 +195,9 @@ def load_node_file(path: str) -> TestNode:
     """Build a node from a ``test:///PATH.xml`` file: ``<node>`` with inline or file= objects."""
     try:
         root = ET.parse(path).getroot()
-    except OSError as e:
-        raise VirtError(f"failed to read file '{path}': {os.strerror(e.errno or 0)}",
-                        ErrorCode.SYSTEM_ERROR, ErrorDomain.TEST) from None
-    except ET.ParseError as e:
-        raise VirtError(f"{path}: {e}", ErrorCode.XML_DETAIL, ErrorDomain.TEST) from None
+    except (OSError, ET.ParseError):
+        raise VirtError(f"XML error: failed to parse xml document '{path}'",
+                        ErrorCode.XML_ERROR, ErrorDomain.TEST) from None
     if root.tag != "node":
         raise _open_error("Root element is not 'node'")
     base = os.path.dirname(path)
