@@ -38,21 +38,25 @@ class ProcessWatch:
     pid: int
     exited: asyncio.Event = field(default_factory=asyncio.Event)
     _pidfd: int = -1
+    _callbacks: list[Callable[[], None]] = field(default_factory=list)
 
-    def start(self, on_exit: Callable[[], None] | None = None) -> None:
+    def start(self) -> None:
         loop = asyncio.get_running_loop()
         try:
             self._pidfd = os.pidfd_open(self.pid)
         except ProcessLookupError:
-            self._fire(on_exit)
+            self._fire()
             return
+        loop.add_reader(self._pidfd, self._fire)
 
-        def ready() -> None:
-            self._fire(on_exit)
+    def on_exit(self, cb: Callable[[], None]) -> None:
+        """Call cb (in the loop) once the process has exited; at once if it already has."""
+        if self.exited.is_set():
+            asyncio.get_running_loop().call_soon(cb)
+        else:
+            self._callbacks.append(cb)
 
-        loop.add_reader(self._pidfd, ready)
-
-    def _fire(self, on_exit: Callable[[], None] | None) -> None:
+    def _fire(self) -> None:
         if self.exited.is_set():
             return
         if self._pidfd >= 0:
@@ -64,8 +68,9 @@ class ProcessWatch:
         with contextlib.suppress(ChildProcessError, OSError):
             os.waitpid(self.pid, os.WNOHANG)
         self.exited.set()
-        if on_exit is not None:
-            on_exit()
+        cbs, self._callbacks = self._callbacks, []
+        for cb in cbs:
+            cb()
 
     def stop(self) -> None:
         if self._pidfd >= 0:

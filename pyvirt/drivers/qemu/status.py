@@ -12,7 +12,7 @@ import os
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 from pathlib import Path
-from xml.sax.saxutils import quoteattr
+from xml.sax.saxutils import escape
 
 
 def atomic_write(path: Path, data: str) -> None:
@@ -25,6 +25,15 @@ def atomic_write(path: Path, data: str) -> None:
     finally:
         os.close(fd)
     os.replace(tmp, path)
+
+
+def _q(value: str) -> str:
+    """Single-quoted attribute (the cheap first-line scanner relies on one quoting style)."""
+    return "'" + escape(value, {"'": "&apos;", '"': "&quot;"}) + "'"
+
+
+def unescape_attr(value: str) -> str:
+    return value.replace("&apos;", "'").replace("&quot;", '"').replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
 
 
 @dataclass(slots=True)
@@ -43,8 +52,8 @@ class StatusDoc:
 
     def format(self) -> str:
         attrs = (
-            f"name={quoteattr(self.name)} uuid={quoteattr(self.uuid)} id='{self.id}' pid='{self.pid}' "
-            f"starttime='{self.start_time}' monitor={quoteattr(self.monitor)} state='{self.state}' "
+            f"name={_q(self.name)} uuid={_q(self.uuid)} id='{self.id}' pid='{self.pid}' "
+            f"starttime='{self.start_time}' monitor={_q(self.monitor)} state='{self.state}' "
             f"reason='{self.reason}' persistent='{int(self.persistent)}'"
         )
         # The live XML is embedded as a child document (escaped text), so the status file

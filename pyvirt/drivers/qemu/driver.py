@@ -1,0 +1,444 @@
+"""QemuDriver: the qemu:///system, qemu:///session and qemu:///embed connection.
+
+Every API entry point follows one shape: lookup -> (job, for mutations) -> refresh from
+disk -> state check -> work -> persist -> publish. Reads (list, info, state, XML) are
+served from the status/config files and /proc and never need the QMP connection, so a
+one-shot ``pyvirsh list`` stays fast and does not disturb the process that holds a monitor.
+
+Monitor ownership: a QMP unix socket serves one client at a time. A driver instance
+attaches to a running domain's monitor on demand (first mutating job, or
+:meth:`reconnect_all` for a long-lived owner such as the daemon) and keeps it until
+:meth:`close`.
+
+Lifecycle mechanics (spawn, QMP events, agent) live in :mod:`.lifecycle`; this module is
+the API surface.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+
+from pyvirt.drivers.base import ByteStream, DomainInfo, DomainRef, Driver, LifecycleEventMsg, NodeInfo
+from pyvirt.drivers.qemu.domainobj import DomainDefinition, DomainObj, DomainStore
+from pyvirt.drivers.qemu.jobs import JobKind
+from pyvirt.drivers.qemu.lifecycle import Lifecycle
+from pyvirt.drivers.qemu.paths import QemuPaths
+from pyvirt.drivers.qemu.status import atomic_write, proc_cpu_time_ns
+from pyvirt.drivers.test import domxml
+from pyvirt.enums import (
+    DefinedDetail,
+    DestroyFlags,
+    DomainCreateFlags,
+    DomainState,
+    LifecycleEvent,
+    ListDomainsFlags,
+    ShutdownFlags,
+    UndefineFlags,
+    UndefinedDetail,
+    XMLFlags,
+)
+from pyvirt.errors import ErrorCode, ErrorDomain, VirtError
+
+
+def _err(code: ErrorCode, msg: str, domain: ErrorDomain = ErrorDomain.QEMU) -> VirtError:
+    return VirtError(msg, code, domain)
+
+
+def _bad_flags(flags: int, fn: str) -> VirtError:
+    return _err(ErrorCode.INVALID_ARG, f"invalid argument: unsupported flags (0x{flags:x}) in function {fn}")
+
+
+def _not_running(domain: ErrorDomain = ErrorDomain.DOMAIN) -> VirtError:
+    return _err(ErrorCode.OPERATION_INVALID, "Requested operation is not valid: domain is not running", domain)
+
+
+class QemuDriver(Driver):
+    """One open qemu:/// connection.
+
+    Construct with ``await QemuDriver.open(uri)``; the constructor takes the resolved
+    :class:`QemuPaths` and does no I/O (tests pass ``QemuPaths.embed(tmpdir)``).
+    """
+
+    def __init__(self, paths: QemuPaths) -> None:
+        super().__init__()
+        self.paths = paths
+        self.store = DomainStore(paths)
+        self.lc = Lifecycle(paths, self.store, self.events)
+
+    @classmethod
+    async def open(cls, uri: str) -> QemuDriver:
+        """Open a connection: resolve dirs, scan definitions and status files.
+
+        Dead QEMUs recorded as running are cleaned up (shut off, crashed) here; live ones
+        are attached lazily, on their first mutating job.
+        """
+        drv = cls(QemuPaths.from_uri(uri))
+        drv.paths.ensure()
+        drv.store.load()
+        await drv.lc.reap_dead()
+        return drv
+
+    async def reconnect_all(self) -> None:
+        """Attach to every running domain's monitor now (what a restarted daemon does)."""
+        for obj in list(self.store.by_name.values()):
+            if obj.active:
+                async with obj.job.hold(JobKind.MODIFY):
+                    self.store.refresh(obj)
+                    if obj.active:
+                        await self.lc.attach(obj)
+
+    async def close(self) -> None:
+        await self.lc.detach_all()
+
+    def uri(self) -> str:
+        return self.paths.uri
+
+    def type_name(self) -> str:
+        return "QEMU"
+
+    # ------------------------------------------------------------------ host
+    async def get_version(self) -> int:
+        return (await self.lc.caps()).version
+
+    async def node_get_info(self) -> NodeInfo:
+        from pyvirt.drivers.qemu import hostinfo
+
+        return hostinfo.node_info()
+
+    async def get_domain_capabilities(
+        self, emulator: str | None, arch: str | None, machine: str | None, virttype: str | None, flags: int
+    ) -> str:
+        from pyvirt.drivers.qemu.domcapsxml import domain_capabilities_xml
+
+        if flags:
+            raise _bad_flags(flags, "qemuConnectGetDomainCapabilities")
+        caps = await self.lc.caps(emulator)
+        return domain_capabilities_xml(caps, emulator, arch, machine, virttype)
+
+    # ------------------------------------------------------------------ lookup
+    def _obj(self, dom: DomainRef) -> DomainObj:
+        obj = self.store.by_name.get(dom.name)
+        if obj is None or obj.uuid != dom.uuid:
+            obj = next((o for o in self.store.by_name.values() if o.uuid == dom.uuid), None)
+        if obj is None:
+            raise _err(
+                ErrorCode.NO_DOMAIN,
+                f"Domain not found: no domain with matching uuid '{domxml.format_uuid(dom.uuid)}' ({dom.name})",
+            )
+        return obj
+
+    async def lookup_by_name(self, name: str) -> DomainRef:
+        obj = self.store.by_name.get(name)
+        if obj is None:
+            raise _err(ErrorCode.NO_DOMAIN, f"Domain not found: no domain with matching name '{name}'")
+        return obj.ref()
+
+    async def lookup_by_uuid(self, uuid: bytes) -> DomainRef:
+        for obj in self.store.by_name.values():
+            if obj.uuid == uuid:
+                return obj.ref()
+        raise _err(ErrorCode.NO_DOMAIN, f"Domain not found: no domain with matching uuid '{domxml.format_uuid(uuid)}'")
+
+    async def lookup_by_id(self, id: int) -> DomainRef:
+        for obj in self.store.by_name.values():
+            if obj.active and obj.id == id:
+                return obj.ref()
+        raise _err(ErrorCode.NO_DOMAIN, f"Domain not found: no domain with matching id {id}")
+
+    async def list_all_domains(self, flags: int = 0) -> list[DomainRef]:
+        objs = [o for o in self.store.by_name.values() if _matches(o, flags)]
+        # libvirt returns them in hash order; active first by id then names reads best
+        # and virsh sorts anyway.
+        objs.sort(key=lambda o: (not o.active, o.id, o.name))
+        return [o.ref() for o in objs]
+
+    # ------------------------------------------------------------------ definition
+    def _clash(self, d: DomainDefinition, *, live_check: bool) -> DomainObj | None:
+        """The existing object this definition refers to, or raise libvirt's clash errors."""
+        for obj in self.store.by_name.values():
+            if obj.uuid == d.uuid:
+                if obj.name != d.name:
+                    raise _err(
+                        ErrorCode.OPERATION_FAILED,
+                        f"operation failed: domain '{obj.name}' is already defined with uuid {d.uuid_str}",
+                        ErrorDomain.DOMAIN,
+                    )
+                if live_check and obj.active:
+                    raise _err(
+                        ErrorCode.OPERATION_INVALID,
+                        f"Requested operation is not valid: domain '{obj.name}' is already active",
+                        ErrorDomain.DOMAIN,
+                    )
+                return obj
+            if obj.name == d.name:
+                raise _err(
+                    ErrorCode.OPERATION_FAILED,
+                    f"operation failed: domain '{obj.name}' already exists with uuid "
+                    f"{domxml.format_uuid(obj.uuid)}",
+                    ErrorDomain.DOMAIN,
+                )
+        return None
+
+    async def define_xml(self, xml: str, flags: int = 0) -> DomainRef:
+        if flags & ~1:
+            raise _bad_flags(flags, "qemuDomainDefineXMLFlags")
+        d = await self.lc.parse(xml)
+        existing = self._clash(d, live_check=False)
+        obj = existing if existing is not None else self.store.new_obj(d.name, d.uuid)
+        async with obj.job.hold(JobKind.MODIFY):
+            self.store.refresh(obj)
+            was_persistent = existing is not None and obj.persistent
+            if obj.active:
+                obj.next_xml = d.format()
+                obj.persistent = True
+                self.store.save_status(obj)
+                atomic_write(self.store.config_path(obj.name), obj.next_xml)
+            else:
+                obj.set_definition(d)
+                obj.persistent = True
+                self.store.save_config(obj)
+        detail = DefinedDetail.UPDATED if was_persistent else DefinedDetail.ADDED
+        self.events.publish(LifecycleEventMsg(obj.ref(), LifecycleEvent.DEFINED, detail))
+        return obj.ref()
+
+    async def undefine(self, dom: DomainRef, flags: int = 0) -> None:
+        allowed = (
+            UndefineFlags.MANAGED_SAVE | UndefineFlags.SNAPSHOTS_METADATA | UndefineFlags.NVRAM
+            | UndefineFlags.KEEP_NVRAM | UndefineFlags.CHECKPOINTS_METADATA | UndefineFlags.TPM
+            | UndefineFlags.KEEP_TPM
+        )
+        if flags & ~allowed:
+            raise _bad_flags(flags, "qemuDomainUndefineFlags")
+        obj = self._obj(dom)
+        async with obj.job.hold(JobKind.MODIFY):
+            self.store.refresh(obj)
+            if not obj.persistent:
+                raise _err(ErrorCode.OPERATION_INVALID, "Requested operation is not valid: cannot undefine transient domain")
+            self.store.remove_config(obj)
+            ref = obj.ref()
+            if obj.active:
+                obj.persistent = False
+                obj.autostart = False
+                obj.next_xml = None
+                self.store.save_status(obj)
+            else:
+                self.store.by_name.pop(obj.name, None)
+        self.events.publish(LifecycleEventMsg(ref, LifecycleEvent.UNDEFINED, UndefinedDetail.REMOVED))
+
+    async def get_xml_desc(self, dom: DomainRef, flags: int = 0) -> str:
+        if flags & ~(XMLFlags.SECURE | XMLFlags.INACTIVE | XMLFlags.UPDATE_CPU | XMLFlags.MIGRATABLE):
+            raise _bad_flags(flags, "qemuDomainGetXMLDesc")
+        obj = self._obj(dom)
+        if obj.active and not flags & XMLFlags.INACTIVE:
+            return obj.live_xml or ""
+        if obj.next_xml is not None:
+            return DomainDefinition.parse(obj.next_xml).format()
+        return obj.definition.format()
+
+    # ------------------------------------------------------------------ state (no QMP)
+    def _live_def(self, obj: DomainObj) -> DomainDefinition:
+        if obj.active and obj.live_xml:
+            return DomainDefinition.parse(obj.live_xml)
+        return obj.definition
+
+    async def get_info(self, dom: DomainRef) -> DomainInfo:
+        obj = self._obj(dom)
+        d = self._live_def(obj).doc
+        cpu = proc_cpu_time_ns(obj.pid) if obj.active else 0
+        return DomainInfo(obj.state, d.max_mem_kib, d.cur_mem_kib, d.vcpus, cpu)
+
+    async def get_state(self, dom: DomainRef, flags: int = 0) -> tuple[int, int]:
+        if flags:
+            raise _bad_flags(flags, "qemuDomainGetState")
+        obj = self._obj(dom)
+        return int(obj.state), obj.reason
+
+    async def is_active(self, dom: DomainRef) -> bool:
+        return self._obj(dom).active
+
+    async def is_persistent(self, dom: DomainRef) -> bool:
+        return self._obj(dom).persistent
+
+    async def get_autostart(self, dom: DomainRef) -> bool:
+        return self._obj(dom).autostart
+
+    async def set_autostart(self, dom: DomainRef, autostart: bool) -> None:
+        obj = self._obj(dom)
+        async with obj.job.hold(JobKind.MODIFY):
+            self.store.refresh(obj)
+            if not obj.persistent:
+                raise _err(ErrorCode.OPERATION_INVALID, "Requested operation is not valid: cannot set autostart for transient domain")
+            link = self.paths.autostart_dir / f"{obj.name}.xml"
+            if autostart:
+                if not link.is_symlink():
+                    os.symlink(self.store.config_path(obj.name), link)
+            else:
+                with contextlib.suppress(FileNotFoundError):
+                    link.unlink()
+            obj.autostart = autostart
+
+    async def has_managed_save_image(self, dom: DomainRef, flags: int = 0) -> bool:
+        self._obj(dom)
+        return False
+
+    # ------------------------------------------------------------------ lifecycle
+    async def create(self, dom: DomainRef, flags: int = 0) -> DomainRef:
+        allowed = DomainCreateFlags.START_PAUSED | DomainCreateFlags.START_AUTODESTROY | DomainCreateFlags.START_BYPASS_CACHE \
+            | DomainCreateFlags.START_FORCE_BOOT | DomainCreateFlags.START_VALIDATE
+        if flags & ~allowed:
+            raise _bad_flags(flags, "qemuDomainCreateWithFlags")
+        obj = self._obj(dom)
+        async with obj.job.hold(JobKind.MODIFY):
+            self.store.refresh(obj)
+            if obj.active:
+                raise _err(ErrorCode.OPERATION_INVALID, "Requested operation is not valid: domain is already running")
+            await self.lc.start(obj, obj.definition.copy(), paused=bool(flags & DomainCreateFlags.START_PAUSED))
+        return obj.ref()
+
+    async def create_xml(self, xml: str, flags: int = 0) -> DomainRef:
+        allowed = DomainCreateFlags.START_PAUSED | DomainCreateFlags.START_AUTODESTROY | DomainCreateFlags.START_VALIDATE
+        if flags & ~allowed:
+            raise _bad_flags(flags, "qemuDomainCreateXML")
+        d = await self.lc.parse(xml)
+        existing = self._clash(d, live_check=True)
+        obj = existing if existing is not None else self.store.new_obj(d.name, d.uuid)
+        if existing is None:
+            obj.persistent = False
+            obj.set_definition(d)
+        try:
+            async with obj.job.hold(JobKind.MODIFY):
+                self.store.refresh(obj)
+                if obj.active:
+                    raise _err(ErrorCode.OPERATION_INVALID,
+                               f"Requested operation is not valid: domain '{obj.name}' is already active", ErrorDomain.DOMAIN)
+                await self.lc.start(obj, d, paused=bool(flags & DomainCreateFlags.START_PAUSED))
+        except BaseException:
+            if existing is None and not obj.active:
+                self.store.by_name.pop(obj.name, None)
+            raise
+        return obj.ref()
+
+    async def _active_job(self, dom: DomainRef, kind: JobKind, err_domain: ErrorDomain = ErrorDomain.DOMAIN) -> DomainObj:
+        obj = self._obj(dom)
+        if not obj.active:
+            raise _not_running(err_domain)
+        return obj
+
+    async def destroy(self, dom: DomainRef, flags: int = 0) -> None:
+        if flags & ~(DestroyFlags.GRACEFUL | DestroyFlags.REMOVE_LOGS):
+            raise _bad_flags(flags, "qemuDomainDestroyFlags")
+        obj = self._obj(dom)
+        # Mark destroying before waiting for the job, so a concurrent job sees it (libvirt does
+        # the same: destroy may interrupt a long job).
+        async with obj.job.hold(JobKind.DESTROY):
+            self.store.refresh(obj)
+            if not obj.active:
+                raise _not_running()
+            await self.lc.destroy(obj, graceful=bool(flags & DestroyFlags.GRACEFUL))
+
+    async def shutdown(self, dom: DomainRef, flags: int = 0) -> None:
+        mask = ShutdownFlags.ACPI_POWER_BTN | ShutdownFlags.GUEST_AGENT
+        if flags & ~(mask | ShutdownFlags.INITCTL | ShutdownFlags.SIGNAL | ShutdownFlags.PARAVIRT):
+            raise _bad_flags(flags, "qemuDomainShutdownFlags")
+        if flags & ~mask:
+            raise _err(ErrorCode.INVALID_ARG, "invalid argument: unsupported flags (0x%x) in function qemuDomainShutdownFlags" % flags)
+        obj = self._obj(dom)
+        async with obj.job.hold(JobKind.MODIFY):
+            self.store.refresh(obj)
+            if not obj.active or obj.state is not DomainState.RUNNING and obj.state is not DomainState.PAUSED:
+                if obj.active:
+                    raise _err(ErrorCode.OPERATION_INVALID, "Requested operation is not valid: domain is not running")
+                raise _not_running(ErrorDomain.QEMU)
+            await self.lc.shutdown(obj, flags, reboot=False)
+
+    async def reboot(self, dom: DomainRef, flags: int = 0) -> None:
+        mask = ShutdownFlags.ACPI_POWER_BTN | ShutdownFlags.GUEST_AGENT
+        if flags & ~mask:
+            raise _bad_flags(flags, "qemuDomainReboot")
+        obj = self._obj(dom)
+        async with obj.job.hold(JobKind.MODIFY):
+            self.store.refresh(obj)
+            if not obj.active:
+                raise _not_running()
+            await self.lc.shutdown(obj, flags, reboot=True)
+
+    async def reset(self, dom: DomainRef, flags: int = 0) -> None:
+        if flags:
+            raise _bad_flags(flags, "qemuDomainReset")
+        obj = self._obj(dom)
+        async with obj.job.hold(JobKind.MODIFY):
+            self.store.refresh(obj)
+            if not obj.active:
+                raise _not_running()
+            await self.lc.reset(obj)
+
+    async def suspend(self, dom: DomainRef) -> None:
+        obj = self._obj(dom)
+        async with obj.job.hold(JobKind.SUSPEND):
+            self.store.refresh(obj)
+            if not obj.active:
+                raise _not_running()
+            await self.lc.suspend(obj)
+
+    async def resume(self, dom: DomainRef) -> None:
+        obj = self._obj(dom)
+        async with obj.job.hold(JobKind.MODIFY):
+            self.store.refresh(obj)
+            if not obj.active:
+                raise _not_running()
+            await self.lc.resume(obj)
+
+    async def open_console(self, dom: DomainRef, dev_name: str | None, flags: int = 0) -> ByteStream:
+        from pyvirt.drivers.qemu.console import open_console
+
+        obj = self._obj(dom)
+        if not obj.active:
+            raise _not_running()
+        return await open_console(obj.live_xml or "", dev_name, flags)
+
+    # ------------------------------------------------------------------ daemon helpers
+    async def autostart_all(self) -> list[str]:
+        """Start every inactive autostart domain (called once by the daemon at startup)."""
+        started = []
+        for obj in list(self.store.by_name.values()):
+            if obj.autostart and not obj.active:
+                with contextlib.suppress(VirtError):
+                    await self.create(obj.ref())
+                    started.append(obj.name)
+        return started
+
+
+def _matches(obj: DomainObj, flags: int) -> bool:
+    F = ListDomainsFlags
+
+    def pair(yes: int, no: int, value: bool) -> bool:
+        if flags & (yes | no) in (0, yes | no):
+            return True
+        return bool(flags & yes) == value
+
+    if not pair(F.ACTIVE, F.INACTIVE, obj.active):
+        return False
+    if not pair(F.PERSISTENT, F.TRANSIENT, obj.persistent):
+        return False
+    if not pair(F.AUTOSTART, F.NO_AUTOSTART, obj.autostart):
+        return False
+    if not pair(F.MANAGEDSAVE, F.NO_MANAGEDSAVE, False):
+        return False
+    if not pair(F.HAS_SNAPSHOT, F.NO_SNAPSHOT, False):
+        return False
+    if not pair(F.HAS_CHECKPOINT, F.NO_CHECKPOINT, False):
+        return False
+    state_mask = F.RUNNING | F.PAUSED | F.SHUTOFF | F.OTHER
+    if flags & state_mask:
+        st = obj.state
+        ok = (
+            (flags & F.RUNNING and st == DomainState.RUNNING)
+            or (flags & F.PAUSED and st == DomainState.PAUSED)
+            or (flags & F.SHUTOFF and st == DomainState.SHUTOFF)
+            or (flags & F.OTHER and st not in (DomainState.RUNNING, DomainState.PAUSED, DomainState.SHUTOFF))
+        )
+        if not ok:
+            return False
+    return True
+

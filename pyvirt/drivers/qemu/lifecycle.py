@@ -1,0 +1,515 @@
+"""Lifecycle mechanics behind the driver's API: start, attach, stop, and QMP event handling.
+
+Callers (driver.py) hold the domain's job and have refreshed the object from disk; these
+methods do the work, persist the status document after every state change and publish
+lifecycle events the way libvirt 9 does (checked against the real libvirtd):
+
+* start: RESUMED/UNPAUSED (from QEMU's RESUME after ``cont``) then STARTED/BOOTED, state
+  running (booted); with START_PAUSED: STARTED/BOOTED then SUSPENDED/PAUSED, paused (user).
+* guest poweroff: SHUTDOWN/FINISHED-GUEST, QEMU is stopped (-no-shutdown keeps it alive
+  until we see the event), then STOPPED/SHUTDOWN, shut off (shutdown).
+* destroy: QEMU reports SHUTDOWN (host signal) -> SHUTDOWN/HOST, then STOPPED/DESTROYED.
+* QEMU dying on its own: STOPPED/FAILED, shut off (crashed).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import shutil
+import xml.etree.ElementTree as ET
+from collections.abc import Coroutine
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from pyvirt.drivers.base import (
+    DeviceRemovedEventMsg,
+    EventBus,
+    LifecycleEventMsg,
+    RebootEventMsg,
+    TrayChangeEventMsg,
+)
+from pyvirt.drivers.qemu.domainobj import DomainDefinition, DomainObj, DomainStore, domain_dir
+from pyvirt.drivers.qemu.jobs import JobKind
+from pyvirt.drivers.qemu.events import Action, Actions, DomainRuntime, ProcessExited, QueueItem, transition
+from pyvirt.drivers.qemu.monitor import QMPClosed, QMPCommandError, QMPMonitor
+from pyvirt.drivers.qemu.paths import QemuPaths
+from pyvirt.drivers.qemu.process import (
+    ProcessWatch,
+    RuntimeLayout,
+    fallback_argv,
+    kill,
+    make_monitor_listener,
+    spawn,
+    still_ours,
+)
+from pyvirt.drivers.qemu.status import IdAllocator
+from pyvirt.enums import (
+    DomainState,
+    LifecycleEvent,
+    PausedReason,
+    ResumedDetail,
+    RunningReason,
+    ShutdownFlags,
+    ShutoffReason,
+    StartedDetail,
+    StoppedDetail,
+    SuspendedDetail,
+    TrayChangeReason,
+)
+from pyvirt.errors import ErrorCode, ErrorDomain, VirtError
+
+if TYPE_CHECKING:
+    from pyvirt.drivers.qemu.caps import QemuCaps
+
+AGENT_CHANNEL = "org.qemu.guest_agent.0"
+DEFAULT_EMULATOR = "/usr/bin/qemu-system-x86_64"
+
+
+def _qmp_error(e: Exception) -> VirtError:
+    if isinstance(e, QMPCommandError):
+        return VirtError(f"internal error: unable to execute QEMU command '{e.command}': {e.desc}",
+                         ErrorCode.INTERNAL_ERROR, ErrorDomain.QEMU)
+    return VirtError("operation failed: domain is no longer running", ErrorCode.OPERATION_FAILED, ErrorDomain.QEMU)
+
+
+class Lifecycle:
+    """Owns the running domains' runtimes (monitor + worker) for one driver instance."""
+
+    def __init__(self, paths: QemuPaths, store: DomainStore, events: EventBus) -> None:
+        self.paths = paths
+        self.store = store
+        self.events = events
+        self._caps: dict[str, QemuCaps] = {}
+        self._ids = IdAllocator(paths.run_dir / "next-id")
+        self._bg: set[asyncio.Task[None]] = set()
+
+    # ------------------------------------------------------------------ caps / parse
+    async def caps(self, binary: str | None = None) -> QemuCaps:
+        from pyvirt.drivers.qemu.caps import load_caps
+
+        path = binary or DEFAULT_EMULATOR
+        c = self._caps.get(path)
+        if c is None:
+            c = await load_caps(path, self.paths.cache_dir)
+            self._caps[path] = c
+        return c
+
+    async def parse(self, xml: str) -> DomainDefinition:
+        """Parse with the emulator's machine aliases expanded (pc -> pc-i440fx-7.2)."""
+        d0 = DomainDefinition.parse(xml)  # validation errors first, before probing anything
+        emulator = d0.root.findtext("devices/emulator") or DEFAULT_EMULATOR
+        try:
+            caps = await self.caps(emulator)
+        except Exception:  # noqa: BLE001 - no caps: keep the machine as written
+            return d0
+
+        def alias(m: str | None) -> str:
+            name = m or caps.default_machine() or "pc"
+            mt = caps.tcg.machine(name)
+            return mt.name if mt is not None else name
+
+        return DomainDefinition.parse(xml, alias)
+
+    # ------------------------------------------------------------------ publishing
+    def _publish(self, obj: DomainObj, event: LifecycleEvent, detail: int) -> None:
+        self.events.publish(LifecycleEventMsg(obj.ref(), event, int(detail)))
+
+    def _set(self, obj: DomainObj, state: DomainState, reason: int) -> None:
+        obj.set_state(state, reason)
+        if obj.active:
+            self.store.save_status(obj)
+
+    # ------------------------------------------------------------------ start
+    async def start(self, obj: DomainObj, d: DomainDefinition, *, paused: bool) -> None:
+        live = d.copy()
+        emulator = live.root.findtext("devices/emulator") or DEFAULT_EMULATOR
+        if not Path(emulator).exists():
+            raise VirtError(f"Cannot check QEMU binary {emulator}: No such file or directory",
+                            ErrorCode.SYSTEM_ERROR, ErrorDomain.QEMU)
+        dom_id = self._ids.next()
+        ddir = domain_dir(self.paths.run_dir, dom_id, obj.name)
+        ddir.mkdir(parents=True, exist_ok=True)
+        listener = make_monitor_listener(ddir / "monitor.sock")
+        try:
+            argv = fallback_argv(live.root, RuntimeLayout(dom_id, listener.fileno(), ddir))
+        except BaseException:
+            listener.close()
+            shutil.rmtree(ddir, ignore_errors=True)
+            raise
+        if live.action("on_reboot") == "destroy":
+            argv.insert(-2, "-no-reboot")  # a guest reboot then arrives as SHUTDOWN(guest-reset)
+        try:
+            sp = await spawn(argv, listener=listener, log_path=self.paths.log_dir / f"{obj.name}.log",
+                             cwd=self.paths.lib_dir)
+        except BaseException:
+            shutil.rmtree(ddir, ignore_errors=True)
+            raise
+        rt = DomainRuntime(obj.name, sp.monitor, sp.watch, self)
+        obj.id, obj.pid, obj.start_time, obj.monitor_path = dom_id, sp.pid, sp.start_time, str(ddir / "monitor.sock")
+        obj.runtime = rt
+        obj.set_state(DomainState.PAUSED, PausedReason.STARTING_UP)
+        rt.start()
+        sp.watch.on_exit(rt.on_exit)
+        try:
+            chardevs = await sp.monitor.execute("query-chardev")
+            _record_ptys(live.root, chardevs)
+            obj.live_xml = live.format(dom_id)
+            self.store.save_status(obj)
+            if paused:
+                self._set(obj, DomainState.PAUSED, PausedReason.USER)
+                self._publish(obj, LifecycleEvent.STARTED, StartedDetail.BOOTED)
+                self._publish(obj, LifecycleEvent.SUSPENDED, SuspendedDetail.PAUSED)
+            else:
+                await sp.monitor.execute("cont")
+                # QEMU sends RESUME before the reply; let the worker apply it first so the
+                # events come out in libvirt's order (RESUMED/UNPAUSED, STARTED/BOOTED).
+                await rt.queue.join()
+                self._set(obj, DomainState.RUNNING, RunningReason.BOOTED)
+                self._publish(obj, LifecycleEvent.STARTED, StartedDetail.BOOTED)
+        except BaseException as e:
+            rt.being_destroyed = True
+            with contextlib.suppress(VirtError):
+                await kill(rt.watch, graceful=False, term_grace=2.0)
+            await self._finish_stop(obj, rt, ShutoffReason.FAILED, None)
+            if isinstance(e, (QMPClosed, QMPCommandError)):
+                raise _qmp_error(e) from e
+            raise
+
+    # ------------------------------------------------------------------ attach / reap
+    async def reap_dead(self) -> None:
+        """Clean up domains whose QEMU died while nobody was attached."""
+        for obj in list(self.store.by_name.values()):
+            if obj.active and not still_ours(obj.pid, obj.start_time):
+                async with obj.job.hold(_job_kind()):
+                    self.store.refresh(obj)
+                    if obj.active and obj.runtime is None and not still_ours(obj.pid, obj.start_time):
+                        await self._finish_stop(obj, None, ShutoffReason.CRASHED, StoppedDetail.FAILED)
+
+    async def attach(self, obj: DomainObj) -> DomainRuntime | None:
+        """Connect to a running domain's monitor and reconcile its state (caller holds the job).
+
+        Returns None (after recording shut off) if the QEMU is gone.
+        """
+        if obj.runtime is not None:
+            rt: DomainRuntime = obj.runtime
+            return rt
+        if not still_ours(obj.pid, obj.start_time):
+            await self._finish_stop(obj, None, ShutoffReason.CRASHED, StoppedDetail.FAILED)
+            return None
+        try:
+            mon = await QMPMonitor.connect_path(obj.monitor_path, timeout=10.0)
+        except (OSError, QMPClosed, TimeoutError) as e:
+            raise VirtError(
+                f"operation failed: cannot connect to the monitor of domain '{obj.name}': {e or 'busy'}",
+                ErrorCode.OPERATION_FAILED, ErrorDomain.QEMU,
+            ) from e
+        watch = ProcessWatch(obj.pid)
+        watch.start()
+        rt = DomainRuntime(obj.name, mon, watch, self)
+        obj.runtime = rt
+        rt.start()
+        watch.on_exit(rt.on_exit)
+        try:
+            status = (await mon.execute("query-status")).get("status", "")
+        except (QMPClosed, QMPCommandError):
+            return rt  # the exit is queued; the worker records it
+        if status == "shutdown":
+            # The guest powered off while nobody listened: finish what -no-shutdown paused.
+            rt.got_shutdown = True
+            rt.being_destroyed = True
+            await kill(watch, graceful=False)
+            await rt.drain()
+            await self._finish_stop(obj, rt, ShutoffReason.SHUTDOWN, StoppedDetail.SHUTDOWN)
+            return None
+        if status == "running" and obj.state is not DomainState.RUNNING:
+            self._set(obj, DomainState.RUNNING, RunningReason.UNPAUSED)
+        elif status in ("paused", "prelaunch", "io-error", "watchdog") and obj.state is DomainState.RUNNING:
+            self._set(obj, DomainState.PAUSED, PausedReason.UNKNOWN)
+        elif status == "guest-panicked" and obj.state is not DomainState.CRASHED:
+            self._set(obj, DomainState.CRASHED, 1)
+        return rt
+
+    async def runtime(self, obj: DomainObj) -> DomainRuntime:
+        rt = await self.attach(obj)
+        if rt is None or rt.monitor is None:
+            raise VirtError("Requested operation is not valid: domain is not running",
+                            ErrorCode.OPERATION_INVALID, ErrorDomain.DOMAIN)
+        return rt
+
+    async def detach_all(self) -> None:
+        for t in list(self._bg):
+            with contextlib.suppress(BaseException):
+                await asyncio.wait_for(t, 15)
+        for obj in self.store.by_name.values():
+            rt = obj.runtime
+            if rt is not None:
+                obj.runtime = None
+                await rt.detach()
+
+    # ------------------------------------------------------------------ stop
+    async def _finish_stop(self, obj: DomainObj, rt: DomainRuntime | None,
+                           reason: ShutoffReason, detail: StoppedDetail | None) -> None:
+        """Record shut off exactly once per run: files, object, event."""
+        if rt is not None:
+            if obj.runtime is not rt:
+                return
+            obj.runtime = None
+            await rt.detach()
+            rt.stopped.set()
+        if not obj.active:
+            return
+        old_id = obj.id
+        self.store.remove_status(obj)
+        shutil.rmtree(domain_dir(self.paths.run_dir, old_id, obj.name), ignore_errors=True)
+        obj.mark_inactive(reason)
+        if not obj.persistent:
+            self.store.by_name.pop(obj.name, None)
+        if detail is not None:
+            self._publish(obj, LifecycleEvent.STOPPED, detail)
+
+    async def destroy(self, obj: DomainObj, *, graceful: bool) -> None:
+        rt = obj.runtime
+        if rt is None:
+            try:
+                rt = await self.attach(obj)
+            except VirtError:
+                rt = None  # monitor busy elsewhere: a signal needs no monitor
+            if rt is None and not obj.active:
+                return
+        if rt is None:
+            watch = ProcessWatch(obj.pid)
+            watch.start()
+            await kill(watch, graceful=graceful)
+            await self._finish_stop(obj, None, ShutoffReason.DESTROYED, StoppedDetail.DESTROYED)
+            return
+        rt.being_destroyed = True
+        try:
+            await kill(rt.watch, graceful=graceful)
+        except VirtError:
+            rt.being_destroyed = False
+            raise
+        await rt.drain()
+        await self._finish_stop(obj, rt, ShutoffReason.DESTROYED, StoppedDetail.DESTROYED)
+
+    # ------------------------------------------------------------------ guest actions
+    async def shutdown(self, obj: DomainObj, flags: int, *, reboot: bool) -> None:
+        rt = await self.runtime(obj)
+        assert rt.monitor is not None
+        live = ET.fromstring(obj.live_xml or "<domain/>")
+        agent_path, agent_idx = _agent_channel(live)
+        if flags & ShutdownFlags.GUEST_AGENT and agent_path is None:
+            raise VirtError("argument unsupported: QEMU guest agent is not configured",
+                            ErrorCode.ARGUMENT_UNSUPPORTED, ErrorDomain.QEMU)
+        use_agent = bool(flags & ShutdownFlags.GUEST_AGENT)
+        if not use_agent and not flags & ShutdownFlags.ACPI_POWER_BTN and agent_path is not None:
+            use_agent = await _agent_connected(rt.monitor, agent_idx)
+        if use_agent and agent_path is not None:
+            try:
+                await agent_shutdown(agent_path, "reboot" if reboot else "powerdown")
+                return
+            except VirtError:
+                if flags & ShutdownFlags.GUEST_AGENT:
+                    raise  # explicit agent mode has no fallback; the default mode falls back to ACPI
+        if reboot:
+            rt.fake_reboot = True
+        try:
+            await rt.monitor.execute("system_powerdown")
+        except (QMPClosed, QMPCommandError) as e:
+            rt.fake_reboot = False
+            raise _qmp_error(e) from e
+
+    async def reset(self, obj: DomainObj) -> None:
+        rt = await self.runtime(obj)
+        assert rt.monitor is not None
+        try:
+            await rt.monitor.execute("system_reset")
+        except (QMPClosed, QMPCommandError) as e:
+            raise _qmp_error(e) from e
+        if obj.state is DomainState.CRASHED:
+            self._set(obj, DomainState.PAUSED, PausedReason.CRASHED)
+
+    async def suspend(self, obj: DomainObj) -> None:
+        if obj.state is DomainState.PMSUSPENDED:
+            raise VirtError("Requested operation is not valid: domain is pmsuspended",
+                            ErrorCode.OPERATION_INVALID, ErrorDomain.QEMU)
+        rt = await self.runtime(obj)
+        assert rt.monitor is not None
+        if obj.state is DomainState.PAUSED:
+            return
+        rt.pause_reason = int(PausedReason.USER)
+        try:
+            await rt.monitor.execute("stop")
+        except (QMPClosed, QMPCommandError) as e:
+            raise _qmp_error(e) from e
+        finally:
+            rt.pause_reason = int(PausedReason.UNKNOWN)
+        if obj.state is DomainState.RUNNING:  # the worker may not have seen STOP yet
+            self._set(obj, DomainState.PAUSED, PausedReason.USER)
+            self._publish(obj, LifecycleEvent.SUSPENDED, SuspendedDetail.PAUSED)
+
+    async def resume(self, obj: DomainObj) -> None:
+        if obj.state is DomainState.PMSUSPENDED:
+            raise VirtError("Requested operation is not valid: domain is pmsuspended",
+                            ErrorCode.OPERATION_INVALID, ErrorDomain.QEMU)
+        rt = await self.runtime(obj)
+        assert rt.monitor is not None
+        if obj.state is DomainState.RUNNING:
+            raise VirtError("Requested operation is not valid: domain is already running",
+                            ErrorCode.OPERATION_INVALID, ErrorDomain.QEMU)
+        try:
+            await rt.monitor.execute("cont")
+        except (QMPClosed, QMPCommandError) as e:
+            raise _qmp_error(e) from e
+        if obj.state is not DomainState.RUNNING:  # type: ignore[comparison-overlap]  # the worker may have applied RESUME
+            self._set(obj, DomainState.RUNNING, RunningReason.UNPAUSED)
+            self._publish(obj, LifecycleEvent.RESUMED, ResumedDetail.UNPAUSED)
+
+    # ------------------------------------------------------------------ event worker (EventSink)
+    async def apply(self, rt: DomainRuntime, item: QueueItem) -> None:
+        obj = self.store.by_name.get(rt.name)
+        if obj is None or obj.runtime is not rt:
+            return
+        if isinstance(item, ProcessExited):
+            if rt.being_destroyed:
+                return  # destroy() records the stop itself
+            # Let the monitor's last events (SHUTDOWN...) arrive and apply them first.
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(rt.monitor_closed.wait(), 2.0)
+            if not rt.queue.empty():
+                rt.enqueue(item)
+                return
+            if rt.got_shutdown:
+                await self._finish_stop(obj, rt, ShutoffReason.SHUTDOWN, StoppedDetail.SHUTDOWN)
+            elif obj.state is DomainState.CRASHED:
+                await self._finish_stop(obj, rt, ShutoffReason.CRASHED, StoppedDetail.CRASHED)
+            else:
+                await self._finish_stop(obj, rt, ShutoffReason.CRASHED, StoppedDetail.FAILED)
+            return
+        d = obj.definition if not obj.live_xml else DomainDefinition.parse(obj.live_xml)
+        acts = Actions(d.action("on_poweroff"), d.action("on_reboot"), d.action("on_crash"))
+        t = transition(obj.state, item, fake_reboot=rt.fake_reboot, pause_reason=rt.pause_reason, actions=acts)
+        if item.name == "SHUTDOWN" and t.action is not Action.FAKE_REBOOT:
+            rt.got_shutdown = True
+        if t.state is not None:
+            self._set(obj, t.state, t.reason)
+        if t.event is not None:
+            self._publish(obj, t.event, t.detail)
+        if t.action is Action.KILL and not rt.being_destroyed:
+            self._background(self._kill_after_event(rt))
+        elif t.action is Action.FAKE_REBOOT:
+            rt.fake_reboot = False
+            self._background(self._fake_reboot(obj, rt))
+        elif t.action is Action.REBOOT_EVENT:
+            self.events.publish(RebootEventMsg(obj.ref()))
+        elif t.action is Action.TRAY:
+            alias = str(item.data.get("id") or item.data.get("device") or "")
+            reason = TrayChangeReason.OPEN if item.data.get("tray-open") else TrayChangeReason.CLOSE
+            self.events.publish(TrayChangeEventMsg(obj.ref(), alias, reason))
+        elif t.action is Action.DEVICE_DELETED and item.data.get("device"):
+            self.events.publish(DeviceRemovedEventMsg(obj.ref(), str(item.data["device"])))
+
+    def _background(self, coro: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.get_running_loop().create_task(coro)
+        self._bg.add(task)
+        task.add_done_callback(self._bg.discard)
+
+    async def _kill_after_event(self, rt: DomainRuntime) -> None:
+        # Not in the worker itself: the worker must stay free to receive the exit.
+        with contextlib.suppress(VirtError):
+            await kill(rt.watch, graceful=False)
+
+    async def _fake_reboot(self, obj: DomainObj, rt: DomainRuntime) -> None:
+        if rt.monitor is None:
+            return
+        try:
+            await rt.monitor.execute("system_reset")
+            status = (await rt.monitor.execute("query-status")).get("status")
+            if status in ("shutdown", "paused") and obj.state is not DomainState.PAUSED:
+                await rt.monitor.execute("cont")
+        except (QMPClosed, QMPCommandError):
+            return
+        if obj.state is DomainState.CRASHED:
+            self._set(obj, DomainState.RUNNING, RunningReason.CRASHED)
+        self.events.publish(RebootEventMsg(obj.ref()))
+
+
+def _job_kind() -> JobKind:
+    return JobKind.MODIFY
+
+
+def _record_ptys(root: ET.Element, chardevs: list[dict[str, object]]) -> None:
+    """Put QEMU's pty paths into the live XML like libvirt (<source path=.../> and tty=)."""
+    by_label = {str(c.get("label")): str(c.get("filename", "")) for c in chardevs}
+    devices = root.find("devices")
+    if devices is None:
+        return
+    ptys: dict[int, str] = {}
+    for i, serial in enumerate(devices.findall("serial")):
+        fn = by_label.get(f"charserial{i}", "")
+        if serial.get("type", "pty") == "pty" and fn.startswith("pty:"):
+            ptys[i] = fn[4:]
+            _set_source(serial, fn[4:])
+    for con in devices.findall("console"):
+        tgt = con.find("target")
+        port = int(tgt.get("port", "0")) if tgt is not None else 0
+        if con.get("type", "pty") == "pty" and port in ptys:
+            con.set("tty", ptys[port])
+            _set_source(con, ptys[port])
+
+
+def _set_source(el: ET.Element, path: str) -> None:
+    src = el.find("source")
+    if src is None:
+        src = ET.Element("source")
+        el.insert(0, src)
+    src.attrib = {"path": path}
+
+
+def _agent_channel(root: ET.Element) -> tuple[str | None, int]:
+    for i, ch in enumerate(root.findall("devices/channel")):
+        tgt = ch.find("target")
+        src = ch.find("source")
+        if tgt is not None and tgt.get("name") == AGENT_CHANNEL and src is not None and src.get("path"):
+            return src.get("path"), i
+    return None, -1
+
+
+async def _agent_connected(mon: QMPMonitor, idx: int) -> bool:
+    """The guest has the agent's port open (what libvirt learns from VSERPORT_CHANGE)."""
+    try:
+        for c in await mon.execute("query-chardev"):
+            if c.get("label") == f"charchannel{idx}":
+                return bool(c.get("frontend-open"))
+    except (QMPClosed, QMPCommandError):
+        pass
+    return False
+
+
+async def agent_shutdown(path: str, mode: str, timeout: float = 5.0) -> None:
+    """Ask qemu-ga to power down / reboot. guest-shutdown sends no reply on success."""
+    try:
+        reader, writer = await asyncio.wait_for(asyncio.open_unix_connection(path), timeout)
+    except (OSError, TimeoutError) as e:
+        raise VirtError("Guest agent is not responding: QEMU guest agent is not connected",
+                        ErrorCode.AGENT_UNRESPONSIVE, ErrorDomain.QEMU) from e
+    try:
+        # guest-sync first: it flushes a half-read request a previous client may have left.
+        sync_id = 0x5079_7669
+        writer.write(b"\xff" + json.dumps({"execute": "guest-sync", "arguments": {"id": sync_id}}).encode() + b"\n")
+        await writer.drain()
+        while True:
+            line = await asyncio.wait_for(reader.readline(), timeout)
+            if not line:
+                raise OSError("agent closed")
+            with contextlib.suppress(ValueError):
+                if json.loads(line.lstrip(b"\xff")).get("return") == sync_id:
+                    break
+        writer.write(json.dumps({"execute": "guest-shutdown", "arguments": {"mode": mode}}).encode() + b"\n")
+        await writer.drain()
+    except (OSError, TimeoutError) as e:
+        raise VirtError("Guest agent is not responding: QEMU guest agent is not connected",
+                        ErrorCode.AGENT_UNRESPONSIVE, ErrorDomain.QEMU) from e
+    finally:
+        writer.close()
