@@ -188,8 +188,14 @@ class AccelCaps:
         return None
 
 
-def _frozen_map(d: Mapping[str, Any]) -> Mapping[str, Any]:
-    return MappingProxyType(dict(d))
+# Abstract QOM bases that are not devices (QEMU's object hierarchy), for recordings that
+# list concrete types only.
+_NON_DEVICE_BASES = frozenset({
+    "", "object", "interface", "qio-channel", "netfilter", "authz", "tls-creds",
+    "memory-backend", "rng-backend", "tpm-backend", "secret_common", "event-loop-base",
+    "machine", "iommu-memory-region", "confidential-guest-support", "pr-manager", "can-host",
+    "bus", "accel", "cryptodev-backend", "filter", "memory-region", "irq",
+})
 
 
 @dataclass(frozen=True, slots=True)
@@ -261,15 +267,26 @@ class QemuCaps:
         return name in self.qom_types
 
     def is_device_type(self, name: str) -> bool:
-        """True if ``name`` is a QOM type that descends from ``device`` (usable with -device)."""
+        """True if ``name`` is a QOM type that descends from ``device`` (usable with -device).
+
+        Our probe lists abstract types too, so the parent chain reaches ``device``. libvirt's
+        recordings list concrete types only; there the chain stops at an unlisted abstract
+        parent, which is classified by QEMU's known non-device bases.
+        """
+        if name not in self.qom_types:
+            return False
         seen: set[str] = set()
-        cur: str | None = name
-        while cur and cur not in seen:
-            if cur == "device":
-                return True
+        cur = name
+        while cur in self.qom_types and cur not in seen:
             seen.add(cur)
-            cur = self.qom_types.get(cur)
-        return False
+            cur = self.qom_types[cur]
+        if cur == "device":
+            return True
+        return not (
+            cur in _NON_DEVICE_BASES
+            or cur.startswith("chardev")
+            or cur.endswith(("-machine", "-bus"))
+        )
 
     @property
     def device_types(self) -> frozenset[str]:

@@ -223,6 +223,8 @@ def build_caps(
                 s.nonmig_props = dict(reply.get("model", {}).get("props", {}))
         elif cmd == "device-list-properties" and args:
             device_props[str(args["typename"])] = _props(reply)
+        elif cmd == "qom-list-types":
+            g.setdefault(cmd, reply)
         elif cmd == "qom-list-properties" and args:
             object_props[str(args["typename"])] = _props(reply)
         else:

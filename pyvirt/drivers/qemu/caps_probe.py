@@ -48,7 +48,8 @@ _COMMON_QUERIES: tuple[Query, ...] = (
     ("query-qmp-schema", None),
     ("query-commands", None),
     ("query-kvm", None),
-    ("qom-list-types", None),
+    # abstract types too, so every parent chain is complete (device vs object types)
+    ("qom-list-types", {"abstract": True}),
     *(("device-list-properties", {"typename": d}) for d in PROBED_DEVICES),
     *(("qom-list-properties", {"typename": o}) for o in PROBED_OBJECTS),
     ("query-machines", None),
