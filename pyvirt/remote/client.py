@@ -14,6 +14,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
+import sys
 from typing import Any, TypeVar
 from urllib.parse import parse_qs, urlsplit
 
@@ -50,9 +52,13 @@ _EVENT_IDS = (
     EventID.AGENT_LIFECYCLE,
 )
 
-DEFAULT_SOCKETS = {
-    "system": "/run/pyvirt/libvirt-sock",
-}
+SYSTEM_SOCKET = "/run/pyvirt/libvirt-sock"
+SESSION_IDLE_TIMEOUT = 30  # seconds an auto-spawned session daemon lingers without clients
+
+
+def session_socket() -> str:
+    xdg = os.environ.get("XDG_RUNTIME_DIR") or f"/run/user/{os.getuid()}"
+    return os.path.join(xdg, "pyvirt", "libvirt-sock")
 
 
 def split_uri(uri: str) -> tuple[str, str]:
@@ -64,7 +70,7 @@ def split_uri(uri: str) -> tuple[str, str]:
     q = parse_qs(u.query)
     sock = q.get("socket", [""])[0]
     if not sock:
-        sock = DEFAULT_SOCKETS["system"]
+        sock = session_socket() if u.path.rstrip("/") == "/session" else SYSTEM_SOCKET
     # Not urlunsplit: it drops the "//" when the authority is empty ("test:/default").
     return f"{scheme}://{u.netloc}{u.path}", sock
 
@@ -141,7 +147,13 @@ class RemoteDriver(Driver):
     @classmethod
     async def open(cls, uri: str, readonly: bool = False, keepalive: float = 5.0) -> RemoteDriver:
         name, sock = split_uri(uri)
-        rpc = await RPCClient.connect_unix(sock, P.PROGRAM, P.VERSION)
+        try:
+            rpc = await RPCClient.connect_unix(sock, P.PROGRAM, P.VERSION)
+        except VirtError:
+            # Like libvirt, a session URI with no daemon listening starts one for this user.
+            if name.rstrip("/") != "qemu:///session" or "socket=" in uri:
+                raise
+            rpc = await _spawn_session_daemon(sock)
         try:
             await _call(rpc, P.AUTH_LIST, None)
             ka = await _call(rpc, P.CONNECT_SUPPORTS_FEATURE, P.SupportsFeatureArgs(P.DrvFeature.PROGRAM_KEEPALIVE))
@@ -293,6 +305,20 @@ class RemoteDriver(Driver):
     async def has_managed_save_image(self, dom: DomainRef, flags: int = 0) -> bool:
         return bool((await self._call(P.DOMAIN_HAS_MANAGED_SAVE_IMAGE, P.DomFlagsArgs(dom, flags))).result)
 
+    async def get_os_type(self, dom: DomainRef) -> str:
+        return (await self._call(P.DOMAIN_GET_OS_TYPE, P.DomArgs(dom))).type
+
+    async def node_get_security_model(self) -> tuple[str, str]:
+        r = await self._call(P.NODE_GET_SECURITY_MODEL)
+        return r.model, r.doi
+
+    async def get_security_label(self, dom: DomainRef) -> tuple[str, bool]:
+        r = await self._call(P.DOMAIN_GET_SECURITY_LABEL, P.DomArgs(dom))
+        return r.label, bool(r.enforcing)
+
+    async def get_messages(self, dom: DomainRef, flags: int = 0) -> list[str]:
+        return list((await self._call(P.DOMAIN_GET_MESSAGES, P.DomFlagsArgs(dom, flags))).msgs)
+
     # ---- lifecycle
     async def create(self, dom: DomainRef, flags: int = 0) -> DomainRef:
         return (await self._call(P.DOMAIN_CREATE_WITH_FLAGS, P.DomFlagsArgs(dom, flags))).dom
@@ -332,6 +358,26 @@ async def _call(rpc: RPCClient, proc: P.Procedure[Any, R], args: Any) -> R:
     proc.args.pack(out, args)
     reply = await rpc.call(proc.number, bytes(out))
     return xdr.decode(proc.ret, reply, exact=False)
+
+
+async def _spawn_session_daemon(sock: str) -> RPCClient:
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "pyvirt.daemon", "--session", "--timeout", str(SESSION_IDLE_TIMEOUT),
+        stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.DEVNULL,
+        stderr=asyncio.subprocess.DEVNULL, start_new_session=True,
+    )  # fmt: skip
+    # The daemon gives no readiness signal but its socket: retry connecting, as libvirt's
+    # client does after spawning virtqemud/libvirtd --timeout.
+    delay = 0.01
+    async with asyncio.timeout(10):
+        while True:
+            try:
+                return await RPCClient.connect_unix(sock, P.PROGRAM, P.VERSION)
+            except VirtError:
+                if proc.returncode is not None:
+                    raise
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 0.2)
 
 
 async def open_remote(uri: str, readonly: bool = False) -> RemoteDriver:

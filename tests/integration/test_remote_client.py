@@ -173,3 +173,28 @@ async def test_console_stream_roundtrip(tmp_path: Path) -> None:
             await drivers[0].streams[1].closed.wait()
     finally:
         await server.close()
+
+
+async def test_session_uri_autospawns_a_daemon_that_exits_when_idle(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import pyvirt.remote.client as rc
+
+    run = tmp_path / "xdg"
+    run.mkdir()
+    monkeypatch.setenv("XDG_RUNTIME_DIR", str(run))
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "cfg"))
+    monkeypatch.setenv("HOME", str(tmp_path))
+    monkeypatch.setattr(rc, "SESSION_IDLE_TIMEOUT", 1)
+    sock = run / "pyvirt" / "libvirt-sock"
+    try:
+        d = await RemoteDriver.open("qemu:///session")
+        await d.close()
+    except VirtError as e:
+        # the daemon answered; only the QEMU driver behind it may be missing
+        assert e.code == 5 and "qemu:///session" in e.message  # VIR_ERR_NO_CONNECT
+    assert sock.exists()
+    # idle timeout: the daemon exits and removes its sockets
+    async with asyncio.timeout(10):
+        while sock.exists():
+            await asyncio.sleep(0.05)
