@@ -309,19 +309,25 @@ class Driver(ABC):
     async def open_console(self, dom: DomainRef, dev_name: str | None, flags: int = 0) -> ByteStream:
         raise NoSupport("this function is not supported by the connection driver: virDomainOpenConsole")
 
-    # ---- informational extras used by `dominfo` (virsh prints them when a driver answers)
+    # ---- informational extras used by `dominfo`; the defaults are what libvirt reports for
+    # a driver without a security driver, taint tracking or an OS-type override.
     async def get_os_type(self, dom: DomainRef) -> str:
-        """virDomainGetOSType."""
-        raise NoSupport("this function is not supported by the connection driver: virDomainGetOSType")
+        """virDomainGetOSType: the definition's <os><type>."""
+        import xml.etree.ElementTree as ET
+
+        root = ET.fromstring(await self.get_xml_desc(dom, 0))
+        return (root.findtext("os/type") or "").strip()
 
     async def node_get_security_model(self) -> tuple[str, str]:
         """virNodeGetSecurityModel: (model, doi); ("", "") when there is no security driver."""
-        raise NoSupport("this function is not supported by the connection driver: virNodeGetSecurityModel")
+        return "", ""
 
     async def get_security_label(self, dom: DomainRef) -> tuple[str, bool]:
         """virDomainGetSecurityLabel: (label, enforcing); "" label when the domain has none."""
-        raise NoSupport("this function is not supported by the connection driver: virDomainGetSecurityLabel")
+        await self.get_state(dom)  # the same lookup error as libvirt for a missing domain
+        return "", False
 
     async def get_messages(self, dom: DomainRef, flags: int = 0) -> list[str]:
         """virDomainGetMessages: taint and deprecation notes."""
-        raise NoSupport("this function is not supported by the connection driver: virDomainGetMessages")
+        await self.get_state(dom)
+        return []
