@@ -278,10 +278,12 @@ class QemuCaps:
         seen: set[str] = set()
         cur = name
         while cur in self.qom_types and cur not in seen:
+            if cur == "device":
+                return True
             seen.add(cur)
             cur = self.qom_types[cur]
-        if cur == "device":
-            return True
+        if cur in ("device", "object", ""):
+            return cur == "device"
         return not (
             cur in _NON_DEVICE_BASES
             or cur.startswith("chardev")
