@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -127,7 +128,7 @@ def test_8_0_differs_from_7_2() -> None:
 
 
 def test_schema_queries() -> None:
-    entries = [
+    entries: list[dict[str, Any]] = [
         {"name": "cmd", "meta-type": "command", "arg-type": "1", "ret-type": "4",
          "features": ["json-cli"]},
         {"name": "1", "meta-type": "object",
