@@ -1,0 +1,133 @@
+"""Disks: one ``-blockdev`` pair (protocol "storage" node + format node) and one ``-device``
+per disk, named ``libvirt-N-storage`` / ``libvirt-N-format`` like libvirt 9 does."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from pyvirt.drivers.qemu.command.util import JsonProps, pci_props, qjson
+from pyvirt.errors import ConfigUnsupported
+
+if TYPE_CHECKING:
+    from pyvirt.conf.domain import DiskDef, DomainDef
+
+# libvirt's cache modes as (writeback, direct, no-flush); writeback goes to the device's
+# write-cache property, the other two to every block node.
+CACHE_MODES: dict[str, tuple[bool, bool, bool]] = {
+    "writeback": (True, False, False),
+    "writethrough": (False, False, False),
+    "none": (True, True, False),
+    "directsync": (False, True, False),
+    "unsafe": (True, False, True),
+}
+
+# Bus -> device driver for (disk, cdrom).
+_IDE_LIKE = {"ide", "sata"}
+
+
+def _storage_driver(disk: DiskDef) -> tuple[str, str]:
+    """(blockdev driver, filename) for a local disk source."""
+    dtype = str(disk.type)
+    path = disk.source.path if disk.source is not None else None
+    if path is None:
+        raise ConfigUnsupported("unsupported configuration: disk without a source")
+    if dtype == "file":
+        return "file", path
+    if dtype == "block":
+        if str(disk.device) == "cdrom" and path.startswith("/dev/cdrom"):
+            return "host_cdrom", path
+        return "host_device", path
+    raise ConfigUnsupported(f"unsupported configuration: disk type '{dtype}' is not supported")
+
+
+def disk_has_media(disk: DiskDef) -> bool:
+    return disk.source is not None and disk.source.path is not None
+
+
+def blockdev_args(disk: DiskDef, index: int) -> list[str]:
+    """The storage + format node pair of one disk (empty for a CD-ROM without media)."""
+    if not disk_has_media(disk):
+        return []
+    drv = disk.driver
+    fmt = str(drv.type) if drv is not None and drv.type else "raw"
+    if fmt not in ("raw", "qcow2"):
+        raise ConfigUnsupported(f"unsupported configuration: disk format '{fmt}' is not supported")
+    cache: dict[str, bool] | None = None
+    if drv is not None and drv.cache:
+        mode = CACHE_MODES.get(str(drv.cache))
+        if mode is None:
+            raise ConfigUnsupported(f"unsupported configuration: disk cache mode '{drv.cache}'")
+        cache = {"direct": mode[1], "no-flush": mode[2]}
+    name, path = _storage_driver(disk)
+    node = f"libvirt-{index}"
+    storage: JsonProps = {"driver": name, "filename": path, "node-name": f"{node}-storage"}
+    if cache is not None:
+        storage["cache"] = cache
+    storage["auto-read-only"] = True
+    storage["discard"] = "unmap"
+    ro = bool(disk.readonly) or str(disk.device) == "cdrom"
+    fmt_node: JsonProps = {"node-name": f"{node}-format", "read-only": ro}
+    if cache is not None:
+        fmt_node["cache"] = cache
+    fmt_node["driver"] = fmt
+    fmt_node["file"] = f"{node}-storage"
+    return ["-blockdev", qjson(storage), "-blockdev", qjson(fmt_node)]
+
+
+def _write_cache(disk: DiskDef) -> str | None:
+    drv = disk.driver
+    if drv is None or not drv.cache:
+        return None
+    return "on" if CACHE_MODES[str(drv.cache)][0] else "off"
+
+
+def device_props(disk: DiskDef, index: int, bootindex: int | None, defn: DomainDef) -> JsonProps:
+    bus = str(disk.target.bus)
+    dev = str(disk.device)
+    has_media = disk_has_media(disk)
+    addr = disk.address
+    props: JsonProps
+    if bus == "virtio":
+        if dev != "disk":
+            raise ConfigUnsupported(f"unsupported configuration: virtio disk device '{dev}'")
+        props = {"driver": "virtio-blk-pci"}
+        props.update(pci_props(addr, defn))
+    elif bus in _IDE_LIKE:
+        props = {"driver": "ide-cd" if dev == "cdrom" else "ide-hd"}
+        if bus == "ide":
+            props["bus"] = f"ide.{addr.bus}"
+            props["unit"] = addr.unit
+        else:
+            props["bus"] = f"{_sata_ctrl_alias(defn, addr.controller)}.{addr.unit}"
+    else:
+        raise ConfigUnsupported(f"unsupported configuration: disk bus '{bus}' is not supported")
+    if has_media:
+        props["drive"] = f"libvirt-{index}-format"
+    props["id"] = disk.alias
+    if bootindex is not None:
+        props["bootindex"] = bootindex
+    wc = _write_cache(disk)
+    if wc is not None:
+        props["write-cache"] = wc
+    if disk.serial:
+        props["serial"] = disk.serial
+    return props
+
+
+def _sata_ctrl_alias(defn: DomainDef, index: int) -> str:
+    for c in defn.devices.controllers:
+        if str(c.type) == "sata" and c.index == index:
+            return str(c.alias)
+    return f"sata{index}"
+
+
+def disk_args(defn: DomainDef, bootindexes: dict[int, int]) -> list[str]:
+    """All disks, in definition order; node indexes count down as libvirt assigns them."""
+    disks = defn.devices.disks
+    argv: list[str] = []
+    total = len(disks)
+    for i, disk in enumerate(disks):
+        index = total - i
+        argv += blockdev_args(disk, index)
+        argv += ["-device", qjson(device_props(disk, index, bootindexes.get(id(disk)), defn))]
+    return argv

@@ -1,0 +1,80 @@
+"""Inputs, audio, graphics (VNC) and video adapters, in libvirt 9's order."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from pyvirt.drivers.qemu.command.util import JsonProps, pci_props, qescape, qjson
+from pyvirt.errors import ConfigUnsupported
+
+if TYPE_CHECKING:
+    from pyvirt.conf.domain import DomainDef
+
+_USB_INPUTS = {"tablet": "usb-tablet", "mouse": "usb-mouse", "keyboard": "usb-kbd"}
+_VIRTIO_INPUTS = {"tablet": "virtio-tablet-pci", "mouse": "virtio-mouse-pci", "keyboard": "virtio-keyboard-pci"}
+
+# Primary (VGA-compatible) video device per model; secondary heads use the non-VGA variant.
+_VIDEO_PRIMARY = {"cirrus": "cirrus-vga", "vga": "VGA", "virtio": "virtio-vga", "bochs": "bochs-display",
+                  "qxl": "qxl-vga", "vmvga": "vmware-svga"}
+
+
+def input_args(defn: DomainDef) -> list[str]:
+    argv: list[str] = []
+    for inp in defn.devices.inputs:
+        bus, itype = str(inp.bus or "ps2"), str(inp.type)
+        if bus == "ps2":
+            continue  # built into the i8042 controller of every x86 machine
+        if bus == "usb":
+            props: JsonProps = {"driver": _USB_INPUTS[itype], "id": inp.alias}
+            addr = inp.address
+            if addr is not None and str(addr.type) == "usb":
+                props["bus"] = f"usb.{addr.bus or 0}"
+                props["port"] = str(addr.port)
+        elif bus == "virtio":
+            props = {"driver": _VIRTIO_INPUTS[itype], "id": inp.alias}
+            props.update(pci_props(inp.address, defn))
+        else:
+            raise ConfigUnsupported(f"unsupported configuration: input bus '{bus}' is not supported")
+        argv += ["-device", qjson(props)]
+    return argv
+
+
+def audio_args(defn: DomainDef) -> list[str]:
+    # libvirt 9 always gives QEMU one explicit audio backend so it never probes the host's
+    # sound servers; "none" unless a graphics protocol carries audio.
+    return ["-audiodev", qjson({"id": "audio1", "driver": "none"})]
+
+
+def graphics_args(defn: DomainDef) -> list[str]:
+    argv: list[str] = []
+    for g in defn.devices.graphics:
+        gtype = str(g.type)
+        if gtype != "vnc":
+            raise ConfigUnsupported(f"unsupported configuration: graphics type '{gtype}' is not supported")
+        if g.socket:
+            opts = [f"vnc=unix:{qescape(g.socket)}"]
+        else:
+            listen = g.listen or "127.0.0.1"
+            host = f"[{listen}]" if ":" in listen else listen
+            port = g.port if g.port is not None and g.port >= 5900 else 5900
+            opts = [f"{host}:{port - 5900}"]
+        opts.append("audiodev=audio1")
+        argv += ["-vnc", ",".join(opts)]
+    return argv
+
+
+def video_args(defn: DomainDef) -> list[str]:
+    argv: list[str] = []
+    for i, v in enumerate(defn.devices.videos):
+        model = str(v.model or "cirrus")
+        if model == "none":
+            continue
+        drv = _VIDEO_PRIMARY.get(model)
+        if drv is None or (i > 0 and model != "qxl"):
+            raise ConfigUnsupported(f"unsupported configuration: video model '{model}' is not supported")
+        props: JsonProps = {"driver": drv, "id": v.alias}
+        if model == "virtio":
+            props["max_outputs"] = v.heads or 1
+        props.update(pci_props(v.address, defn))
+        argv += ["-device", qjson(props)]
+    return argv

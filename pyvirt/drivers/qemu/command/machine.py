@@ -1,0 +1,174 @@
+"""The head of the command line: identity, machine, accelerator, CPU, memory, SMP, clock,
+monitor, power management and boot. Everything before the first ``-device``."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from pyvirt.drivers.qemu.command.runtime import CommandRuntime
+from pyvirt.drivers.qemu.command.util import qescape, qjson
+from pyvirt.errors import ConfigUnsupported
+
+if TYPE_CHECKING:
+    from pyvirt.conf.domain import DomainDef
+    from pyvirt.drivers.qemu.caps import QemuCaps
+
+# Machine types whose built-in chipset is Q35 (ICH9); everything else x86 is i440fx.
+Q35_PREFIXES = ("q35", "pc-q35-")
+
+
+def is_q35(machine: str | None) -> bool:
+    return bool(machine) and str(machine).startswith(Q35_PREFIXES)
+
+
+def head_args(defn: DomainDef, caps: QemuCaps, rt: CommandRuntime) -> list[str]:
+    """``-name`` through ``-boot``, in libvirt 9's order."""
+    name = defn.name
+    argv = ["-name", f"guest={qescape(name)},debug-threads=on"]
+    if rt.start_paused:
+        argv.append("-S")
+    if rt.master_key:
+        argv += ["-object", qjson({"qom-type": "secret", "id": "masterKey0", "format": "raw",
+                                   "file": f"{rt.domain_dir}/master-key.aes"})]
+    argv += machine_args(defn)
+    argv += ["-accel", accel_name(defn, caps)]
+    argv += ["-cpu", cpu_arg(defn)]
+    argv += memory_args(defn)
+    argv += ["-overcommit", "mem-lock=off"]
+    argv += ["-smp", smp_arg(defn)]
+    argv += ["-uuid", defn.uuid]
+    if not defn.devices.graphics:
+        argv += ["-display", "none"]
+    argv += ["-no-user-config", "-nodefaults"]
+    argv += ["-chardev", f"socket,id=charmonitor,fd={rt.monitor_fd},server=on,wait=off"]
+    argv += ["-mon", "chardev=charmonitor,id=monitor,mode=control"]
+    argv += clock_args(defn)
+    if rt.no_shutdown:
+        argv.append("-no-shutdown")
+    argv += pm_args(defn)
+    argv += boot_args(defn)
+    return argv
+
+
+def accel_name(defn: DomainDef, caps: QemuCaps) -> str:
+    dtype = str(defn.type)
+    if dtype == "qemu":
+        return "tcg"
+    if dtype == "kvm":
+        # The builder never silently falls back: a kvm domain on a host without usable KVM
+        # is refused with the reason the caps probe recorded.
+        if not caps.kvm_available:
+            why = f": {caps.kvm_unusable_reason}" if caps.kvm_unusable_reason else ""
+            raise ConfigUnsupported(
+                f"unsupported configuration: domain type 'kvm' is not available on this host{why}"
+            )
+        return "kvm"
+    raise ConfigUnsupported(f"unsupported configuration: emulator does not support virt type '{dtype}'")
+
+
+def machine_args(defn: DomainDef) -> list[str]:
+    machine = defn.os.machine or "pc"
+    opts = [machine, "usb=off", "dump-guest-core=off", "memory-backend=pc.ram"]
+    hpet = _timer(defn, "hpet")
+    if hpet is not None and hpet.present is False:
+        opts.append("hpet=off")
+    return ["-machine", ",".join(opts)]
+
+
+def cpu_arg(defn: DomainDef) -> str:
+    cpu = defn.cpu
+    if cpu is None or (cpu.mode in (None, "custom") and not cpu.model):
+        return "qemu64"
+    mode = str(cpu.mode or "custom")
+    if mode == "host-passthrough":
+        if str(defn.type) != "kvm":
+            raise ConfigUnsupported(
+                "unsupported configuration: CPU mode 'host-passthrough' for x86_64 qemu domain "
+                "on x86_64 host is not supported by hypervisor"
+            )
+        return "host,migratable=on"
+    if mode == "maximum":
+        return "max"
+    if mode == "custom" and cpu.model and not getattr(cpu, "features", None):
+        return str(cpu.model)
+    raise ConfigUnsupported(f"unsupported configuration: CPU mode '{mode}' with model/features")
+
+
+def memory_args(defn: DomainDef) -> list[str]:
+    # QEMU on x86 wants whole MiB; libvirt rounds the size up at start, not in the XML.
+    kib = (int(defn.memory_kib) + 1023) // 1024 * 1024
+    return [
+        "-m", str(kib // 1024),
+        "-object", qjson({"qom-type": "memory-backend-ram", "id": "pc.ram", "size": kib * 1024}),
+    ]
+
+
+def smp_arg(defn: DomainDef) -> str:
+    count = int(defn.vcpu.count)
+    current = defn.vcpu.current
+    topo = defn.cpu.topology if defn.cpu is not None else None
+    parts = [str(current if current else count)]
+    if current and current != count:
+        parts.append(f"maxcpus={count}")
+    if topo is not None:
+        parts += [f"sockets={topo.sockets}"]
+        if getattr(topo, "dies", None) not in (None, 1) :
+            parts.append(f"dies={topo.dies}")
+        parts += [f"cores={topo.cores}", f"threads={topo.threads}"]
+    else:
+        parts += [f"sockets={count}", "cores=1", "threads=1"]
+    return ",".join(parts)
+
+
+def _timer(defn: DomainDef, name: str):  # type: ignore[no-untyped-def]
+    for t in defn.clock.timers if defn.clock is not None else ():
+        if t.name == name:
+            return t
+    return None
+
+
+def clock_args(defn: DomainDef) -> list[str]:
+    offset = str(defn.clock.offset) if defn.clock is not None and defn.clock.offset else "utc"
+    if offset not in ("utc", "localtime"):
+        raise ConfigUnsupported(f"unsupported configuration: unsupported clock offset '{offset}'")
+    rtc = f"base={offset}"
+    timer = _timer(defn, "rtc")
+    if timer is not None and timer.tickpolicy == "catchup":
+        rtc += ",driftfix=slew"
+    argv = ["-rtc", rtc]
+    pit = _timer(defn, "pit")
+    if pit is not None and pit.tickpolicy == "delay":
+        argv += ["-global", "kvm-pit.lost_tick_policy=delay"]
+    return argv
+
+
+def pm_args(defn: DomainDef) -> list[str]:
+    argv: list[str] = []
+    q35 = is_q35(defn.os.machine)
+    if not q35 and not defn.features.acpi:
+        argv.append("-no-acpi")
+    pm = getattr(defn, "pm", None)
+    if pm is not None:
+        dev = "ICH9-LPC" if q35 else "PIIX4_PM"
+        for attr, key in (("suspend_to_mem", "disable_s3"), ("suspend_to_disk", "disable_s4")):
+            val = getattr(pm, attr, None)
+            if val is not None:
+                argv += ["-global", f"{dev}.{key}={0 if val else 1}"]
+    return argv
+
+
+def boot_args(defn: DomainDef) -> list[str]:
+    os = defn.os
+    opts = []
+    menu = getattr(os, "boot_menu", None)
+    if menu is not None:
+        opts.append(f"menu={'on' if menu else 'off'}")
+    opts.append("strict=on")
+    argv = ["-boot", ",".join(opts)]
+    if os.kernel:
+        argv += ["-kernel", os.kernel]
+    if os.initrd:
+        argv += ["-initrd", os.initrd]
+    if os.cmdline:
+        argv += ["-append", os.cmdline]
+    return argv

@@ -1,0 +1,63 @@
+"""Memory balloon, RNG and panic devices."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from pyvirt.drivers.qemu.command.util import JsonProps, pci_props, qjson
+from pyvirt.errors import ConfigUnsupported
+
+if TYPE_CHECKING:
+    from pyvirt.conf.domain import DomainDef
+
+
+def memballoon_args(defn: DomainDef) -> list[str]:
+    mb = defn.devices.memballoon
+    if mb is None or str(mb.model) == "none":
+        return []
+    if str(mb.model) != "virtio":
+        raise ConfigUnsupported(f"unsupported configuration: memballoon model '{mb.model}' is not supported")
+    props: JsonProps = {"driver": "virtio-balloon-pci", "id": mb.alias}
+    props.update(pci_props(mb.address, defn))
+    if getattr(mb, "autodeflate", None) is not None:
+        props["deflate-on-oom"] = bool(mb.autodeflate)
+    return ["-device", qjson(props)]
+
+
+def rng_args(defn: DomainDef) -> list[str]:
+    argv: list[str] = []
+    for i, rng in enumerate(defn.devices.rngs):
+        if str(rng.model) != "virtio":
+            raise ConfigUnsupported(f"unsupported configuration: rng model '{rng.model}' is not supported")
+        obj = f"obj{rng.alias}"
+        backend = str(rng.backend_model)
+        if backend == "random":
+            argv += ["-object", qjson({"qom-type": "rng-random", "id": obj,
+                                       "filename": rng.backend_path or "/dev/urandom"})]
+        elif backend == "builtin":
+            argv += ["-object", qjson({"qom-type": "rng-builtin", "id": obj})]
+        else:
+            raise ConfigUnsupported(f"unsupported configuration: rng backend '{backend}' is not supported")
+        props: JsonProps = {"driver": "virtio-rng-pci", "rng": obj, "id": rng.alias}
+        if rng.rate_bytes is not None:
+            props["max-bytes"] = rng.rate_bytes
+            props["period"] = rng.rate_period or 1000
+        props.update(pci_props(rng.address, defn))
+        argv += ["-device", qjson(props)]
+    return argv
+
+
+def panic_args(defn: DomainDef) -> list[str]:
+    argv: list[str] = []
+    for p in defn.devices.panics:
+        model = str(p.model or "isa")
+        if model == "isa":
+            props: JsonProps = {"driver": "pvpanic"}
+            if p.address is not None and getattr(p.address, "iobase", None) is not None:
+                props["ioport"] = int(p.address.iobase)
+            argv += ["-device", qjson(props)]
+        elif model == "hyperv":
+            continue  # a -cpu flag, not a device
+        else:
+            raise ConfigUnsupported(f"unsupported configuration: panic model '{model}' is not supported")
+    return argv

@@ -1,0 +1,46 @@
+"""Network interfaces: ``-netdev`` backend (``hostnetN``) + NIC ``-device`` (``netN``)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from pyvirt.drivers.qemu.command.util import JsonProps, pci_props, qjson
+from pyvirt.errors import ConfigUnsupported
+
+if TYPE_CHECKING:
+    from pyvirt.conf.domain import DomainDef
+
+NIC_DRIVERS = {
+    "virtio": "virtio-net-pci",
+    "e1000": "e1000",
+    "e1000e": "e1000e",
+    "rtl8139": "rtl8139",
+}
+
+
+def nic_props(net: Any, index: int, defn: DomainDef, bootindex: int | None) -> JsonProps:
+    model = str(net.model or "rtl8139")
+    drv = NIC_DRIVERS.get(model)
+    if drv is None:
+        raise ConfigUnsupported(f"unsupported configuration: interface model '{model}' is not supported")
+    props: JsonProps = {"driver": drv, "netdev": f"host{net.alias}", "id": net.alias, "mac": net.mac}
+    props.update(pci_props(net.address, defn))
+    if bootindex is not None:
+        props["bootindex"] = bootindex
+    # <rom enabled='no'/>: no option ROM at all (iPXE would otherwise be loaded).
+    if getattr(net, "rom_enabled", None) is False:
+        props["romfile"] = ""
+    elif getattr(net, "rom_bar", None) is False:
+        props["rombar"] = 0
+    return props
+
+
+def net_args(defn: DomainDef, bootindexes: dict[int, int]) -> list[str]:
+    argv: list[str] = []
+    for i, net in enumerate(defn.devices.interfaces):
+        ntype = str(net.type)
+        if ntype != "user":
+            raise ConfigUnsupported(f"unsupported configuration: interface type '{ntype}' is not supported yet")
+        argv += ["-netdev", qjson({"type": "user", "id": f"host{net.alias}"})]
+        argv += ["-device", qjson(nic_props(net, i, defn, bootindexes.get(id(net))))]
+    return argv

@@ -1,0 +1,46 @@
+"""Spelling helpers shared by the device-family modules: QEMU's two argument syntaxes."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from typing import Any
+
+JsonProps = dict[str, Any]
+
+
+def qjson(props: Mapping[str, Any]) -> str:
+    """Compact JSON in insertion order: the form ``-device``/``-blockdev``/``-object`` take.
+
+    Insertion order matters: golden argv files compare byte for byte, and QEMU does not care.
+    """
+    return json.dumps(props, separators=(",", ":"), ensure_ascii=False)
+
+
+def qescape(value: str) -> str:
+    """Escape a value for QEMU's key=value option syntax: a literal comma is written twice."""
+    return value.replace(",", ",,")
+
+
+def hexaddr(slot: int, function: int = 0) -> str:
+    """PCI ``addr`` as libvirt writes it: ``0x3`` or ``0x1.0x2``."""
+    return f"{slot:#x}" if function == 0 else f"{slot:#x}.{function:#x}"
+
+
+def pci_bus_alias(bus: int, defn: Any) -> str:
+    """The QEMU id of PCI bus ``bus``: the root bus is built in, the rest are our controllers."""
+    if bus == 0:
+        machine = str(defn.os.machine or "")
+        return "pcie.0" if machine.startswith(("q35", "pc-q35-")) else "pci.0"
+    return f"pci.{bus}"
+
+
+def pci_props(addr: Any, defn: Any) -> JsonProps:
+    """``bus``/(``multifunction``)/``addr`` of a device with a PCI address, libvirt's order."""
+    if addr is None or str(addr.type) != "pci":
+        return {}
+    out: JsonProps = {"bus": pci_bus_alias(int(addr.bus), defn)}
+    if addr.multifunction is True:
+        out["multifunction"] = True
+    out["addr"] = hexaddr(int(addr.slot), int(addr.function or 0))
+    return out

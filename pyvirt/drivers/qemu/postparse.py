@@ -1,0 +1,318 @@
+"""QEMU-specific post-parse: what libvirt's QEMU driver adds to a parsed definition.
+
+Generic defaults live in :mod:`pyvirt.conf`; this module adds what depends on QEMU and the
+machine type, in libvirt 9's order: machine type default, serial <-> console mirroring,
+implicit controllers, default devices (PS/2 input, memballoon, USB controller), drive and
+virtio-serial addresses, aliases (``virtio-disk0``, ``net0``, ``serial0``..., user ``ua-``
+aliases are kept), and PCI addresses (+ pcie-root-ports on q35). It mutates ``defn`` in
+place and is idempotent: a second run finds everything already assigned.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from pyvirt.conf import domain as model
+from pyvirt.drivers.qemu.addresses import PciAllocator, PciSlot, disk_index, drive_address_for
+from pyvirt.errors import ConfigUnsupported
+
+if TYPE_CHECKING:
+    from pyvirt.conf.domain import DomainDef
+    from pyvirt.drivers.qemu.caps import QemuCaps
+
+__all__ = ["is_q35", "postparse"]
+
+# Devices that are conventional PCI (not PCIe endpoints); on q35 they would need a
+# pcie-to-pci-bridge, which we do not lay out.
+_CONVENTIONAL = {("net", "e1000"), ("net", "rtl8139"), ("controller", "piix3-uhci"),
+                 ("controller", "lsilogic"), ("video", "cirrus")}
+
+
+def is_q35(defn: DomainDef) -> bool:
+    return str(defn.os.machine or "").startswith(("q35", "pc-q35-"))
+
+
+def postparse(defn: DomainDef, caps: QemuCaps) -> DomainDef:
+    """Fill QEMU defaults into ``defn`` (in place) and return it."""
+    if str(defn.os.arch or "x86_64") not in ("x86_64", "i686"):
+        raise ConfigUnsupported(f"unsupported configuration: architecture '{defn.os.arch}' is not supported")
+    if not defn.os.machine:
+        defn.os.machine = caps.default_machine() or "pc"
+    _mirror_console(defn)
+    _implicit_controllers(defn)
+    _default_devices(defn)
+    _drive_addresses(defn)
+    _aliases(defn)
+    _virtio_serial_addresses(defn)
+    _pci_addresses(defn)
+    return defn
+
+
+# ----------------------------------------------------------------------------- consoles
+
+
+def _mirror_console(defn: DomainDef) -> None:
+    """console[0] of type serial is serial0 (libvirt keeps both in the XML, one device)."""
+    devs = defn.devices
+    if not devs.consoles:
+        return
+    con = devs.consoles[0]
+    if not con.target_type:
+        con.target_type = "serial"
+    if str(con.target_type) == "serial":
+        if not devs.serials:
+            devs.serials.append(model.ChardevDef(
+                type=con.type, source_type=con.source_type, source_path=con.source_path,
+                source_mode=con.source_mode, source_append=con.source_append,
+                target_type="isa-serial", target_port=0, log_file=con.log_file,
+                log_append=con.log_append))
+        if con.target_port is None:
+            con.target_port = 0
+    for ser in devs.serials:
+        if not ser.target_type or str(ser.target_type) == "serial":
+            ser.target_type = "isa-serial"
+    for i, ser in enumerate(devs.serials):
+        if ser.target_port is None:
+            ser.target_port = i
+
+
+# ----------------------------------------------------------------------------- controllers
+
+
+def _has_ctrl(defn: DomainDef, ctype: str, index: int) -> Any:
+    return next((c for c in defn.devices.controllers
+                 if str(c.type) == ctype and int(c.index) == index), None)
+
+
+def _add_ctrl(defn: DomainDef, ctype: str, index: int, ctrl_model: str | None = None) -> Any:
+    """Insert like libvirt: before the first same-type controller with a higher index,
+    otherwise at the end."""
+    ctrl = model.ControllerDef(type=ctype, index=index, model=ctrl_model)
+    ctrls = defn.devices.controllers
+    pos = next((i for i, c in enumerate(ctrls) if str(c.type) == ctype and int(c.index) > index), len(ctrls))
+    ctrls.insert(pos, ctrl)
+    return ctrl
+
+
+def _implicit_controllers(defn: DomainDef) -> None:
+    q35 = is_q35(defn)
+    devs = defn.devices
+    if _has_ctrl(defn, "usb", 0) is None:
+        _add_ctrl(defn, "usb", 0, "qemu-xhci" if q35 else "piix3-uhci")
+    for c in devs.controllers:
+        if str(c.type) == "usb" and not c.model:
+            c.model = "qemu-xhci" if q35 else "piix3-uhci"
+        if str(c.type) == "scsi" and not c.model:
+            c.model = "lsilogic"
+    if q35:
+        if _has_ctrl(defn, "sata", 0) is None:
+            _add_ctrl(defn, "sata", 0)
+    elif _has_ctrl(defn, "ide", 0) is None:
+        _add_ctrl(defn, "ide", 0)
+    if _has_ctrl(defn, "pci", 0) is None:
+        _add_ctrl(defn, "pci", 0, "pcie-root" if q35 else "pci-root")
+    for disk in devs.disks:
+        bus = str(disk.target.bus)
+        if bus in ("ide", "sata", "scsi") and disk.address is None:
+            ctrl, _, _, _ = drive_address_for(disk.target.dev, bus)
+            if bus == "ide" and q35:
+                raise ConfigUnsupported("unsupported configuration: IDE controllers are unsupported for this QEMU binary or machine type")
+            if _has_ctrl(defn, bus, ctrl) is None:
+                _add_ctrl(defn, bus, ctrl, "lsilogic" if bus == "scsi" else None)
+    needs_vserial = any(str(c.target_type) == "virtio" for c in devs.channels) or any(
+        str(c.target_type) == "virtio" for c in devs.consoles)
+    if needs_vserial and _has_ctrl(defn, "virtio-serial", 0) is None:
+        _add_ctrl(defn, "virtio-serial", 0)
+
+
+# ----------------------------------------------------------------------------- devices
+
+
+def _default_devices(defn: DomainDef) -> None:
+    devs = defn.devices
+    if devs.memballoon is None:
+        devs.memballoon = model.MemballoonDef(model="virtio")
+    kinds = {(str(i.type), str(i.bus)) for i in devs.inputs}
+    # x86 machines always have an i8042: libvirt lists its mouse and keyboard.
+    if ("mouse", "ps2") not in kinds:
+        devs.inputs.append(model.InputDef(type="mouse", bus="ps2"))
+    if ("keyboard", "ps2") not in kinds:
+        devs.inputs.append(model.InputDef(type="keyboard", bus="ps2"))
+    for inp in devs.inputs:
+        if not inp.bus:
+            inp.bus = "ps2"
+    if devs.graphics and not devs.videos:
+        devs.videos.append(model.VideoDef(model="cirrus" if not is_q35(defn) else "vga"))
+
+
+def _drive_addresses(defn: DomainDef) -> None:
+    for disk in defn.devices.disks:
+        bus = str(disk.target.bus)
+        if disk.address is None and bus in ("ide", "sata", "scsi"):
+            c, b, t, u = drive_address_for(disk.target.dev, bus)
+            disk.address = model.AddressDef(type="drive", controller=c, bus=b, target=t, unit=u)
+
+
+# ----------------------------------------------------------------------------- aliases
+
+
+def _user(alias: Any) -> bool:
+    return isinstance(alias, str) and alias.startswith("ua-")
+
+
+def _set(dev: Any, alias: str) -> None:
+    if not _user(dev.alias):
+        dev.alias = alias
+
+
+def _aliases(defn: DomainDef) -> None:
+    devs = defn.devices
+    q35 = is_q35(defn)
+    for c in devs.controllers:
+        ctype, idx = str(c.type), int(c.index)
+        if ctype == "pci":
+            name = ("pcie.0" if q35 else "pci.0") if idx == 0 else f"pci.{idx}"
+        elif ctype == "usb":
+            name = "usb" if idx == 0 else f"usb{idx}"
+        elif ctype == "ide":
+            name = "ide" if idx == 0 else f"ide{idx}"
+        elif ctype == "sata" and q35 and idx == 0:
+            name = "ide"  # the ICH9 AHCI built into q35 is QEMU's "ide" bus
+        else:
+            name = f"{ctype}{idx}"
+        _set(c, name)
+    for disk in devs.disks:
+        bus = str(disk.target.bus)
+        a = disk.address
+        if bus == "virtio":
+            _set(disk, f"virtio-disk{disk_index(disk.target.dev)}")
+        elif bus in ("ide", "sata", "scsi") and a is not None:
+            _set(disk, f"{bus}{a.controller}-{a.bus}-{a.unit}")
+        elif bus == "usb":
+            _set(disk, f"usb-disk{disk_index(disk.target.dev)}")
+        else:
+            _set(disk, f"{bus}-disk{disk_index(disk.target.dev)}")
+    for i, net in enumerate(devs.interfaces):
+        _set(net, f"net{i}")
+    for i, ser in enumerate(devs.serials):
+        _set(ser, f"serial{i}")
+    for i, con in enumerate(devs.consoles):
+        if i == 0 and str(con.target_type) == "serial" and devs.serials:
+            _set(con, str(devs.serials[0].alias))
+        else:
+            _set(con, f"console{i}")
+    for i, ch in enumerate(devs.channels):
+        _set(ch, f"channel{i}")
+    for i, inp in enumerate(devs.inputs):
+        _set(inp, f"input{i}")
+    for i, v in enumerate(devs.videos):
+        _set(v, f"video{i}")
+    if devs.memballoon is not None:
+        _set(devs.memballoon, "balloon0")
+    for i, rng in enumerate(devs.rngs):
+        _set(rng, f"rng{i}")
+
+
+def _virtio_serial_addresses(defn: DomainDef) -> None:
+    used = {int(c.address.port) for c in defn.devices.channels
+            if c.address is not None and c.address.port is not None}
+    nxt = 1
+    for ch in defn.devices.channels:
+        if str(ch.target_type) != "virtio" or ch.address is not None:
+            continue
+        while nxt in used:
+            nxt += 1
+        ch.address = model.AddressDef(type="virtio-serial", controller=0, bus=0, port=nxt)
+        used.add(nxt)
+
+
+# ----------------------------------------------------------------------------- PCI
+
+
+def _pci_devices(defn: DomainDef) -> list[tuple[Any, bool]]:
+    """(device, is_pcie) needing a PCI address, in libvirt's assignment order."""
+    devs = defn.devices
+    out: list[tuple[Any, bool]] = []
+    for net in devs.interfaces:
+        out.append((net, ("net", str(net.model or "rtl8139")) not in _CONVENTIONAL))
+    for c in devs.controllers:
+        ctype, cmodel = str(c.type), str(c.model or "")
+        if ctype in ("usb", "scsi", "virtio-serial") and cmodel != "none":
+            out.append((c, ("controller", cmodel) not in _CONVENTIONAL))
+        elif ctype in ("ide", "sata") and int(c.index) > 0:
+            out.append((c, True))
+    for disk in devs.disks:
+        if str(disk.target.bus) == "virtio":
+            out.append((disk, True))
+    for inp in devs.inputs:
+        if str(inp.bus) == "virtio":
+            out.append((inp, True))
+    for v in devs.videos[1:]:
+        out.append((v, True))
+    if devs.memballoon is not None and str(devs.memballoon.model) == "virtio":
+        out.append((devs.memballoon, True))
+    for rng in devs.rngs:
+        out.append((rng, True))
+    return out
+
+
+def _pci(slot: PciSlot, multifunction: bool | None = None) -> Any:
+    return model.AddressDef(type="pci", domain=0, bus=slot.bus, slot=slot.slot,
+                            function=slot.function, multifunction=multifunction)
+
+
+def _pci_addresses(defn: DomainDef) -> None:
+    q35 = is_q35(defn)
+    devs = defn.devices
+    used: set[tuple[int, int, int]] = set()
+    everything: list[Any] = [*devs.controllers, *devs.disks, *devs.interfaces, *devs.inputs,
+                             *devs.videos, *devs.rngs]
+    if devs.memballoon is not None:
+        everything.append(devs.memballoon)
+    for d in everything:
+        a = d.address
+        if a is not None and str(a.type) == "pci":
+            used.add((int(a.bus), int(a.slot), int(a.function or 0)))
+    alloc = PciAllocator(q35, used)
+    # Fixed chipset functions first.
+    for c in devs.controllers:
+        if c.address is not None:
+            continue
+        ctype, idx, cmodel = str(c.type), int(c.index), str(c.model or "")
+        if not q35 and ctype == "usb" and idx == 0 and cmodel == "piix3-uhci":
+            c.address = _pci(alloc.reserve(0, 1, 2))
+        elif not q35 and ctype == "ide" and idx == 0:
+            c.address = None  # part of the PIIX3, never printed
+        elif q35 and ctype == "sata" and idx == 0:
+            c.address = _pci(alloc.reserve(0, 0x1F, 2))
+    if devs.videos and devs.videos[0].address is None and str(devs.videos[0].model) != "none":
+        devs.videos[0].address = _pci(alloc.reserve(0, 1 if q35 else 2))
+    pending: list[Any] = []
+    for dev, pcie in _pci_devices(defn):
+        if dev.address is not None:
+            continue
+        if not q35:
+            dev.address = _pci(alloc.root_slot())
+            continue
+        if not pcie:
+            raise ConfigUnsupported(
+                "unsupported configuration: conventional PCI devices on q35 need a "
+                "pcie-to-pci-bridge, which pyvirt does not lay out yet"
+            )
+        pending.append(dev)
+    if not pending:
+        return
+    # One root port per PCIe endpoint plus a spare one for hotplug, as libvirt does.
+    next_index = 1 + max((int(c.index) for c in devs.controllers if str(c.type) == "pci"), default=0)
+    spots = [alloc.root_port_spot() for _ in range(len(pending) + 1)]
+    for n, spot in enumerate(spots):
+        idx = next_index + n
+        multi = True if spot.function == 0 and any(
+            s.slot == spot.slot and s.function > 0 for s in spots) else None
+        port = _add_ctrl(defn, "pci", idx, "pcie-root-port")
+        port.alias = f"pci.{idx}"
+        port.target_chassis = idx
+        port.target_port = (spot.slot << 3) + spot.function
+        port.address = _pci(spot, multi)
+    for n, dev in enumerate(pending):
+        dev.address = _pci(PciSlot(next_index + n, 0, 0))
