@@ -6,7 +6,6 @@
 
 from __future__ import annotations
 
-import xml.etree.ElementTree as ET
 from collections.abc import Callable, Coroutine
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -143,26 +142,14 @@ async def node_get_info(s: RemoteSession, a: None) -> P.NodeGetInfoRet:
 
 @serves(P.NODE_GET_SECURITY_MODEL)
 async def node_get_security_model(s: RemoteSession, a: None) -> P.NodeGetSecurityModelRet:
-    fn = getattr(s.drv, "get_security_model", None)
-    if fn is not None:
-        model, doi = await fn()
-        return P.NodeGetSecurityModelRet(model, doi)
-    # libvirt's test driver reports a fixed fake model; other drivers without one say "none".
-    if s.drv.type_name().lower() == "test":
-        return P.NodeGetSecurityModelRet("testSecurity", "")
-    return P.NodeGetSecurityModelRet("", "")
+    model, doi = await s.drv.node_get_security_model()
+    return P.NodeGetSecurityModelRet(model, doi)
 
 
 @serves(P.DOMAIN_GET_SECURITY_LABEL)
 async def get_security_label(s: RemoteSession, a: P.DomArgs) -> P.GetSecurityLabelRet:
-    fn = getattr(s.drv, "get_security_label", None)
-    if fn is not None:
-        label, enforcing = await fn(a.dom)
-        return P.GetSecurityLabelRet(label, int(enforcing))
-    await s.drv.get_state(a.dom)  # existence check, same error as libvirt
-    if s.drv.type_name().lower() == "test":
-        return P.GetSecurityLabelRet("libvirt-test", 1)
-    return P.GetSecurityLabelRet("", 0)
+    label, enforcing = await s.drv.get_security_label(a.dom)
+    return P.GetSecurityLabelRet(label, int(enforcing))
 
 
 # ----------------------------------------------------------------------------- listing
@@ -239,11 +226,7 @@ async def get_xml_desc(s: RemoteSession, a: P.DomFlagsArgs) -> P.GetXmlDescRet:
 
 @serves(P.DOMAIN_GET_OS_TYPE)
 async def get_os_type(s: RemoteSession, a: P.DomArgs) -> P.GetOsTypeRet:
-    fn = getattr(s.drv, "get_os_type", None)
-    if fn is not None:
-        return P.GetOsTypeRet(await fn(a.dom))
-    root = ET.fromstring(await s.drv.get_xml_desc(a.dom, 0))
-    return P.GetOsTypeRet(root.findtext("os/type") or "linux")
+    return P.GetOsTypeRet(await s.drv.get_os_type(a.dom))
 
 
 @serves(P.DOMAIN_GET_MAX_MEMORY)
@@ -261,11 +244,7 @@ async def get_vcpus_flags(s: RemoteSession, a: P.DomFlagsArgs) -> P.GetVcpusFlag
 
 @serves(P.DOMAIN_GET_MESSAGES)
 async def get_messages(s: RemoteSession, a: P.DomFlagsArgs) -> P.GetMessagesRet:
-    fn = getattr(s.drv, "get_messages", None)
-    if fn is not None:
-        return P.GetMessagesRet(list(await fn(a.dom, a.flags)))
-    await s.drv.get_state(a.dom)
-    return P.GetMessagesRet([])
+    return P.GetMessagesRet(list(await s.drv.get_messages(a.dom, a.flags)))
 
 
 @serves(P.DOMAIN_SNAPSHOT_NUM)
