@@ -15,6 +15,7 @@ import asyncio
 import contextlib
 import logging
 import os
+import subprocess
 import sys
 from typing import Any, TypeVar
 from urllib.parse import parse_qs, urlsplit
@@ -361,11 +362,14 @@ async def _call(rpc: RPCClient, proc: P.Procedure[Any, R], args: Any) -> R:
 
 
 async def _spawn_session_daemon(sock: str) -> RPCClient:
-    proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "pyvirt.daemon", "--session", "--timeout", str(SESSION_IDLE_TIMEOUT),
-        stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.DEVNULL,
-        stderr=asyncio.subprocess.DEVNULL, start_new_session=True,
+    # Daemonize through a short-lived shell, as libvirt does: the daemon is re-parented to
+    # init, outlives this process and leaves no child for our event loop to reap.
+    spawner = subprocess.Popen(  # noqa: ASYNC220 - the shell exits at once
+        ["/bin/sh", "-c", 'exec "$0" -m pyvirt.daemon --session --timeout "$1" </dev/null >/dev/null 2>&1 &',
+         sys.executable, str(SESSION_IDLE_TIMEOUT)],
+        start_new_session=True,
     )  # fmt: skip
+    spawner.wait()
     # The daemon gives no readiness signal but its socket: retry connecting, as libvirt's
     # client does after spawning virtqemud/libvirtd --timeout.
     delay = 0.01
@@ -374,8 +378,6 @@ async def _spawn_session_daemon(sock: str) -> RPCClient:
             try:
                 return await RPCClient.connect_unix(sock, P.PROGRAM, P.VERSION)
             except VirtError:
-                if proc.returncode is not None:
-                    raise
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 0.2)
 
