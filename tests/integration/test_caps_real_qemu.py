@@ -41,9 +41,13 @@ def real_caps_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return tmp_path_factory.mktemp("capscache")
 
 
+def _qemu_version_text() -> str:
+    return subprocess.run([QEMU, "--version"], capture_output=True, text=True, check=True).stdout
+
+
 async def test_probe_real_binary(tmp_path: Path) -> None:
     caps = await load_caps(QEMU, tmp_path)
-    out = subprocess.run([QEMU, "--version"], capture_output=True, text=True, check=True).stdout
+    out = _qemu_version_text()
     m = re.search(r"version (\d+)\.(\d+)\.(\d+)", out)
     assert m is not None
     major, minor, micro = map(int, m.groups())
