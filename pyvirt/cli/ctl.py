@@ -83,7 +83,7 @@ class Ctl:
             if in_process(uri):
                 from pyvirt.drivers.test.driver import TestDriver
 
-                self._driver = TestDriver(uri)
+                self._driver = TestDriver(uri, readonly=self.readonly)
             else:
                 self._driver = self.call_async(open_remote_or_local(uri, self.readonly))
         except VirtError as e:

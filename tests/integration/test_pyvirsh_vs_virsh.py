@@ -172,6 +172,21 @@ def test_argv_form_and_quiet(xmldir: Path) -> None:
     assert_same(["--connect", "test:///default", "-r", "list"], xmldir)
 
 
+def test_readonly_connection(xmldir: Path) -> None:
+    line = ("destroy test --graceful; shutdown test; reboot test; reset test; suspend test; "
+            "resume test; autostart test; define a.xml; create a.xml; "
+            "shutdown test --mode acpi; destroy test; list --all; dominfo test")
+    assert_same(["-r", "-c", "test:///default", line], xmldir)
+    assert_same(["--readonly", "-c", "test:///default", "connect test:///default; destroy test"],
+                xmldir)
+
+
+def test_connection_failures(xmldir: Path) -> None:
+    for uri in ("qemu+unix:///system?socket=/nonexistent/sock", "foo:///bar", "test:///"):
+        assert_same(["-c", uri, "list"], xmldir)
+        assert_same(["-c", uri, "echo hi"], xmldir)
+
+
 def test_default_uri_from_environment(xmldir: Path) -> None:
     assert_same(["uri"], xmldir, env_extra={"LIBVIRT_DEFAULT_URI": "test:///default"})
     assert_same(["uri"], xmldir, env_extra={"VIRSH_DEFAULT_CONNECT_URI": "test:///default",

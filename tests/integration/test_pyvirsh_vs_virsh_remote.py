@@ -56,3 +56,20 @@ def test_same_output_through_pyvirtd(test_uri: str, line: str) -> None:
     ours = _run([sys.executable, "-m", "pyvirt.cli"], test_uri, line)
     assert ours == real
     assert real[0] or real[1]
+
+
+LIBVIRTD_SOCK = Path("/run/libvirt/libvirt-sock")
+
+
+@pytest.mark.skipif(not LIBVIRTD_SOCK.exists(), reason="the real libvirtd is not running "
+                    "(../shared/oracle/start-libvirtd.sh)")
+def test_same_output_against_libvirtd() -> None:
+    """Our remote client against the real libvirtd, read-only commands only (the daemon's
+    domains belong to whoever else uses it, so nothing here changes or lists them)."""
+    uri = f"qemu+unix:///system?socket={LIBVIRTD_SOCK}"
+    line = ("uri; hostname; nodeinfo; version; dominfo no-such-domain-x; "
+            "domstate no-such-domain-x; event --all --timeout 1")
+    real = _run([VIRSH or "virsh"], uri, line)
+    ours = _run([sys.executable, "-m", "pyvirt.cli"], uri, line)
+    assert ours == real
+    assert "Running hypervisor: QEMU" in real[0]

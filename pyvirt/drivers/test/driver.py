@@ -74,9 +74,11 @@ class TestDriver(Driver):
 
     __test__ = False  # not a pytest test class despite the name
 
-    def __init__(self, uri: str = "test:///default", hub: TestNodeHub = PROCESS_HUB) -> None:
+    def __init__(self, uri: str = "test:///default", hub: TestNodeHub = PROCESS_HUB,
+                 readonly: bool = False) -> None:
         super().__init__()
         self._uri = uri
+        self._readonly = readonly
         self._path = _uri_path(uri)
         self._hub = hub
         self._node: TestNode | None = hub.acquire(self._path)
@@ -116,6 +118,12 @@ class TestDriver(Driver):
 
     async def node_get_info(self) -> NodeInfo:
         return self.node.node_info
+
+    def _rw(self, api: str) -> None:
+        """A read-only connection refuses every call that changes something."""
+        if self._readonly:
+            raise _err(ErrorCode.OPERATION_DENIED,
+                       f"operation forbidden: read only access prevents {api}", ErrorDomain.DOMAIN)
 
     # ------------------------------------------------------------------ lookup
     def _ref(self, obj: TestDomainObj) -> DomainRef:
@@ -174,6 +182,7 @@ class TestDriver(Driver):
         return None
 
     async def define_xml(self, xml: str, flags: int = 0) -> DomainRef:
+        self._rw("virDomainDefineXMLFlags" if flags else "virDomainDefineXML")
         if flags & ~1:
             raise _unsupported_flags(flags, "testDomainDefineXMLFlags")
         doc = _parse(xml)
@@ -193,6 +202,7 @@ class TestDriver(Driver):
         return self._ref(obj)
 
     async def create_xml(self, xml: str, flags: int = 0) -> DomainRef:
+        self._rw("virDomainCreateXML")
         if flags & ~0x11:  # START_PAUSED is refused below, as libvirt's test driver does
             raise _unsupported_flags(flags, "testDomainCreateXML")
         doc = _parse(xml)
@@ -210,6 +220,7 @@ class TestDriver(Driver):
         return self._ref(obj)
 
     async def undefine(self, dom: DomainRef, flags: int = 0) -> None:
+        self._rw("virDomainUndefineFlags" if flags else "virDomainUndefine")
         obj = self._obj(dom)
         # libvirt's test driver does not refuse a transient domain here; neither do we.
         obj.autostart = False
@@ -247,6 +258,7 @@ class TestDriver(Driver):
         return self._obj(dom).autostart
 
     async def set_autostart(self, dom: DomainRef, autostart: bool) -> None:
+        self._rw("virDomainSetAutostart")
         obj = self._obj(dom)
         if not obj.persistent:
             raise _err(ErrorCode.OPERATION_INVALID, "Requested operation is not valid: "
@@ -284,6 +296,7 @@ class TestDriver(Driver):
             self.node.domains.remove(obj)
 
     async def create(self, dom: DomainRef, flags: int = 0) -> DomainRef:
+        self._rw("virDomainCreateWithFlags" if flags else "virDomainCreate")
         obj = self._obj(dom)
         if flags:
             raise _unsupported_flags(flags, "testDomainCreateWithFlags")
@@ -295,6 +308,7 @@ class TestDriver(Driver):
         return self._ref(obj)
 
     async def destroy(self, dom: DomainRef, flags: int = 0) -> None:
+        self._rw("virDomainDestroyFlags" if flags else "virDomainDestroy")
         if flags & ~DestroyFlags.GRACEFUL:
             raise _unsupported_flags(flags, "testDomainDestroyFlags")
         obj = self._obj(dom)
@@ -303,6 +317,7 @@ class TestDriver(Driver):
         self._stop(obj, ShutoffReason.DESTROYED, StoppedDetail.DESTROYED)
 
     async def shutdown(self, dom: DomainRef, flags: int = 0) -> None:
+        self._rw("virDomainShutdownFlags" if flags else "virDomainShutdown")
         if flags:
             raise _unsupported_flags(flags, "testDomainShutdownFlags")
         obj = self._obj(dom)
@@ -312,6 +327,7 @@ class TestDriver(Driver):
         self._stop(obj, ShutoffReason.SHUTDOWN, StoppedDetail.SHUTDOWN)
 
     async def reboot(self, dom: DomainRef, flags: int = 0) -> None:
+        self._rw("virDomainReboot")
         obj = self._obj(dom)
         if not obj.active:
             raise _not_running()
@@ -325,12 +341,14 @@ class TestDriver(Driver):
             obj.state, obj.reason = DomainState.RUNNING, RunningReason.BOOTED
 
     async def reset(self, dom: DomainRef, flags: int = 0) -> None:
+        self._rw("virDomainReset")
         if flags:
             raise _unsupported_flags(flags, "testDomainReset")
         if not self._obj(dom).active:
             raise _not_running()
 
     async def suspend(self, dom: DomainRef) -> None:
+        self._rw("virDomainSuspend")
         obj = self._obj(dom)
         if obj.state != DomainState.RUNNING:
             raise _err(ErrorCode.INTERNAL_ERROR,
@@ -339,6 +357,7 @@ class TestDriver(Driver):
         self._emit(obj, LifecycleEvent.SUSPENDED, SuspendedDetail.PAUSED)
 
     async def resume(self, dom: DomainRef) -> None:
+        self._rw("virDomainResume")
         obj = self._obj(dom)
         if obj.state != DomainState.PAUSED:
             raise _err(ErrorCode.INTERNAL_ERROR,
