@@ -10,6 +10,7 @@ a domain job), which we honour by never queueing them behind anything.
 
 from __future__ import annotations
 
+import struct
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
@@ -35,10 +36,39 @@ R = TypeVar("R")
 NonnullString = xdr.String(STRING_MAX)
 OptString = xdr.Optional(NonnullString)  # remote_string
 Uuid = xdr.FixedOpaque(16)
-# remote_nonnull_domain is exactly DomainRef (name, uuid, id), so replies need no copying.
-NonnullDomain: xdr.StructCodec[DomainRef] = xdr.struct_codec(
-    DomainRef, NonnullString, Uuid, xdr.Int
-)
+
+
+class _NonnullDomainCodec(xdr.StructCodec[DomainRef]):
+    """remote_nonnull_domain is exactly DomainRef (name, uuid, id), so replies need no copying.
+
+    It is in nearly every call and in every listAllDomains entry, so pack/unpack are written
+    out by hand instead of going through the generic per-field loop (~4x faster).
+    """
+
+    def pack(self, out: bytearray, v: DomainRef) -> None:
+        b = v.name.encode()
+        n = len(b)
+        if n > STRING_MAX or len(v.uuid) != 16:
+            super().pack(out, v)  # the generic path raises the precise XdrError
+            return
+        out += _U32.pack(n)
+        out += b
+        out += _PAD[n & 3]
+        out += v.uuid
+        out += _I32.pack(v.id)
+
+    def unpack(self, buf: xdr.Buffer, off: int) -> tuple[DomainRef, int]:
+        name, off = NonnullString.unpack(buf, off)
+        end = off + 20
+        if end > len(buf):
+            raise xdr.XdrError(f"XDR data truncated: need 20 bytes at offset {off}")
+        return DomainRef(name, bytes(buf[off : off + 16]), _I32.unpack_from(buf, off + 16)[0]), end
+
+
+_U32 = struct.Struct(">I")
+_I32 = struct.Struct(">i")
+_PAD = (b"", b"\0\0\0", b"\0\0", b"\0")
+NonnullDomain: xdr.StructCodec[DomainRef] = _NonnullDomainCodec(DomainRef, (NonnullString, Uuid, xdr.Int))
 OptDomain = xdr.Optional(NonnullDomain)  # remote_domain
 
 
