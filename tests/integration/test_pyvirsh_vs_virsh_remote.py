@@ -46,8 +46,8 @@ def _run(tool: list[str], uri: str, line: str) -> tuple[str, str, int]:
 
 @pytest.mark.parametrize("line", [
     "list --all; dominfo test; domstate test --reason; uri; nodeinfo",
-    "destroy test; list --all; start test; suspend test; list; resume test; "
-    "domstate test --reason; dumpxml test; domblklist test --details; domiflist test",
+    ("destroy test; list --all; start test; suspend test; list; resume test; "
+     "domstate test --reason; dumpxml test; domblklist test --details; domiflist test"),
     "dominfo nosuch; suspend test; suspend test",
     "event --all --timeout 1",
 ])
