@@ -162,13 +162,14 @@ class RemoteSession:
             coro.close()
 
     def _reply(self, hdr: pk.Header, proc: P.Procedure[Any, Any], value: Any) -> None:
-        out = bytearray()
+        out = pk.begin_frame()
         try:
             proc.ret.pack(out, value)
-        except xdr.XdrError as e:
+            pk.finish_frame(out, hdr.prog, hdr.vers, hdr.proc, MessageType.REPLY, hdr.serial, MessageStatus.OK)
+        except VirtError as e:  # unencodable (over a limit): the client gets the error instead
             self._error(hdr, e)
             return
-        self.conn.reply(hdr, bytes(out))
+        self.conn.send(out)
 
     def _error(self, hdr: pk.Header, e: VirtError) -> None:
         self.conn.reply_error(hdr, pk.error_from_virt(e))

@@ -160,7 +160,7 @@ class ServerConnection(asyncio.Protocol):
             log.error("call handler crashed", exc_info=task.exception())
 
     # ---- output
-    def send(self, data: bytes) -> None:
+    def send(self, data: bytes | bytearray) -> None:
         if self.transport is not None and not self.closed:
             self.transport.write(data)
 

@@ -198,3 +198,27 @@ async def test_session_uri_autospawns_a_daemon_that_exits_when_idle(
     async with asyncio.timeout(10):
         while sock.exists():
             await asyncio.sleep(0.05)
+
+
+class HugeXmlDriver(TestDriver):
+    async def get_xml_desc(self, dom: DomainRef, flags: int = 0) -> str:
+        return "<domain>" + "x" * (5 * 1024 * 1024) + "</domain>"  # over REMOTE_STRING_MAX
+
+
+async def test_reply_over_limits_becomes_an_error_and_connection_survives(tmp_path: Path) -> None:
+    async def opener(name: str | None, ro: bool) -> HugeXmlDriver:
+        return HugeXmlDriver("test:///default")
+
+    server = RPCServer(RemoteProgram(opener, keepalive_interval=0))
+    sock = str(tmp_path / "s")
+    await server.listen_unix(ListenerSpec(sock, 0o600, False))
+    try:
+        d = await RemoteDriver.open(f"test+unix:///default?socket={sock}")
+        t = await d.lookup_by_name("test")
+        with pytest.raises(VirtError) as ei:
+            await d.get_xml_desc(t)
+        assert ei.value.code == 39  # VIR_ERR_RPC
+        assert (await d.get_state(t))[0] == 1  # still connected
+        await d.close()
+    finally:
+        await server.close()
