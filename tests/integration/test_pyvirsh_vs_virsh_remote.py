@@ -11,6 +11,7 @@ import re
 import shutil
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -73,3 +74,38 @@ def test_same_output_against_libvirtd() -> None:
     ours = _run([sys.executable, "-m", "pyvirt.cli"], uri, line)
     assert ours == real
     assert "Running hypervisor: QEMU" in real[0]
+
+
+def _sessions_with_events(d: DaemonThread) -> int:
+    return sum(1 for c in list(d.daemon.server.clients)
+               if getattr(c, "session", None) is not None and getattr(c.session, "events", None))
+
+
+def test_event_loop_prints_what_virsh_prints(tmp_path: Path) -> None:
+    """Both tools listen on one pyvirtd while a third client changes the stock domain."""
+    xml = tmp_path / "a.xml"
+    xml.write_text("<domain type='test'><name>alpha</name>"
+                   "<uuid>11111111-2222-3333-4444-555555555555</uuid>"
+                   "<memory>65536</memory><os><type>hvm</type></os></domain>")
+    env = {k: v for k, v in os.environ.items()
+           if k not in ("LIBVIRT_DEFAULT_URI", "VIRSH_DEFAULT_CONNECT_URI")}
+    env["PYTHONPATH"] = str(REPO) + os.pathsep + env.get("PYTHONPATH", "")
+    with DaemonThread(DaemonConfig(root=tmp_path / "d")) as d:
+        uri = f"test+unix:///default?socket={d.cfg.rw_socket}"
+        line = "event --all --loop --timeout 3"
+        listeners = [subprocess.Popen([*tool, "-c", uri, line], stdout=subprocess.PIPE,
+                                      stderr=subprocess.PIPE, text=True, env=env)
+                     for tool in ([VIRSH or "virsh"], [sys.executable, "-m", "pyvirt.cli"])]
+        # Both must have registered their callbacks before anything happens; the daemon's
+        # session table is the only witness, so look at it (bounded).
+        deadline = time.monotonic() + 10
+        while _sessions_with_events(d) < 2 and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert _sessions_with_events(d) >= 2, "listeners never registered for events"
+        subprocess.run([VIRSH or "virsh", "-c", uri,
+                        f"destroy test; start test; suspend test; resume test; "
+                        f"define {xml}; undefine alpha"],
+                       capture_output=True, check=True, env=env, timeout=30)
+        (real_out, real_err), (our_out, our_err) = (p.communicate(timeout=30) for p in listeners)
+    assert "event 'lifecycle' for domain 'test': Stopped Destroyed\n" in real_out
+    assert (our_out, our_err) == (real_out, real_err)
