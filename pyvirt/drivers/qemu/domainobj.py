@@ -14,8 +14,8 @@ import contextlib
 import copy
 import re
 import xml.etree.ElementTree as ET
-from dataclasses import dataclass, field
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -90,7 +90,14 @@ class DomainDefinition:
             emu = ET.Element("emulator")
             emu.text = "/usr/bin/qemu-system-x86_64"
             devices.insert(0, emu)
-        doc = domxml.parse(ET.tostring(root, encoding="unicode"))
+        try:
+            doc = domxml.parse(ET.tostring(root, encoding="unicode"))
+        except VirtError as e:
+            # libvirt's message carries the code's prefix ("invalid argument: ..."); the
+            # seam's parser leaves it off for this one.
+            if e.code == ErrorCode.INVALID_ARG and not e.message.startswith("invalid argument: "):
+                raise VirtError(f"invalid argument: {e.message}", e.code, e.domain) from None
+            raise
         if doc.virt_type not in _SUPPORTED_VIRT:
             raise VirtError(
                 f"invalid argument: virt type '{doc.virt_type}' is not supported",
@@ -238,10 +245,17 @@ class DomainStore:
         return obj
 
     def load(self) -> None:
-        """Scan the dirs. Cheap: reads each file but parses only the uuid / root attributes."""
+        """Scan the dirs (again). Cheap: reads each file but parses only the uuid / root attributes.
+
+        Objects already known are refreshed in place, so a rescan keeps their job locks.
+        """
         cfg, run = self.paths.config_dir, self.paths.run_dir
         autostart = {p.stem for p in self.paths.autostart_dir.glob("*.xml")} if self.paths.autostart_dir.is_dir() else set()
         for p in cfg.glob("*.xml") if cfg.is_dir() else ():
+            known = self.by_name.get(p.stem)
+            if known is not None:
+                self.refresh(known)
+                continue
             raw = p.read_bytes()
             m = _UUID_RE.search(raw)
             if m is None:
@@ -254,6 +268,8 @@ class DomainStore:
             if st is None:
                 continue
             found = self.by_name.get(st.name)
+            if found is not None and found.runtime is not None:
+                continue  # attached: our in-memory state is the authority
             obj = found if found is not None else self.new_obj(st.name, bytes.fromhex(st.uuid.replace("-", "")))
             obj.apply_status(st)
             if not st.persistent:

@@ -19,7 +19,14 @@ from __future__ import annotations
 import contextlib
 import os
 
-from pyvirt.drivers.base import ByteStream, DomainInfo, DomainRef, Driver, LifecycleEventMsg, NodeInfo
+from pyvirt.drivers.base import (
+    ByteStream,
+    DomainInfo,
+    DomainRef,
+    Driver,
+    LifecycleEventMsg,
+    NodeInfo,
+)
 from pyvirt.drivers.qemu.domainobj import DomainDefinition, DomainObj, DomainStore
 from pyvirt.drivers.qemu.jobs import JobKind
 from pyvirt.drivers.qemu.lifecycle import Lifecycle
@@ -34,8 +41,8 @@ from pyvirt.enums import (
     LifecycleEvent,
     ListDomainsFlags,
     ShutdownFlags,
-    UndefineFlags,
     UndefinedDetail,
+    UndefineFlags,
     XMLFlags,
 )
 from pyvirt.errors import ErrorCode, ErrorDomain, VirtError
@@ -81,6 +88,7 @@ class QemuDriver(Driver):
 
     async def reconnect_all(self) -> None:
         """Attach to every running domain's monitor now (what a restarted daemon does)."""
+        self.store.load()
         for obj in list(self.store.by_name.values()):
             if obj.active:
                 async with obj.job.hold(JobKind.MODIFY):
@@ -100,6 +108,16 @@ class QemuDriver(Driver):
     # ------------------------------------------------------------------ host
     async def get_version(self) -> int:
         return (await self.lc.caps()).version
+
+    async def get_capabilities(self) -> str:
+        from pyvirt.drivers.qemu.capsxml import capabilities_xml, describe_host
+
+        caps_list = []
+        for binary in ("/usr/bin/qemu-system-i386", "/usr/bin/qemu-system-x86_64"):
+            if os.path.exists(binary):
+                with contextlib.suppress(VirtError, OSError):
+                    caps_list.append(await self.lc.caps(binary))
+        return capabilities_xml(caps_list, describe_host())
 
     async def node_get_info(self) -> NodeInfo:
         from pyvirt.drivers.qemu import hostinfo
@@ -342,7 +360,7 @@ class QemuDriver(Driver):
         if flags & ~(mask | ShutdownFlags.INITCTL | ShutdownFlags.SIGNAL | ShutdownFlags.PARAVIRT):
             raise _bad_flags(flags, "qemuDomainShutdownFlags")
         if flags & ~mask:
-            raise _err(ErrorCode.INVALID_ARG, "invalid argument: unsupported flags (0x%x) in function qemuDomainShutdownFlags" % flags)
+            raise _err(ErrorCode.INVALID_ARG, f"invalid argument: unsupported flags (0x{flags:x}) in function qemuDomainShutdownFlags")
         obj = self._obj(dom)
         async with obj.job.hold(JobKind.MODIFY):
             self.store.refresh(obj)

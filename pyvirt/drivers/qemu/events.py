@@ -145,7 +145,7 @@ class DomainRuntime:
             item = await self.queue.get()
             try:
                 await self.sink.apply(self, item)
-            except Exception:  # noqa: BLE001 - one bad event must not kill the domain's worker
+            except Exception:
                 import logging
 
                 logging.getLogger(__name__).exception("handling %r for %s", item, self.name)

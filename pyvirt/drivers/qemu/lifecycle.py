@@ -31,8 +31,15 @@ from pyvirt.drivers.base import (
     TrayChangeEventMsg,
 )
 from pyvirt.drivers.qemu.domainobj import DomainDefinition, DomainObj, DomainStore, domain_dir
+from pyvirt.drivers.qemu.events import (
+    Action,
+    Actions,
+    DomainRuntime,
+    ProcessExited,
+    QueueItem,
+    transition,
+)
 from pyvirt.drivers.qemu.jobs import JobKind
-from pyvirt.drivers.qemu.events import Action, Actions, DomainRuntime, ProcessExited, QueueItem, transition
 from pyvirt.drivers.qemu.monitor import QMPClosed, QMPCommandError, QMPMonitor
 from pyvirt.drivers.qemu.paths import QemuPaths
 from pyvirt.drivers.qemu.process import (
@@ -99,6 +106,10 @@ class Lifecycle:
     async def parse(self, xml: str) -> DomainDefinition:
         """Parse with the emulator's machine aliases expanded (pc -> pc-i440fx-7.2)."""
         d0 = DomainDefinition.parse(xml)  # validation errors first, before probing anything
+        ostype = d0.root.find("os/type")
+        machine = ostype.get("machine") if ostype is not None else None
+        if machine is not None and machine not in ("pc", "q35", "isapc", "microvm"):
+            return d0  # already versioned: no need to look at the emulator
         emulator = d0.root.findtext("devices/emulator") or DEFAULT_EMULATOR
         try:
             caps = await self.caps(emulator)

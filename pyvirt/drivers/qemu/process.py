@@ -17,9 +17,9 @@ import os
 import signal
 import socket
 import subprocess
+import xml.etree.ElementTree as ET
 from collections.abc import Callable
 from dataclasses import dataclass, field
-import xml.etree.ElementTree as ET
 from pathlib import Path
 
 from pyvirt.drivers.qemu.monitor import QMPClosed, QMPMonitor
@@ -125,7 +125,7 @@ async def spawn(
     log_start = os.fstat(log_fd).st_size
     monitor_path = listener.getsockname()
     try:
-        proc = subprocess.Popen(
+        proc = subprocess.Popen(  # noqa: ASYNC220 - fork+exec only; exit is watched by pidfd
             argv,
             stdin=subprocess.DEVNULL,
             stdout=log_fd,
@@ -231,7 +231,7 @@ class RuntimeLayout:
     domain_dir: Path  # private per-run dir (agent sockets)
 
 
-def fallback_argv(root: "ET.Element", layout: RuntimeLayout) -> list[str]:
+def fallback_argv(root: ET.Element, layout: RuntimeLayout) -> list[str]:
     from pyvirt.errors import ConfigUnsupported
 
     name = root.findtext("name") or ""
@@ -332,7 +332,7 @@ def _j(obj: dict[str, object]) -> str:
     return json.dumps(obj, separators=(",", ":"))
 
 
-def _disk_source_path(disk: "ET.Element") -> str | None:
+def _disk_source_path(disk: ET.Element) -> str | None:
     src = disk.find("source")
     return src.get("file") if src is not None else None
 
@@ -343,13 +343,13 @@ def _disk_alias(bus: str, index: int, sata: int) -> str:
     return f"sata0-0-{sata}"
 
 
-def _set_alias(el: "ET.Element", alias: str) -> None:
+def _set_alias(el: ET.Element, alias: str) -> None:
     for old in el.findall("alias"):
         el.remove(old)
     ET.SubElement(el, "alias", {"name": alias})
 
 
-def _chardev(dev: "ET.Element", cid: str) -> str:
+def _chardev(dev: ET.Element, cid: str) -> str:
     from pyvirt.errors import ConfigUnsupported
 
     kind = dev.get("type", "pty")

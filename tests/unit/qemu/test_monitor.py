@@ -1,0 +1,79 @@
+"""QMP client against the scripted fake server: handshake, commands, errors, events, hangup."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import pytest
+from fakes.qmp_server import FakeQMPServer
+
+from pyvirt.drivers.qemu.monitor import QMPClosed, QMPCommandError, QMPEvent, QMPMonitor
+
+
+@pytest.fixture
+async def server(tmp_path: Path) -> FakeQMPServer:
+    srv = await FakeQMPServer(str(tmp_path / "mon.sock")).start()
+    yield srv  # type: ignore[misc]
+    await srv.stop()
+
+
+async def test_handshake_negotiates_capabilities(server: FakeQMPServer) -> None:
+    mon = await QMPMonitor.connect_path(server.path)
+    assert server.commands() == ["qmp_capabilities"]
+    assert mon.greeting["version"]["qemu"]["major"] == 7
+    await mon.close()
+
+
+async def test_execute_returns_value_and_records_arguments(server: FakeQMPServer) -> None:
+    server.handlers["human-monitor-command"] = lambda a: {"return": "echo:" + a["command-line"]}
+    mon = await QMPMonitor.connect_path(server.path)
+    assert await mon.execute("human-monitor-command", {"command-line": "info"}) == "echo:info"
+    assert server.calls[-1] == ("human-monitor-command", {"command-line": "info"})
+    await mon.close()
+
+
+async def test_error_reply_raises_command_error(server: FakeQMPServer) -> None:
+    mon = await QMPMonitor.connect_path(server.path)
+    with pytest.raises(QMPCommandError) as ei:
+        await mon.execute("no-such-command")
+    assert ei.value.error_class == "CommandNotFound"
+    assert mon.connected  # an error reply does not break the session
+    await mon.close()
+
+
+async def test_events_are_delivered_in_order_before_the_reply(server: FakeQMPServer) -> None:
+    mon = await QMPMonitor.connect_path(server.path)
+    seen: list[QMPEvent] = []
+    mon.on_event = seen.append
+    await mon.execute("stop")
+    await mon.execute("cont")
+    assert [e.name for e in seen] == ["STOP", "RESUME"]
+    assert seen[0].timestamp == pytest.approx(1.000002)
+    await mon.close()
+
+
+async def test_pending_call_fails_when_peer_hangs_up(server: FakeQMPServer) -> None:
+    server.handlers["query-status"] = lambda a: (_ for _ in ()).throw(ConnectionResetError())  # type: ignore[misc]
+    mon = await QMPMonitor.connect_path(server.path)
+    closed = asyncio.Event()
+    mon.on_close = closed.set
+    with pytest.raises(QMPClosed):
+        await mon.execute("query-status", timeout=5)
+    await asyncio.wait_for(closed.wait(), 5)
+    with pytest.raises(QMPClosed):
+        await mon.execute("query-status")
+
+
+async def test_second_client_after_first_releases(server: FakeQMPServer) -> None:
+    a = await QMPMonitor.connect_path(server.path)
+    await a.close()
+    b = await QMPMonitor.connect_path(server.path)
+    assert (await b.execute("query-status"))["status"] == "prelaunch"
+    assert server.clients == 2
+    await b.close()
+
+
+async def test_connect_to_missing_socket_raises_oserror(tmp_path: Path) -> None:
+    with pytest.raises(OSError):
+        await QMPMonitor.connect_path(str(tmp_path / "nothing.sock"))
