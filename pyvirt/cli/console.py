@@ -29,8 +29,10 @@ def run_console(ctl: Ctl, d: DomainRef, devname: str | None, safe: bool, force: 
     ctl.print_extra(f"Connected to domain '{d.name}'\nEscape character is ^] (Ctrl + ])\n")
     ctl.out.flush()
     flags = (1 if force else 0) | (2 if safe else 0)
-    with ctl.failing("internal error: cannot open console"):
+    try:
         stream = ctl.call_async(ctl.conn.open_console(d, devname, flags))
+    except VirtError as e:
+        raise CmdFailed(e.message) from None  # virsh prints libvirt's message alone here
     import termios
     import tty
 
@@ -49,17 +51,29 @@ async def _pump(stream: ByteStream, fd: int) -> None:
     loop = asyncio.get_running_loop()
     stop = loop.create_future()
     out_fd = sys.stdout.fileno()
+    # Writes are chained so keystrokes reach the guest in order, and flushed before closing.
+    writes: list[asyncio.Task[None]] = []
+
+    def send(data: bytes) -> None:
+        prev = writes[-1] if writes else None
+
+        async def write_after() -> None:
+            if prev is not None:
+                await prev
+            await stream.write(data)
+
+        writes.append(loop.create_task(write_after()))
 
     def on_stdin() -> None:
         data = os.read(fd, 4096)
         if not data or ESCAPE in data:
             data = data.split(ESCAPE, 1)[0]
             if data:
-                loop.create_task(stream.write(data))
+                send(data)
             if not stop.done():
                 stop.set_result(None)
             return
-        loop.create_task(stream.write(data))
+        send(data)
 
     async def guest_to_stdout() -> None:
         try:
@@ -77,4 +91,5 @@ async def _pump(stream: ByteStream, fd: int) -> None:
     finally:
         loop.remove_reader(fd)
         reader.cancel()
+        await asyncio.gather(*writes, return_exceptions=True)
         await stream.close()
