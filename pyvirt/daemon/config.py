@@ -26,6 +26,9 @@ class DaemonConfig:
     idle_timeout: float = 0.0  # seconds without clients before exiting; 0 = never
     keepalive_interval: float = 5.0
     keepalive_count: int = 5
+    # Open qemu:///system (or session) at start and reattach to the guests a previous
+    # daemon left running, so their events flow before any client asks.
+    reattach: bool = True
     # One test:///default node per daemon (shared by its connections, reset when the last
     # one closes), not per process, so two daemons in one process stay independent.
     test_hub: TestNodeHub = field(default_factory=TestNodeHub)
@@ -82,6 +85,16 @@ class DaemonConfig:
         raise VirtError(
             f"no connection driver available for {uri}", ErrorCode.NO_CONNECT, ErrorDomain.NONE
         )
+
+    async def reattach_qemu(self) -> None:
+        try:
+            drv = await self.open_driver(self.default_uri, False)
+        except VirtError as e:
+            log.info("not reattaching QEMU guests: %s", e.message)
+            return
+        reconnect = getattr(drv, "reconnect_all", None)
+        if reconnect is not None:
+            await reconnect()
 
     async def release_driver(self, drv: Driver) -> None:
         """A connection is done with ``drv``: close it unless it is shared."""

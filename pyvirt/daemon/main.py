@@ -34,6 +34,8 @@ class Daemon:
 
     async def start(self) -> None:
         self.cfg.run_dir.mkdir(parents=True, exist_ok=True)
+        if self.cfg.reattach:
+            await self.cfg.reattach_qemu()
         await self.server.listen_unix(ListenerSpec(str(self.cfg.rw_socket), 0o600, False))
         await self.server.listen_unix(ListenerSpec(str(self.cfg.ro_socket), 0o666, True))
 
@@ -68,6 +70,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     ap.add_argument("--root", type=Path, help="keep all state under DIR; sockets at DIR/run/")
     ap.add_argument("--session", action="store_true", help="per-user daemon ($XDG_RUNTIME_DIR)")
     ap.add_argument("--timeout", type=float, default=0.0, help="exit after SECONDS without clients")
+    ap.add_argument("--no-reattach", action="store_true",
+                    help="do not reconnect to running QEMU guests at start")  # fmt: skip
     ap.add_argument("-v", "--verbose", action="store_true")
     return ap.parse_args(argv)
 
@@ -79,7 +83,7 @@ def main(argv: list[str] | None = None) -> int:
         format="%(asctime)s pyvirtd %(levelname)s %(name)s: %(message)s",
     )
     cfg = DaemonConfig(root=args.root.resolve() if args.root else None, session=args.session,
-                       idle_timeout=args.timeout)  # fmt: skip
+                       idle_timeout=args.timeout, reattach=not args.no_reattach)  # fmt: skip
 
     async def amain() -> None:
         stop = asyncio.Event()

@@ -17,6 +17,7 @@ import logging
 import os
 import subprocess
 import sys
+from collections.abc import Callable
 from typing import Any, TypeVar
 from urllib.parse import parse_qs, urlsplit
 
@@ -42,6 +43,8 @@ from pyvirt.rpc.packet import MessageStatus
 log = logging.getLogger(__name__)
 
 R = TypeVar("R")
+
+CLOSE_REASON_ERROR = 0
 
 # The events the Driver interface models; BLOCK_JOB_2 stands for both block-job kinds.
 _EVENT_IDS = (
@@ -143,6 +146,7 @@ class RemoteDriver(Driver):
         self._type = type_name
         self._callbacks: dict[int, EventID] = {}
         self._events_task: asyncio.Task[None] | None = None
+        self._closing = False
         rpc.on_message = self._on_message
 
     @classmethod
@@ -206,7 +210,18 @@ class RemoteDriver(Driver):
             self.events.publish(ev)
 
     # ---- connection
+    def add_close_callback(self, cb: Callable[[int], None]) -> None:
+        """Call ``cb(reason)`` if the connection drops without :meth:`close` (virConnectCloseReason:
+        0 error, 1 end of file, 2 keepalive timeout)."""
+
+        def on_close(exc: Exception | None) -> None:
+            if not self._closing:
+                cb(self._rpc.close_reason if exc is None else CLOSE_REASON_ERROR)
+
+        self._rpc.on_close.append(on_close)
+
     async def close(self) -> None:
+        self._closing = True
         if self._rpc.closed:
             return
         with contextlib.suppress(VirtError):

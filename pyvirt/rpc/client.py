@@ -49,6 +49,8 @@ class RPCClient(asyncio.Protocol):
         self.closed = False
         self._ka_handle: asyncio.TimerHandle | None = None
         self._ka_unanswered = 0
+        # virConnectCloseReason for close callbacks: 1 EOF, 2 keepalive timeout
+        self.close_reason = 1
 
     @classmethod
     async def connect_unix(cls, path: str, program: int, version: int) -> RPCClient:
@@ -182,6 +184,7 @@ class RPCClient(asyncio.Protocol):
                 return
             if self._ka_unanswered >= count:
                 log.warning("server stopped answering keepalive; closing connection")
+                self.close_reason = 2
                 self.close()
                 return
             self._ka_unanswered += 1

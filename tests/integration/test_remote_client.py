@@ -222,3 +222,18 @@ async def test_reply_over_limits_becomes_an_error_and_connection_survives(tmp_pa
         await d.close()
     finally:
         await server.close()
+
+
+async def test_close_callback_on_daemon_exit_not_on_close(pyvirtd: Daemon) -> None:
+    uri = f"test+unix:///default?socket={pyvirtd.cfg.rw_socket}"
+    quiet = await RemoteDriver.open(uri)
+    reasons: list[int] = []
+    quiet.add_close_callback(reasons.append)
+    await quiet.close()
+    d = await RemoteDriver.open(uri)
+    got: asyncio.Future[int] = asyncio.get_running_loop().create_future()
+    d.add_close_callback(got.set_result)
+    await pyvirtd.stop()
+    async with asyncio.timeout(5):
+        assert await got == 1  # VIR_CONNECT_CLOSE_REASON_EOF
+    assert reasons == []
