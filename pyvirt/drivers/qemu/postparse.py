@@ -44,6 +44,7 @@ def postparse(defn: DomainDef, caps: QemuCaps) -> DomainDef:
     _drive_addresses(defn)
     _aliases(defn)
     _virtio_serial_addresses(defn)
+    _usb_addresses(defn)
     _pci_addresses(defn)
     return defn
 
@@ -148,7 +149,7 @@ def _default_devices(defn: DomainDef) -> None:
 def _drive_addresses(defn: DomainDef) -> None:
     for disk in defn.devices.disks:
         bus = str(disk.target.bus)
-        if disk.address is None and bus in ("ide", "sata", "scsi"):
+        if disk.address is None and bus in ("ide", "sata", "scsi", "fdc"):
             c, b, t, u = drive_address_for(disk.target.dev, bus)
             disk.address = model.AddressDef(type="drive", controller=c, bus=b, target=t, unit=u)
 
@@ -186,7 +187,7 @@ def _aliases(defn: DomainDef) -> None:
         a = disk.address
         if bus == "virtio":
             _set(disk, f"virtio-disk{disk_index(disk.target.dev)}")
-        elif bus in ("ide", "sata", "scsi") and a is not None:
+        elif bus in ("ide", "sata", "scsi", "fdc") and a is not None:
             _set(disk, f"{bus}{a.controller}-{a.bus}-{a.unit}")
         elif bus == "usb":
             _set(disk, f"usb-disk{disk_index(disk.target.dev)}")
@@ -226,6 +227,20 @@ def _virtio_serial_addresses(defn: DomainDef) -> None:
         used.add(nxt)
 
 
+def _usb_addresses(defn: DomainDef) -> None:
+    """USB devices take root-hub ports 1, 2, ... in device order."""
+    usb = [i for i in defn.devices.inputs if str(i.bus) == "usb"]
+    taken = {str(d.address.usb_port) for d in usb if d.address is not None}
+    nxt = 1
+    for dev in usb:
+        if dev.address is not None:
+            continue
+        while str(nxt) in taken:
+            nxt += 1
+        dev.address = model.AddressDef(type="usb", bus=0, usb_port=str(nxt))
+        taken.add(str(nxt))
+
+
 # ----------------------------------------------------------------------------- PCI
 
 
@@ -239,7 +254,7 @@ def _pci_devices(defn: DomainDef) -> list[tuple[Any, bool]]:
         ctype, cmodel = str(c.type), str(c.model or "")
         if ctype in ("usb", "scsi", "virtio-serial") and cmodel != "none":
             out.append((c, ("controller", cmodel) not in _CONVENTIONAL))
-        elif ctype in ("ide", "sata") and int(c.index) > 0:
+        elif ctype == "sata" and (int(c.index) > 0 or not is_q35(defn)):
             out.append((c, True))
     for disk in devs.disks:
         if str(disk.target.bus) == "virtio":

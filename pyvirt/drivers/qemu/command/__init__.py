@@ -72,7 +72,7 @@ def build(defn: DomainDef, caps: QemuCaps, runtime: CommandRuntime) -> list[str]
     argv += chardev_args(defn, runtime, _FdSets(runtime.file_fd_base))
     argv += input_args(defn)
     argv += audio_args(defn)
-    argv += graphics_args(defn)
+    argv += graphics_args(defn, runtime.domain_dir)
     argv += video_args(defn)
     argv += memballoon_args(defn)
     argv += rng_args(defn)

@@ -68,7 +68,8 @@ def controller_props(ctrl: Any, defn: DomainDef) -> JsonProps:
             raise ConfigUnsupported(f"unsupported configuration: SCSI controller model '{model}' is not supported")
         props = {"driver": drv, "id": ctrl.alias}
     elif ctype == "sata":
-        props = {"driver": "ich9-ahci", "id": ctrl.alias}
+        q35 = str(defn.os.machine or "").startswith(("q35", "pc-q35-"))
+        props = {"driver": "ich9-ahci" if q35 else "ahci", "id": ctrl.alias}
     elif ctype == "virtio-serial":
         props = {"driver": "virtio-serial-pci", "id": ctrl.alias}
         if ctrl.ports:

@@ -99,12 +99,16 @@ def device_props(disk: DiskDef, index: int, bootindex: int | None, defn: DomainD
             props["unit"] = addr.unit
         else:
             props["bus"] = f"{_sata_ctrl_alias(defn, addr.controller)}.{addr.unit}"
+    elif bus == "fdc":
+        if not str(defn.os.machine or "pc").startswith("pc") or str(defn.os.machine).startswith("pc-q35"):
+            raise ConfigUnsupported("unsupported configuration: floppy disks on q35 need an isa-fdc we do not build")
+        props = {"driver": "floppy", "unit": addr.unit}
     else:
         raise ConfigUnsupported(f"unsupported configuration: disk bus '{bus}' is not supported")
     if has_media:
         props["drive"] = f"libvirt-{index}-format"
     props["id"] = disk.alias
-    if bootindex is not None:
+    if bootindex is not None and bus != "fdc":  # floppies boot via isa-fdc globals
         props["bootindex"] = bootindex
     wc = _write_cache(disk)
     if wc is not None:
@@ -121,10 +125,20 @@ def _sata_ctrl_alias(defn: DomainDef, index: int) -> str:
     return f"sata{index}"
 
 
+def floppy_boot_args(defn: DomainDef, bootindexes: dict[int, int]) -> list[str]:
+    """The on-board floppy controller takes the boot index, per drive letter A/B."""
+    argv: list[str] = []
+    for disk in defn.devices.disks:
+        n = bootindexes.get(id(disk))
+        if n is not None and str(disk.target.bus) == "fdc" and disk.address is not None:
+            argv += ["-global", f"isa-fdc.bootindex{'AB'[int(disk.address.unit or 0)]}={n}"]
+    return argv
+
+
 def disk_args(defn: DomainDef, bootindexes: dict[int, int]) -> list[str]:
     """All disks, in definition order; node indexes count down as libvirt assigns them."""
     disks = defn.devices.disks
-    argv: list[str] = []
+    argv = floppy_boot_args(defn, bootindexes)
     total = len(disks)
     for i, disk in enumerate(disks):
         index = total - i

@@ -29,7 +29,7 @@ def input_args(defn: DomainDef) -> list[str]:
             addr = inp.address
             if addr is not None and str(addr.type) == "usb":
                 props["bus"] = f"usb.{addr.bus or 0}"
-                props["port"] = str(addr.port)
+                props["port"] = str(addr.usb_port)
         elif bus == "virtio":
             props = {"driver": _VIRTIO_INPUTS[itype], "id": inp.alias}
             props.update(pci_props(inp.address, defn))
@@ -42,17 +42,31 @@ def input_args(defn: DomainDef) -> list[str]:
 def audio_args(defn: DomainDef) -> list[str]:
     # libvirt 9 always gives QEMU one explicit audio backend so it never probes the host's
     # sound servers; "none" unless a graphics protocol carries audio.
-    return ["-audiodev", qjson({"id": "audio1", "driver": "none"})]
+    audios = list(getattr(defn.devices, "audios", None) or ())
+    if not audios:
+        return ["-audiodev", qjson({"id": "audio1", "driver": "none"})]
+    argv: list[str] = []
+    for a in audios:
+        atype = str(a.type or "none")
+        if atype not in ("none", "alsa", "coreaudio", "jack", "oss", "pulseaudio", "sdl", "file"):
+            raise ConfigUnsupported(f"unsupported configuration: audio type '{atype}' is not supported")
+        if atype in ("file", "jack"):
+            raise ConfigUnsupported(f"unsupported configuration: audio type '{atype}' needs options we do not build")
+        argv += ["-audiodev", qjson({"id": f"audio{a.id}", "driver": "pa" if atype == "pulseaudio" else atype})]
+    return argv
 
 
-def graphics_args(defn: DomainDef) -> list[str]:
+def graphics_args(defn: DomainDef, domain_dir: str) -> list[str]:
     argv: list[str] = []
     for g in defn.devices.graphics:
         gtype = str(g.type)
         if gtype != "vnc":
             raise ConfigUnsupported(f"unsupported configuration: graphics type '{gtype}' is not supported")
-        if g.socket:
-            opts = [f"vnc=unix:{qescape(g.socket)}"]
+        listen_type = str(getattr(g, "listen_type", None) or "address")
+        if listen_type == "none":
+            opts = ["none"]
+        elif listen_type == "socket" or g.socket:
+            opts = [f"vnc=unix:{qescape(g.socket or domain_dir + '/vnc.sock')}"]
         else:
             listen = g.listen or "127.0.0.1"
             host = f"[{listen}]" if ":" in listen else listen
@@ -75,6 +89,16 @@ def video_args(defn: DomainDef) -> list[str]:
         props: JsonProps = {"driver": drv, "id": v.alias}
         if model == "virtio":
             props["max_outputs"] = v.heads or 1
+        elif model == "qxl":
+            # QEMU's qxl sizes: ram/vram in bytes, vram64 and vgamem in MiB (libvirt's KiB
+            # defaults: ram 65536, vram 65536, vgamem 16384).
+            props["max_outputs"] = v.heads or 1
+            props["ram_size"] = (getattr(v, "ram", None) or 65536) * 1024
+            props["vram_size"] = (getattr(v, "vram", None) or 65536) * 1024
+            props["vram64_size_mb"] = (getattr(v, "vram64", None) or 0) // 1024
+            props["vgamem_mb"] = (getattr(v, "vgamem", None) or 16384) // 1024
+        elif model == "bochs":
+            props["vgamem"] = (getattr(v, "vram", None) or 16384) * 1024
         props.update(pci_props(v.address, defn))
         argv += ["-device", qjson(props)]
     return argv

@@ -76,6 +76,20 @@ def machine_args(defn: DomainDef) -> list[str]:
 
 
 def cpu_arg(defn: DomainDef) -> str:
+    base = _cpu_model(defn)
+    kvmclock = _timer(defn, "kvmclock")
+    if kvmclock is not None and kvmclock.present is False:
+        base += ",kvmclock=off"
+    eoi = getattr(defn.features, "apic_eoi", None)
+    if eoi is not None:
+        base += f",kvm-pv-eoi={'on' if eoi else 'off'}"
+    # A Hyper-V panic device is a CPU property, not a device.
+    if any(str(p.model) == "hyperv" for p in defn.devices.panics):
+        base += ",hv-crash"
+    return base
+
+
+def _cpu_model(defn: DomainDef) -> str:
     cpu = defn.cpu
     if cpu is None or (cpu.mode in (None, "custom") and not cpu.model):
         return "qemu64"
@@ -145,7 +159,7 @@ def clock_args(defn: DomainDef) -> list[str]:
 def pm_args(defn: DomainDef) -> list[str]:
     argv: list[str] = []
     q35 = is_q35(defn.os.machine)
-    if not q35 and not defn.features.acpi:
+    if not defn.features.acpi:
         argv.append("-no-acpi")
     pm = getattr(defn, "pm", None)
     if pm is not None:
