@@ -122,6 +122,8 @@ def parse_all(cmds: list[list[str]]) -> list[BoundArgs]:
     """Bind every command of a line first: like virsh, one bad command runs none of them."""
     out = []
     for words in cmds:
+        if words[0].startswith("#"):
+            continue  # a command named like a comment ('\#x', "'#x'") is skipped, as in virsh
         cmd = BY_NAME.get(words[0])
         if cmd is None:
             raise UsageError(f"unknown command: '{words[0]}'")
@@ -216,17 +218,9 @@ def main(argv: list[str] | None = None) -> int:
         if not rest:
             code = shell(ctl)
         else:
-            if len(rest) == 1:
-                cmds = split_commands(rest[0])
-            else:
-                # argv form: a lone ';' word still separates commands, as in virsh.
-                cmds = [[]]
-                for w in rest:
-                    if w == ";":
-                        cmds.append([])
-                    else:
-                        cmds[-1].append(w)
-                cmds = [c for c in cmds if c]
+            # One word is a command string ("list; dominfo x"); several are one command's
+            # argv, where ';' is just data.
+            cmds = split_commands(rest[0]) if len(rest) == 1 else [rest]
             try:
                 code = 0 if run_line(ctl, cmds) else 1
             except QuitShell:

@@ -170,6 +170,11 @@ def test_argv_form_and_quiet(xmldir: Path) -> None:
     assert_same(["-q", "-c", "test:///default", "list", "--all"], xmldir)
     assert_same(["--quiet", "--connect=test:///default", "destroy test; list --all"], xmldir)
     assert_same(["--connect", "test:///default", "-r", "list"], xmldir)
+    # In argv form ';' is data, not a separator.
+    assert_same(["-c", "test:///default", "echo", "a", ";", "b"], xmldir)
+    assert_same(["-c", "test:///default", "uri", ";", "uri"], xmldir)
+    # Commands named like comments are skipped.
+    assert_same(["-c", "test:///default", "\\# skipped; uri\n'#also' skipped"], xmldir)
 
 
 def test_readonly_connection(xmldir: Path) -> None:

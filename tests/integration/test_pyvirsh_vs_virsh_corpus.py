@@ -74,7 +74,6 @@ def _c_args(text: str) -> list[str | None]:
 
 
 def _command_names(argv: list[str]) -> list[str]:
-    words = [a for a in argv if not a.startswith("-")] if argv else []
     if not argv:
         return []
     # Global options (-q, -k0, -d0) come first; then either one string or argv words.
@@ -86,18 +85,10 @@ def _command_names(argv: list[str]) -> list[str]:
     rest = argv[i:]
     if len(rest) == 1:
         try:
-            return [c[0] for c in split_commands(rest[0])]
+            return [c[0] for c in split_commands(rest[0]) if not c[0].startswith("#")]
         except Exception:  # noqa: BLE001 - an unparsable case is simply not covered
             return ["<unparsable>"]
-    del words
-    names, start = [], True
-    for w in rest:
-        if start:
-            names.append(w)
-            start = False
-        if w == ";":
-            start = True
-    return names
+    return [rest[0]] if rest else []
 
 
 def load_cases() -> list[Case]:
