@@ -102,9 +102,8 @@ def test_event_loop_prints_what_virsh_prints(tmp_path: Path) -> None:
         while _sessions_with_events(d) < 2 and time.monotonic() < deadline:
             time.sleep(0.02)
         assert _sessions_with_events(d) >= 2, "listeners never registered for events"
-        subprocess.run([VIRSH or "virsh", "-c", uri,
-                        f"destroy test; start test; suspend test; resume test; "
-                        f"define {xml}; undefine alpha"],
+        changes = f"destroy test; start test; suspend test; resume test; define {xml}; undefine alpha"
+        subprocess.run([VIRSH or "virsh", "-c", uri, changes],
                        capture_output=True, check=True, env=env, timeout=30)
         (real_out, real_err), (our_out, our_err) = (p.communicate(timeout=30) for p in listeners)
     assert "event 'lifecycle' for domain 'test': Stopped Destroyed\n" in real_out
