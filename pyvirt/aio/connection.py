@@ -1,0 +1,408 @@
+"""The asyncio-native API: :class:`Connection` and :class:`Domain`.
+
+Method names are libvirt's in snake_case (``virDomainCreateWithFlags`` ->
+``Domain.create(flags)``). Every failure is a :class:`pyvirt.errors.VirtError` with
+libvirt's code, domain and message, including the checks libvirt's public API layer makes
+before it reaches a driver (read-only connections, closed connections, bad UUIDs), so the
+in-process drivers answer exactly as they would through libvirt.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import uuid as uuidlib
+from collections.abc import Callable, Collection
+from dataclasses import dataclass, field
+from typing import Self
+
+from pyvirt.drivers.base import (
+    BlockJobEventMsg,
+    DomainEvent,
+    DomainInfo,
+    DomainRef,
+    Driver,
+    NodeInfo,
+)
+from pyvirt.enums import EventID, ListDomainsFlags
+from pyvirt.errors import ErrorCode, ErrorDomain, VirtError
+from pyvirt.uri import ConnectURI
+
+# virConnectCloseReason
+CLOSE_REASON_ERROR = 0
+CLOSE_REASON_EOF = 1
+CLOSE_REASON_KEEPALIVE = 2
+CLOSE_REASON_CLIENT = 3
+
+CloseCallback = Callable[["Connection", int], None]
+DomainEventCallback = Callable[["Connection", "Domain", DomainEvent, EventID], None]
+
+
+def _invalid_uuid() -> VirtError:
+    return VirtError("Invalid UUID", ErrorCode.INVALID_ARG, ErrorDomain.DOMAIN)
+
+
+def parse_uuid(text: str) -> bytes:
+    """A UUID string as libvirt accepts it (dashes anywhere, 32 hex digits)."""
+    digits = text.replace("-", "")
+    if len(digits) != 32:
+        raise _invalid_uuid()
+    try:
+        return bytes.fromhex(digits)
+    except ValueError:
+        raise _invalid_uuid() from None
+
+
+def format_uuid(raw: bytes) -> str:
+    return str(uuidlib.UUID(bytes=raw))
+
+
+def event_matches(ev: DomainEvent, wanted: EventID) -> bool:
+    """One block-job message serves both BLOCK_JOB (by path) and BLOCK_JOB_2 (by target)."""
+    if wanted == EventID.BLOCK_JOB:
+        return isinstance(ev, BlockJobEventMsg)
+    return ev.event_id == wanted
+
+
+@dataclass
+class _EventSub:
+    cb: DomainEventCallback
+    event_id: EventID
+    uuid: bytes | None
+
+
+@dataclass
+class _State:
+    closed: bool = False
+    close_cbs: dict[int, CloseCallback] = field(default_factory=dict)
+    event_subs: dict[int, _EventSub] = field(default_factory=dict)
+    bus_token: int | None = None
+
+
+class Connection:
+    """One open connection. Create with :func:`pyvirt.aio.open`; use ``async with``."""
+
+    def __init__(self, driver: Driver, uri: ConnectURI, *, readonly: bool = False,
+                 remote: bool = False) -> None:
+        self._driver = driver
+        self.parsed_uri = uri
+        self.readonly = readonly
+        self.remote = remote
+        self._st = _State()
+        self._ids = itertools.count(0)
+        add_listener = getattr(driver, "add_close_listener", None)
+        if add_listener is not None:
+            add_listener(self._peer_closed)
+
+    # ------------------------------------------------------------------ plumbing
+    @property
+    def driver(self) -> Driver:
+        if self._st.closed:
+            raise VirtError("invalid connection pointer in virConnect", ErrorCode.INVALID_CONN,
+                            ErrorDomain.DOMAIN)
+        return self._driver
+
+    @property
+    def closed(self) -> bool:
+        return self._st.closed
+
+    def _writable(self, api: str) -> Driver:
+        drv = self.driver
+        if self.readonly:
+            raise VirtError(f"operation forbidden: read only access prevents {api}",
+                            ErrorCode.OPERATION_DENIED, ErrorDomain.DOMAIN)
+        return drv
+
+    def _dom(self, ref: DomainRef) -> Domain:
+        return Domain(self, ref)
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()
+
+    # ------------------------------------------------------------------ connection
+    async def close(self) -> None:
+        """Close the driver. Close callbacks see CLIENT, for remote connections as libvirt."""
+        if self._st.closed:
+            return
+        self._st.closed = True
+        if self._st.bus_token is not None:
+            self._driver.events.unsubscribe(self._st.bus_token)
+            self._st.bus_token = None
+        try:
+            await self._driver.close()
+        finally:
+            if self.remote:
+                self._fire_close(CLOSE_REASON_CLIENT)
+
+    def _peer_closed(self, reason: int) -> None:
+        """The driver lost its connection (EOF, keepalive, error)."""
+        if not self._st.closed:
+            self._st.closed = True
+            self._fire_close(reason)
+
+    def _fire_close(self, reason: int) -> None:
+        cbs = list(self._st.close_cbs.values())
+        self._st.close_cbs.clear()
+        for cb in cbs:
+            cb(self, reason)
+
+    def register_close_callback(self, cb: CloseCallback) -> int:
+        token = next(self._ids)
+        self._st.close_cbs[token] = cb
+        return token
+
+    def unregister_close_callback(self, token: int) -> None:
+        if self._st.close_cbs.pop(token, None) is None:
+            raise VirtError("invalid argument: A different callback was requested",
+                            ErrorCode.INVALID_ARG, ErrorDomain.NONE)
+
+    async def get_uri(self) -> str:
+        return self.driver.uri()
+
+    async def get_type(self) -> str:
+        return self.driver.type_name()
+
+    async def get_version(self) -> int:
+        return await self.driver.get_version()
+
+    async def get_lib_version(self) -> int:
+        return max(await self.driver.get_lib_version(), 9_000_000)
+
+    async def get_hostname(self) -> str:
+        return await self.driver.get_hostname()
+
+    async def get_capabilities(self) -> str:
+        return await self.driver.get_capabilities()
+
+    async def get_domain_capabilities(self, emulator: str | None = None, arch: str | None = None,
+                                      machine: str | None = None, virttype: str | None = None,
+                                      flags: int = 0) -> str:
+        return await self.driver.get_domain_capabilities(emulator, arch, machine, virttype, flags)
+
+    async def node_info(self) -> NodeInfo:
+        return await self.driver.node_get_info()
+
+    async def is_alive(self) -> bool:
+        return not self._st.closed and await self._driver.is_alive()
+
+    # ------------------------------------------------------------------ domains
+    async def list_all_domains(self, flags: int = 0) -> list[Domain]:
+        return [self._dom(r) for r in await self.driver.list_all_domains(flags)]
+
+    async def list_domain_ids(self) -> list[int]:
+        return await self.driver.list_domain_ids()
+
+    async def list_defined_domains(self) -> list[str]:
+        return await self.driver.list_defined_domains()
+
+    async def num_of_domains(self) -> int:
+        return len(await self.driver.list_all_domains(ListDomainsFlags.ACTIVE))
+
+    async def num_of_defined_domains(self) -> int:
+        return len(await self.driver.list_all_domains(ListDomainsFlags.INACTIVE))
+
+    async def lookup_by_name(self, name: str) -> Domain:
+        return self._dom(await self.driver.lookup_by_name(name))
+
+    async def lookup_by_id(self, id: int) -> Domain:
+        if id < 0:
+            raise VirtError("invalid argument: id must be greater than or equal to 0",
+                            ErrorCode.INVALID_ARG, ErrorDomain.DOMAIN)
+        return self._dom(await self.driver.lookup_by_id(id))
+
+    async def lookup_by_uuid(self, uuid: bytes) -> Domain:
+        if len(uuid) != 16:
+            raise _invalid_uuid()
+        return self._dom(await self.driver.lookup_by_uuid(bytes(uuid)))
+
+    async def lookup_by_uuid_string(self, uuid: str) -> Domain:
+        return await self.lookup_by_uuid(parse_uuid(uuid))
+
+    async def define_xml(self, xml: str, flags: int = 0) -> Domain:
+        drv = self._writable("virDomainDefineXML" if not flags else "virDomainDefineXMLFlags")
+        return self._dom(await drv.define_xml(xml, flags))
+
+    async def create_xml(self, xml: str, flags: int = 0) -> Domain:
+        return self._dom(await self._writable("virDomainCreateXML").create_xml(xml, flags))
+
+    # ------------------------------------------------------------------ events
+    def _ensure_bus(self) -> None:
+        if self._st.bus_token is None:
+            self._st.bus_token = self.driver.events.subscribe(self._dispatch)
+
+    def _dispatch(self, ev: DomainEvent) -> None:
+        for sub in list(self._st.event_subs.values()):
+            if sub.uuid is not None and ev.dom.uuid != sub.uuid:
+                continue
+            if event_matches(ev, sub.event_id):
+                sub.cb(self, self._dom(ev.dom), ev, sub.event_id)
+
+    def add_domain_event_callback(self, cb: DomainEventCallback,
+                                  event_id: EventID = EventID.LIFECYCLE,
+                                  dom: Domain | None = None) -> int:
+        """Call ``cb(conn, dom, event, event_id)`` in the loop for each matching event.
+
+        Returns an id for :meth:`remove_domain_event_callback`; ids count from 0 per
+        connection, as libvirt's do.
+        """
+        self._ensure_bus()
+        token = next(self._ids)
+        self._st.event_subs[token] = _EventSub(cb, EventID(event_id),
+                                               dom.uuid if dom is not None else None)
+        return token
+
+    def remove_domain_event_callback(self, token: int) -> None:
+        if self._st.event_subs.pop(token, None) is None:
+            raise VirtError(f"invalid argument: could not find event callback {token} for "
+                            "deletion", ErrorCode.INVALID_ARG, ErrorDomain.NONE)
+
+    def domain_events(self, event_ids: Collection[EventID] | None = None,
+                      dom: Domain | None = None) -> EventStream:
+        """Events as an async iterator, subscribed from this call on (all ids by default).
+
+        ``async with conn.domain_events() as events: async for dom, ev in events: ...``
+        """
+        return EventStream(self, event_ids, dom)
+
+
+class EventStream:
+    """Queued domain events of one connection; unsubscribes on :meth:`aclose`."""
+
+    def __init__(self, conn: Connection, event_ids: Collection[EventID] | None,
+                 dom: Domain | None) -> None:
+        self._conn = conn
+        self._queue: asyncio.Queue[tuple[Domain, DomainEvent]] = asyncio.Queue()
+        # One block-job message answers both ids: listen to the one asked for, or to
+        # BLOCK_JOB_2 alone when everything is wanted, so it arrives once.
+        wanted = list(event_ids) if event_ids is not None else [
+            i for i in EventID if i != EventID.BLOCK_JOB]
+        self._tokens = [conn.add_domain_event_callback(self._put, i, dom) for i in wanted]
+
+    def _put(self, _conn: Connection, dom: Domain, ev: DomainEvent, _id: EventID) -> None:
+        self._queue.put_nowait((dom, ev))
+
+    def __aiter__(self) -> EventStream:
+        return self
+
+    async def __anext__(self) -> tuple[Domain, DomainEvent]:
+        return await self._queue.get()
+
+    async def get(self, timeout: float | None = None) -> tuple[Domain, DomainEvent]:
+        """The next event; ``TimeoutError`` after ``timeout`` seconds."""
+        return await asyncio.wait_for(self._queue.get(), timeout)
+
+    async def aclose(self) -> None:
+        for t in self._tokens:
+            self._conn._st.event_subs.pop(t, None)
+        self._tokens = []
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.aclose()
+
+
+class Domain:
+    """A handle on a domain: name, UUID and the id it had when looked up or started."""
+
+    def __init__(self, conn: Connection, ref: DomainRef) -> None:
+        self.conn = conn
+        self.ref = ref
+
+    def __repr__(self) -> str:
+        return f"<Domain {self.ref.name!r} id={self.ref.id}>"
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Domain) and other.ref.uuid == self.ref.uuid
+
+    def __hash__(self) -> int:
+        return hash(self.ref.uuid)
+
+    @property
+    def name(self) -> str:
+        return self.ref.name
+
+    @property
+    def uuid(self) -> bytes:
+        return self.ref.uuid
+
+    @property
+    def uuid_string(self) -> str:
+        return format_uuid(self.ref.uuid)
+
+    @property
+    def id(self) -> int:
+        return self.ref.id
+
+    def _w(self, api: str) -> Driver:
+        return self.conn._writable(api)
+
+    # ------------------------------------------------------------------ queries
+    async def xml_desc(self, flags: int = 0) -> str:
+        return await self.conn.driver.get_xml_desc(self.ref, flags)
+
+    async def info(self) -> DomainInfo:
+        return await self.conn.driver.get_info(self.ref)
+
+    async def state(self, flags: int = 0) -> tuple[int, int]:
+        return await self.conn.driver.get_state(self.ref, flags)
+
+    async def is_active(self) -> bool:
+        return await self.conn.driver.is_active(self.ref)
+
+    async def is_persistent(self) -> bool:
+        return await self.conn.driver.is_persistent(self.ref)
+
+    async def os_type(self) -> str:
+        return await self.conn.driver.get_os_type(self.ref)
+
+    async def autostart(self) -> bool:
+        return await self.conn.driver.get_autostart(self.ref)
+
+    async def has_managed_save_image(self, flags: int = 0) -> bool:
+        return await self.conn.driver.has_managed_save_image(self.ref, flags)
+
+    # ------------------------------------------------------------------ changes
+    async def create(self, flags: int = 0) -> None:
+        api = "virDomainCreateWithFlags" if flags else "virDomainCreate"
+        self.ref = await self._w(api).create(self.ref, flags)
+
+    async def destroy(self, flags: int = 0) -> None:
+        await self._w("virDomainDestroyFlags" if flags else "virDomainDestroy").destroy(
+            self.ref, flags)
+        # libvirt resets the handle's id, as the C virDomain object's id is.
+        self.ref = DomainRef(self.ref.name, self.ref.uuid, -1)
+
+    async def shutdown(self, flags: int = 0) -> None:
+        await self._w("virDomainShutdownFlags" if flags else "virDomainShutdown").shutdown(
+            self.ref, flags)
+
+    async def reboot(self, flags: int = 0) -> None:
+        await self._w("virDomainReboot").reboot(self.ref, flags)
+
+    async def reset(self, flags: int = 0) -> None:
+        await self._w("virDomainReset").reset(self.ref, flags)
+
+    async def suspend(self) -> None:
+        await self._w("virDomainSuspend").suspend(self.ref)
+
+    async def resume(self) -> None:
+        await self._w("virDomainResume").resume(self.ref)
+
+    async def undefine(self, flags: int = 0) -> None:
+        await self._w("virDomainUndefineFlags" if flags else "virDomainUndefine").undefine(
+            self.ref, flags)
+
+    async def set_autostart(self, autostart: bool) -> None:
+        await self._w("virDomainSetAutostart").set_autostart(self.ref, bool(autostart))
+
+
+__all__ = [
+    "CLOSE_REASON_CLIENT", "CLOSE_REASON_EOF", "CLOSE_REASON_ERROR", "CLOSE_REASON_KEEPALIVE",
+    "CloseCallback", "Connection", "Domain", "DomainEventCallback", "EventStream", "event_matches",
+    "format_uuid", "parse_uuid",
+]
