@@ -90,9 +90,7 @@ class Connection:
         self.remote = remote
         self._st = _State()
         self._ids = itertools.count(0)
-        add_listener = getattr(driver, "add_close_listener", None)
-        if add_listener is not None:
-            add_listener(self._peer_closed)
+        driver.add_close_listener(self._peer_closed)
 
     # ------------------------------------------------------------------ plumbing
     @property

@@ -225,6 +225,16 @@ class Driver(ABC):
     async def is_alive(self) -> bool:
         return True
 
+    # Connection loss. A driver whose link can die (the remote client: EOF, keepalive
+    # timeout, I/O error) calls notify_closed(VIR_CONNECT_CLOSE_REASON_*); pyvirt.aio turns
+    # it into close callbacks. Kept in __dict__ so subclasses need not call a new __init__.
+    def add_close_listener(self, cb: Callable[[int], None]) -> None:
+        self.__dict__.setdefault("_close_listeners", []).append(cb)
+
+    def notify_closed(self, reason: int) -> None:
+        for cb in list(self.__dict__.get("_close_listeners", ())):
+            cb(reason)
+
     # ---- domain lookup / listing
     @abstractmethod
     async def list_all_domains(self, flags: int = 0) -> list[DomainRef]: ...
