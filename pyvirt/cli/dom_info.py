@@ -50,8 +50,9 @@ def cmd_list(ctl: Ctl, a: BoundArgs) -> None:
     drv = ctl.conn
     with ctl.failing("Failed to list domains"):
         doms = ctl.call(drv.list_all_domains(flags))
-    # virsh sorts running domains by id first, then inactive ones by name.
-    doms.sort(key=lambda d: (d.id < 0, max(d.id, 0), d.name))
+    # virsh sorts running domains by id first, then inactive ones by name, ignoring case
+    # (strcasecmp).
+    doms.sort(key=lambda d: (d.id < 0, max(d.id, 0), d.name.lower()))
     want_name, want_uuid, want_id = a.flag("name"), a.flag("uuid"), a.flag("id")
     if want_name or want_uuid or want_id:
         if a.flag("table"):

@@ -102,6 +102,8 @@ def xmldir(tmp_path: Path) -> Path:
     # Same name as the stock domain, another uuid: a clash.
     (tmp_path / "clash.xml").write_text(DOMAIN_XML.format(
         name="test", uuid="11111111-2222-3333-4444-777777777777"))
+    (tmp_path / "upper.xml").write_text(DOMAIN_XML.format(
+        name="Zed", uuid="11111111-2222-3333-4444-888888888888"))
     (tmp_path / "noname.xml").write_text("<domain type='test'><memory>1024</memory>"
                                          "<os><type>hvm</type></os></domain>")
     (tmp_path / "broken.xml").write_text("<domain type='test'><name>x</name>")
@@ -134,6 +136,8 @@ SCENARIOS = {
                        "dominfo alpha; destroy alpha; list --all; undefine beta; list --all",
     "create-transient": "create b.xml; list --all; dominfo beta; domstate beta --reason; "
                         "undefine beta; destroy beta; list --all; domstate beta",
+    "list-order": "define upper.xml; define b.xml; define a.xml; list --all; list --name --all; "
+                  "start beta; start Zed; list; list --all --uuid",
     "define-errors": "define clash.xml; define noname.xml; define nosuchfile.xml; "
                      "create clash.xml; list --all",
     "undefine-running": "undefine test; dominfo test; list --all --transient; shutdown test; "
