@@ -63,7 +63,7 @@ def _mirror_console(defn: DomainDef) -> None:
     if str(con.target_type) == "serial":
         if not devs.serials:
             devs.serials.append(model.ChardevDef(
-                type=con.type, source_type=con.source_type, source_path=con.source_path,
+                kind=model.ChardevKind.SERIAL, type=con.type, source_path=con.source_path,
                 source_mode=con.source_mode, source_append=con.source_append,
                 target_type="isa-serial", target_port=0, log_file=con.log_file,
                 log_append=con.log_append))
@@ -326,6 +326,7 @@ def _pci_addresses(defn: DomainDef) -> None:
             s.slot == spot.slot and s.function > 0 for s in spots) else None
         port = _add_ctrl(defn, "pci", idx, "pcie-root-port")
         port.alias = f"pci.{idx}"
+        port.model_name = "pcie-root-port"
         port.target_chassis = idx
         port.target_port = (spot.slot << 3) + spot.function
         port.address = _pci(spot, multi)

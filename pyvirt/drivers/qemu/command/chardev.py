@@ -47,7 +47,7 @@ class _FdSets:
 
 
 def _src_type(chr_: Any) -> str:
-    return str(chr_.source_type or chr_.type)
+    return str(chr_.type)
 
 
 def chardev_arg(chr_: Any, cid: str, rt: CommandRuntime, fds: _FdSets, argv: list[str]) -> str:

@@ -62,13 +62,17 @@ def graphics_args(defn: DomainDef, domain_dir: str) -> list[str]:
         gtype = str(g.type)
         if gtype != "vnc":
             raise ConfigUnsupported(f"unsupported configuration: graphics type '{gtype}' is not supported")
-        listen_type = str(getattr(g, "listen_type", None) or "address")
+        lis = g.listens[0] if g.listens else None
+        listen_type = str(lis.type) if lis is not None else "address"
         if listen_type == "none":
             opts = ["none"]
         elif listen_type == "socket" or g.socket:
-            opts = [f"vnc=unix:{qescape(g.socket or domain_dir + '/vnc.sock')}"]
+            sock = (lis.socket if lis is not None else None) or g.socket or f"{domain_dir}/vnc.sock"
+            opts = [f"vnc=unix:{qescape(sock)}"]
+        elif listen_type != "address":
+            raise ConfigUnsupported(f"unsupported configuration: graphics listen type '{listen_type}' is not supported")
         else:
-            listen = g.listen or "127.0.0.1"
+            listen = (lis.address if lis is not None else None) or "127.0.0.1"
             host = f"[{listen}]" if ":" in listen else listen
             port = g.port if g.port is not None and g.port >= 5900 else 5900
             opts = [f"{host}:{port - 5900}"]

@@ -19,8 +19,10 @@ def memballoon_args(defn: DomainDef) -> list[str]:
         raise ConfigUnsupported(f"unsupported configuration: memballoon model '{mb.model}' is not supported")
     props: JsonProps = {"driver": "virtio-balloon-pci", "id": mb.alias}
     props.update(pci_props(mb.address, defn))
-    if getattr(mb, "autodeflate", None) is not None:
-        props["deflate-on-oom"] = bool(mb.autodeflate)
+    if mb.autodeflate is not None:
+        props["deflate-on-oom"] = mb.autodeflate == "on"
+    if mb.free_page_reporting is not None:
+        props["free-page-reporting"] = mb.free_page_reporting == "on"
     return ["-device", qjson(props)]
 
 

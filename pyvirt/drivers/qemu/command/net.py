@@ -28,10 +28,15 @@ def nic_props(net: Any, index: int, defn: DomainDef, bootindex: int | None) -> J
     if bootindex is not None:
         props["bootindex"] = bootindex
     # <rom enabled='no'/>: no option ROM at all (iPXE would otherwise be loaded).
-    if getattr(net, "rom_enabled", None) is False:
-        props["romfile"] = ""
-    elif getattr(net, "rom_bar", None) is False:
-        props["rombar"] = 0
+    rom = next((e for e in net.extra if e.tag == "rom"), None)
+    if rom is not None:
+        if rom.get("enabled") == "no":
+            props["romfile"] = ""
+        else:
+            if rom.get("bar") == "off":
+                props["rombar"] = 0
+            if rom.get("file") is not None:
+                props["romfile"] = rom.get("file")
     return props
 
 
