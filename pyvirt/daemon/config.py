@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
+import ssl
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -14,6 +15,26 @@ from pyvirt.errors import ErrorCode, ErrorDomain, VirtError
 log = logging.getLogger(__name__)
 
 SYSTEM_RUN_DIR = Path("/run/pyvirt")
+
+
+@dataclass
+class TLSConfig:
+    """The optional TCP+TLS listener, libvirt's defaults: port 16514, certificates in /etc/pki."""
+
+    host: str = "0.0.0.0"
+    port: int = 16514
+    cert: Path = Path("/etc/pki/libvirt/servercert.pem")
+    key: Path = Path("/etc/pki/libvirt/private/serverkey.pem")
+    ca: Path = Path("/etc/pki/CA/cacert.pem")
+
+    def context(self) -> ssl.SSLContext:
+        ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH, cafile=str(self.ca))
+        ctx.load_cert_chain(str(self.cert), str(self.key))
+        ctx.verify_mode = ssl.CERT_REQUIRED  # x509 client certificates are the authentication
+        # No TLS 1.3 session tickets: libvirt's client polls for the confirmation byte right
+        # after the handshake, and a ticket record there makes its read fail with EAGAIN.
+        ctx.num_tickets = 0
+        return ctx
 
 
 @dataclass
@@ -29,6 +50,7 @@ class DaemonConfig:
     # Open qemu:///system (or session) at start and reattach to the guests a previous
     # daemon left running, so their events flow before any client asks.
     reattach: bool = True
+    tls: TLSConfig | None = None  # off by default, as in libvirtd
     # One test:///default node per daemon (shared by its connections, reset when the last
     # one closes), not per process, so two daemons in one process stay independent.
     test_hub: TestNodeHub = field(default_factory=TestNodeHub)

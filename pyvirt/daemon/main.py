@@ -14,7 +14,7 @@ import signal
 import sys
 from pathlib import Path
 
-from pyvirt.daemon.config import DaemonConfig
+from pyvirt.daemon.config import DaemonConfig, TLSConfig
 from pyvirt.remote.dispatch import RemoteProgram
 from pyvirt.rpc.server import ListenerSpec, RPCServer
 
@@ -31,6 +31,7 @@ class Daemon:
             keepalive_count=cfg.keepalive_count,
         )
         self.server = RPCServer(prog)
+        self.tls_port: int | None = None
 
     async def start(self) -> None:
         self.cfg.run_dir.mkdir(parents=True, exist_ok=True)
@@ -38,6 +39,9 @@ class Daemon:
             await self.cfg.reattach_qemu()
         await self.server.listen_unix(ListenerSpec(str(self.cfg.rw_socket), 0o600, False))
         await self.server.listen_unix(ListenerSpec(str(self.cfg.ro_socket), 0o666, True))
+        if self.cfg.tls is not None:
+            t = self.cfg.tls
+            self.tls_port = await self.server.listen_tls(t.host, t.port, t.context())
 
     async def stop(self) -> None:
         # Closing client drivers never stops guests: QEMU processes outlive the daemon.
@@ -70,6 +74,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     ap.add_argument("--root", type=Path, help="keep all state under DIR; sockets at DIR/run/")
     ap.add_argument("--session", action="store_true", help="per-user daemon ($XDG_RUNTIME_DIR)")
     ap.add_argument("--timeout", type=float, default=0.0, help="exit after SECONDS without clients")
+    ap.add_argument("--listen-tls", metavar="[HOST:]PORT", help="also serve TCP+TLS (x509 client certs)")
+    ap.add_argument("--tls-cert", type=Path, default=TLSConfig.cert)
+    ap.add_argument("--tls-key", type=Path, default=TLSConfig.key)
+    ap.add_argument("--tls-ca", type=Path, default=TLSConfig.ca)
     ap.add_argument("--no-reattach", action="store_true",
                     help="do not reconnect to running QEMU guests at start")  # fmt: skip
     ap.add_argument("-v", "--verbose", action="store_true")
@@ -82,8 +90,12 @@ def main(argv: list[str] | None = None) -> int:
         level=logging.DEBUG if args.verbose else logging.WARNING,
         format="%(asctime)s pyvirtd %(levelname)s %(name)s: %(message)s",
     )
+    tls = None
+    if args.listen_tls:
+        host, _, port = args.listen_tls.rpartition(":")
+        tls = TLSConfig(host or "0.0.0.0", int(port), args.tls_cert, args.tls_key, args.tls_ca)
     cfg = DaemonConfig(root=args.root.resolve() if args.root else None, session=args.session,
-                       idle_timeout=args.timeout, reattach=not args.no_reattach)  # fmt: skip
+                       idle_timeout=args.timeout, reattach=not args.no_reattach, tls=tls)  # fmt: skip
 
     async def amain() -> None:
         stop = asyncio.Event()

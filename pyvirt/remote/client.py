@@ -15,9 +15,11 @@ import asyncio
 import contextlib
 import logging
 import os
+import ssl
 import subprocess
 import sys
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any, TypeVar
 from urllib.parse import parse_qs, urlsplit
 
@@ -65,18 +67,60 @@ def session_socket() -> str:
     return os.path.join(xdg, "pyvirt", "libvirt-sock")
 
 
-def split_uri(uri: str) -> tuple[str, str]:
-    """(URI the daemon should open, socket path) from a client URI."""
+@dataclass(frozen=True)
+class Target:
+    """Where a client URI leads: the URI the daemon should open, and how to reach it."""
+
+    name: str
+    transport: str  # "unix" or "tls"
+    socket: str = ""
+    host: str = ""
+    port: int = 16514
+    pkipath: str = ""
+
+    def tls_context(self) -> ssl.SSLContext:
+        """libvirt's client PKI layout: pkipath=DIR, else /etc/pki (root) or ~/.pki/libvirt."""
+        if self.pkipath:
+            ca, cert, key = (os.path.join(self.pkipath, f) for f in ("cacert.pem", "clientcert.pem", "clientkey.pem"))
+        elif os.getuid() == 0:
+            ca, cert, key = ("/etc/pki/CA/cacert.pem", "/etc/pki/libvirt/clientcert.pem",
+                             "/etc/pki/libvirt/private/clientkey.pem")  # fmt: skip
+        else:
+            d = os.path.expanduser("~/.pki/libvirt")
+            ca, cert, key = (os.path.join(d, f) for f in ("cacert.pem", "clientcert.pem", "clientkey.pem"))
+        try:
+            ctx = ssl.create_default_context(ssl.Purpose.SERVER_AUTH, cafile=ca)
+            ctx.load_cert_chain(cert, key)
+        except (OSError, ssl.SSLError) as e:
+            raise VirtError(f"Cannot read TLS certificates: {e}", ErrorCode.SYSTEM_ERROR, ErrorDomain.RPC) from None
+        return ctx
+
+
+def parse_uri(uri: str) -> Target:
     u = urlsplit(uri)
     scheme, _, transport = u.scheme.partition("+")
-    if transport not in ("", "unix"):
-        raise InvalidArg(f"transport '{transport}' is not supported", ErrorCode.INVALID_ARG, ErrorDomain.REMOTE)
     q = parse_qs(u.query)
-    sock = q.get("socket", [""])[0]
-    if not sock:
-        sock = session_socket() if u.path.rstrip("/") == "/session" else SYSTEM_SOCKET
-    # Not urlunsplit: it drops the "//" when the authority is empty ("test:/default").
-    return f"{scheme}://{u.netloc}{u.path}", sock
+    # Only the driver part goes to the daemon, as libvirt's remote driver sends it:
+    # "test+unix:///default?socket=..." and "qemu+tls://host/system" open "test:///default"
+    # and "qemu:///system".
+    name = f"{scheme}://{u.path}" if transport else f"{scheme}://{u.netloc}{u.path}"
+    if transport in ("", "unix"):
+        sock = q.get("socket", [""])[0]
+        if not sock:
+            sock = session_socket() if u.path.rstrip("/") == "/session" else SYSTEM_SOCKET
+        return Target(name, "unix", socket=sock)
+    if transport == "tls":
+        return Target(name, "tls", host=u.hostname or "localhost", port=u.port or 16514,
+                      pkipath=q.get("pkipath", [""])[0])  # fmt: skip
+    raise InvalidArg(f"transport '{transport}' is not supported", ErrorCode.INVALID_ARG, ErrorDomain.REMOTE)
+
+
+def split_uri(uri: str) -> tuple[str, str]:
+    """(URI the daemon should open, socket path) from a unix-socket client URI."""
+    t = parse_uri(uri)
+    if t.transport != "unix":
+        raise InvalidArg(f"transport '{t.transport}' is not supported", ErrorCode.INVALID_ARG, ErrorDomain.REMOTE)
+    return t.name, t.socket
 
 
 class _RemoteEventBus(EventBus):
@@ -151,14 +195,18 @@ class RemoteDriver(Driver):
 
     @classmethod
     async def open(cls, uri: str, readonly: bool = False, keepalive: float = 5.0) -> RemoteDriver:
-        name, sock = split_uri(uri)
-        try:
-            rpc = await RPCClient.connect_unix(sock, P.PROGRAM, P.VERSION)
-        except VirtError:
-            # Like libvirt, a session URI with no daemon listening starts one for this user.
-            if name.rstrip("/") != "qemu:///session" or "socket=" in uri:
-                raise
-            rpc = await _spawn_session_daemon(sock)
+        target = parse_uri(uri)
+        name = target.name
+        if target.transport == "tls":
+            rpc = await RPCClient.connect_tls(target.host, target.port, target.tls_context(), P.PROGRAM, P.VERSION)
+        else:
+            try:
+                rpc = await RPCClient.connect_unix(target.socket, P.PROGRAM, P.VERSION)
+            except VirtError:
+                # Like libvirt, a session URI with no daemon listening starts one for this user.
+                if name.rstrip("/") != "qemu:///session" or "socket=" in uri:
+                    raise
+                rpc = await _spawn_session_daemon(target.socket)
         try:
             await _call(rpc, P.AUTH_LIST, None)
             ka = await _call(rpc, P.CONNECT_SUPPORTS_FEATURE, P.SupportsFeatureArgs(P.DrvFeature.PROGRAM_KEEPALIVE))

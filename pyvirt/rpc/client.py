@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import ssl
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -51,6 +52,8 @@ class RPCClient(asyncio.Protocol):
         self._ka_unanswered = 0
         # virConnectCloseReason for close callbacks: 1 EOF, 2 keepalive timeout
         self.close_reason = 1
+        # over TLS libvirt's server first sends one byte: 1 = it accepted our certificate
+        self._tls_confirm: asyncio.Future[None] | None = None
 
     @classmethod
     async def connect_unix(cls, path: str, program: int, version: int) -> RPCClient:
@@ -63,6 +66,32 @@ class RPCClient(asyncio.Protocol):
             ) from None
         return proto
 
+    @classmethod
+    async def connect_tls(
+        cls, host: str, port: int, ctx: ssl.SSLContext, program: int, version: int
+    ) -> RPCClient:
+        loop = asyncio.get_running_loop()
+
+        def make() -> RPCClient:
+            c = cls(program, version)
+            c._tls_confirm = loop.create_future()
+            return c
+
+        try:
+            _, proto = await loop.create_connection(make, host, port, ssl=ctx, server_hostname=host)
+        except (OSError, ssl.SSLError) as e:
+            raise VirtError(
+                f"unable to connect to server at '{host}:{port}': {e}", ErrorCode.SYSTEM_ERROR, ErrorDomain.RPC
+            ) from None
+        assert proto._tls_confirm is not None
+        try:
+            async with asyncio.timeout(30):
+                await proto._tls_confirm
+        except BaseException:
+            proto.close()
+            raise
+        return proto
+
     # ---- asyncio.Protocol
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         assert isinstance(transport, asyncio.Transport)
@@ -70,6 +99,16 @@ class RPCClient(asyncio.Protocol):
 
     def data_received(self, data: bytes) -> None:
         self._ka_unanswered = 0
+        if self._tls_confirm is not None and not self._tls_confirm.done():
+            if data[:1] != b"\x01":
+                self._tls_confirm.set_exception(VirtError(
+                    "authentication failed: server verification (of our certificate or IP address) failed",
+                    ErrorCode.AUTH_FAILED, ErrorDomain.RPC,
+                ))  # fmt: skip
+                self.close()
+                return
+            self._tls_confirm.set_result(None)
+            data = data[1:]
         try:
             for p in self.reader.feed(data):
                 self._packet(p)
@@ -83,6 +122,8 @@ class RPCClient(asyncio.Protocol):
         if self._ka_handle is not None:
             self._ka_handle.cancel()
         err = connection_lost_error()
+        if self._tls_confirm is not None and not self._tls_confirm.done():
+            self._tls_confirm.set_exception(err)
         for fut in self._pending.values():
             if not fut.done():
                 fut.set_exception(err)

@@ -15,6 +15,7 @@ import contextlib
 import logging
 import os
 import socket
+import ssl
 from collections.abc import Coroutine
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -57,8 +58,9 @@ class ListenerSpec:
 class ServerConnection(asyncio.Protocol):
     """One client socket."""
 
-    def __init__(self, factory: ProgramFactory, readonly: bool, server: RPCServer) -> None:
+    def __init__(self, factory: ProgramFactory, readonly: bool, server: RPCServer, tls: bool = False) -> None:
         self.factory = factory
+        self.tls = tls
         self.readonly = readonly
         self.server = server
         self.reader = pk.FrameReader()
@@ -76,6 +78,10 @@ class ServerConnection(asyncio.Protocol):
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         assert isinstance(transport, asyncio.Transport)
         self.transport = transport
+        if self.tls:
+            # The TLS handshake (client certificate verified against our CA) is done by now;
+            # libvirt's server then confirms with one byte, which its clients wait for.
+            transport.write(b"\x01")
         self.session = self.factory.new_session(self)
         self.server.clients.add(self)
 
@@ -231,6 +237,19 @@ class RPCServer:
         )
         self._servers.append(srv)
         self._paths.append(spec.path)
+
+    async def listen_tls(self, host: str, port: int, ctx: ssl.SSLContext) -> int:
+        """TCP+TLS listener (libvirt's 16514); ``ctx`` must require client certificates.
+
+        Returns the bound port (useful with port 0)."""
+        if ctx.verify_mode != ssl.CERT_REQUIRED:
+            raise ValueError("TLS listener needs client certificates (CERT_REQUIRED)")
+        loop = asyncio.get_running_loop()
+        srv = await loop.create_server(
+            lambda: ServerConnection(self.factory, False, self, tls=True), host, port, ssl=ctx
+        )
+        self._servers.append(srv)
+        return int(srv.sockets[0].getsockname()[1])
 
     async def close(self) -> None:
         for srv in self._servers:
