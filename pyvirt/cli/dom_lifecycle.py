@@ -80,6 +80,10 @@ def cmd_start(ctl: Ctl, a: BoundArgs) -> None:
         if a.flag(opt):
             flags |= bit
     with ctl.failing(f"Failed to start domain '{d.name}'"):
+        # --force-boot only matters when there is a managed save image to skip.
+        if flags & DomainCreateFlags.START_FORCE_BOOT and \
+                not ctl.call(ctl.conn.has_managed_save_image(d)):
+            flags &= ~DomainCreateFlags.START_FORCE_BOOT
         d = ctl.call(ctl.conn.create(d, flags))
     ctl.print_extra(f"Domain '{d.name}' started\n")
     if a.flag("console"):

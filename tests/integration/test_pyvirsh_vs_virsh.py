@@ -138,6 +138,11 @@ SCENARIOS = {
                         "undefine beta; destroy beta; list --all; domstate beta",
     "list-order": "define upper.xml; define b.xml; define a.xml; list --all; list --name --all; "
                   "start beta; start Zed; list; list --all --uuid",
+    "flags": "create a.xml --paused; create a.xml --autodestroy; create a.xml --validate; "
+             "destroy alpha; define a.xml; start alpha --bypass-cache; start alpha --reset-nvram; "
+             "start alpha --force-boot --bypass-cache; start alpha --force-boot; "
+             "destroy alpha --remove-logs; reboot alpha --mode acpi,agent; destroy alpha; "
+             "undefine alpha --nvram; undefine alpha --keep-nvram --snapshots-metadata; list --all",
     "define-errors": "define clash.xml; define noname.xml; define nosuchfile.xml; "
                      "create clash.xml; list --all",
     "undefine-running": "undefine test; dominfo test; list --all --transient; shutdown test; "

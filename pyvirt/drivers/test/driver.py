@@ -28,6 +28,7 @@ from pyvirt.drivers.test.node import PROCESS_HUB, TestDomainObj, TestNode, TestN
 from pyvirt.enums import (
     DefinedDetail,
     DestroyFlags,
+    DomainCreateFlags,
     DomainState,
     LifecycleEvent,
     ListDomainsFlags,
@@ -39,6 +40,7 @@ from pyvirt.enums import (
     StoppedDetail,
     SuspendedDetail,
     UndefinedDetail,
+    UndefineFlags,
     XMLFlags,
 )
 from pyvirt.errors import ErrorCode, ErrorDomain, VirtError
@@ -205,7 +207,7 @@ class TestDriver(Driver):
 
     async def create_xml(self, xml: str, flags: int = 0) -> DomainRef:
         self._rw("virDomainCreateXML")
-        if flags & ~0x11:  # START_PAUSED is refused below, as libvirt's test driver does
+        if flags & ~DomainCreateFlags.START_VALIDATE:
             raise _unsupported_flags(flags, "testDomainCreateXML")
         doc = _parse(xml)
         obj = self._check_clash(doc)
@@ -223,6 +225,8 @@ class TestDriver(Driver):
 
     async def undefine(self, dom: DomainRef, flags: int = 0) -> None:
         self._rw("virDomainUndefineFlags" if flags else "virDomainUndefine")
+        if flags & UndefineFlags.NVRAM:  # every other undefine flag is accepted (and moot)
+            raise _unsupported_flags(flags, "testDomainUndefineFlags")
         obj = self._obj(dom)
         # libvirt's test driver does not refuse a transient domain here; neither do we.
         obj.autostart = False
