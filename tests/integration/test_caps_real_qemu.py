@@ -14,10 +14,16 @@ from pathlib import Path
 import pytest
 
 from pyvirt.drivers.qemu.caps import Accel, QemuCapFlag, QemuCaps
-from pyvirt.drivers.qemu.caps_probe import cache_file, kvm_usable, load_caps, probe_caps
-from pyvirt.drivers.qemu.capsxml import capabilities_xml, describe_host
-from pyvirt.drivers.qemu.domcapsxml import domain_capabilities_xml
-from pyvirt.errors import OperationFailed
+from pyvirt.drivers.qemu.caps_probe import (
+    cache_file,
+    find_emulators,
+    kvm_usable,
+    load_caps,
+    probe_caps,
+)
+from pyvirt.drivers.qemu.capsxml import capabilities_xml, connect_capabilities, describe_host
+from pyvirt.drivers.qemu.domcapsxml import connect_domain_capabilities, domain_capabilities_xml
+from pyvirt.errors import ErrorCode, ErrorDomain, OperationFailed, VirtError
 
 QEMU = "/usr/bin/qemu-system-x86_64"
 REPO = Path(__file__).resolve().parents[1].parent
@@ -143,8 +149,9 @@ async def test_probe_failure_is_operation_failed(tmp_path: Path) -> None:
     bogus.chmod(0o755)
     with pytest.raises(OperationFailed):
         await load_caps(str(bogus), tmp_path / "c")
-    with pytest.raises(OperationFailed):
+    with pytest.raises(VirtError) as e:
         await load_caps(str(tmp_path / "missing"), tmp_path / "c")
+    assert e.value.code == ErrorCode.SYSTEM_ERROR
 
 
 def _virsh(*args: str) -> str:
@@ -184,3 +191,35 @@ async def test_capabilities_matches_libvirt(tmp_path: Path) -> None:
         return xml
 
     assert normalize(got) == normalize(want)
+
+
+@pytest.mark.oracle
+async def test_domcapabilities_i686_picks_i386_binary(tmp_path: Path) -> None:
+    if not os.access("/usr/bin/qemu-system-i386", os.X_OK):
+        pytest.skip("qemu-system-i386 not installed")
+    want = _virsh("domcapabilities", "--virttype", "qemu", "--arch", "i686")
+    got = await connect_domain_capabilities(tmp_path, None, "i686", None, "qemu")
+    assert "<path>/usr/bin/qemu-system-i386</path>" in got
+    assert got == want
+
+
+@pytest.mark.parametrize(("args", "code"), [
+    ((None, "aarch64", None, None), ErrorCode.CONFIG_UNSUPPORTED),
+    (("/usr/bin/nope", None, None, None), ErrorCode.SYSTEM_ERROR),
+    ((None, None, "nonesuch", "qemu"), ErrorCode.INVALID_ARG),
+    ((None, None, None, "xen"), ErrorCode.INVALID_ARG),
+])
+async def test_domcapabilities_errors_as_libvirt(
+    tmp_path: Path, args: tuple[str | None, str | None, str | None, str | None], code: ErrorCode
+) -> None:
+    """Same codes libvirt 9.0 returns for these calls (checked with python3-libvirt)."""
+    with pytest.raises(VirtError) as e:
+        await connect_domain_capabilities(tmp_path, *args)
+    assert e.value.code == code
+    assert e.value.domain == ErrorDomain.QEMU
+
+
+async def test_connect_capabilities_lists_installed_emulators(tmp_path: Path) -> None:
+    xml = await connect_capabilities(tmp_path)
+    for b in find_emulators():
+        assert f"<emulator>{b}</emulator>" in xml

@@ -188,6 +188,22 @@ class AccelCaps:
         return None
 
 
+# QEMU's target name -> libvirt's arch name and word size
+QEMU_TO_LIBVIRT_ARCH: Mapping[str, tuple[str, int]] = MappingProxyType({
+    "x86_64": ("x86_64", 64),
+    "i386": ("i686", 32),
+    "aarch64": ("aarch64", 64),
+    "arm": ("armv7l", 32),
+    "ppc64": ("ppc64", 64),
+    "riscv64": ("riscv64", 64),
+    "s390x": ("s390x", 64),
+})
+LIBVIRT_TO_QEMU_ARCH: Mapping[str, str] = MappingProxyType(
+    {v[0]: k for k, v in QEMU_TO_LIBVIRT_ARCH.items()}
+)
+# (binary's arch, guest arch) pairs where the binary also runs the smaller architecture
+_ARCH_SUBSETS = frozenset({("x86_64", "i686"), ("aarch64", "armv7l")})
+
 # Abstract QOM bases that are not devices (QEMU's object hierarchy), for recordings that
 # list concrete types only.
 _NON_DEVICE_BASES = frozenset({
@@ -241,6 +257,19 @@ class QemuCaps:
     flags: frozenset[QemuCapFlag] = frozenset()
 
     # ------------------------------------------------------------------ queries
+    @property
+    def guest_arch(self) -> str:
+        """libvirt's name of the architecture this binary emulates (i386 -> i686)."""
+        return QEMU_TO_LIBVIRT_ARCH.get(self.arch, (self.arch, 64))[0]
+
+    @property
+    def wordsize(self) -> int:
+        return QEMU_TO_LIBVIRT_ARCH.get(self.arch, (self.arch, 64))[1]
+
+    def serves_arch(self, arch: str) -> bool:
+        """Whether this binary can run guests of libvirt arch ``arch`` (x86_64 runs i686)."""
+        return arch == self.guest_arch or (self.guest_arch, arch) in _ARCH_SUBSETS
+
     def has(self, flag: QemuCapFlag) -> bool:
         return flag in self.flags
 

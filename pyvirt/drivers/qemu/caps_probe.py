@@ -24,9 +24,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from pyvirt.drivers.qemu.caps import Accel, QemuCaps
+from pyvirt.drivers.qemu.caps import (
+    LIBVIRT_TO_QEMU_ARCH,
+    QEMU_TO_LIBVIRT_ARCH,
+    Accel,
+    QemuCaps,
+)
 from pyvirt.drivers.qemu.caps_build import CACHE_FORMAT
-from pyvirt.errors import OperationFailed
+from pyvirt.errors import ConfigUnsupported, ErrorDomain, OperationFailed, SystemError_
 
 PROBE_TIMEOUT = 30.0
 
@@ -107,7 +112,9 @@ class BinaryKey:
         try:
             st = os.stat(binary)
         except OSError as e:
-            raise OperationFailed(f"Cannot check QEMU binary {binary}: {e.strerror}") from e
+            raise SystemError_(
+                f"Cannot check QEMU binary {binary}: {e.strerror}", domain=ErrorDomain.QEMU
+            ) from e
         return cls(binary, st.st_mtime_ns, st.st_size)
 
     def as_json(self) -> dict[str, Any]:
@@ -246,6 +253,42 @@ async def probe_caps(binary: str) -> QemuCaps:
     if not ok and caps.accels and caps.accels[0].accel != Accel.TCG:  # pragma: no cover
         raise OperationFailed("capabilities probe recorded a KVM session on a non-KVM host")
     return caps
+
+
+EMULATOR_DIRS: tuple[Path, ...] = (Path("/usr/bin"), Path("/usr/libexec"), Path("/usr/local/bin"))
+
+
+def find_emulators(dirs: Sequence[Path] = EMULATOR_DIRS) -> list[str]:
+    """Every ``qemu-system-<arch>`` binary found, one per arch, first directory wins."""
+    found: dict[str, str] = {}
+    for d in dirs:
+        try:
+            entries = sorted(d.iterdir())
+        except OSError:
+            continue
+        for p in entries:
+            qarch = p.name.removeprefix("qemu-system-")
+            if (p.name.startswith("qemu-system-") and qarch in QEMU_TO_LIBVIRT_ARCH
+                    and qarch not in found and os.access(p, os.X_OK)):
+                found[qarch] = str(p)
+    return list(found.values())
+
+
+def emulator_for_arch(arch: str, dirs: Sequence[Path] = EMULATOR_DIRS) -> str:
+    """The binary that serves libvirt arch ``arch``: its own, else one that also runs it
+    (qemu-system-x86_64 for i686). Raises VIR_ERR_CONFIG_UNSUPPORTED like libvirt."""
+    qarch = LIBVIRT_TO_QEMU_ARCH.get(arch)
+    emulators = find_emulators(dirs)
+    by_arch = {Path(e).name.removeprefix("qemu-system-"): e for e in emulators}
+    if qarch is not None and qarch in by_arch:
+        return by_arch[qarch]
+    wider = {"i686": "x86_64", "armv7l": "aarch64"}.get(arch)
+    if wider is not None and wider in by_arch:
+        return by_arch[wider]
+    raise ConfigUnsupported(
+        f"unsupported configuration: unable to find any emulator to serve '{arch}' architecture",
+        domain=ErrorDomain.QEMU,
+    )
 
 
 Prober = Callable[[str], Awaitable[QemuCaps]]

@@ -20,17 +20,6 @@ from pyvirt.drivers.qemu.caps import Accel, MachineType, QemuCapFlag, QemuCaps
 from pyvirt.drivers.qemu.cpumodel import DEFAULT_CPU_MAP, CpuMapData, decode, vendor_name
 from pyvirt.drivers.qemu.hostinfo import CacheBank, CpuIdentity, NumaCell, format_cpu_list
 
-# QEMU's target name -> libvirt's arch name and word size
-_ARCHES: dict[str, tuple[str, int]] = {
-    "x86_64": ("x86_64", 64),
-    "i386": ("i686", 32),
-    "aarch64": ("aarch64", 64),
-    "arm": ("armv7l", 32),
-    "ppc64": ("ppc64", 64),
-    "riscv64": ("riscv64", 64),
-    "s390x": ("s390x", 64),
-}
-
 
 @dataclass(frozen=True, slots=True)
 class HostCpuDescription:
@@ -67,7 +56,7 @@ def describe_host(cpu_map: Path = DEFAULT_CPU_MAP) -> HostDescription:
         known = set(data.features)
         host = {f for f in ident.libvirt_features() if f in known}
         sig = (ident.family, ident.model) if ident.family is not None and ident.model is not None else None
-        best = decode(data, host, vendor, sig, allow_disable=False)
+        best = decode(data, host, vendor, sig, guest=False)
         if best is not None:
             order = {f: i for i, f in enumerate(data.features)}
             model = best[0].name
@@ -189,7 +178,7 @@ def _ordered_machines(machines: tuple[MachineType, ...]) -> list[tuple[str, Mach
 
 
 def _guest(caps: QemuCaps) -> list[str]:
-    arch, wordsize = _ARCHES.get(caps.arch, (caps.arch, 64))
+    arch, wordsize = caps.guest_arch, caps.wordsize
     out = ["  <guest>", "    <os_type>hvm</os_type>", f"    <arch name='{arch}'>",
            f"      <wordsize>{wordsize}</wordsize>", f"      <emulator>{caps.binary}</emulator>"]
     for name, m, alias in _ordered_machines(caps.machines(Accel.TCG)):
@@ -218,8 +207,19 @@ def capabilities_xml(caps_list: list[QemuCaps], host: HostDescription) -> str:
     # libvirt lists guests by architecture in its own enum order (i686 before x86_64).
     order = {a: i for i, a in enumerate(("i686", "x86_64", "armv7l", "aarch64", "ppc64",
                                          "riscv64", "s390x"))}
-    for c in sorted(caps_list, key=lambda c: order.get(_ARCHES.get(c.arch, (c.arch, 0))[0], 99)):
+    for c in sorted(caps_list, key=lambda c: order.get(c.guest_arch, 99)):
         parts.append("")
         parts += _guest(c)
     parts += ["", "</capabilities>"]
     return "\n".join(parts) + "\n"
+
+
+async def connect_capabilities(
+    cache_dir: Path, binaries: list[str] | None = None, host: HostDescription | None = None
+) -> str:
+    """virConnectGetCapabilities: every installed qemu-system-* (or ``binaries``), with caps
+    from ``cache_dir``, and this host's description."""
+    from pyvirt.drivers.qemu.caps_probe import find_emulators, load_caps
+
+    caps = [await load_caps(b, cache_dir) for b in (binaries or find_emulators())]
+    return capabilities_xml(caps, host or describe_host())

@@ -6,17 +6,16 @@ libvirt records, so the model table comes from a CPU map directory in libvirt's 
 (``index.xml`` + ``x86_*.xml``; the installed one is ``/usr/share/libvirt/cpu_map``). When
 no map is available host-model is reported unsupported rather than guessed.
 
-Selection rule (our reading of libvirt's behaviour, verified against its golden files):
-consider every map model QEMU also offers whose vendor matches the host's (or that has no
-vendor); the candidate whose description needs the fewest added + removed features wins,
-the earlier model in map order on ties; a model whose signature matches the host's
-family/model wins over one that does not. Features are listed in the map's feature order,
-the required ones first.
+Selection rule (libvirt's documented behaviour, checked against its golden files and the
+installed libvirtd): consider every map model QEMU also offers whose vendor matches (or
+that has no vendor), newest first; see :func:`decode`. Features are listed in the map's
+feature order, the required ones first.
 """
 
 from __future__ import annotations
 
 import xml.etree.ElementTree as ET
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -121,37 +120,69 @@ def _libvirt_feature(name: str, known: set[str]) -> str | None:
     return None
 
 
+def _score(req: set[str], dis: set[str], guest: bool) -> tuple[int, int]:
+    """(total, disabled) cost of a description listing ``req`` then ``dis``; lower is better.
+
+    For guest CPUs each disabled feature costs more than the previous one (2, 3, 4, ...).
+    libvirt 9.0 counts them in a walk whose end moves down by one for every disabled
+    feature it meets, so trailing disabled features can go uncounted; we reproduce that
+    count exactly because it decides which model libvirt reports.
+    """
+    if not guest:
+        return len(req) + len(dis), 0
+    n_req = len(req)
+    end = n_req + len(dis)
+    disabled = 0
+    penalty = 2
+    i = n_req  # the walk only finds disabled features once past the required ones
+    while i < end:
+        end -= 1
+        disabled += penalty
+        penalty += 1
+        i += 1
+    return end + disabled, disabled
+
+
 def decode(
     data: CpuMapData,
     host: set[str],
     vendor: str | None,
     sig: tuple[int, int] | None,
-    offered: set[str] | None = None,
-    allow_disable: bool = True,
+    offered: Mapping[str, set[str]] | None = None,
+    guest: bool = True,
 ) -> tuple[MapModel, set[str], set[str]] | None:
     """Pick the map model that describes ``host`` best: (model, to require, to disable).
 
-    ``offered`` limits candidates to models the emulator knows; ``allow_disable=False`` is
-    the host CPU rule (a host CPU description never disables anything, so the model must be
-    a subset of the host's features).
+    ``offered`` limits candidates to the models the emulator knows, each with the features
+    it cannot provide (its blockers, disabled too). ``guest=False`` is the host CPU rule: a
+    host CPU description never disables anything, so the model must be a subset of the
+    host's features. Newest models are tried first and a later candidate must be strictly
+    better; a model whose signature matches the CPU's beats any that does not.
     """
     best: tuple[MapModel, set[str], set[str]] | None = None
-    for m in data.models:
+    for m in reversed(data.models):
         if not m.decode_host or (offered is not None and m.name not in offered):
             continue
         if m.vendor is not None and vendor is not None and m.vendor != vendor:
             continue
-        req, dis = host - m.features, set(m.features - host)
-        if dis and not allow_disable:
+        req = host - m.features
+        dis = set(m.features - host)
+        if offered is not None:
+            dis |= {b for b in offered[m.name] if b not in host}
+        if dis and not guest:
             continue
         if best is None:
             best = (m, req, dis)
             continue
-        b_sig = sig in best[0].signatures
-        m_sig = sig in m.signatures
-        if b_sig and not m_sig:
-            continue
-        if (m_sig and not b_sig) or len(req) + len(dis) < len(best[1]) + len(best[2]):
+        if sig is not None:
+            b_sig, m_sig = sig in best[0].signatures, sig in m.signatures
+            if b_sig and not m_sig:
+                continue
+            if m_sig and not b_sig:
+                best = (m, req, dis)
+                continue
+        cand, cur = _score(req, dis, guest), _score(best[1], best[2], guest)
+        if cand[0] < cur[0] or (cand[0] == cur[0] and cand[1] < cur[1]):
             best = (m, req, dis)
     return best
 
@@ -164,27 +195,22 @@ def host_model(ac: AccelCaps, cpu_map: Path = DEFAULT_CPU_MAP) -> HostModel | No
     if data is None:
         return None
     known = set(data.features)
-    host: set[str] = set()
+
+    def translate(names: Iterable[str]) -> set[str]:
+        return {lf for n in names if (lf := _libvirt_feature(n, known)) is not None}
+
     on = [k for k, v in ac.host_cpu_props.items() if v is True]
-    for k in [*on, *ac.host_cpu_nonmigratable]:
-        lf = _libvirt_feature(k, known)
-        if lf is not None:
-            host.add(lf)
+    host = translate([*on, *ac.host_cpu_nonmigratable])
     vendor_str = ac.host_cpu_props.get("vendor")
     vendor = _VENDOR_STRINGS.get(vendor_str) if isinstance(vendor_str, str) else None
     fam, mod = ac.host_cpu_props.get("family"), ac.host_cpu_props.get("model")
     sig = (fam, mod) if isinstance(fam, int) and isinstance(mod, int) else None
-    best = decode(data, host, vendor, sig, offered={m.name for m in ac.cpu_models})
+    offered = {m.name: translate(m.blockers) for m in ac.cpu_models}
+    best = decode(data, host, vendor, sig, offered=offered)
     if best is None:
         return None
     order = {f: i for i, f in enumerate(data.features)}
     m, req, dis = best
-    # Features QEMU cannot give this model here (its blockers) are disabled too.
-    qm = next((x for x in ac.cpu_models if x.name == m.name), None)
-    for b in qm.blockers if qm is not None else ():
-        lf = _libvirt_feature(b, known)
-        if lf is not None and lf not in host:
-            dis = dis | {lf}
     return HostModel(
         model=m.name,
         vendor=vendor,

@@ -15,13 +15,15 @@ from pathlib import Path
 
 from pyvirt.drivers.qemu.caps import Accel, CpuModel, QemuCapFlag, QemuCaps
 from pyvirt.drivers.qemu.cpumodel import DEFAULT_CPU_MAP, HostModel, cpu_vendor, host_model
-from pyvirt.errors import ErrorCode, ErrorDomain, InvalidArg, OperationUnsupported, VirtError
+from pyvirt.errors import ErrorDomain, InvalidArg
 
 F = QemuCapFlag
 
 # QEMU models libvirt 9.0's CPU map does not know; libvirt leaves them out of <mode custom>.
 _NOT_IN_LIBVIRT_MAP = frozenset({"max", "host", "base", "KnightsMill", "Denverton"})
 _VERSIONED = re.compile(r"-v\d+$")
+# libvirt words an unsupported arch of the binary's own family differently from a foreign one
+_ARCH_FAMILY = {"x86_64": "x86", "i686": "x86", "aarch64": "arm", "armv7l": "arm"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -218,34 +220,34 @@ def domain_capabilities_xml(
 ) -> str:
     """The domain capabilities document, as libvirt 9.0 formats it (trailing newline).
 
-    Raises VIR_ERR_INVALID_ARG for an unknown virttype/machine/arch mismatch, and
-    VIR_ERR_OPERATION_UNSUPPORTED for type='kvm' when KVM does not really work here.
+    ``caps`` must be the emulator's (``emulator``, when given, must be ``caps.binary``);
+    picking the binary is :func:`connect_domain_capabilities`'s job.
+    Raises VIR_ERR_INVALID_ARG (domain QEMU) with libvirt's messages for a virt type the
+    binary cannot serve (kvm included, when KVM does not really work here), an architecture
+    it does not run, or an unknown machine.
     """
+    if emulator is not None and emulator != caps.binary:
+        raise InvalidArg(f"invalid argument: capabilities of '{caps.binary}' were given for "
+                         f"emulator '{emulator}'", domain=ErrorDomain.QEMU)
     host = host or DomCapsHost.detect()
     vt = virttype or ("kvm" if caps.kvm_available else "qemu")
-    if vt not in ("qemu", "kvm"):
-        raise InvalidArg(f"invalid argument: unknown virttype: {vt}", domain=ErrorDomain.QEMU)
-    accel = Accel.KVM if vt == "kvm" else Accel.TCG
-    if accel == Accel.KVM and not caps.kvm_available:
-        raise OperationUnsupported(
-            f"unsupported configuration: KVM is not supported by '{caps.binary}' on this host"
-            + (f" ({caps.kvm_unusable_reason})" if caps.kvm_unusable_reason else ""),
-            domain=ErrorDomain.QEMU,
-        )
-    if emulator is not None and emulator != caps.binary:
-        raise InvalidArg(
-            f"invalid argument: emulator '{emulator}' does not match '{caps.binary}'",
-            domain=ErrorDomain.QEMU,
-        )
-    if arch is not None and arch != caps.arch:
-        raise InvalidArg(
-            f"invalid argument: requested architecture '{arch}' does not match "
-            f"architecture of emulator '{caps.binary}': {caps.arch}",
-            domain=ErrorDomain.QEMU,
-        )
-    ac = caps.accel(accel)
+    accel = {"kvm": Accel.KVM, "qemu": Accel.TCG}.get(vt)
+    ac = caps.accel(accel) if accel is not None else None
     if ac is None:
-        raise VirtError("no capabilities for " + accel.value, ErrorCode.INTERNAL_ERROR)
+        # includes type='kvm' where KVM does not really work (see caps.py): the binary
+        # cannot serve it here, which is libvirt's answer for a KVM-less host too
+        raise InvalidArg(
+            f"invalid argument: Emulator '{caps.binary}' does not support virt type '{vt}'",
+            domain=ErrorDomain.QEMU,
+        )
+    guest_arch = arch or caps.guest_arch
+    if not caps.serves_arch(guest_arch):
+        if _ARCH_FAMILY.get(guest_arch, guest_arch) == _ARCH_FAMILY.get(caps.guest_arch):
+            msg = f"Emulator '{caps.binary}' does not support arch '{guest_arch}'"
+        else:
+            msg = (f"architecture from emulator '{caps.guest_arch}' doesn't match given "
+                   f"architecture '{guest_arch}'")
+        raise InvalidArg(f"invalid argument: {msg}", domain=ErrorDomain.QEMU)
     mt = ac.machine(machine) if machine else ac.default_machine()
     if mt is None:
         raise InvalidArg(
@@ -258,12 +260,12 @@ def domain_capabilities_xml(
         f"  <path>{caps.binary}</path>",
         f"  <domain>{vt}</domain>",
         f"  <machine>{mt.name}</machine>",
-        f"  <arch>{caps.arch}</arch>",
+        f"  <arch>{guest_arch}</arch>",
         f"  <vcpu max='{mt.max_cpus}'/>",
         f"  <iothreads supported='{_yn(caps.has(F.IOTHREAD))}'/>",
     ]
     out += _os(caps, mt.name, host)
-    out += _cpu(caps, accel, host)
+    out += _cpu(caps, ac.accel, host)
     if caps.has(F.MEMORY_BACKEND_MEMFD):
         out += ["  <memoryBacking supported='yes'>"]
         out += _enum("sourceType", ["file", "anonymous", "memfd"], "    ")
@@ -276,3 +278,22 @@ def domain_capabilities_xml(
     out += _features(caps, host)
     out.append("</domainCapabilities>")
     return "\n".join(out) + "\n"
+
+
+async def connect_domain_capabilities(
+    cache_dir: Path,
+    emulator: str | None = None,
+    arch: str | None = None,
+    machine: str | None = None,
+    virttype: str | None = None,
+    *,
+    host: DomCapsHost | None = None,
+) -> str:
+    """virConnectGetDomainCapabilities: pick the binary (emulator, else by arch, else the
+    host's arch), load its caps (cached in ``cache_dir``) and format."""
+    from pyvirt.drivers.qemu.caps_probe import emulator_for_arch, load_caps
+
+    if emulator is None:
+        emulator = emulator_for_arch(arch or os.uname().machine)
+    caps = await load_caps(emulator, cache_dir)
+    return domain_capabilities_xml(caps, emulator, arch, machine, virttype, host)

@@ -79,9 +79,17 @@ def test_domcaps_errors() -> None:
     with pytest.raises(VirtError) as e:
         domain_capabilities_xml(caps, arch="aarch64", virttype="qemu", host=host)
     assert e.value.code == ErrorCode.INVALID_ARG
+    assert e.value.message == ("invalid argument: architecture from emulator 'x86_64' doesn't "
+                               "match given architecture 'aarch64'")
+    # an x86_64 binary also serves i686 guests, and says so in <arch>
+    assert "<arch>i686</arch>" in domain_capabilities_xml(caps, arch="i686", virttype="qemu",
+                                                          host=host)
     with pytest.raises(VirtError) as e:
         domain_capabilities_xml(caps, virttype="xen", host=host)
     assert e.value.code == ErrorCode.INVALID_ARG
+    assert e.value.message == ("invalid argument: Emulator '/usr/bin/qemu-system-x86_64' does "
+                               "not support virt type 'xen'")
+    assert int(e.value.domain) == 10  # VIR_FROM_QEMU
 
 
 def test_domcaps_kvm_refused_when_kvm_unusable() -> None:
@@ -93,6 +101,7 @@ def test_domcaps_kvm_refused_when_kvm_unusable() -> None:
     assert not caps.kvm_available
     with pytest.raises(VirtError) as e:
         domain_capabilities_xml(caps, virttype="kvm", host=DomCapsHost())
-    assert e.value.code == ErrorCode.OPERATION_UNSUPPORTED
+    assert e.value.code == ErrorCode.INVALID_ARG
+    assert "does not support virt type 'kvm'" in e.value.message
     # default virttype follows what really works
     assert "<domain>qemu</domain>" in domain_capabilities_xml(caps, host=DomCapsHost())
