@@ -225,6 +225,9 @@ async def _session(binary: str, accel: Accel, queries: Sequence[Query]) -> list[
         return await asyncio.wait_for(_QmpPipe(reader, writer).run(queries), PROBE_TIMEOUT)
     except (OperationFailed, TimeoutError, ValueError) as e:
         err = b""
+        # QEMU usually says why it died on stderr; give it a moment to exit and say it
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(proc.wait(), 1)
         if proc.stderr is not None and proc.returncode is not None:
             err = await proc.stderr.read()
         raise OperationFailed(
@@ -240,9 +243,13 @@ async def _session(binary: str, accel: Accel, queries: Sequence[Query]) -> list[
                 await proc.wait()
 
 
-async def probe_caps(binary: str) -> QemuCaps:
-    """Spawn ``binary`` (once per usable accelerator) and build its caps from QMP answers."""
-    ok, why = kvm_usable()
+async def probe_caps(
+    binary: str, *, kvm_check: Callable[[], tuple[bool, str]] = kvm_usable
+) -> QemuCaps:
+    """Spawn ``binary`` (once per usable accelerator) and build its caps from QMP answers.
+
+    ``kvm_check`` decides whether a KVM session is attempted (tests replace it)."""
+    ok, why = kvm_check()
     conv: list[Any] = []
     if ok:
         # Each session starts with its own qmp_capabilities, which is what separates the
@@ -250,8 +257,6 @@ async def probe_caps(binary: str) -> QemuCaps:
         conv += await _session(binary, Accel.KVM, [*_COMMON_QUERIES, *_expansions("host")])
     conv += await _session(binary, Accel.TCG, [*_COMMON_QUERIES, *_expansions("max")])
     caps = QemuCaps.from_conversation(conv, binary=binary, kvm_usable=ok, kvm_unusable_reason=why)
-    if not ok and caps.accels and caps.accels[0].accel != Accel.TCG:  # pragma: no cover
-        raise OperationFailed("capabilities probe recorded a KVM session on a non-KVM host")
     return caps
 
 
