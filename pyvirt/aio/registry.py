@@ -38,7 +38,7 @@ class DriverEntry:
 async def _open_test(uri: ConnectURI, readonly: bool) -> Opened:
     from pyvirt.drivers.test.driver import TestDriver
 
-    return Opened(TestDriver(uri.original), remote=False)
+    return Opened(TestDriver(uri.original, readonly=readonly), remote=False)
 
 
 def _check_qemu_path(uri: ConnectURI) -> None:

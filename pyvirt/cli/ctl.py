@@ -42,21 +42,11 @@ def in_process(uri: str) -> bool:
 
 
 async def open_remote_or_local(uri: str, readonly: bool) -> Driver:
-    """Every other URI goes to a daemon (pyvirtd or libvirtd) over the remote protocol;
-    qemu:///embed stays in process when the asyncio API provides it."""
-    scheme = uri.split(":", 1)[0]
-    if uri.startswith("qemu:///embed"):
-        try:
-            from pyvirt.aio import open_driver as _open  # type: ignore[attr-defined,unused-ignore]
-        except ImportError:
-            raise VirtError(f"no connection driver available for {uri}", 5, 0) from None
-        drv: Driver = await _open(uri)
-        return drv
-    if scheme.split("+", 1)[0] not in ("qemu", "test"):
-        raise VirtError(f"no connection driver available for {uri}", 5, 0)
-    from pyvirt.remote.client import RemoteDriver
+    """Every other URI goes through the project's driver registry (pyvirt.aio): a daemon over
+    the remote protocol (pyvirtd or libvirtd), or the QEMU driver in process."""
+    from pyvirt.aio import open_driver
 
-    return await RemoteDriver.open(uri, readonly)
+    return await open_driver(uri, readonly=readonly)
 
 
 @dataclass
