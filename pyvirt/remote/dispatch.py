@@ -38,9 +38,15 @@ async def _close(drv: Driver) -> None:
     await drv.close()
 
 _NO_AUTH_NEEDED = frozenset({P.AUTH_LIST.number})
+# CONNECT_SUPPORTS_FEATURE is let through so its handler can answer the keepalive probe
+# clients send before CONNECT_OPEN; it raises "not open" itself for any other feature.
 _NO_CONN_NEEDED = frozenset(
-    {P.AUTH_LIST.number, P.CONNECT_OPEN.number, P.CONNECT_SUPPORTS_FEATURE.number}
+    {P.AUTH_LIST.number, P.CONNECT_OPEN.number, P.CONNECT_CLOSE.number, P.CONNECT_SUPPORTS_FEATURE.number}
 )
+
+
+def not_open_error() -> VirtError:
+    return VirtError("internal error: hypervisor connection not open", ErrorCode.INTERNAL_ERROR, ErrorDomain.RPC)
 
 
 @dataclass
@@ -114,7 +120,7 @@ class RemoteSession:
             ))  # fmt: skip
             return None
         if self.driver is None and hdr.proc not in _NO_CONN_NEEDED:
-            self._error(hdr, VirtError("internal error: connection not open", ErrorCode.INTERNAL_ERROR, ErrorDomain.RPC))
+            self._error(hdr, not_open_error())
             return None
         self.current_serial = hdr.serial
         coro = handler(self, args)

@@ -10,7 +10,7 @@ from collections.abc import Callable, Coroutine
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from pyvirt.enums import EventID
-from pyvirt.errors import ErrorCode, ErrorDomain, InvalidArg, NoSupport, VirtError
+from pyvirt.errors import ErrorCode, ErrorDomain, NoSupport, VirtError
 from pyvirt.remote import protocol as P
 
 if TYPE_CHECKING:
@@ -50,10 +50,12 @@ async def supports_feature(s: RemoteSession, a: P.SupportsFeatureArgs) -> P.Supp
     if f == P.DrvFeature.PROGRAM_KEEPALIVE:
         s.conn.start_keepalive(s.program.keepalive_interval, s.program.keepalive_count)
         return P.SupportsFeatureRet(1)
+    if s.driver is None:
+        from pyvirt.remote.dispatch import not_open_error
+
+        raise not_open_error()
     if f in (P.DrvFeature.REMOTE_EVENT_CALLBACK, P.DrvFeature.REMOTE_CLOSE_CALLBACK):
         return P.SupportsFeatureRet(1)
-    if s.driver is None:
-        return P.SupportsFeatureRet(0)
     return P.SupportsFeatureRet(1 if f == P.DrvFeature.TYPED_PARAM_STRING else 0)
 
 
@@ -63,7 +65,7 @@ VIR_CONNECT_RO = 1
 @serves(P.CONNECT_OPEN)
 async def connect_open(s: RemoteSession, a: P.OpenArgs) -> None:
     if s.driver is not None:
-        raise VirtError("connection already open", ErrorCode.INTERNAL_ERROR, ErrorDomain.RPC)
+        raise VirtError("internal error: connection already open", ErrorCode.INTERNAL_ERROR, ErrorDomain.RPC)
     readonly = s.readonly or bool(a.flags & VIR_CONNECT_RO)
     s.driver = await s.program.opener(a.name, readonly)
     s.readonly = readonly
@@ -72,6 +74,8 @@ async def connect_open(s: RemoteSession, a: P.OpenArgs) -> None:
 @serves(P.CONNECT_CLOSE)
 async def connect_close(s: RemoteSession, a: None) -> None:
     await s.close_driver()
+    # libvirtd drops the client once the reply is out; clients close right after anyway.
+    s.conn.close_after_reply()
 
 
 @serves(P.CONNECT_REGISTER_CLOSE_CALLBACK)
@@ -178,14 +182,14 @@ async def num_of_defined(s: RemoteSession, a: None) -> P.NumRet:
 @serves(P.CONNECT_LIST_DOMAINS)
 async def list_domains(s: RemoteSession, a: P.ListDomainsArgs) -> P.ListDomainsRet:
     if a.maxids > P.DOMAIN_LIST_MAX:
-        raise VirtError(f"Too many domains '{a.maxids}' for limit '{P.DOMAIN_LIST_MAX}'", ErrorCode.RPC, ErrorDomain.RPC)
+        raise VirtError("maxids > REMOTE_DOMAIN_LIST_MAX", ErrorCode.RPC, ErrorDomain.RPC)
     return P.ListDomainsRet((await s.drv.list_domain_ids())[: max(a.maxids, 0)])
 
 
 @serves(P.CONNECT_LIST_DEFINED_DOMAINS)
 async def list_defined(s: RemoteSession, a: P.ListDefinedDomainsArgs) -> P.ListDefinedDomainsRet:
     if a.maxnames > P.DOMAIN_LIST_MAX:
-        raise VirtError(f"Too many domain names '{a.maxnames}' for limit '{P.DOMAIN_LIST_MAX}'", ErrorCode.RPC, ErrorDomain.RPC)
+        raise VirtError("maxnames > REMOTE_DOMAIN_LIST_MAX", ErrorCode.RPC, ErrorDomain.RPC)
     return P.ListDefinedDomainsRet((await s.drv.list_defined_domains())[: max(a.maxnames, 0)])
 
 
@@ -369,14 +373,17 @@ async def resume(s: RemoteSession, a: P.DomArgs) -> None:
 @serves(P.CONNECT_DOMAIN_EVENT_CALLBACK_REGISTER_ANY)
 async def event_register(s: RemoteSession, a: P.EventRegisterArgs) -> P.EventRegisterRet:
     if a.eventID < 0 or a.eventID > _LAST_EVENT_ID:
-        raise InvalidArg(f"unsupported event ID {a.eventID}", domain=ErrorDomain.RPC)
+        raise VirtError(f"internal error: unsupported event ID {a.eventID}", ErrorCode.INTERNAL_ERROR, ErrorDomain.RPC)
     return P.EventRegisterRet(s.register_event(a.eventID, a.dom))
 
 
 @serves(P.CONNECT_DOMAIN_EVENT_CALLBACK_DEREGISTER_ANY)
 async def event_deregister(s: RemoteSession, a: P.EventDeregisterArgs) -> None:
     if not s.deregister_event(a.callbackID):
-        raise InvalidArg(f"callbackID {a.callbackID} not registered", domain=ErrorDomain.RPC)
+        raise VirtError(
+            f"internal error: domain event callback {a.callbackID} not registered",
+            ErrorCode.INTERNAL_ERROR, ErrorDomain.RPC,
+        )  # fmt: skip
 
 
 @serves(P.DOMAIN_OPEN_CONSOLE)

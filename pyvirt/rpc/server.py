@@ -181,6 +181,10 @@ class ServerConnection(asyncio.Protocol):
             )
         )  # fmt: skip
 
+    def close_after_reply(self) -> None:
+        """Close once the reply being produced now has been queued (it is written first)."""
+        asyncio.get_running_loop().call_soon(self.close)
+
     def close(self) -> None:
         if self.transport is not None and not self.closed:
             self.closed = True

@@ -79,35 +79,49 @@ def test_socket_modes(daemon: DaemonThread) -> None:
     assert daemon.cfg.rw_socket.parent == daemon.cfg.root / "run"  # type: ignore[operator]
 
 
-# (name, packets sent before, the probe) — replies compared with libvirtd's when it runs.
+# (name, state before the probe: "none" | "auth" | "open", the probe). The replies are
+# compared with libvirtd's when it runs.
 BAD_INPUT = [
-    ("unknown-procedure", False, pkt(9999, 5)),
-    ("wrong-program", False, pkt(1, 6, prog=0x1234)),
-    ("wrong-version", False, pkt(1, 7, vers=2)),
-    ("before-auth", False, pkt(3, 8)),
-    ("truncated-xdr", True, pkt(23, 12, b"\0\0\0\x10ab")),
-    ("missing-args", True, pkt(100, 14, b"\0" * 8)),
-    ("error-status-call", True, pkt(3, 16, status=1)),
-    ("trailing-bytes-ok", True, pkt(3, 13, b"\0\0\0\0")),
-    ("lookup-ok", True, pkt(23, 15, bytes.fromhex("0000000474657374"))),
+    ("unknown-procedure", "none", pkt(9999, 5)),
+    ("wrong-program", "none", pkt(1, 6, prog=0x1234)),
+    ("wrong-version", "none", pkt(1, 7, vers=2)),
+    ("before-auth", "none", pkt(3, 8)),
+    ("not-open", "auth", pkt(3, 8)),
+    ("feature-not-open", "auth", pkt(60, 8, b"\0\0\0\x08")),
+    ("keepalive-feature-before-open", "auth", pkt(60, 8, b"\0\0\0\x0a")),
+    ("truncated-xdr", "open", pkt(23, 12, b"\0\0\0\x10ab")),
+    ("missing-args", "open", pkt(100, 14, b"\0" * 8)),
+    ("error-status-call", "open", pkt(3, 16, status=1)),
+    ("trailing-bytes-ok", "open", pkt(3, 13, b"\0\0\0\0")),
+    ("lookup-ok", "open", pkt(23, 15, bytes.fromhex("0000000474657374"))),
+    ("deregister-unknown", "open", pkt(317, 11, b"\0\0\0\x63")),
+    ("register-bad-event", "open", pkt(316, 12, b"\0\0\0\x63\0\0\0\0")),
+    ("list-too-many", "open", pkt(37, 13, b"\0\1\0\0")),
 ]
 
 # libvirtd 9.0's answers, captured with the same packets (used when it is not running).
 EXPECTED_ERRORS = {
-    "unknown-procedure": "unknown procedure: 9999",
-    "wrong-program": "Cannot find program 4660 version 1",
-    "wrong-version": "Cannot find program 536903814 version 2",
-    "before-auth": "authentication required",
-    "truncated-xdr": "Unable to decode message payload",
-    "missing-args": "unknown procedure: 100",
-    "error-status-call": "Unexpected message status 1",
+    "unknown-procedure": (39, "unknown procedure: 9999"),
+    "wrong-program": (39, "Cannot find program 4660 version 1"),
+    "wrong-version": (39, "Cannot find program 536903814 version 2"),
+    "before-auth": (39, "authentication required"),
+    "not-open": (1, "internal error: hypervisor connection not open"),
+    "feature-not-open": (1, "internal error: hypervisor connection not open"),
+    "truncated-xdr": (39, "Unable to decode message payload"),
+    "missing-args": (39, "unknown procedure: 100"),
+    "error-status-call": (39, "Unexpected message status 1"),
+    "deregister-unknown": (1, "internal error: domain event callback 99 not registered"),
+    "register-bad-event": (1, "internal error: unsupported event ID 99"),
+    "list-too-many": (39, "maxids > REMOTE_DOMAIN_LIST_MAX"),
 }
 
 
-def _probe(path: str, opened: bool, probe: bytes) -> bytes:
+def _probe(path: str, state: str, probe: bytes) -> bytes:
     w = Wire(path)
     try:
-        if opened:
+        if state == "auth":
+            assert w.call(66, 0)[20:24] == b"\0\0\0\0"
+        elif state == "open":
             w.hello()
         w.send(probe)
         return w.recv()
@@ -115,18 +129,25 @@ def _probe(path: str, opened: bool, probe: bytes) -> bytes:
         w.close()
 
 
-@pytest.mark.parametrize(("name", "opened", "probe"), BAD_INPUT, ids=[b[0] for b in BAD_INPUT])
-def test_bad_input_answered_like_libvirtd(daemon: DaemonThread, name: str, opened: bool, probe: bytes) -> None:
-    ours = _probe(str(daemon.cfg.rw_socket), opened, probe)
+@pytest.mark.parametrize(("name", "state", "probe"), BAD_INPUT, ids=[b[0] for b in BAD_INPUT])
+def test_bad_input_answered_like_libvirtd(daemon: DaemonThread, name: str, state: str, probe: bytes) -> None:
+    ours = _probe(str(daemon.cfg.rw_socket), state, probe)
     if name in EXPECTED_ERRORS:
         assert ours[20:24] == b"\0\0\0\x01", "an error reply"
         err = pk.decode_error(ours[24:])
-        assert err.message == EXPECTED_ERRORS[name]
-        assert (err.code, err.domain) == (39, 7)
+        assert (err.code, err.domain, err.message) == (EXPECTED_ERRORS[name][0], 7, EXPECTED_ERRORS[name][1])
     else:
         assert ours[20:24] == b"\0\0\0\0"
     if have_libvirtd() and name != "missing-args":  # proc 100 is real in libvirtd
-        assert ours.hex() == _probe(LIBVIRTD_SOCK, opened, probe).hex()
+        assert ours.hex() == _probe(LIBVIRTD_SOCK, state, probe).hex()
+
+
+def test_connect_close_then_disconnect(daemon: DaemonThread) -> None:
+    w = Wire(str(daemon.cfg.rw_socket))
+    w.hello()
+    assert w.call(2, 2)[20:24] == b"\0\0\0\0"
+    assert w.s.recv(1) == b""  # libvirtd drops the client after CONNECT_CLOSE; so do we
+    w.close()
 
 
 def test_readonly_socket_matches_libvirtd(daemon: DaemonThread) -> None:
