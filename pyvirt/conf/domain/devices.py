@@ -1,0 +1,598 @@
+"""Controllers, network interfaces, inputs, graphics, video, memballoon, rng and panic
+devices, plus :class:`RawDeviceDef` for device families the model does not cover."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from pyvirt.conf._xml import Writer, attrs, bad_attr, esc, parse_int, write_raw
+from pyvirt.conf.domain.base import DeviceDef, emit_extras, format_info, parse_info
+from pyvirt.errors import ConfigUnsupported, XMLError
+
+if TYPE_CHECKING:
+    from lxml import etree
+
+
+def _kids(el: etree._Element) -> list[etree._Element]:
+    return [c for c in el if isinstance(c.tag, str)]
+
+
+# ---- controller ----------------------------------------------------------------------------
+
+CONTROLLER_TYPES = ("ide", "fdc", "scsi", "sata", "virtio-serial", "ccid", "usb", "pci", "xenbus",
+                    "isa")
+
+
+@dataclass(slots=True, kw_only=True)
+class ControllerDef(DeviceDef):
+    type: str = "pci"
+    index: int = -1  # -1: not given; post-parse picks the first unused index
+    model: str | None = None
+    ports: int | None = None
+    vectors: int | None = None
+    model_name: str | None = None  # <model name=.../> (PCI controllers)
+    target_chassis_nr: int | None = None
+    target_chassis: int | None = None
+    target_port: int | None = None
+    target_bus_nr: int | None = None
+    target_index: int | None = None
+    target_hotplug: str | None = None
+    driver: dict[str, str] | None = None  # <driver queues=.../> attributes, in order
+
+
+def parse_controller(el: etree._Element) -> ControllerDef:
+    g = el.get
+    ctype = g("type") or ""
+    if ctype not in CONTROLLER_TYPES:
+        raise bad_attr("type", "controller", ctype)
+    ctrl = ControllerDef(type=ctype, model=g("model"),
+                         ports=parse_int(g("ports"), "ports"),
+                         vectors=parse_int(g("vectors"), "vectors"))
+    idx = g("index")
+    if idx is not None:
+        n = parse_int(idx, "index")
+        if n is None or n < 0:
+            raise XMLError(f"XML error: Cannot parse controller index {idx}")
+        ctrl.index = n
+    for c in _kids(el):
+        if parse_info(c, ctrl):
+            continue
+        if c.tag == "model":
+            ctrl.model_name = c.get("name")
+        elif c.tag == "target":
+            ctrl.target_chassis_nr = parse_int(c.get("chassisNr"), "chassisNr")
+            ctrl.target_chassis = parse_int(c.get("chassis"), "chassis")
+            ctrl.target_port = parse_int(c.get("port"), "port")
+            ctrl.target_bus_nr = parse_int(c.get("busNr"), "busNr")
+            ctrl.target_index = parse_int(c.get("index"), "index")
+            ctrl.target_hotplug = c.get("hotplug")
+            ctrl.extra += _kids(c) and [c]  # keep <node> etc. by keeping the whole target
+        elif c.tag == "driver" and not len(c):
+            ctrl.driver = {str(k): str(v) for k, v in c.attrib.items()}
+        else:
+            ctrl.extra.append(c)
+    return ctrl
+
+
+def format_controller(w: Writer, depth: int, ctrl: ControllerDef, inactive: bool) -> None:
+    head = "<controller" + attrs(("type", ctrl.type), ("index", ctrl.index),
+                                 ("model", ctrl.model), ("ports", ctrl.ports),
+                                 ("vectors", ctrl.vectors))
+    target_raw = [e for e in ctrl.extra if e.tag == "target"]
+    has_target = target_raw or any(
+        v is not None for v in (ctrl.target_chassis_nr, ctrl.target_chassis, ctrl.target_port,
+                                ctrl.target_bus_nr, ctrl.target_index, ctrl.target_hotplug))
+    body = (ctrl.driver or ctrl.model_name or has_target or ctrl.extra or ctrl.address
+            or ctrl.boot_order or (ctrl.alias and not inactive))
+    if not body:
+        w.line(depth, head + "/>")
+        return
+    w.line(depth, head + ">")
+    d = depth + 1
+    if ctrl.driver:
+        w.empty(d, "driver", attrs(*ctrl.driver.items()))
+    if ctrl.model_name is not None:
+        w.empty(d, "model", attrs(("name", ctrl.model_name)))
+    if target_raw:
+        emit_extras(w, d, target_raw)
+    elif has_target:
+        port = None if ctrl.target_port is None else f"0x{ctrl.target_port:x}"
+        w.empty(d, "target", attrs(("chassisNr", ctrl.target_chassis_nr),
+                                   ("chassis", ctrl.target_chassis), ("port", port),
+                                   ("busNr", ctrl.target_bus_nr), ("hotplug", ctrl.target_hotplug),
+                                   ("index", ctrl.target_index)))
+    emit_extras(w, d, [e for e in ctrl.extra if e.tag != "target"])
+    format_info(w, d, ctrl, inactive)
+    w.line(depth, "</controller>")
+
+
+# ---- interface -----------------------------------------------------------------------------
+
+
+@dataclass(slots=True, kw_only=True)
+class InterfaceDef(DeviceDef):
+    type: str = "network"  # network / bridge / user / ethernet / direct / ...
+    mac: str | None = None
+    mac_extra: dict[str, str] = field(default_factory=dict)  # type=, check=
+    source_network: str | None = None
+    source_bridge: str | None = None
+    source_dev: str | None = None
+    source_mode: str | None = None
+    source_portgroup: str | None = None
+    source_other: dict[str, str] = field(default_factory=dict)
+    source_extra: list[etree._Element] = field(default_factory=list)
+    target_dev: str | None = None
+    target_managed: str | None = None
+    model: str | None = None
+    driver: dict[str, str] | None = None
+    driver_extra: list[etree._Element] = field(default_factory=list)
+    link_state: str | None = None
+    mtu: int | None = None
+    trust_guest_rx_filters: str | None = None
+    managed: str | None = None
+
+
+_NET_SRC_KNOWN = {"network", "bridge", "dev", "mode", "portgroup"}
+# Autogenerated tap names are dropped from inactive XML (libvirt does the same).
+_AUTO_TAP_PREFIXES = ("vnet", "macvtap", "macvlan", "vif")
+
+
+def _valid_mac(mac: str) -> bool:
+    parts = mac.split(":")
+    return len(parts) == 6 and all(len(p) in (1, 2) and all(ch in "0123456789abcdefABCDEF"
+                                                            for ch in p) for p in parts)
+
+
+def parse_interface(el: etree._Element) -> InterfaceDef:
+    net = InterfaceDef(type=el.get("type") or "user", managed=el.get("managed"),
+                       trust_guest_rx_filters=el.get("trustGuestRxFilters"))
+    for c in _kids(el):
+        if parse_info(c, net):
+            continue
+        tag = c.tag
+        if tag == "mac":
+            mac = c.get("address")
+            if mac is not None:
+                if not _valid_mac(mac):
+                    raise XMLError(f"XML error: unable to parse mac address '{mac}'")
+                mac = ":".join(f"{int(p, 16):02x}" for p in mac.split(":"))
+                if int(mac[:2], 16) & 1:
+                    raise XMLError(f"XML error: expected unicast mac address, found "
+                                   f"multicast '{mac}'")
+            net.mac = mac
+            net.mac_extra = {str(k): str(v) for k, v in c.attrib.items() if k != "address"}
+        elif tag == "source":
+            g = c.get
+            net.source_network, net.source_bridge = g("network"), g("bridge")
+            net.source_dev, net.source_mode = g("dev"), g("mode")
+            net.source_portgroup = g("portgroup")
+            net.source_other = {str(k): str(v) for k, v in c.attrib.items()
+                                if k not in _NET_SRC_KNOWN}
+            net.source_extra = _kids(c)
+        elif tag == "target":
+            net.target_dev, net.target_managed = c.get("dev"), c.get("managed")
+        elif tag == "model":
+            net.model = c.get("type")
+        elif tag == "driver":
+            net.driver = {str(k): str(v) for k, v in c.attrib.items()}
+            net.driver_extra = _kids(c)
+        elif tag == "link":
+            net.link_state = c.get("state")
+        elif tag == "mtu":
+            net.mtu = parse_int(c.get("size"), "size")
+        else:
+            net.extra.append(c)
+    return net
+
+
+_NET_BEFORE_MODEL = ("virtualport", "ip", "route", "script", "downscript", "backenddomain")
+_NET_AFTER_MODEL = ("backend", "filterref", "tune", "teaming")
+_NET_AFTER_LINK = ("coalesce", "rom", "bandwidth", "vlan", "port")
+
+
+def format_interface(w: Writer, depth: int, net: InterfaceDef, inactive: bool) -> None:
+    w.line(depth, "<interface" + attrs(("type", net.type), ("managed", net.managed),
+                                       ("trustGuestRxFilters", net.trust_guest_rx_filters)) + ">")
+    d = depth + 1
+    if net.mac is not None:
+        w.empty(d, "mac", attrs(("address", net.mac), *net.mac_extra.items()))
+    src = attrs(("network", net.source_network), ("portgroup", net.source_portgroup),
+                ("bridge", net.source_bridge), ("dev", net.source_dev),
+                ("mode", net.source_mode), *net.source_other.items())
+    if net.source_extra:
+        w.line(d, f"<source{src}>")
+        emit_extras(w, d + 1, net.source_extra)
+        w.line(d, "</source>")
+    elif src:
+        w.empty(d, "source", src)
+    emit_extras(w, d, net.extra, _NET_BEFORE_MODEL)
+    if net.target_dev is not None and not (inactive and net.target_dev.startswith(_AUTO_TAP_PREFIXES)):
+        w.empty(d, "target", attrs(("dev", net.target_dev), ("managed", net.target_managed)))
+    emit_extras(w, d, net.extra, ("guest",))
+    if net.model is not None:
+        w.empty(d, "model", attrs(("type", net.model)))
+    if net.driver is not None:
+        at = attrs(*net.driver.items())
+        if net.driver_extra:
+            w.line(d, f"<driver{at}>")
+            emit_extras(w, d + 1, net.driver_extra)
+            w.line(d, "</driver>")
+        else:
+            w.empty(d, "driver", at)
+    emit_extras(w, d, net.extra, _NET_AFTER_MODEL)
+    if net.link_state is not None:
+        w.empty(d, "link", attrs(("state", net.link_state)))
+    if net.mtu is not None:
+        w.empty(d, "mtu", attrs(("size", net.mtu)))
+    emit_extras(w, d, net.extra, _NET_AFTER_LINK)
+    known = set(_NET_BEFORE_MODEL) | set(_NET_AFTER_MODEL) | set(_NET_AFTER_LINK) | {"guest"}
+    emit_extras(w, d, [e for e in net.extra if e.tag not in known])
+    format_info(w, d, net, inactive)
+    w.line(depth, "</interface>")
+
+
+# ---- input ---------------------------------------------------------------------------------
+
+
+@dataclass(slots=True, kw_only=True)
+class InputDef(DeviceDef):
+    type: str = "mouse"  # mouse / tablet / keyboard / passthrough / evdev
+    bus: str | None = None
+    model: str | None = None
+
+
+def parse_input(el: etree._Element) -> InputDef:
+    inp = InputDef(type=el.get("type") or "", bus=el.get("bus"), model=el.get("model"))
+    if inp.type not in ("mouse", "tablet", "keyboard", "passthrough", "evdev"):
+        raise ConfigUnsupported(
+            f"unsupported configuration: unknown input device type '{inp.type}'")
+    for c in _kids(el):
+        if not parse_info(c, inp):
+            inp.extra.append(c)
+    return inp
+
+
+def format_input(w: Writer, depth: int, inp: InputDef, inactive: bool) -> None:
+    head = "<input" + attrs(("type", inp.type), ("bus", inp.bus), ("model", inp.model))
+    _close(w, depth, head, "input", inp, inactive)
+
+
+def _close(w: Writer, depth: int, head: str, tag: str, dev: DeviceDef, inactive: bool,
+           before: list[str] | None = None) -> None:
+    """Emit a device whose body is only ``before`` lines, extras and the info block."""
+    sub = Writer()
+    for line in before or ():
+        sub.line(depth + 1, line)
+    emit_extras(sub, depth + 1, dev.extra)
+    format_info(sub, depth + 1, dev, inactive)
+    if not sub.lines:
+        w.line(depth, head + "/>")
+        return
+    w.line(depth, head + ">")
+    w.lines += sub.lines
+    w.line(depth, f"</{tag}>")
+
+
+# ---- graphics ------------------------------------------------------------------------------
+
+
+@dataclass(slots=True, kw_only=True)
+class GraphicsListenDef:
+    type: str = "address"  # address / network / socket / none
+    address: str | None = None
+    network: str | None = None
+    socket: str | None = None
+    other: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(slots=True, kw_only=True)
+class GraphicsDef(DeviceDef):
+    type: str = "vnc"
+    port: int | None = None
+    tls_port: int | None = None
+    autoport: bool | None = None
+    websocket: int | None = None
+    socket: str | None = None
+    keymap: str | None = None
+    passwd: str | None = None
+    other: dict[str, str] = field(default_factory=dict)
+    listens: list[GraphicsListenDef] = field(default_factory=list)
+
+    @property
+    def listen(self) -> str | None:
+        """The first address listen (what the legacy ``listen`` attribute shows)."""
+        for lst in self.listens:
+            if lst.type == "address" and lst.address:
+                return lst.address
+        return None
+
+
+_GR_KNOWN = {"type", "port", "tlsPort", "autoport", "websocket", "socket", "keymap", "passwd",
+             "listen"}
+
+
+def parse_graphics(el: etree._Element) -> GraphicsDef:
+    g = el.get
+    gr = GraphicsDef(type=g("type") or "", keymap=g("keymap"), passwd=g("passwd"),
+                     socket=g("socket"))
+    if gr.type not in ("sdl", "vnc", "rdp", "desktop", "spice", "egl-headless", "dbus"):
+        raise XMLError(f"XML error: unknown graphics device type '{gr.type}'")
+    gr.port = parse_int(g("port"), "port")
+    gr.tls_port = parse_int(g("tlsPort"), "tlsPort")
+    gr.websocket = parse_int(g("websocket"), "websocket")
+    auto = g("autoport")
+    if auto is not None:
+        if auto not in ("yes", "no"):
+            raise XMLError(f"XML error: invalid autoport value '{auto}'")
+        gr.autoport = auto == "yes"
+    gr.other = {str(k): str(v) for k, v in el.attrib.items() if k not in _GR_KNOWN}
+    for c in _kids(el):
+        if parse_info(c, gr):
+            continue
+        if c.tag == "listen":
+            lt = c.get("type") or "address"
+            gr.listens.append(GraphicsListenDef(
+                type=lt, address=c.get("address"), network=c.get("network"),
+                socket=c.get("socket"),
+                other={str(k): str(v) for k, v in c.attrib.items()
+                       if k not in ("type", "address", "network", "socket")}))
+        else:
+            gr.extra.append(c)
+    _graphics_defaults(gr, g("listen"))
+    return gr
+
+
+def _graphics_defaults(gr: GraphicsDef, listen_attr: str | None) -> None:
+    if listen_attr is not None:
+        first = next((x for x in gr.listens if x.type == "address"), None)
+        if first is None:
+            gr.listens.insert(0, GraphicsListenDef(type="address", address=listen_attr))
+        elif first.address is None:
+            first.address = listen_attr
+        elif first.address != listen_attr:
+            raise XMLError(f"XML error: graphics 'listen' attribute '{listen_attr}' must match "
+                           f"'address' attribute of first listen element (found "
+                           f"'{first.address}')")
+    if gr.type not in ("vnc", "spice", "rdp"):
+        return
+    if gr.type == "vnc" and gr.socket is not None:
+        gr.listens = [GraphicsListenDef(type="socket", socket=gr.socket)]
+        return
+    if gr.port == -1:
+        gr.autoport = True
+    if gr.type == "vnc" and gr.autoport is None:
+        gr.autoport = gr.port is None or gr.port == 0
+    if gr.type == "vnc" and not gr.listens:
+        gr.listens.append(GraphicsListenDef(type="address"))
+
+
+def format_graphics(w: Writer, depth: int, gr: GraphicsDef, inactive: bool) -> None:
+    pairs: list[tuple[str, object | None]] = [("type", gr.type)]
+    if gr.type in ("vnc", "spice", "rdp") and gr.socket is None:
+        port = gr.port
+        if gr.autoport and (inactive or not port or port < 0):
+            port = -1
+        pairs.append(("port", port))
+        if gr.type == "spice":
+            pairs.append(("tlsPort", -1 if gr.autoport and gr.tls_port is not None and inactive
+                          else gr.tls_port))
+        pairs.append(("autoport", gr.autoport))
+        if gr.websocket is not None:
+            pairs.append(("websocket", gr.websocket))
+    pairs.append(("socket", gr.socket))
+    pairs.append(("listen", gr.listen if gr.socket is None else None))
+    pairs += [("keymap", gr.keymap), *gr.other.items(), ("passwd", gr.passwd)]
+    head = "<graphics" + attrs(*pairs)
+    lines = []
+    for lst in gr.listens:
+        lines.append("<listen" + attrs(("type", lst.type), ("address", lst.address),
+                                       ("network", lst.network), ("socket", lst.socket),
+                                       *lst.other.items()) + "/>")
+    _close(w, depth, head, "graphics", gr, inactive, lines)
+
+
+# ---- video ---------------------------------------------------------------------------------
+
+
+@dataclass(slots=True, kw_only=True)
+class VideoDef(DeviceDef):
+    model: str | None = None
+    ram: int | None = None
+    vram: int | None = None
+    vram64: int | None = None
+    vgamem: int | None = None
+    heads: int | None = None
+    primary: bool | None = None
+    driver: dict[str, str] | None = None
+    model_extra: list[etree._Element] = field(default_factory=list)
+
+
+def parse_video(el: etree._Element) -> VideoDef:
+    v = VideoDef()
+    for c in _kids(el):
+        if parse_info(c, v):
+            continue
+        if c.tag == "model":
+            g = c.get
+            v.model = g("type")
+            v.ram, v.vram = parse_int(g("ram"), "ram"), parse_int(g("vram"), "vram")
+            v.vram64, v.vgamem = parse_int(g("vram64"), "vram64"), parse_int(g("vgamem"), "vgamem")
+            v.heads = parse_int(g("heads"), "heads")
+            p = g("primary")
+            v.primary = True if p == "yes" else None
+            v.model_extra = _kids(c)
+        elif c.tag == "driver":
+            v.driver = {str(k): str(val) for k, val in c.attrib.items()}
+        else:
+            v.extra.append(c)
+    return v
+
+
+def format_video(w: Writer, depth: int, v: VideoDef, inactive: bool) -> None:
+    w.line(depth, "<video>")
+    d = depth + 1
+    if v.driver is not None:
+        w.empty(d, "driver", attrs(*v.driver.items()))
+    if v.model is not None:
+        at = attrs(("type", v.model), ("ram", v.ram), ("vram", v.vram), ("vram64", v.vram64),
+                   ("vgamem", v.vgamem), ("heads", v.heads), ("primary", v.primary))
+        if v.model_extra:
+            w.line(d, f"<model{at}>")
+            emit_extras(w, d + 1, v.model_extra)
+            w.line(d, "</model>")
+        else:
+            w.empty(d, "model", at)
+    emit_extras(w, d, v.extra)
+    format_info(w, d, v, inactive)
+    w.line(depth, "</video>")
+
+
+# ---- memballoon / rng / panic --------------------------------------------------------------
+
+
+@dataclass(slots=True, kw_only=True)
+class MemballoonDef(DeviceDef):
+    model: str = "virtio"
+    autodeflate: str | None = None
+    free_page_reporting: str | None = None
+    stats_period: int | None = None
+
+
+def parse_memballoon(el: etree._Element) -> MemballoonDef:
+    model = el.get("model")
+    if model is None:
+        raise XMLError("XML error: balloon memory must contain model name")
+    mb = MemballoonDef(model=model, autodeflate=el.get("autodeflate"),
+                       free_page_reporting=el.get("freePageReporting"))
+    for c in _kids(el):
+        if parse_info(c, mb):
+            continue
+        if c.tag == "stats":
+            mb.stats_period = parse_int(c.get("period"), "period")
+        else:
+            mb.extra.append(c)
+    return mb
+
+
+def format_memballoon(w: Writer, depth: int, mb: MemballoonDef, inactive: bool) -> None:
+    head = "<memballoon" + attrs(("model", mb.model), ("autodeflate", mb.autodeflate),
+                                 ("freePageReporting", mb.free_page_reporting))
+    before = []
+    if mb.stats_period is not None:
+        before.append(f"<stats period='{mb.stats_period}'/>")
+    _close(w, depth, head, "memballoon", mb, inactive, before)
+
+
+@dataclass(slots=True, kw_only=True)
+class RngDef(DeviceDef):
+    model: str = "virtio"
+    rate_bytes: int | None = None
+    rate_period: int | None = None
+    backend_model: str = "random"
+    backend_path: str | None = None
+    backend_extra: list[etree._Element] = field(default_factory=list)
+    backend_type: str | None = None  # egd: tcp/udp/unix...
+
+
+def parse_rng(el: etree._Element) -> RngDef:
+    rng = RngDef(model=el.get("model") or "")
+    if rng.model != "virtio" and not rng.model.startswith("virtio"):
+        raise XMLError(f"XML error: unknown RNG model '{rng.model}'")
+    for c in _kids(el):
+        if parse_info(c, rng):
+            continue
+        if c.tag == "rate":
+            rng.rate_bytes = parse_int(c.get("bytes"), "bytes")
+            rng.rate_period = parse_int(c.get("period"), "period")
+        elif c.tag == "backend":
+            rng.backend_model = c.get("model") or ""
+            rng.backend_type = c.get("type")
+            rng.backend_extra = _kids(c)
+            text = (c.text or "").strip()
+            rng.backend_path = text or None
+        else:
+            rng.extra.append(c)
+    return rng
+
+
+def format_rng(w: Writer, depth: int, rng: RngDef, inactive: bool) -> None:
+    lines = []
+    if rng.rate_bytes is not None:
+        lines.append("<rate" + attrs(("bytes", rng.rate_bytes), ("period", rng.rate_period)) + "/>")
+    bat = attrs(("model", rng.backend_model), ("type", rng.backend_type))
+    if rng.backend_extra:
+        sub = Writer()
+        emit_extras(sub, 1, rng.backend_extra)
+        lines.append(f"<backend{bat}>")
+        lines += sub.lines
+        lines.append("</backend>")
+    elif rng.backend_path is not None:
+        lines.append(f"<backend{bat}>{esc(rng.backend_path)}</backend>")
+    else:
+        lines.append(f"<backend{bat}/>")
+    _close(w, depth, "<rng" + attrs(("model", rng.model)), "rng", rng, inactive, lines)
+
+
+@dataclass(slots=True, kw_only=True)
+class PanicDef(DeviceDef):
+    model: str | None = None
+
+
+def parse_panic(el: etree._Element) -> PanicDef:
+    p = PanicDef(model=el.get("model"))
+    for c in _kids(el):
+        if not parse_info(c, p):
+            p.extra.append(c)
+    return p
+
+
+def format_panic(w: Writer, depth: int, p: PanicDef, inactive: bool) -> None:
+    _close(w, depth, "<panic" + attrs(("model", p.model)), "panic", p, inactive)
+
+
+# ---- anything else -------------------------------------------------------------------------
+
+
+@dataclass(slots=True, kw_only=True)
+class RawDeviceDef(DeviceDef):
+    """A device family the model does not cover (hostdev, filesystem, tpm, ...), kept
+    verbatim so it survives a round trip. ``element`` is the original XML element."""
+
+    tag: str = ""
+    element: etree._Element | None = None
+
+
+def parse_raw(el: etree._Element) -> RawDeviceDef:
+    dev = RawDeviceDef(tag=str(el.tag), element=el)
+    for c in _kids(el):
+        if c.tag == "alias":
+            dev.alias = c.get("name")
+        elif c.tag == "address":
+            from pyvirt.conf.domain.address import parse_address
+
+            dev.address = parse_address(c)
+    return dev
+
+
+def format_raw(w: Writer, depth: int, dev: RawDeviceDef, inactive: bool) -> None:
+    if dev.element is None:
+        return
+    if inactive:
+        el = dev.element
+        for c in list(el):
+            if c.tag == "alias" and not str(c.get("name", "")).startswith("ua-"):
+                el = _copy_without(el, c)
+        write_raw(w, depth, el, None)
+    else:
+        write_raw(w, depth, dev.element, None)
+
+
+def _copy_without(el: etree._Element, drop: etree._Element) -> etree._Element:
+    import copy
+
+    new = copy.deepcopy(el)
+    for c in new:
+        if c.tag == drop.tag and c.get("name") == drop.get("name"):
+            new.remove(c)
+    return new

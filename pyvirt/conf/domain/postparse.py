@@ -1,0 +1,221 @@
+"""libvirt's generic (driver-independent) post-parse defaults and validation."""
+
+from __future__ import annotations
+
+import re
+import uuid as _uuid
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+from pyvirt.conf.domain.chardev import ChardevDef, ChardevKind
+from pyvirt.conf.domain.disk import DiskBus, DiskDef, DiskDevice
+from pyvirt.conf.domain.address import AddressDef
+from pyvirt.conf.domain.general import BootDev
+from pyvirt.errors import ErrorCode, ErrorDomain, InternalError, VirtError, XMLError
+
+if TYPE_CHECKING:
+    from pyvirt.conf.domain import DomainDef
+
+_UUID_RE = re.compile(r"^[0-9a-fA-F]{8}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?"
+                      r"[0-9a-fA-F]{12}$")
+
+# Which bus a disk gets from its target name when none is given (virDomainDiskDefParse).
+_BUS_BY_PREFIX = (("hd", DiskBus.IDE), ("sd", DiskBus.SCSI), ("vd", DiskBus.VIRTIO),
+                  ("xvd", DiskBus.XEN), ("ubd", DiskBus.UML), ("fd", DiskBus.FDC))
+
+
+def postparse(d: DomainDef, *, mac_gen: Callable[[], str] | None = None) -> None:
+    _identity(d)
+    _memory(d)
+    _os(d)
+    _disks(d)
+    _controllers(d)
+    _chardevs(d)
+    _misc_devices(d, mac_gen or random_mac)
+
+
+def _identity(d: DomainDef) -> None:
+    if "/" in d.name:
+        raise XMLError(f"XML error: name {d.name} cannot contain '/'")
+    if d.uuid:
+        if not _UUID_RE.match(d.uuid.strip()):
+            raise InternalError("internal error: malformed uuid element", domain=ErrorDomain.DOMAIN)
+        d.uuid = str(_uuid.UUID(d.uuid.strip()))
+    else:
+        d.uuid = str(_uuid.uuid4())
+
+
+def _memory(d: DomainDef) -> None:
+    if d.current_memory_kib == 0 or d.current_memory_kib > d.memory_kib:
+        d.current_memory_kib = d.memory_kib
+
+
+def _os(d: DomainDef) -> None:
+    os_ = d.os
+    if os_.arch is None:
+        # libvirt takes the default arch from the driver capabilities; every driver we have
+        # runs x86_64 guests on an x86_64 host.
+        os_.arch = "x86_64"
+    if os_.type == "hvm" and not os_.boot_devices and not os_.kernel:
+        if not any(dev.boot_order is not None for dev in d.devices.all()):
+            os_.boot_devices = [BootDev.HD]
+    elif os_.boot_devices and any(dev.boot_order is not None for dev in d.devices.all()):
+        raise XMLError("XML error: per-device boot elements cannot be used together with "
+                       "os/boot elements", domain=ErrorDomain.DOMAIN)
+
+
+def _disks(d: DomainDef) -> None:
+    seen: dict[str, DiskDef] = {}
+    for disk in d.devices.disks:
+        t = disk.target
+        if t.bus is None:
+            t.bus = next((b for p, b in _BUS_BY_PREFIX if t.dev.startswith(p)), DiskBus.IDE)
+            if disk.device == DiskDevice.FLOPPY:
+                t.bus = DiskBus.FDC
+        prev = seen.get(t.dev)
+        if prev is not None:
+            a = prev.source.path if prev.source is not None else None
+            b = disk.source.path if disk.source is not None else None
+            raise XMLError(f"XML error: target '{t.dev}' duplicated for disk sources "
+                           f"'{a or ''}' and '{b or ''}'")
+        seen[t.dev] = disk
+        if disk.address is None and t.bus in (DiskBus.IDE, DiskBus.FDC, DiskBus.SCSI, DiskBus.SATA):
+            disk.address = _drive_address(t.dev, t.bus)
+
+
+def disk_index(dev: str) -> int:
+    """'sda' -> 0, 'vdz' -> 25, 'hdaa' -> 26 (virDiskNameToIndex)."""
+    m = re.match(r"^(?:fd|hd|vd|sd|xvd|ubd)([a-z]+)\d*$", dev)
+    if m is None:
+        raise XMLError(f"XML error: Unknown disk name '{dev}' and no address specified")
+    idx = 0
+    for ch in m.group(1):
+        idx = idx * 26 + (ord(ch) - ord("a") + 1)
+    return idx - 1
+
+
+def _drive_address(dev: str, bus: DiskBus) -> AddressDef:
+    idx = disk_index(dev)
+    if bus == DiskBus.IDE:
+        return AddressDef.drive(idx // 4, (idx % 4) // 2, 0, idx % 2)
+    if bus == DiskBus.FDC:
+        return AddressDef.drive(idx // 2, 0, 0, idx % 2)
+    if bus == DiskBus.SATA:
+        return AddressDef.drive(idx // 6, 0, 0, idx % 6)
+    # scsi: 7 units per bus (unit 7 is the controller) as libvirt does for the default model
+    return AddressDef.drive(idx // 7, 0, 0, idx % 7)
+
+
+def _controllers(d: DomainDef) -> None:
+    used: dict[str, set[int]] = {}
+    for c in d.devices.controllers:
+        if c.index >= 0:
+            idx = used.setdefault(c.type, set())
+            if c.index in idx:
+                raise XMLError(f"XML error: Multiple '{c.type}' controllers with index "
+                               f"'{c.index}'")
+            idx.add(c.index)
+    for c in d.devices.controllers:
+        if c.index < 0:
+            idx = used.setdefault(c.type, set())
+            n = 0
+            while n in idx:
+                n += 1
+            c.index = n
+            idx.add(n)
+
+
+def _chardevs(d: DomainDef) -> None:
+    devs = d.devices
+    for group in (devs.serials, devs.parallels):
+        ports = {c.target_port for c in group if c.target_port is not None}
+        nxt = 0
+        for ch in group:
+            if ch.target_port is None:
+                while nxt in ports:
+                    nxt += 1
+                ch.target_port = nxt
+                ports.add(nxt)
+    for ch in devs.channels:
+        if ch.target_type is None:
+            raise XMLError("XML error: unknown target type '' specified for character device")
+    # virDomainDefAddConsoleCompat: console 0 of an HVM guest mirrors serial 0.
+    if d.os.type != "hvm":
+        return
+    if devs.consoles and devs.consoles[0].target_type in (None, "serial"):
+        con = devs.consoles[0]
+        con.target_type = "serial"
+        if con.target_port is None:
+            con.target_port = 0
+        if not devs.serials:
+            devs.serials.append(_copy_chardev(con, ChardevKind.SERIAL, None))
+    elif devs.serials and not devs.consoles:
+        devs.consoles.append(_copy_chardev(devs.serials[0], ChardevKind.CONSOLE, "serial"))
+    elif devs.serials and devs.consoles[0].target_type not in (None, "serial"):
+        devs.consoles.insert(0, _copy_chardev(devs.serials[0], ChardevKind.CONSOLE, "serial"))
+    for con in devs.consoles[1:]:
+        if con.target_port is None:
+            con.target_port = devs.consoles.index(con)
+
+
+def _copy_chardev(src: ChardevDef, kind: ChardevKind, target_type: str | None) -> ChardevDef:
+    from dataclasses import replace
+
+    ch = replace(src, kind=kind, extra=list(src.extra), source_extra=list(src.source_extra))
+    ch.target_model = None
+    if kind == ChardevKind.CONSOLE:
+        ch.target_type = target_type
+        ch.target_port = 0
+        ch.address = None
+    else:
+        ch.target_type = None
+        ch.target_port = 0
+    return ch
+
+
+def random_mac() -> str:
+    import os
+
+    b = os.urandom(3)
+    return "52:54:00:" + ":".join(f"{x:02x}" for x in b)
+
+
+def _misc_devices(d: DomainDef, mac_gen: Callable[[], str]) -> None:
+    devs = d.devices
+    for net in devs.interfaces:
+        if net.mac is None:
+            net.mac = mac_gen()
+    for inp in devs.inputs:
+        if inp.bus is None:
+            if inp.type in ("mouse", "keyboard"):
+                inp.bus = "ps2" if d.os.type == "hvm" else "xen"
+            elif inp.type == "tablet":
+                inp.bus = "usb"
+    if devs.videos and not any(v.primary for v in devs.videos):
+        devs.videos[0].primary = True
+    if d.vcpu.count < 1:
+        raise VirtError("internal error: vcpu count must be positive", ErrorCode.INTERNAL_ERROR,
+                        ErrorDomain.DOMAIN)
+
+
+def unmodeled_paths(d: DomainDef) -> list[str]:
+    """Where the model keeps XML verbatim instead of understanding it."""
+    out = [f"/domain/{e.tag}" for e in d.extra]
+    out += [f"/domain/os/{e.tag}" for e in d.os.extra]
+    if d.cputune is not None:
+        out += [f"/domain/cputune/{e.tag}" for e in d.cputune.extra]
+    if d.cpu is not None:
+        out += [f"/domain/cpu/{e.tag}" for e in d.cpu.extra]
+    for n, el in d.features.elements.items():
+        if len(el) or el.attrib:
+            out.append(f"/domain/features/{n}")
+    for dev in d.devices.all():
+        tag = getattr(dev, "tag", None) or type(dev).__name__
+        if tag in ("hostdev", "filesystem") or dev.__class__.__name__ == "RawDeviceDef":
+            out.append(f"/domain/devices/{tag}")
+            continue
+        out += [f"/domain/devices/{tag}/{e.tag}" for e in dev.extra]
+        if dev.address is not None and dev.address.type not in (
+                "pci", "drive", "virtio-serial", "ccid", "usb", "isa"):
+            out.append(f"/domain/devices/{tag}/address[@type='{dev.address.type}']")
+    return out
