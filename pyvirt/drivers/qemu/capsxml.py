@@ -11,6 +11,7 @@ SELinux relabelling).
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -41,6 +42,9 @@ class HostDescription:
     iommu: bool = False
     # huge pages reserved per (cell id, size KiB); missing means 0
     huge_pages: dict[tuple[int, int], int] = field(default_factory=dict)
+    # libvirt reads the TSC rate through /dev/kvm, so <counter> only appears when that
+    # device can be opened (even where KVM cannot run guests, as under kvm_pvm)
+    tsc_counter: bool = False
 
 
 def describe_host(cpu_map: Path = DEFAULT_CPU_MAP) -> HostDescription:
@@ -79,6 +83,7 @@ def describe_host(cpu_map: Path = DEFAULT_CPU_MAP) -> HostDescription:
         caches=tuple(hostinfo.cache_banks()),
         iommu=hostinfo.iommu_present(),
         huge_pages=huge,
+        tsc_counter=os.access("/dev/kvm", os.R_OK | os.W_OK),
     )
 
 
@@ -104,7 +109,7 @@ def _host_cpu(h: HostDescription) -> list[str]:
         if ident.family is not None and ident.model is not None:
             out.append(f"      <signature family='{ident.family}' model='{ident.model}' "
                        f"stepping='{ident.stepping or 0}'/>")
-        if {"constant_tsc", "nonstop_tsc"} <= ident.flags and ident.mhz:
+        if h.tsc_counter and {"constant_tsc", "nonstop_tsc"} <= ident.flags and ident.mhz:
             out.append(f"      <counter name='tsc' frequency='{round(ident.mhz * 1000) * 1000}' "
                        "scaling='no'/>")
     n = h.node

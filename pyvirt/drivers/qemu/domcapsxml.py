@@ -233,11 +233,17 @@ def domain_capabilities_xml(
     vt = virttype or ("kvm" if caps.kvm_available else "qemu")
     accel = {"kvm": Accel.KVM, "qemu": Accel.TCG}.get(vt)
     ac = caps.accel(accel) if accel is not None else None
-    if ac is None:
-        # includes type='kvm' where KVM does not really work (see caps.py): the binary
-        # cannot serve it here, which is libvirt's answer for a KVM-less host too
+    if accel is None:
         raise InvalidArg(
             f"invalid argument: Emulator '{caps.binary}' does not support virt type '{vt}'",
+            domain=ErrorDomain.QEMU,
+        )
+    if ac is None:
+        # type='kvm' where KVM does not really work (see caps.py): libvirt's words for a
+        # KVM-less host
+        raise InvalidArg(
+            f"invalid argument: the accel '{vt}' is not supported by '{caps.binary}' on this "
+            "host",
             domain=ErrorDomain.QEMU,
         )
     guest_arch = arch or caps.guest_arch
