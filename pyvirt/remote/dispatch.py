@@ -22,6 +22,7 @@ from pyvirt.drivers.base import ByteStream, DomainEvent, DomainRef, Driver
 from pyvirt.errors import ErrorCode, ErrorDomain, VirtError
 from pyvirt.remote import events as rev
 from pyvirt.remote import handlers
+from pyvirt.remote import procnames
 from pyvirt.remote import protocol as P
 from pyvirt.rpc import packet as pk
 from pyvirt.rpc import xdr
@@ -102,7 +103,7 @@ class RemoteSession:
         proc = P.PROCEDURES.get(hdr.proc)
         handler = handlers.HANDLERS.get(hdr.proc)
         if proc is None or handler is None:
-            self.conn.reply_error(hdr, pk.rpc_error(f"unknown procedure: {hdr.proc}"))
+            self._unsupported(hdr)
             return None
         if not self.authenticated and hdr.proc not in _NO_AUTH_NEEDED:
             self.conn.reply_error(hdr, pk.rpc_error("authentication required"))
@@ -166,6 +167,25 @@ class RemoteSession:
             self._error(hdr, VirtError(f"internal error: {e}", ErrorCode.INTERNAL_ERROR))
         finally:
             coro.close()
+
+    def _unsupported(self, hdr: pk.Header) -> None:
+        """A procedure we do not serve: libvirtd's own error for numbers it does not know,
+        and for the ones it knows, the "not supported by the connection driver" error a
+        driver lacking the call gives, so clients fall back exactly as they do with libvirt.
+        Like any call, that second kind needs authentication and an open connection first."""
+        name = procnames.name_of(hdr.proc)
+        if name is None:
+            self.conn.reply_error(hdr, pk.rpc_error(f"unknown procedure: {hdr.proc}"))
+        elif not self.authenticated:
+            self.conn.reply_error(hdr, pk.rpc_error("authentication required"))
+        elif self.driver is None:
+            self._error(hdr, not_open_error())
+        else:
+            api = P.api_name(name)
+            self._error(hdr, VirtError(
+                f"this function is not supported by the connection driver: {api}",
+                ErrorCode.NO_SUPPORT, P.api_error_domain(name),
+            ))  # fmt: skip
 
     def _reply(self, hdr: pk.Header, proc: P.Procedure[Any, Any], value: Any) -> None:
         out = pk.begin_frame()

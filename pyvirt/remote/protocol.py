@@ -469,12 +469,37 @@ class Procedure(Generic[A, R]):
     @property
     def api(self) -> str:
         """The public API behind the call, as libvirt names it in errors (virDomainDefineXML)."""
-        return "vir" + "".join(
-            w if w in _ACRONYMS else w.capitalize() for w in self.name.split("_")
-        )
+        return api_name(self.name)
 
 
-_ACRONYMS = frozenset({"XML", "UUID", "ID", "OS", "URI"})
+def api_name(proc_name: str) -> str:
+    """REMOTE_PROC_ name -> C API name: DOMAIN_GET_JOB_INFO -> virDomainGetJobInfo."""
+    return "vir" + "".join(_ACRONYMS.get(w, w.capitalize()) for w in proc_name.split("_"))
+
+
+def api_error_domain(proc_name: str) -> int:
+    """The VIR_FROM_* of the public API's source file (libvirt-domain.c reports VIR_FROM_DOMAIN...)."""
+    for key, dom in _API_DOMAINS:
+        if key in proc_name:
+            return dom
+    return 0  # libvirt-host.c: VIR_FROM_NONE
+
+
+_ACRONYMS = {
+    w: w for w in ("XML", "UUID", "ID", "OS", "URI", "CPU", "FS", "PM", "MAC", "IP", "SCSI", "USB", "PCI")
+} | {"IOTHREAD": "IOThread", "IOTHREADS": "IOThreads", "NWFILTER": "NWFilter"}
+# (substring of the procedure name, VIR_FROM_*) - first match wins
+_API_DOMAINS = (
+    ("DOMAIN_SNAPSHOT", 35),
+    ("DOMAIN_CHECKPOINT", 69),
+    ("NWFILTER", 33),
+    ("NETWORK", 19),
+    ("STORAGE", 18),
+    ("NODE_DEVICE", 22),
+    ("INTERFACE", 26),
+    ("SECRET", 30),
+    ("DOMAIN", 20),
+)
 
 
 V = xdr.VOID

@@ -101,3 +101,11 @@ def test_api_names() -> None:
     assert P.DOMAIN_DEFINE_XML.api == "virDomainDefineXML"
     assert P.DOMAIN_LOOKUP_BY_ID.api == "virDomainLookupByID"
     assert P.DOMAIN_DESTROY_FLAGS.api == "virDomainDestroyFlags"
+
+
+def test_procedure_names_by_number(spec: xspec.XSpec) -> None:
+    from pyvirt.remote.procnames import NAMES
+
+    assert {"REMOTE_PROC_" + n: i for i, n in enumerate(NAMES) if n} == spec.procs
+    for p in ALL:
+        assert NAMES[p.number] == p.name
