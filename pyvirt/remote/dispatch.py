@@ -21,8 +21,7 @@ from typing import Any
 from pyvirt.drivers.base import ByteStream, DomainEvent, DomainRef, Driver
 from pyvirt.errors import ErrorCode, ErrorDomain, VirtError
 from pyvirt.remote import events as rev
-from pyvirt.remote import handlers
-from pyvirt.remote import procnames
+from pyvirt.remote import handlers, procnames
 from pyvirt.remote import protocol as P
 from pyvirt.rpc import packet as pk
 from pyvirt.rpc import xdr
