@@ -128,6 +128,10 @@ def parse_chardev(el: etree._Element, kind: ChardevKind) -> ChardevDef:
                        "character device: {}", unsupported=True)
     assert ctype is not None
     ch = ChardevDef(kind=kind, type=ctype)
+    nsrc = sum(1 for c in el if c.tag == "source")
+    if nsrc > 1 and (ctype != ChardevType.UDP or nsrc > 2
+                     or len({c.get("mode", "connect") for c in el if c.tag == "source"}) < 2):
+        raise XMLError("XML error: Invalid char device source count")
     for c in el:
         tag = c.tag
         if not isinstance(tag, str) or parse_info(c, ch):
@@ -160,7 +164,7 @@ def parse_chardev(el: etree._Element, kind: ChardevKind) -> ChardevDef:
 
 def _validate(ch: ChardevDef) -> None:
     if ch.type == ChardevType.TCP:
-        if ch.source_host is None and ch.source_mode != "bind":
+        if ch.source_host is None:
             raise XMLError("XML error: Missing source host attribute for char device")
         if ch.source_service is None:
             raise XMLError("XML error: Missing source service attribute for char device")
@@ -190,6 +194,8 @@ def _format_source(w: Writer, d: int, ch: ChardevDef, inactive: bool) -> None:
                                        ("service", ch.bind_service)))
         w.empty(d, "source", attrs(("mode", "connect"), ("host", ch.source_host),
                                    ("service", ch.source_service)))
+    elif t == ChardevType.UNIX and ch.source_path is None:
+        return  # the driver picks a path at start-up; nothing to show until then
     elif t in (ChardevType.TCP, ChardevType.UNIX):
         if t == ChardevType.TCP:
             at = attrs(("mode", ch.source_mode), ("host", ch.source_host),

@@ -356,7 +356,16 @@ def _graphics_defaults(gr: GraphicsDef, listen_attr: str | None) -> None:
                            f"'{first.address}')")
     if gr.type not in ("vnc", "spice", "rdp"):
         return
+    for lst in gr.listens:
+        if lst.type == "network" and lst.network is None:
+            raise XMLError("XML error: 'network' attribute is required for listen type "
+                           "'network'")
     if gr.type == "vnc" and gr.socket is not None:
+        first = gr.listens[0] if gr.listens else None
+        if first is not None and first.type == "socket" and first.socket not in (None, gr.socket):
+            raise XMLError(f"XML error: graphics 'socket' attribute '{gr.socket}' must match "
+                           f"'socket' attribute of first listen element (found "
+                           f"'{first.socket}')")
         gr.listens = [GraphicsListenDef(type="socket", socket=gr.socket)]
         return
     if gr.port == -1:
@@ -509,6 +518,10 @@ def parse_rng(el: etree._Element) -> RngDef:
             rng.backend_model = c.get("model") or ""
             rng.backend_type = c.get("type")
             rng.backend_extra = _kids(c)
+            if rng.backend_type == "unix":
+                for sc in rng.backend_extra:
+                    if sc.tag == "source" and sc.get("path") is None and sc.get("mode") != "bind":
+                        raise XMLError("XML error: Missing source path attribute for char device")
             text = (c.text or "").strip()
             rng.backend_path = text or None
         else:

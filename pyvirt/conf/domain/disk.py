@@ -137,7 +137,7 @@ def _parse_source(el: etree._Element, dtype: str | None) -> DiskSourceDef:
     src = DiskSourceDef(protocol=g("protocol"), name=g("name"), pool=g("pool"),
                         volume=g("volume"), mode=g("mode"), type=g("type"),
                         startup_policy=g("startupPolicy"), index=parse_int(g("index"), "index"))
-    attr = _PATH_ATTR.get(DiskType(dtype)) if dtype in DiskType._value2member_map_ else None
+    attr = _PATH_ATTR.get(DiskType(dtype)) if dtype in DiskType._value2member_map_ else None  # type: ignore[arg-type]
     if attr is not None:
         src.path = g(attr)
     src.other = {str(k): str(v) for k, v in el.attrib.items() if k not in _SRC_KNOWN}
@@ -146,7 +146,7 @@ def _parse_source(el: etree._Element, dtype: str | None) -> DiskSourceDef:
 
 
 def _source_attrs(src: DiskSourceDef, dtype: str | None, inactive: bool) -> str:
-    attr = _PATH_ATTR.get(DiskType(dtype)) if dtype in DiskType._value2member_map_ else None
+    attr = _PATH_ATTR.get(DiskType(dtype)) if dtype in DiskType._value2member_map_ else None  # type: ignore[arg-type]
     pairs: list[tuple[str, object | None]] = []
     if dtype == DiskType.VHOSTUSER:
         pairs += [("type", src.type), ("path", src.path)]
@@ -217,7 +217,9 @@ def parse_disk(el: etree._Element) -> DiskDef:
         if parse_info(c, disk):
             continue
         if tag == "driver":
-            drv = DiskDriverDef(**{k: c.get(k) for k in _DRIVER_ATTRS})
+            drv = DiskDriverDef()
+            for k in _DRIVER_ATTRS:
+                setattr(drv, k, c.get(k))
             drv.extra = list(c)
             disk.driver = drv
         elif tag == "source":
