@@ -19,6 +19,7 @@ import hashlib
 import json
 import os
 import socket
+import threading
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -140,7 +141,8 @@ def read_cache(cache_dir: Path, key: BinaryKey) -> QemuCaps | None:
 def write_cache(cache_dir: Path, key: BinaryKey, caps: QemuCaps) -> None:
     cache_dir.mkdir(parents=True, exist_ok=True)
     final = cache_file(cache_dir, key.path)
-    tmp = final.with_name(f".{final.name}.{os.getpid()}.tmp")
+    # unique per process and thread: concurrent writers never share a temporary
+    tmp = final.with_name(f".{final.name}.{os.getpid()}.{threading.get_ident()}.tmp")
     blob = json.dumps({"format": CACHE_FORMAT, "key": key.as_json(), "caps": caps.to_json()})
     with open(tmp, "w") as f:
         f.write(blob)
