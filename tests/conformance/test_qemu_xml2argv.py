@@ -117,6 +117,8 @@ def _cases() -> list[str]:
 
 
 _RESULTS: Counter[str] = Counter()
+# Regression guard: exact matches we reached; raise it when more cases pass.
+FLOOR = 40
 
 
 @pytest.fixture(scope="module")
@@ -169,5 +171,5 @@ def test_xml2argv(name: str, caps) -> None:  # type: ignore[no-untyped-def]
 def test_zz_summary(caps) -> None:  # type: ignore[no-untyped-def]
     """Runs last (name order): print the counts; at least the common cases must pass."""
     print(f"\nqemuxml2argv x86_64-latest: {dict(_RESULTS)}")
-    if sum(_RESULTS.values()):
-        assert _RESULTS["pass"] >= 40, dict(_RESULTS)
+    if sum(_RESULTS.values()) == len(_cases()):  # only judge a full run, not a -k selection
+        assert _RESULTS["pass"] >= FLOOR, dict(_RESULTS)

@@ -112,12 +112,18 @@ def _implicit_controllers(defn: DomainDef) -> None:
         _add_ctrl(defn, "ide", 0)
     if _has_ctrl(defn, "pci", 0) is None:
         _add_ctrl(defn, "pci", 0, "pcie-root" if q35 else "pci-root")
+    if q35 and (any(str(d.target.bus) == "ide" for d in devs.disks)
+                or any(str(c.type) == "ide" for c in devs.controllers)):
+        # q35's ICH9 has AHCI only; libvirt refuses with these words.
+        raise ConfigUnsupported(
+            "unsupported configuration: IDE controllers are unsupported for this QEMU binary or machine type")
     for disk in devs.disks:
         bus = str(disk.target.bus)
-        if bus in ("ide", "sata", "scsi") and disk.address is None:
-            ctrl, _, _, _ = drive_address_for(disk.target.dev, bus)
-            if bus == "ide" and q35:
-                raise ConfigUnsupported("unsupported configuration: IDE controllers are unsupported for this QEMU binary or machine type")
+        if bus in ("ide", "sata", "scsi"):
+            if disk.address is not None:
+                ctrl = int(disk.address.controller or 0)
+            else:
+                ctrl = drive_address_for(disk.target.dev, bus)[0]
             if _has_ctrl(defn, bus, ctrl) is None:
                 _add_ctrl(defn, bus, ctrl, "lsilogic" if bus == "scsi" else None)
     needs_vserial = any(str(c.target_type) == "virtio" for c in devs.channels) or any(
@@ -302,6 +308,12 @@ def _pci_addresses(defn: DomainDef) -> None:
             c.address = _pci(alloc.reserve(0, 0x1F, 2))
     if devs.videos and devs.videos[0].address is None and str(devs.videos[0].model) != "none":
         devs.videos[0].address = _pci(alloc.reserve(0, 1 if q35 else 2))
+    # PCI controllers written without an address come before every endpoint.
+    for c in sorted(devs.controllers, key=lambda c: int(c.index)):
+        if str(c.type) == "pci" and c.address is None and str(c.model) == "pcie-root-port":
+            c.address = _pci(alloc.root_port_spot())
+        elif str(c.type) == "pci" and c.address is None and str(c.model) not in ("pci-root", "pcie-root"):
+            c.address = _pci(alloc.root_slot())
     pending: list[Any] = []
     for dev, pcie in _pci_devices(defn):
         if dev.address is not None:
@@ -315,20 +327,41 @@ def _pci_addresses(defn: DomainDef) -> None:
                 "pcie-to-pci-bridge, which pyvirt does not lay out yet"
             )
         pending.append(dev)
-    if not pending:
-        return
+    if pending:
+        _add_root_ports(defn, alloc, pending)
+    _root_port_targets(defn)
+
+
+def _root_port_targets(defn: DomainDef) -> None:
+    """chassis = index, port = devfn of the port; function 0 of a slot whose other
+    functions are used is marked multifunction, as libvirt does."""
+    ports = [c for c in defn.devices.controllers if str(c.model) == "pcie-root-port"]
+    used = {(c.address.bus, c.address.slot, c.address.function)
+            for c in defn.devices.all() if c.address is not None and str(c.address.type) == "pci"}
+    for c in ports:
+        a = c.address
+        if a is None:
+            continue
+        if c.target_chassis is None:
+            c.target_chassis = int(c.index)
+        if c.target_port is None:
+            c.target_port = (int(a.slot or 0) << 3) + int(a.function or 0)
+        if c.model_name is None:
+            c.model_name = "pcie-root-port"
+        if a.function == 0 and a.multifunction is None and any(
+                (a.bus, a.slot, f) in used for f in range(1, 8)):
+            a.multifunction = True
+
+
+def _add_root_ports(defn: DomainDef, alloc: PciAllocator, pending: list[Any]) -> None:
+    devs = defn.devices
     # One root port per PCIe endpoint plus a spare one for hotplug, as libvirt does.
     next_index = 1 + max((int(c.index) for c in devs.controllers if str(c.type) == "pci"), default=0)
     spots = [alloc.root_port_spot() for _ in range(len(pending) + 1)]
     for n, spot in enumerate(spots):
         idx = next_index + n
-        multi = True if spot.function == 0 and any(
-            s.slot == spot.slot and s.function > 0 for s in spots) else None
         port = _add_ctrl(defn, "pci", idx, "pcie-root-port")
         port.alias = f"pci.{idx}"
-        port.model_name = "pcie-root-port"
-        port.target_chassis = idx
-        port.target_port = (spot.slot << 3) + spot.function
-        port.address = _pci(spot, multi)
+        port.address = _pci(spot)
     for n, dev in enumerate(pending):
         dev.address = _pci(PciSlot(next_index + n, 0, 0))

@@ -42,7 +42,8 @@ def boot_indexes(defn: DomainDef) -> dict[int, int]:
         return explicit
     out: dict[int, int] = {}
     n = 0
-    for dev in defn.os.boot_devices or ():
+    # libvirt boots from "hd" when nothing is said, even with a direct kernel boot.
+    for dev in defn.os.boot_devices or ("hd",):
         kind = str(dev)
         cands: list[Any]
         if kind == "hd":

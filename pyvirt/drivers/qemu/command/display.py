@@ -42,17 +42,20 @@ def input_args(defn: DomainDef) -> list[str]:
 def audio_args(defn: DomainDef) -> list[str]:
     # libvirt 9 always gives QEMU one explicit audio backend so it never probes the host's
     # sound servers; "none" unless a graphics protocol carries audio.
-    audios = list(getattr(defn.devices, "audios", None) or ())
+    # <audio> is not modelled by conf yet: it is kept as a raw element among devices.others.
+    audios = [o.element for o in defn.devices.others if o.tag == "audio" and o.element is not None]
     if not audios:
         return ["-audiodev", qjson({"id": "audio1", "driver": "none"})]
     argv: list[str] = []
     for a in audios:
-        atype = str(a.type or "none")
+        if len(a) or set(a.attrib) - {"id", "type"}:
+            raise ConfigUnsupported("unsupported configuration: audio backend options are not supported")
+        atype = str(a.get("type") or "none")
         if atype not in ("none", "alsa", "coreaudio", "jack", "oss", "pulseaudio", "sdl", "file"):
             raise ConfigUnsupported(f"unsupported configuration: audio type '{atype}' is not supported")
         if atype in ("file", "jack"):
             raise ConfigUnsupported(f"unsupported configuration: audio type '{atype}' needs options we do not build")
-        argv += ["-audiodev", qjson({"id": f"audio{a.id}", "driver": "pa" if atype == "pulseaudio" else atype})]
+        argv += ["-audiodev", qjson({"id": f"audio{a.get('id')}", "driver": "pa" if atype == "pulseaudio" else atype})]
     return argv
 
 

@@ -80,9 +80,10 @@ def cpu_arg(defn: DomainDef) -> str:
     kvmclock = _timer(defn, "kvmclock")
     if kvmclock is not None and kvmclock.present is False:
         base += ",kvmclock=off"
-    eoi = getattr(defn.features, "apic_eoi", None)
+    apic = defn.features.elements.get("apic") if defn.features is not None else None
+    eoi = apic.get("eoi") if apic is not None else None
     if eoi is not None:
-        base += f",kvm-pv-eoi={'on' if eoi else 'off'}"
+        base += f",kvm-pv-eoi={eoi}"
     # A Hyper-V panic device is a CPU property, not a device.
     if any(str(p.model) == "hyperv" for p in defn.devices.panics):
         base += ",hv-crash"
@@ -103,7 +104,7 @@ def _cpu_model(defn: DomainDef) -> str:
         return "host,migratable=on"
     if mode == "maximum":
         return "max"
-    if mode == "custom" and cpu.model and not getattr(cpu, "features", None):
+    if mode == "custom" and cpu.model and not cpu.features:
         return str(cpu.model)
     raise ConfigUnsupported(f"unsupported configuration: CPU mode '{mode}' with model/features")
 
@@ -126,7 +127,7 @@ def smp_arg(defn: DomainDef) -> str:
         parts.append(f"maxcpus={count}")
     if topo is not None:
         parts += [f"sockets={topo.sockets}"]
-        if getattr(topo, "dies", None) not in (None, 1) :
+        if topo.dies != 1:
             parts.append(f"dies={topo.dies}")
         parts += [f"cores={topo.cores}", f"threads={topo.threads}"]
     else:
@@ -161,13 +162,14 @@ def pm_args(defn: DomainDef) -> list[str]:
     q35 = is_q35(defn.os.machine)
     if not defn.features.acpi:
         argv.append("-no-acpi")
-    pm = getattr(defn, "pm", None)
+    # <pm> is kept verbatim by conf (not modelled): read its two switches from the element.
+    pm = next((e for e in defn.extra if e.tag == "pm"), None)
     if pm is not None:
         dev = "ICH9-LPC" if q35 else "PIIX4_PM"
-        for attr, key in (("suspend_to_mem", "disable_s3"), ("suspend_to_disk", "disable_s4")):
-            val = getattr(pm, attr, None)
-            if val is not None:
-                argv += ["-global", f"{dev}.{key}={0 if val else 1}"]
+        for tag, key in (("suspend-to-mem", "disable_s3"), ("suspend-to-disk", "disable_s4")):
+            el = pm.find(tag)
+            if el is not None and el.get("enabled") in ("yes", "no"):
+                argv += ["-global", f"{dev}.{key}={0 if el.get('enabled') == 'yes' else 1}"]
     return argv
 
 

@@ -40,7 +40,7 @@ def pci_props(addr: Any, defn: Any) -> JsonProps:
     if addr is None or str(addr.type) != "pci":
         return {}
     out: JsonProps = {"bus": pci_bus_alias(int(addr.bus), defn)}
-    if addr.multifunction is True:
-        out["multifunction"] = True
+    if addr.multifunction is not None:
+        out["multifunction"] = addr.multifunction
     out["addr"] = hexaddr(int(addr.slot), int(addr.function or 0))
     return out
