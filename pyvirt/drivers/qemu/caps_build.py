@@ -186,58 +186,54 @@ class _Session:
         )
 
 
-def build_caps(
-    conv: Conversation, binary: str, kvm_usable: bool | None, kvm_unusable_reason: str
-) -> QemuCaps:
-    sessions: list[_Session] = []
-    g: dict[str, Any] = {}  # accelerator-independent replies, first answer wins
-    device_props: dict[str, tuple[DeviceProp, ...]] = {}
-    object_props: dict[str, tuple[DeviceProp, ...]] = {}
-    for cmd, args, reply in conv:
+class _Walk:
+    """Sorts the answers of a conversation: per session, global, and per-type properties."""
+
+    def __init__(self) -> None:
+        self.sessions: list[_Session] = []
+        self.g: dict[str, Any] = {}  # accelerator-independent replies, first answer wins
+        self.device_props: dict[str, tuple[DeviceProp, ...]] = {}
+        self.object_props: dict[str, tuple[DeviceProp, ...]] = {}
+
+    def feed(self, cmd: str, args: Mapping[str, Any] | None, reply: Any) -> None:
         if cmd == "qmp_capabilities":
-            sessions.append(_Session())
-            continue
-        if not sessions:
-            sessions.append(_Session())
-        s = sessions[-1]
+            self.sessions.append(_Session())
+            return
+        if not self.sessions:
+            self.sessions.append(_Session())
+        s = self.sessions[-1]
         if _is_error(reply):
-            continue
+            return
         if cmd == "query-machines":
             s.machines = _machines(reply)
         elif cmd == "query-cpu-definitions":
             s.cpu_models = _cpu_models(reply)
         elif cmd == "query-kvm":
             s.kvm_enabled = bool(reply.get("enabled"))
-            g.setdefault(cmd, reply)
+            self.g.setdefault(cmd, reply)
         elif cmd == "query-cpu-model-expansion":
-            # Only the plain static expansion (no extra props) describes the host model.
-            if args and args.get("type") == "static" and not args["model"].get("props"):
-                model = reply.get("model", {})
-                s.host_model = model.get("name")
-                s.host_props = {str(k): v for k, v in model.get("props", {}).items()}
-            elif (
-                args
-                and args.get("type") == "static"
-                and args["model"].get("props") == {"migratable": False}
-            ):
-                s.nonmig_props = dict(reply.get("model", {}).get("props", {}))
+            self._expansion(s, args, reply)
         elif cmd == "device-list-properties" and args:
-            device_props[str(args["typename"])] = _props(reply)
-        elif cmd == "qom-list-types":
-            g.setdefault(cmd, reply)
+            self.device_props[str(args["typename"])] = _props(reply)
         elif cmd == "qom-list-properties" and args:
-            object_props[str(args["typename"])] = _props(reply)
+            self.object_props[str(args["typename"])] = _props(reply)
         else:
-            g.setdefault(cmd, reply)
-    if "query-version" not in g:
-        raise OperationFailed(f"QEMU {binary} did not answer query-version")
+            self.g.setdefault(cmd, reply)
 
-    ver = g["query-version"]["qemu"]
-    version = int(ver["major"]) * 1_000_000 + int(ver["minor"]) * 1000 + int(ver["micro"])
-    kvm_reply = g.get("query-kvm", {})
-    recorded_kvm = bool(kvm_reply.get("enabled")) and bool(kvm_reply.get("present"))
-    kvm_ok = recorded_kvm if kvm_usable is None else (kvm_usable and recorded_kvm)
+    @staticmethod
+    def _expansion(s: _Session, args: Mapping[str, Any] | None, reply: Any) -> None:
+        if not args or args.get("type") != "static":
+            return
+        props = args["model"].get("props")
+        model = reply.get("model", {})
+        if not props:  # the plain static expansion describes the host model
+            s.host_model = model.get("name")
+            s.host_props = {str(k): v for k, v in model.get("props", {}).items()}
+        elif props == {"migratable": False}:
+            s.nonmig_props = dict(model.get("props", {}))
 
+
+def _accels(sessions: list[_Session], kvm_ok: bool) -> tuple[AccelCaps, ...]:
     accels: list[AccelCaps] = []
     if len(sessions) >= 2:
         if kvm_ok:
@@ -245,26 +241,23 @@ def build_caps(
         accels.append(sessions[-1].accel_caps(Accel.TCG))
     elif sessions:
         only = sessions[0]
-        if only.kvm_enabled and kvm_ok:
-            accels.append(only.accel_caps(Accel.KVM))
-        else:
-            accels.append(only.accel_caps(Accel.TCG))
-    if not any(a.accel == Accel.TCG for a in accels) and accels:
+        accel = Accel.KVM if only.kvm_enabled and kvm_ok else Accel.TCG
+        accels.append(only.accel_caps(accel))
+    if accels and not any(a.accel == Accel.TCG for a in accels):
         # One KVM-only session: machines are the same under TCG; CPU usability is not.
-        kvm = accels[0]
-        accels.append(AccelCaps(accel=Accel.TCG, machines=kvm.machines))
+        accels.append(AccelCaps(accel=Accel.TCG, machines=accels[0].machines))
+    return tuple(accels)
 
-    schema = QapiSchema(g.get("query-qmp-schema", []))
-    qom_types = {str(t["name"]): str(t.get("parent", "")) for t in g.get("qom-list-types", [])}
-    cmdline = {
-        str(o["option"]): frozenset(str(p["name"]) for p in o.get("parameters", []))
-        for o in g.get("query-command-line-options", [])
-    }
-    commands = frozenset(str(c["name"]) for c in g.get("query-commands", [])) or schema.names(
-        "command"
-    )
-    migration_caps = frozenset(str(c["capability"]) for c in g.get("query-migrate-capabilities", []))
 
+def _flags(
+    kvm_ok: bool,
+    version: int,
+    schema: QapiSchema,
+    qom_types: Mapping[str, str],
+    cmdline: Mapping[str, frozenset[str]],
+    migration_caps: frozenset[str],
+    device_props: Mapping[str, tuple[DeviceProp, ...]],
+) -> frozenset[QemuCapFlag]:
     flags: set[QemuCapFlag] = set()
     if kvm_ok:
         flags.add(QemuCapFlag.KVM)
@@ -281,6 +274,37 @@ def build_caps(
         flags.add(QemuCapFlag.MIGRATE_RDMA)
     if any(p.name == "scsi" for p in device_props.get("virtio-blk-pci", ())):
         flags.add(QemuCapFlag.VIRTIO_BLK_SCSI)
+    return frozenset(flags)
+
+
+def build_caps(
+    conv: Conversation, binary: str, kvm_usable: bool | None, kvm_unusable_reason: str
+) -> QemuCaps:
+    w = _Walk()
+    for cmd, args, reply in conv:
+        w.feed(cmd, args, reply)
+    g, device_props, object_props = w.g, w.device_props, w.object_props
+    if "query-version" not in g:
+        raise OperationFailed(f"QEMU {binary} did not answer query-version")
+
+    ver = g["query-version"]["qemu"]
+    version = int(ver["major"]) * 1_000_000 + int(ver["minor"]) * 1000 + int(ver["micro"])
+    kvm_reply = g.get("query-kvm", {})
+    recorded_kvm = bool(kvm_reply.get("enabled")) and bool(kvm_reply.get("present"))
+    kvm_ok = recorded_kvm if kvm_usable is None else (kvm_usable and recorded_kvm)
+
+    schema = QapiSchema(g.get("query-qmp-schema", []))
+    qom_types = {str(t["name"]): str(t.get("parent", "")) for t in g.get("qom-list-types", [])}
+    cmdline = {
+        str(o["option"]): frozenset(str(p["name"]) for p in o.get("parameters", []))
+        for o in g.get("query-command-line-options", [])
+    }
+    commands = frozenset(str(c["name"]) for c in g.get("query-commands", [])) or schema.names(
+        "command"
+    )
+    migration_caps = frozenset(str(c["capability"]) for c in g.get("query-migrate-capabilities", []))
+    flags = _flags(kvm_ok, version, schema, qom_types, cmdline, migration_caps, device_props)
+    accels = _accels(w.sessions, kvm_ok)
 
     return QemuCaps(
         binary=binary,
@@ -290,7 +314,7 @@ def build_caps(
         arch=str(g.get("query-target", {}).get("arch", "")),
         kvm_available=kvm_ok,
         kvm_unusable_reason="" if kvm_ok else (kvm_unusable_reason or "KVM is not available"),
-        accels=tuple(accels),
+        accels=accels,
         commands=commands,
         events=schema.names("event"),
         qom_types=MappingProxyType(qom_types),
@@ -305,7 +329,7 @@ def build_caps(
         ),
         sev_supported="query-sev-capabilities" in g,
         sgx_supported="query-sgx-capabilities" in g,
-        flags=frozenset(flags),
+        flags=flags,
     )
 
 

@@ -129,65 +129,82 @@ def _os(caps: QemuCaps, machine: str, host: DomCapsHost) -> list[str]:
     return out
 
 
-def _devices(caps: QemuCaps, machine: str, host: DomCapsHost) -> list[str]:
-    has = caps.has
-    q35 = "q35" in machine
-    out = ["  <devices>", "    <disk supported='yes'>"]
+def _present(caps: QemuCaps, pairs: tuple[tuple[QemuCapFlag, str], ...]) -> list[str]:
+    return [name for flag, name in pairs if caps.has(flag)]
+
+
+def _virtio_models(caps: QemuCaps) -> list[str]:
+    extra = ["virtio-transitional", "virtio-non-transitional"]
+    return ["virtio"] + (extra if caps.has(F.VIRTIO_PCI_NON_TRANSITIONAL) else [])
+
+
+def _disk_graphics_video(caps: QemuCaps, machine: str) -> list[str]:
+    out = ["    <disk supported='yes'>"]
     out += _enum("diskDevice", ["disk", "cdrom", "floppy", "lun"], "      ")
-    bus = []
-    if not q35:  # q35 has no IDE controller
-        bus.append("ide")
-    bus += ["fdc", "scsi", "virtio"]
-    if has(F.USB_STORAGE):
-        bus.append("usb")
-    if has(F.ICH9_AHCI):
-        bus.append("sata")
+    bus = [] if "q35" in machine else ["ide"]  # q35 has no IDE controller
+    bus += ["fdc", "scsi", "virtio"] + _present(caps, ((F.USB_STORAGE, "usb"),
+                                                       (F.ICH9_AHCI, "sata")))
     out += _enum("bus", bus, "      ")
-    models = ["virtio"]
-    if has(F.VIRTIO_PCI_NON_TRANSITIONAL):
-        models += ["virtio-transitional", "virtio-non-transitional"]
-    out += _enum("model", models, "      ")
+    out += _enum("model", _virtio_models(caps), "      ")
     out += ["    </disk>", "    <graphics supported='yes'>"]
-    gtypes = [n for f, n in ((F.SDL, "sdl"), (F.VNC, "vnc"), (F.SPICE, "spice"),
-                             (F.EGL_HEADLESS, "egl-headless"), (F.DISPLAY_DBUS, "dbus")) if has(f)]
-    out += _enum("type", gtypes, "      ")
+    out += _enum("type", _present(caps, ((F.SDL, "sdl"), (F.VNC, "vnc"), (F.SPICE, "spice"),
+                                         (F.EGL_HEADLESS, "egl-headless"),
+                                         (F.DISPLAY_DBUS, "dbus"))), "      ")
     out += ["    </graphics>", "    <video supported='yes'>"]
-    vids = [n for f, n in ((F.VGA, "vga"), (F.CIRRUS_VGA, "cirrus"), (F.VMWARE_SVGA, "vmvga"),
-                           (F.QXL, "qxl"), (F.VIRTIO_GPU, "virtio")) if has(f)]
-    vids.append("none")
-    vids += [n for f, n in ((F.BOCHS_DISPLAY, "bochs"), (F.RAMFB, "ramfb")) if has(f)]
+    vids = _present(caps, ((F.VGA, "vga"), (F.CIRRUS_VGA, "cirrus"), (F.VMWARE_SVGA, "vmvga"),
+                           (F.QXL, "qxl"), (F.VIRTIO_GPU, "virtio")))
+    vids += ["none"] + _present(caps, ((F.BOCHS_DISPLAY, "bochs"), (F.RAMFB, "ramfb")))
     out += _enum("modelType", vids, "      ")
-    out += ["    </video>", "    <hostdev supported='yes'>"]
+    out += ["    </video>"]
+    return out
+
+
+def _hostdev_rng_fs(caps: QemuCaps, host: DomCapsHost) -> list[str]:
+    out = ["    <hostdev supported='yes'>"]
     out += _enum("mode", ["subsystem"], "      ")
     out += _enum("startupPolicy", ["default", "mandatory", "requisite", "optional"], "      ")
     out += _enum("subsysType", ["usb", "pci", "scsi"], "      ")
     out += _enum("capsType", [], "      ")
-    out += _enum("pciBackend", ["default", "vfio"] if host.vfio and has(F.VFIO_PCI) else [],
-                 "      ")
-    out += ["    </hostdev>", f"    <rng supported='{_yn(has(F.VIRTIO_RNG))}'>"]
-    out += _enum("model", models if has(F.VIRTIO_RNG) else [], "      ")
-    backends = [n for f, n in ((F.RNG_RANDOM, "random"), (F.RNG_EGD, "egd"),
-                               (F.RNG_BUILTIN, "builtin")) if has(f)]
-    out += _enum("backendModel", backends, "      ")
+    vfio = host.vfio and caps.has(F.VFIO_PCI)
+    out += _enum("pciBackend", ["default", "vfio"] if vfio else [], "      ")
+    rng = caps.has(F.VIRTIO_RNG)
+    out += ["    </hostdev>", f"    <rng supported='{_yn(rng)}'>"]
+    out += _enum("model", _virtio_models(caps) if rng else [], "      ")
+    out += _enum("backendModel", _present(caps, ((F.RNG_RANDOM, "random"), (F.RNG_EGD, "egd"),
+                                                 (F.RNG_BUILTIN, "builtin"))), "      ")
     out += ["    </rng>", "    <filesystem supported='yes'>"]
-    fs = ["path", "handle"] + (["virtiofs"] if has(F.VHOST_USER_FS) else [])
+    fs = ["path", "handle"] + _present(caps, ((F.VHOST_USER_FS, "virtiofs"),))
     out += _enum("driverType", fs, "      ")
     out += ["    </filesystem>"]
-    tpm_models = [n for f, n in ((F.TPM_TIS, "tpm-tis"), (F.TPM_CRB, "tpm-crb")) if has(f)]
-    out += [f"    <tpm supported='{_yn(bool(tpm_models))}'>"]
-    out += _enum("model", tpm_models, "      ")
-    tpm_back = ["passthrough"] if has(F.TPM_PASSTHROUGH) else []
-    if has(F.TPM_EMULATOR) and host.swtpm_versions:
-        tpm_back += ["emulator", "external"]
-    out += _enum("backendModel", tpm_back, "      ")
-    if host.swtpm_versions and has(F.TPM_EMULATOR):
-        out += _enum("backendVersion", list(host.swtpm_versions), "      ")
-    out += ["    </tpm>", f"    <redirdev supported='{_yn(has(F.USB_REDIR))}'>"]
-    out += _enum("bus", ["usb"] if has(F.USB_REDIR) else [], "      ")
-    out += ["    </redirdev>", "    <channel supported='yes'>"]
-    out += _enum("type", ["pty", "unix"] + (["spicevmc"] if has(F.SPICE) else []), "      ")
-    out += ["    </channel>", "  </devices>"]
     return out
+
+
+def _tpm_redir_channel(caps: QemuCaps, host: DomCapsHost) -> list[str]:
+    tpm_models = _present(caps, ((F.TPM_TIS, "tpm-tis"), (F.TPM_CRB, "tpm-crb")))
+    out = [f"    <tpm supported='{_yn(bool(tpm_models))}'>"]
+    out += _enum("model", tpm_models, "      ")
+    swtpm = caps.has(F.TPM_EMULATOR) and bool(host.swtpm_versions)
+    backends = _present(caps, ((F.TPM_PASSTHROUGH, "passthrough"),))
+    out += _enum("backendModel", backends + (["emulator", "external"] if swtpm else []), "      ")
+    if swtpm:
+        out += _enum("backendVersion", list(host.swtpm_versions), "      ")
+    redir = caps.has(F.USB_REDIR)
+    out += ["    </tpm>", f"    <redirdev supported='{_yn(redir)}'>"]
+    out += _enum("bus", ["usb"] if redir else [], "      ")
+    out += ["    </redirdev>", "    <channel supported='yes'>"]
+    out += _enum("type", ["pty", "unix"] + _present(caps, ((F.SPICE, "spicevmc"),)), "      ")
+    out += ["    </channel>"]
+    return out
+
+
+def _devices(caps: QemuCaps, machine: str, host: DomCapsHost) -> list[str]:
+    return [
+        "  <devices>",
+        *_disk_graphics_video(caps, machine),
+        *_hostdev_rng_fs(caps, host),
+        *_tpm_redir_channel(caps, host),
+        "  </devices>",
+    ]
 
 
 def _features(caps: QemuCaps, host: DomCapsHost) -> list[str]:
