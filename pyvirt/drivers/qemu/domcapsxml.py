@@ -13,7 +13,7 @@ import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
-from pyvirt.drivers.qemu.caps import Accel, CpuModel, QemuCapFlag, QemuCaps
+from pyvirt.drivers.qemu.caps import Accel, AccelCaps, CpuModel, MachineType, QemuCapFlag, QemuCaps
 from pyvirt.drivers.qemu.cpumodel import DEFAULT_CPU_MAP, HostModel, cpu_vendor, host_model
 from pyvirt.errors import ErrorDomain, InvalidArg
 
@@ -227,26 +227,14 @@ def _features(caps: QemuCaps, host: DomCapsHost) -> list[str]:
     return out
 
 
-def domain_capabilities_xml(
-    caps: QemuCaps,
-    emulator: str | None = None,
-    arch: str | None = None,
-    machine: str | None = None,
-    virttype: str | None = None,
-    host: DomCapsHost | None = None,
-) -> str:
-    """The domain capabilities document, as libvirt 9.0 formats it (trailing newline).
-
-    ``caps`` must be the emulator's (``emulator``, when given, must be ``caps.binary``);
-    picking the binary is :func:`connect_domain_capabilities`'s job.
-    Raises VIR_ERR_INVALID_ARG (domain QEMU) with libvirt's messages for a virt type the
-    binary cannot serve (kvm included, when KVM does not really work here), an architecture
-    it does not run, or an unknown machine.
-    """
+def _resolve(
+    caps: QemuCaps, emulator: str | None, arch: str | None, machine: str | None,
+    virttype: str | None,
+) -> tuple[str, AccelCaps, str, MachineType]:
+    """Check the request against the binary: (virttype, its caps, guest arch, machine)."""
     if emulator is not None and emulator != caps.binary:
         raise InvalidArg(f"invalid argument: capabilities of '{caps.binary}' were given for "
                          f"emulator '{emulator}'", domain=ErrorDomain.QEMU)
-    host = host or DomCapsHost.detect()
     vt = virttype or ("kvm" if caps.kvm_available else "qemu")
     accel = {"kvm": Accel.KVM, "qemu": Accel.TCG}.get(vt)
     ac = caps.accel(accel) if accel is not None else None
@@ -278,6 +266,27 @@ def domain_capabilities_xml(
             f"'{caps.binary}'",
             domain=ErrorDomain.QEMU,
         )
+    return vt, ac, guest_arch, mt
+
+
+def domain_capabilities_xml(
+    caps: QemuCaps,
+    emulator: str | None = None,
+    arch: str | None = None,
+    machine: str | None = None,
+    virttype: str | None = None,
+    host: DomCapsHost | None = None,
+) -> str:
+    """The domain capabilities document, as libvirt 9.0 formats it (trailing newline).
+
+    ``caps`` must be the emulator's (``emulator``, when given, must be ``caps.binary``);
+    picking the binary is :func:`connect_domain_capabilities`'s job.
+    Raises VIR_ERR_INVALID_ARG (domain QEMU) with libvirt's messages for a virt type the
+    binary cannot serve (kvm included, when KVM does not really work here), an architecture
+    it does not run, or an unknown machine.
+    """
+    host = host or DomCapsHost.detect()
+    vt, ac, guest_arch, mt = _resolve(caps, emulator, arch, machine, virttype)
     out = [
         "<domainCapabilities>",
         f"  <path>{caps.binary}</path>",
