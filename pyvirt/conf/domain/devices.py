@@ -380,18 +380,23 @@ def format_graphics(w: Writer, depth: int, gr: GraphicsDef, inactive: bool) -> N
     pairs: list[tuple[str, object | None]] = [("type", gr.type)]
     if gr.type in ("vnc", "spice", "rdp") and gr.socket is None:
         port = gr.port
-        if gr.autoport and (inactive or not port or port < 0):
-            port = -1
-        pairs.append(("port", port))
-        if gr.type == "spice":
-            pairs.append(("tlsPort", -1 if gr.autoport and gr.tls_port is not None and inactive
-                          else gr.tls_port))
+        if gr.type != "vnc":
+            # spice/rdp show only real ports; autoport ones are dropped from inactive XML
+            if gr.autoport and inactive:
+                port = None
+            pairs.append(("port", port if port else None))
+            tls = None if gr.autoport and inactive else gr.tls_port
+            pairs.append(("tlsPort", tls if tls else None))
+        else:
+            if gr.autoport and (inactive or not port or port < 0):
+                port = -1
+            pairs.append(("port", port))
         pairs.append(("autoport", gr.autoport))
         if gr.websocket is not None:
             pairs.append(("websocket", gr.websocket))
     pairs.append(("socket", gr.socket))
     pairs.append(("listen", gr.listen if gr.socket is None else None))
-    pairs += [("keymap", gr.keymap), *gr.other.items(), ("passwd", gr.passwd)]
+    pairs += [("keymap", gr.keymap), ("passwd", gr.passwd), *gr.other.items()]
     head = "<graphics" + attrs(*pairs)
     lines = []
     for lst in gr.listens:

@@ -65,6 +65,7 @@ class DiskDriverDef:
     detect_zeroes: str | None = None
     queues: str | None = None
     queue_size: str | None = None
+    other: dict[str, str] = field(default_factory=dict)  # iommu, ats, packed ... in order
     extra: list[etree._Element] = field(default_factory=list)
 
 
@@ -148,7 +149,7 @@ def _parse_source(el: etree._Element, dtype: str | None) -> DiskSourceDef:
 def _source_attrs(src: DiskSourceDef, dtype: str | None, inactive: bool) -> str:
     attr = _PATH_ATTR.get(DiskType(dtype)) if dtype in DiskType._value2member_map_ else None  # type: ignore[arg-type]
     pairs: list[tuple[str, object | None]] = []
-    if dtype == DiskType.VHOSTUSER:
+    if dtype in (DiskType.VHOSTUSER, DiskType.NVME):
         pairs += [("type", src.type), ("path", src.path)]
     elif attr is not None:
         pairs.append((attr, src.path))
@@ -220,6 +221,7 @@ def parse_disk(el: etree._Element) -> DiskDef:
             drv = DiskDriverDef()
             for k in _DRIVER_ATTRS:
                 setattr(drv, k, c.get(k))
+            drv.other = {str(k): str(v) for k, v in c.attrib.items() if k not in _DRIVER_ATTRS}
             drv.extra = list(c)
             disk.driver = drv
         elif tag == "source":
@@ -263,7 +265,7 @@ def format_disk(w: Writer, depth: int, disk: DiskDef, inactive: bool) -> None:
     d = depth + 1
     drv = disk.driver
     if drv is not None:
-        at = attrs(*((k, getattr(drv, k)) for k in _DRIVER_ATTRS))
+        at = attrs(*((k, getattr(drv, k)) for k in _DRIVER_ATTRS), *drv.other.items())
         if drv.extra:
             w.line(d, f"<driver{at}>")
             emit_extras(w, d + 1, drv.extra)

@@ -31,7 +31,7 @@ class VcpuDef:
 
 def parse_vcpu(el: etree._Element) -> VcpuDef:
     text = (el.text or "").strip()
-    count = parse_int(text, "vcpu") if text else 1
+    count = int(text) if text.isdigit() else None
     if count is None or count <= 0:
         raise XMLError("XML error: maximum vcpus count must be an integer")
     v = VcpuDef(count=count, cpuset=el.get("cpuset"),

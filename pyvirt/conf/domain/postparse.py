@@ -111,7 +111,8 @@ def _controllers(d: DomainDef) -> None:
     for c in d.devices.controllers:
         if c.index >= 0:
             idx = used.setdefault(c.type, set())
-            if c.index in idx:
+            # USB companion controllers legitimately share their master's index
+            if c.index in idx and c.type != "usb":
                 raise XMLError(f"XML error: Multiple '{c.type}' controllers with index "
                                f"'{c.index}'")
             idx.add(c.index)

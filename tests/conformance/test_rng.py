@@ -1,0 +1,79 @@
+"""Schema conformance: every domain XML under tests/ in the repo, and everything pyvirt.conf
+formats from libvirt's corpora, validates against libvirt's src/conf/schemas/domain.rng."""
+
+from __future__ import annotations
+
+from functools import cache
+from pathlib import Path
+
+import pytest
+from lxml import etree
+
+from pyvirt.conf.domain import format_domain, parse_domain
+from pyvirt.errors import VirtError
+
+from .conftest import TESTDATA
+
+REPO_TESTS = Path(__file__).resolve().parents[1]
+SCHEMA = TESTDATA / "src" / "conf" / "schemas" / "domain.rng"
+
+
+@cache
+def _schema() -> etree.RelaxNG:
+    return etree.RelaxNG(etree.parse(str(SCHEMA)))
+
+
+def _repo_domain_xml() -> list[Path]:
+    out = []
+    for p in sorted(REPO_TESTS.rglob("*.xml")):
+        try:
+            head = p.read_text(errors="replace")[:400]
+        except OSError:
+            continue
+        if "<domain" in head:
+            out.append(p)
+    return out
+
+
+def _check(xml: str, what: str) -> None:
+    if not SCHEMA.is_file():
+        pytest.skip(f"libvirt schemas not found at {SCHEMA}")
+    schema = _schema()
+    doc = etree.fromstring(xml.encode())
+    if not schema.validate(doc):
+        pytest.fail(f"{what} does not validate:\n{schema.error_log}")
+
+
+@pytest.mark.parametrize("path", _repo_domain_xml(), ids=lambda p: str(p.relative_to(REPO_TESTS)))
+def test_repo_domain_xml_validates(path: Path) -> None:
+    root = etree.parse(str(path)).getroot()
+    if root.tag != "domain":
+        pytest.skip("not a domain document")
+    _check(path.read_text(), str(path))
+
+
+def _corpus(sub: str) -> list[Path]:
+    d = TESTDATA / "tests" / sub
+    return sorted(d.glob("*.xml")) if d.is_dir() else []
+
+
+@pytest.mark.parametrize("path", _corpus("genericxml2xmlindata") + _corpus("qemuxml2xmloutdata"),
+                         ids=lambda p: f"{p.parent.name}/{p.name}")
+def test_formatted_output_validates(path: Path) -> None:
+    try:
+        d = parse_domain(path.read_text())
+    except VirtError as e:
+        pytest.skip(f"input rejected ({e.message})")
+    _check(format_domain(d, inactive=True, secure=True), f"format_domain({path.name})")
+    _check(format_domain(d, inactive=False, secure=True), f"format_domain({path.name}, live)")
+
+
+def test_formatted_live_domain_validates() -> None:
+    xml = ("<domain type='qemu' id='3'><name>t</name><memory>1024</memory><os><type>hvm</type>"
+           "</os><devices><disk type='file'><source file='/a.img'/><target dev='vda'/>"
+           "<alias name='virtio-disk0'/></disk><serial type='pty'><source path='/dev/pts/4'/>"
+           "<alias name='serial0'/></serial></devices></domain>")
+    d = parse_domain(xml)
+    out = format_domain(d)
+    assert "id='3'" in out and "<alias name='serial0'/>" in out and "tty='/dev/pts/4'" in out
+    _check(out, "live domain")
