@@ -148,6 +148,9 @@ class RemoteSession:
                     if yielded is None:
                         await asyncio.sleep(0)
                     else:
+                        # The handler yielded with the future marked "blocking"; a Task clears
+                        # that mark when it takes the future over, and so must we.
+                        yielded._asyncio_future_blocking = False
                         await yielded
                 except asyncio.CancelledError:
                     yielded = coro.throw(asyncio.CancelledError())
@@ -311,14 +314,21 @@ class RemoteSession:
         if drv is not None:
             await self.program.releaser(drv)
 
-    def on_closed(self) -> None:
-        """The client went away: release its driver without waiting in the transport callback."""
+    def on_closed(self, inflight: set[asyncio.Task[None]]) -> None:
+        """The client went away: once its calls in flight finish, release its driver
+        (in a task: transport callbacks must not wait)."""
         if self.driver is None and not self.streams:
             return
         try:
             loop = asyncio.get_running_loop()
         except RuntimeError:
             return
-        task = loop.create_task(self.close_driver())
+
+        async def release() -> None:
+            if inflight:
+                await asyncio.wait(inflight)
+            await self.close_driver()
+
+        task = loop.create_task(release())
         self.conn.server.background.add(task)
         task.add_done_callback(self.conn.server.background.discard)

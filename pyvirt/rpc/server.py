@@ -38,7 +38,8 @@ class Session(Protocol):
 
     def on_stream(self, hdr: pk.Header, payload: bytes) -> None: ...
 
-    def on_closed(self) -> None: ...
+    def on_closed(self, inflight: set[asyncio.Task[None]]) -> None:
+        """The client is gone; ``inflight`` are its calls still running."""
 
 
 class ProgramFactory(Protocol):
@@ -99,10 +100,13 @@ class ServerConnection(asyncio.Protocol):
         self.server.clients.discard(self)
         if self._ka_handle is not None:
             self._ka_handle.cancel()
-        for t in list(self.tasks):
-            t.cancel()
+        # Calls in flight are not cancelled: like libvirtd, a job a client started (a domain
+        # start, a migration) completes even if the client vanished; its reply is dropped.
+        if self.server.stopping:
+            for t in list(self.tasks):
+                t.cancel()
         if self.session is not None:
-            self.session.on_closed()
+            self.session.on_closed(set(self.tasks))
             self.session = None
 
     def pause_writing(self) -> None:
@@ -219,6 +223,7 @@ class RPCServer:
         self.clients: set[ServerConnection] = set()
         # clean-up work started from transport callbacks (a vanished client's driver close)
         self.background: set[asyncio.Task[None]] = set()
+        self.stopping = False
         self._servers: list[asyncio.AbstractServer] = []
         self._paths: list[str] = []
 
@@ -256,6 +261,7 @@ class RPCServer:
         return int(srv.sockets[0].getsockname()[1])
 
     async def close(self) -> None:
+        self.stopping = True
         for srv in self._servers:
             srv.close()
         for c in list(self.clients):

@@ -16,7 +16,7 @@ from pyvirt.daemon.config import DaemonConfig
 from pyvirt.daemon.main import Daemon
 from pyvirt.drivers.base import DomainEvent, DomainRef, LifecycleEventMsg
 from pyvirt.drivers.test.driver import TestDriver
-from pyvirt.errors import VirtError
+from pyvirt.errors import OperationInvalid, VirtError
 from pyvirt.remote.client import RemoteDriver, split_uri
 from pyvirt.remote.dispatch import RemoteProgram
 from pyvirt.rpc.server import ListenerSpec, RPCServer
@@ -237,3 +237,70 @@ async def test_close_callback_on_daemon_exit_not_on_close(pyvirtd: Daemon) -> No
     async with asyncio.timeout(5):
         assert await got == 1  # VIR_CONNECT_CLOSE_REASON_EOF
     assert reasons == []
+
+
+class SlowDriver(TestDriver):
+    """suspend() waits on a gate, like a QEMU job waiting on its monitor."""
+
+    def __init__(self, gate: asyncio.Event, entered: asyncio.Event, log: list[str]) -> None:
+        super().__init__("test:///default")
+        self.gate, self.entered, self.log = gate, entered, log
+
+    async def suspend(self, dom: DomainRef) -> None:
+        self.entered.set()
+        await self.gate.wait()
+        await super().suspend(dom)
+        self.log.append("suspended")
+
+    async def close(self) -> None:
+        self.log.append("closed")
+        await super().close()
+
+    async def resume(self, dom: DomainRef) -> None:
+        # suspends twice (a sleep, then a future failing) before raising: the error must
+        # reach the client through the suspended-call path
+        await asyncio.sleep(0)
+        fut: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        asyncio.get_running_loop().call_later(0.01, fut.set_exception, OperationInvalid("domain is not paused"))
+        await fut
+
+
+async def test_long_call_neither_blocks_others_nor_dies_with_its_client(tmp_path: Path) -> None:
+    gate, entered = asyncio.Event(), asyncio.Event()
+    log: list[str] = []
+
+    async def opener(name: str | None, ro: bool) -> SlowDriver:
+        return SlowDriver(gate, entered, log)
+
+    server = RPCServer(RemoteProgram(opener, keepalive_interval=0))
+    sock = str(tmp_path / "s")
+    await server.listen_unix(ListenerSpec(sock, 0o600, False))
+    uri = f"test+unix:///default?socket={sock}"
+    try:
+        a = await RemoteDriver.open(uri)
+        t = await a.lookup_by_name("test")
+        pending = asyncio.ensure_future(a.suspend(t))
+        async with asyncio.timeout(5):
+            await entered.wait()
+        # the same client and another one are served while the job waits
+        assert (await a.get_state(t))[0] == 1
+        b = await RemoteDriver.open(uri)
+        assert (await b.lookup_by_name("test")).name == "test"
+        with pytest.raises(VirtError) as ei:
+            await b.resume(t)
+        assert (ei.value.code, ei.value.message) == (55, "domain is not paused")
+        await b.close()
+        # client a vanishes mid-call; the job still completes, then its driver is closed
+        assert a._rpc.transport is not None
+        a._rpc.transport.abort()
+        with pytest.raises(VirtError):
+            await pending
+        await asyncio.sleep(0.05)
+        assert "closed" not in log[-1:] or log == ["closed"]  # b's driver may have closed
+        gate.set()
+        async with asyncio.timeout(5):
+            while log.count("closed") < 2:
+                await asyncio.sleep(0.01)
+        assert log.index("suspended") < len(log) - 1 and log[-1] == "closed"
+    finally:
+        await server.close()
