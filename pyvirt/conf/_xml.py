@@ -75,7 +75,7 @@ class Writer:
 def _qname(el: etree._Element) -> str:
     tag = str(el.tag)
     if tag.startswith("{"):
-        uri, local = tag[1:].split("}", 1)
+        local = tag[1:].split("}", 1)[1]
         prefix = el.prefix
         return f"{prefix}:{local}" if prefix else local
     return tag

@@ -28,7 +28,7 @@ def _cases() -> list[tuple[str, str]]:
         return [("corpus-missing", "NONE")]
     out = []
     for line in MANIFEST.read_text().splitlines():
-        if line.startswith("#") or line.startswith("line\t"):
+        if line.startswith(("#", "line\t")):
             continue
         _, macro, args = line.split("\t", 2)
         name = args.split(",")[0].strip().strip('"')

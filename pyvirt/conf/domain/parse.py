@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from lxml import etree
 
 from pyvirt.conf._xml import parse_int, scale_to_kib
@@ -29,10 +27,14 @@ from pyvirt.conf.domain.general import (
     parse_os,
     parse_vcpu,
 )
-from pyvirt.errors import ConfigUnsupported, ErrorCode, ErrorDomain, InternalError, VirtError, XMLError
-
-if TYPE_CHECKING:
-    pass
+from pyvirt.errors import (
+    ConfigUnsupported,
+    ErrorCode,
+    ErrorDomain,
+    InternalError,
+    VirtError,
+    XMLError,
+)
 
 # One parser for every call: lxml parsers are reusable and creating one costs more than a
 # small parse. no_network/resolve_entities off: definitions come from untrusted clients.

@@ -7,9 +7,9 @@ import uuid as _uuid
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
+from pyvirt.conf.domain.address import AddressDef
 from pyvirt.conf.domain.chardev import ChardevDef, ChardevKind
 from pyvirt.conf.domain.disk import DiskBus, DiskDef, DiskDevice
-from pyvirt.conf.domain.address import AddressDef
 from pyvirt.conf.domain.general import BootDev
 from pyvirt.errors import ErrorCode, ErrorDomain, InternalError, VirtError, XMLError
 

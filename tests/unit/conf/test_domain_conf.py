@@ -59,8 +59,8 @@ BAD = [
      "invalid argument: unknown suffix 'XB'"),
     ("<name>a</name><memory>abc</memory>", "", ErrorCode.XML_ERROR,
      "XML error: Invalid value 'abc' for element or attribute './memory[1]'"),
-    (MEM, "<disk type='file'><source file='/a'/><target dev='vda'/></disk>"
-          "<disk type='file'><source file='/b'/><target dev='vda'/></disk>", ErrorCode.XML_ERROR,
+    (MEM, ("<disk type='file'><source file='/a'/><target dev='vda'/></disk>"
+           "<disk type='file'><source file='/b'/><target dev='vda'/></disk>"), ErrorCode.XML_ERROR,
      "XML error: target 'vda' duplicated for disk sources '/a' and '/b'"),
     (MEM, "<disk type='file'><source file='/a'/><target dev='vda' bus='foo'/></disk>",
      ErrorCode.XML_ERROR, "XML error: Invalid value for attribute 'bus' in element 'target': 'foo'."),
