@@ -125,7 +125,11 @@ class virConnect:
 
     # ------------------------------------------------------------------ connection
     def close(self) -> int:
-        """virConnectClose: the number of references still held (0: really closed)."""
+        """virConnectClose: 1 while virDomain handles still hold the connection, else 0.
+
+        libvirt answers "a positive number if at least one reference remains"; it is 1
+        (virObjectUnref's boolean), whatever the number of handles.
+        """
         self._aio("virConnectClose")
         self._finalizer.detach()
         self._o = None
@@ -134,7 +138,7 @@ class virConnect:
         if self._close_reason is not None and self._close_cb is not None:
             f, opaque = self._close_cb
             f(self, self._close_reason, opaque)
-        return left
+        return 1 if left > 0 else 0
 
     def getURI(self) -> str:
         return self._c("virConnectGetURI", lambda c: c.get_uri())
