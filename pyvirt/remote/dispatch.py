@@ -62,7 +62,10 @@ class StreamState:
     proc: int
     stream: ByteStream
     pump: asyncio.Task[None] | None = None
-    finished: bool = False
+    # client->stream data and the final OK/ERROR go through one queue and one writer task,
+    # so writes keep their order and the finish comes after the last write
+    inbox: asyncio.Queue[tuple[int, bytes]] = field(default_factory=asyncio.Queue)
+    writer: asyncio.Task[None] | None = None
 
 
 @dataclass
@@ -273,21 +276,28 @@ class RemoteSession:
         st = self.streams.get(hdr.serial)
         if st is None:
             return  # libvirtd ignores stream packets for unknown streams
-        if hdr.status == MessageStatus.CONTINUE:
-            if payload:
-                self.conn._spawn(self._stream_write(st, payload))
-        elif hdr.status == MessageStatus.OK:
-            # finish: close our side and confirm with an OK packet
-            self.conn._spawn(self._stream_close(st, confirm=True))
-        else:
-            self.conn._spawn(self._stream_close(st, confirm=False))
+        if hdr.status == MessageStatus.CONTINUE and not payload:
+            return  # the client's end of data: nothing to write
+        st.inbox.put_nowait((hdr.status, payload))
+        if st.writer is None:
+            st.writer = asyncio.get_running_loop().create_task(self._stream_writer(st))
 
-    async def _stream_write(self, st: StreamState, data: bytes) -> None:
-        try:
-            await st.stream.write(data)
-        except (VirtError, OSError) as e:
-            err = e if isinstance(e, VirtError) else VirtError(f"stream write failed: {e}", ErrorCode.RPC, ErrorDomain.STREAMS)
-            self._stream_send(st, MessageStatus.ERROR, pk.encode_error(pk.error_from_virt(err)))
+    async def _stream_writer(self, st: StreamState) -> None:
+        while True:
+            status, data = await st.inbox.get()
+            if status != MessageStatus.CONTINUE:
+                # OK: finish, close our side and confirm; ERROR: the client aborted
+                await self._stream_close(st, confirm=status == MessageStatus.OK)
+                return
+            try:
+                await st.stream.write(data)
+            except (VirtError, OSError) as e:
+                err = e if isinstance(e, VirtError) else VirtError(
+                    f"stream write failed: {e}", ErrorCode.RPC, ErrorDomain.STREAMS
+                )  # fmt: skip
+                self._stream_send(st, MessageStatus.ERROR, pk.encode_error(pk.error_from_virt(err)))
+                self.streams.pop(st.serial, None)
+                return
 
     async def _stream_close(self, st: StreamState, confirm: bool) -> None:
         self.streams.pop(st.serial, None)
@@ -303,8 +313,9 @@ class RemoteSession:
     async def close_driver(self) -> None:
         self._drop_events()
         for st in list(self.streams.values()):
-            if st.pump is not None:
-                st.pump.cancel()
+            for t in (st.pump, st.writer):
+                if t is not None:
+                    t.cancel()
             try:
                 await st.stream.close()
             except Exception:

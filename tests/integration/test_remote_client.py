@@ -122,6 +122,8 @@ class EchoStream:
         return await self.q.get()
 
     async def write(self, data: bytes) -> None:
+        if data.startswith(b"slow"):
+            await asyncio.sleep(0.002 * (len(data) % 3))  # writes that take varying time
         if data == b"bye":
             self.q.put_nowait(b"")  # end of stream
         else:
@@ -160,6 +162,13 @@ async def test_console_stream_roundtrip(tmp_path: Path) -> None:
         assert await st.read() == b"login: "
         await st.write(b"root")
         assert await st.read() == b"ROOT"
+        chunks = [b"slow%d" % i + b"." * (i % 3) for i in range(30)]
+        for c in chunks:
+            await st.write(c)
+        got = b""
+        while len(got) < sum(map(len, chunks)):
+            got += await st.read()
+        assert got == b"".join(chunks).upper()  # in order, although writes took varying time
         await st.write(b"bye")
         assert await st.read() == b""  # the empty CONTINUE packet ends the stream
         await st.close()
