@@ -226,3 +226,12 @@ async def test_connect_capabilities_lists_installed_emulators(tmp_path: Path) ->
     xml = await connect_capabilities(tmp_path)
     for b in find_emulators():
         assert f"<emulator>{b}</emulator>" in xml
+
+
+async def test_cache_reprobes_when_kvm_usability_changes(tmp_path: Path) -> None:
+    counter = CountingProber()
+    await load_caps(QEMU, tmp_path, prober=counter, kvm_check=lambda: (False, "x"))
+    await load_caps(QEMU, tmp_path, prober=counter, kvm_check=lambda: (False, "x"))
+    assert counter.calls == 1
+    await load_caps(QEMU, tmp_path, prober=counter, kvm_check=lambda: (True, ""))
+    assert counter.calls == 2

@@ -25,7 +25,9 @@ from pyvirt.errors import OperationFailed
 
 Conversation = Sequence[tuple[str, Mapping[str, Any] | None, Any]]
 
-CACHE_FORMAT = 2
+# Bump whenever the probe asks different questions or the JSON layout changes: older
+# entries are then re-probed instead of yielding caps with missing answers.
+CACHE_FORMAT = 3
 
 # Flags that simply mean "this QOM type exists".
 _TYPE_FLAGS: dict[QemuCapFlag, str] = {

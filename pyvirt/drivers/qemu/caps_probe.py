@@ -102,24 +102,29 @@ def kvm_usable(
 
 @dataclass(frozen=True, slots=True)
 class BinaryKey:
-    """What identifies one build of a binary for the cache."""
+    """What identifies one build of a binary, on this host, for the cache.
+
+    ``kvm`` is part of the key because the answers depend on it: loading the KVM module
+    (or it becoming usable) must re-probe, as libvirt does when /dev/kvm changes.
+    """
 
     path: str
     mtime_ns: int
     size: int
+    kvm: bool = False
 
     @classmethod
-    def of(cls, binary: str) -> BinaryKey:
+    def of(cls, binary: str, kvm: bool = False) -> BinaryKey:
         try:
             st = os.stat(binary)
         except OSError as e:
             raise SystemError_(
                 f"Cannot check QEMU binary {binary}: {e.strerror}", domain=ErrorDomain.QEMU
             ) from e
-        return cls(binary, st.st_mtime_ns, st.st_size)
+        return cls(binary, st.st_mtime_ns, st.st_size, kvm)
 
     def as_json(self) -> dict[str, Any]:
-        return {"path": self.path, "mtime_ns": self.mtime_ns, "size": self.size}
+        return {"path": self.path, "mtime_ns": self.mtime_ns, "size": self.size, "kvm": self.kvm}
 
 
 def cache_file(cache_dir: Path, binary: str) -> Path:
@@ -301,10 +306,19 @@ def emulator_for_arch(arch: str, dirs: Sequence[Path] = EMULATOR_DIRS) -> str:
 Prober = Callable[[str], Awaitable[QemuCaps]]
 
 
-async def load_caps(binary: str, cache_dir: Path, *, prober: Prober = probe_caps) -> QemuCaps:
-    """Caps of ``binary`` from ``cache_dir`` if the cached entry matches (path, mtime, size),
-    else probed with ``prober`` and cached. Raises OperationFailed when probing fails."""
-    key = BinaryKey.of(binary)
+async def load_caps(
+    binary: str,
+    cache_dir: Path,
+    *,
+    prober: Prober = probe_caps,
+    kvm_check: Callable[[], tuple[bool, str]] = kvm_usable,
+) -> QemuCaps:
+    """Caps of ``binary`` from ``cache_dir`` if the cached entry matches (path, mtime, size,
+    KVM usability), else probed with ``prober`` and cached.
+
+    Raises SystemError_ when the binary cannot be stat'ed, OperationFailed when probing
+    fails."""
+    key = BinaryKey.of(binary, kvm_check()[0])
     cached = read_cache(cache_dir, key)
     if cached is not None:
         return cached
