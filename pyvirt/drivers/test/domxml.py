@@ -176,12 +176,19 @@ _IFACE_INDEX = {n: i for i, n in enumerate(_IFACE_ORDER)}
 
 
 def _fill_interfaces(devices: ET.Element) -> None:
-    """Give each NIC a MAC (QEMU's 52:54:00 prefix) and a host-side name, as libvirt's test
-    driver does: names are testnetN, N counting the NICs of the domain."""
-    for i, iface in enumerate(devices.findall("interface")):
+    """Give each NIC a MAC (QEMU's 52:54:00 prefix), as libvirt's parser does."""
+    for iface in devices.findall("interface"):
         if iface.find("mac") is None:
             tail = os.urandom(3)
             ET.SubElement(iface, "mac", {"address": "52:54:00:" + ":".join(f"{b:02x}" for b in tail)})
+        iface[:] = sorted(iface, key=lambda c: _IFACE_INDEX.get(c.tag, len(_IFACE_ORDER)))
+
+
+def generate_ifnames(doc: DomainDoc) -> None:
+    """libvirt's *test* driver names every NIC without a target testnetN (N = its index);
+    real drivers leave that to the host, so this is not part of :func:`parse`."""
+    devices = doc.root.find("devices")
+    for i, iface in enumerate(devices.findall("interface") if devices is not None else ()):
         target = iface.find("target")
         if target is None:
             target = ET.SubElement(iface, "target")
@@ -249,7 +256,6 @@ def _order_devices(devices: ET.Element) -> None:
         if "device" not in disk.attrib:
             disk.attrib = {"type": disk.get("type", "file"), "device": "disk",
                            **{k: v for k, v in disk.attrib.items() if k != "type"}}
-    _assign_drive_addresses(disks, devices)
     others = [c for c in devices if c.tag != "disk"]
     merged = disks + others
     devices[:] = sorted(merged, key=lambda c: _DEVICE_INDEX.get(c.tag, len(_DEVICE_ORDER)))
@@ -260,8 +266,14 @@ def _order_devices(devices: ET.Element) -> None:
 _DRIVE_BUSES = {"scsi": (7, 1), "fdc": (2, 1), "ide": (2, 2), "sata": (6, 1)}
 
 
-def _assign_drive_addresses(disks: list[ET.Element], devices: ET.Element) -> None:
-    """Give drive-bus disks a drive address and create the controllers they need."""
+def assign_drive_addresses(doc: DomainDoc) -> None:
+    """Give drive-bus disks a drive address and add the controllers they need, as libvirt's
+    test driver ends up with. Real drivers do their own (QEMU refuses IDE on q35, for one),
+    so this is not part of :func:`parse`."""
+    devices = doc.root.find("devices")
+    if devices is None:
+        return
+    disks = devices.findall("disk")
     needed: dict[str, int] = {}
     for disk in disks:
         t = disk.find("target")
@@ -284,6 +296,8 @@ def _assign_drive_addresses(disks: list[ET.Element], devices: ET.Element) -> Non
         for index in range(needed.get(bus, -1) + 1):
             if (bus, str(index)) not in have:
                 ET.SubElement(devices, "controller", {"type": bus, "index": str(index)})
+    # Stable: only the new controllers move, next to their kind.
+    devices[:] = sorted(devices, key=lambda c: _DEVICE_INDEX.get(c.tag, len(_DEVICE_ORDER)))
 
 
 def taint_messages(root: ET.Element) -> list[str]:

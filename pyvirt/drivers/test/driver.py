@@ -374,6 +374,8 @@ class TestDriver(Driver):
 
 def _parse(xml: str) -> domxml.DomainDoc:
     doc = domxml.parse(xml)
+    domxml.generate_ifnames(doc)
+    domxml.assign_drive_addresses(doc)
     if doc.virt_type != "test":
         # libvirt's test driver accepts any type its capabilities list: only 'test'.
         raise _err(ErrorCode.CONFIG_UNSUPPORTED, "unsupported configuration: "

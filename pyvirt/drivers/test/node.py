@@ -239,6 +239,8 @@ def _add_node_domain(node: TestNode, xml: str) -> None:
         if el.tag.startswith(_TEST_NS):
             root.remove(el)
     doc = domxml.parse(ET.tostring(root, encoding="unicode"))
+    domxml.generate_ifnames(doc)
+    domxml.assign_drive_addresses(doc)
     state = DomainState(int(runstate.strip())) if runstate else DomainState.RUNNING
     if state == DomainState.SHUTOFF:
         obj = TestDomainObj(doc)
