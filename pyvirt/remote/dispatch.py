@@ -258,6 +258,9 @@ class RemoteSession:
     async def _pump(self, st: StreamState) -> None:
         try:
             while True:
+                await self.conn.wait_writable()
+                if self.conn.closed:
+                    return
                 data = await st.stream.read(65536)
                 self._stream_send(st, MessageStatus.CONTINUE, data)
                 if not data:  # end of stream: an empty CONTINUE packet

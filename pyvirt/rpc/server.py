@@ -74,6 +74,8 @@ class ServerConnection(asyncio.Protocol):
         self._ka_unanswered = 0
         self._ka_enabled = False
         self.closed = False
+        self._writable = asyncio.Event()
+        self._writable.set()
 
     # ---- asyncio.Protocol
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
@@ -97,6 +99,7 @@ class ServerConnection(asyncio.Protocol):
 
     def connection_lost(self, exc: Exception | None) -> None:
         self.closed = True
+        self._writable.set()
         self.server.clients.discard(self)
         if self._ka_handle is not None:
             self._ka_handle.cancel()
@@ -110,10 +113,17 @@ class ServerConnection(asyncio.Protocol):
             self.session = None
 
     def pause_writing(self) -> None:
+        self._writable.clear()
         self._pause_reading("write")
 
     def resume_writing(self) -> None:
+        self._writable.set()
         self._resume_reading("write")
+
+    async def wait_writable(self) -> None:
+        """Wait while the client is not reading (its socket buffer and ours are full);
+        producers of unsolicited data (stream pumps) call this so memory stays bounded."""
+        await self._writable.wait()
 
     # ---- flow control
     def _pause_reading(self, why: str) -> None:
