@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 import shutil
 import subprocess
@@ -13,7 +14,9 @@ from pyvirt.drivers.qemu.hostinfo import (
     HostInfo,
     cache_banks,
     cpu_identity,
+    cpu_map,
     format_cpu_list,
+    hostname,
     node_info,
     parse_cpu_list,
 )
@@ -143,3 +146,23 @@ def test_node_info_matches_virsh_nodeinfo() -> None:
     assert int(vals["Thread(s) per core"]) == ni.threads
     assert int(vals["NUMA cell(s)"]) == ni.nodes
     assert vals["Memory size"] in (f"{before.memory} KiB", f"{after.memory} KiB")
+
+
+@pytest.mark.oracle
+def test_cpu_map_and_hostname_match_libvirt() -> None:
+    """virNodeGetCPUMap and virConnectGetHostname through python3-libvirt (system Python)."""
+    probe = ("import json, libvirt; c = libvirt.open('qemu:///system'); "
+             "print(json.dumps([c.getCPUMap(), c.getHostname()]))")
+    try:
+        r = subprocess.run(["/usr/bin/python3", "-c", probe], check=False, capture_output=True,
+                           text=True, timeout=30)
+    except FileNotFoundError:
+        pytest.skip("/usr/bin/python3 not installed")
+    if r.returncode != 0:
+        pytest.skip(f"python3-libvirt / libvirtd oracle not usable: {r.stderr.strip()[-200:]}")
+    (total, online_flags, n_online), name = json.loads(r.stdout)
+    m = cpu_map()
+    assert m.total == total
+    assert {i for i, on in enumerate(online_flags) if on} == m.online
+    assert len(m.online) == n_online
+    assert hostname() == name
