@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
+
 from pyvirt.errors import ConfigUnsupported
 
 # q35 slots the chipset occupies: 0 host bridge, 0x1e DMI-PCI bridge, 0x1f LPC/SATA/SMBus.

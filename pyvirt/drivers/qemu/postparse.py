@@ -12,6 +12,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from lxml import etree
+
 from pyvirt.conf import domain as model
 from pyvirt.drivers.qemu.addresses import PciAllocator, PciSlot, disk_index, drive_address_for
 from pyvirt.errors import ConfigUnsupported
@@ -44,7 +46,6 @@ def postparse(defn: DomainDef, caps: QemuCaps) -> DomainDef:
     _drive_addresses(defn)
     _aliases(defn)
     _virtio_serial_addresses(defn)
-    _usb_addresses(defn)
     _pci_addresses(defn)
     return defn
 
@@ -105,11 +106,8 @@ def _implicit_controllers(defn: DomainDef) -> None:
             c.model = "qemu-xhci" if q35 else "piix3-uhci"
         if str(c.type) == "scsi" and not c.model:
             c.model = "lsilogic"
-    if q35:
-        if _has_ctrl(defn, "sata", 0) is None:
-            _add_ctrl(defn, "sata", 0)
-    elif _has_ctrl(defn, "ide", 0) is None:
-        _add_ctrl(defn, "ide", 0)
+    if q35 and _has_ctrl(defn, "sata", 0) is None:
+        _add_ctrl(defn, "sata", 0)
     if _has_ctrl(defn, "pci", 0) is None:
         _add_ctrl(defn, "pci", 0, "pcie-root" if q35 else "pci-root")
     if q35 and (any(str(d.target.bus) == "ide" for d in devs.disks)
@@ -135,8 +133,31 @@ def _implicit_controllers(defn: DomainDef) -> None:
 # ----------------------------------------------------------------------------- devices
 
 
+# Video model defaults libvirt fills in (KiB / heads), per model.
+_VIDEO_DEFAULTS: dict[str, dict[str, int]] = {
+    "cirrus": {"vram": 16384, "heads": 1},
+    "vga": {"vram": 16384, "heads": 1},
+    "bochs": {"vram": 16384, "heads": 1},
+    "vmvga": {"vram": 16384, "heads": 1},
+    "qxl": {"ram": 65536, "vram": 65536, "vgamem": 16384, "heads": 1},
+    "virtio": {"heads": 1},
+}
+
+
 def _default_devices(defn: DomainDef) -> None:
     devs = defn.devices
+    if defn.cpu is None and str(defn.type) in ("qemu", "kvm"):
+        # Guests without <cpu> get the machine's default model, written out explicitly.
+        defn.cpu = model.CPUDef(mode="custom", match="exact", check="none", model="qemu64",
+                                model_fallback="forbid")
+    for ser in devs.serials:
+        if str(ser.target_type) == "isa-serial" and ser.target_model is None:
+            ser.target_model = "isa-serial"
+    if not any(o.tag == "audio" for o in devs.others):
+        # One explicit backend so QEMU never probes the host's sound servers.
+        spice = any(str(g.type) == "spice" for g in devs.graphics)
+        el = etree.Element("audio", id="1", type="spice" if spice else "none")
+        devs.others.append(model.RawDeviceDef(tag="audio", element=el))
     if devs.memballoon is None:
         devs.memballoon = model.MemballoonDef(model="virtio")
     kinds = {(str(i.type), str(i.bus)) for i in devs.inputs}
@@ -150,6 +171,12 @@ def _default_devices(defn: DomainDef) -> None:
             inp.bus = "ps2"
     if devs.graphics and not devs.videos:
         devs.videos.append(model.VideoDef(model="cirrus" if not is_q35(defn) else "vga"))
+    for i, v in enumerate(devs.videos):
+        for attr, val in _VIDEO_DEFAULTS.get(str(v.model), {}).items():
+            if getattr(v, attr) is None:
+                setattr(v, attr, val)
+        if i == 0 and v.primary is None and len(devs.videos) > 1:
+            v.primary = True
 
 
 def _drive_addresses(defn: DomainDef) -> None:
@@ -233,20 +260,6 @@ def _virtio_serial_addresses(defn: DomainDef) -> None:
         used.add(nxt)
 
 
-def _usb_addresses(defn: DomainDef) -> None:
-    """USB devices take root-hub ports 1, 2, ... in device order."""
-    usb = [i for i in defn.devices.inputs if str(i.bus) == "usb"]
-    taken = {str(d.address.usb_port) for d in usb if d.address is not None}
-    nxt = 1
-    for dev in usb:
-        if dev.address is not None:
-            continue
-        while str(nxt) in taken:
-            nxt += 1
-        dev.address = model.AddressDef(type="usb", bus=0, usb_port=str(nxt))
-        taken.add(str(nxt))
-
-
 # ----------------------------------------------------------------------------- PCI
 
 
@@ -303,7 +316,7 @@ def _pci_addresses(defn: DomainDef) -> None:
         if not q35 and ctype == "usb" and idx == 0 and cmodel == "piix3-uhci":
             c.address = _pci(alloc.reserve(0, 1, 2))
         elif not q35 and ctype == "ide" and idx == 0:
-            c.address = None  # part of the PIIX3, never printed
+            c.address = _pci(alloc.reserve(0, 1, 1))  # the PIIX3's IDE function
         elif q35 and ctype == "sata" and idx == 0:
             c.address = _pci(alloc.reserve(0, 0x1F, 2))
     if devs.videos and devs.videos[0].address is None and str(devs.videos[0].model) != "none":

@@ -39,7 +39,7 @@ def ctrls(d: DomainDef) -> list[tuple[str, int, str | None]]:
 
 def test_pc_implicit_controllers_and_defaults(caps: QemuCaps) -> None:
     d = pp("", caps)
-    assert ctrls(d) == [("usb", 0, "piix3-uhci"), ("ide", 0, None), ("pci", 0, "pci-root")]
+    assert ctrls(d) == [("usb", 0, "piix3-uhci"), ("pci", 0, "pci-root")]
     usb = d.devices.controllers[0]
     assert usb.address is not None and (usb.address.slot, usb.address.function) == (1, 2)
     assert d.devices.memballoon is not None and str(d.devices.memballoon.model) == "virtio"
@@ -75,6 +75,15 @@ def test_q35_root_ports_one_per_endpoint_plus_spare(caps: QemuCaps) -> None:
     assert [p.target_port for p in ports] == [8, 9, 10, 11, 12]
     assert d.devices.interfaces[0].address is not None and d.devices.interfaces[0].address.bus == 1
     assert ("sata", 0, None) in ctrls(d) and ("pci", 0, "pcie-root") in ctrls(d)
+
+
+def test_ide_controller_only_with_ide_disks(caps: QemuCaps) -> None:
+    d = pp("<disk type='file'><source file='/a'/><target dev='hdc' bus='ide'/></disk>", caps)
+    ide = [c for c in d.devices.controllers if str(c.type) == "ide"]
+    assert len(ide) == 1 and ide[0].address is not None
+    assert (ide[0].address.slot, ide[0].address.function) == (1, 1)
+    disk = d.devices.disks[0]
+    assert disk.alias == "ide0-1-0"
 
 
 def test_idempotent(caps: QemuCaps) -> None:

@@ -72,8 +72,9 @@ def build(defn: DomainDef, caps: QemuCaps, runtime: CommandRuntime) -> list[str]
     argv += net_args(defn, boots)
     argv += chardev_args(defn, runtime, _FdSets(runtime.file_fd_base))
     argv += input_args(defn)
+    graphics = graphics_args(defn, runtime.domain_dir)  # first: its refusals name the cause
     argv += audio_args(defn)
-    argv += graphics_args(defn, runtime.domain_dir)
+    argv += graphics
     argv += video_args(defn)
     argv += memballoon_args(defn)
     argv += rng_args(defn)

@@ -95,6 +95,6 @@ def controller_args(defn: DomainDef) -> list[str]:
     other = {str(c.type) for c in ctrls} - set(_ORDER)
     if other:
         raise ConfigUnsupported(
-            f"unsupported configuration: controller type '{sorted(other)[0]}' is not supported"
+            f"unsupported configuration: controller type '{min(other)}' is not supported"
         )
     return argv

@@ -92,17 +92,21 @@ def device_props(disk: DiskDef, index: int, bootindex: int | None, defn: DomainD
             raise ConfigUnsupported(f"unsupported configuration: virtio disk device '{dev}'")
         props = {"driver": "virtio-blk-pci"}
         props.update(pci_props(addr, defn))
-    elif bus in _IDE_LIKE:
-        props = {"driver": "ide-cd" if dev == "cdrom" else "ide-hd"}
-        if bus == "ide":
+    elif bus in _IDE_LIKE or bus == "fdc":
+        if addr is None or str(addr.type) != "drive":
+            raise ConfigUnsupported(f"unsupported configuration: {bus} disk '{disk.target.dev}' needs a drive address")
+        if bus == "fdc":
+            props = {"driver": "floppy", "unit": addr.unit}
+        else:
+            props = {"driver": "ide-cd" if dev == "cdrom" else "ide-hd"}
+        if bus == "fdc":
+            if str(defn.os.machine or "").startswith(("q35", "pc-q35-")):
+                raise ConfigUnsupported("unsupported configuration: floppy disks on q35 need an isa-fdc we do not build")
+        elif bus == "ide":
             props["bus"] = f"ide.{addr.bus}"
             props["unit"] = addr.unit
         else:
-            props["bus"] = f"{_sata_ctrl_alias(defn, addr.controller)}.{addr.unit}"
-    elif bus == "fdc":
-        if not str(defn.os.machine or "pc").startswith("pc") or str(defn.os.machine).startswith("pc-q35"):
-            raise ConfigUnsupported("unsupported configuration: floppy disks on q35 need an isa-fdc we do not build")
-        props = {"driver": "floppy", "unit": addr.unit}
+            props["bus"] = f"{_sata_ctrl_alias(defn, int(addr.controller or 0))}.{addr.unit}"
     else:
         raise ConfigUnsupported(f"unsupported configuration: disk bus '{bus}' is not supported")
     if has_media:

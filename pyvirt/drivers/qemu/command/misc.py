@@ -55,8 +55,8 @@ def panic_args(defn: DomainDef) -> list[str]:
         model = str(p.model or "isa")
         if model == "isa":
             props: JsonProps = {"driver": "pvpanic"}
-            if p.address is not None and getattr(p.address, "iobase", None) is not None:
-                props["ioport"] = int(p.address.iobase)
+            if p.address is not None and p.address.iobase is not None:
+                props["ioport"] = p.address.iobase
             argv += ["-device", qjson(props)]
         elif model == "hyperv":
             continue  # a -cpu flag, not a device
