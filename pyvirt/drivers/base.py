@@ -329,8 +329,9 @@ class Driver(ABC):
         return (root.findtext("os/type") or "").strip()
 
     async def node_get_security_model(self) -> tuple[str, str]:
-        """virNodeGetSecurityModel: (model, doi); ("", "") when there is no security driver."""
-        return "", ""
+        """virNodeGetSecurityModel: (model, doi). A hypervisor driver without a security
+        driver answers libvirt's "none" manager: ("none", "0")."""
+        return "none", "0"
 
     async def get_security_label(self, dom: DomainRef) -> tuple[str, bool]:
         """virDomainGetSecurityLabel: (label, enforcing); "" label when the domain has none."""
