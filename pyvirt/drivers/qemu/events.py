@@ -70,12 +70,17 @@ class Actions:
 
 
 def transition(
-    state: DomainState, ev: QMPEvent, *, fake_reboot: bool, pause_reason: int, actions: Actions
+    state: DomainState, ev: QMPEvent, *, fake_reboot: bool, pause_reason: int, actions: Actions,
+    after_shutdown: bool = False,
 ) -> Transition:
-    """What a QMP event does to a domain in ``state``. Pure."""
+    """What a QMP event does to a domain in ``state``. Pure.
+
+    ``after_shutdown``: QEMU saw a guest SHUTDOWN and, under -no-shutdown, pauses the vCPUs;
+    that STOP is not a user-visible pause (libvirt ignores it as well).
+    """
     name = ev.name
     if name == "STOP":
-        if state is DomainState.RUNNING:
+        if state is DomainState.RUNNING and not after_shutdown:
             return Transition(DomainState.PAUSED, pause_reason, LifecycleEvent.SUSPENDED, SuspendedDetail.PAUSED)
         return Transition()
     if name == "RESUME":
@@ -120,6 +125,7 @@ class DomainRuntime:
     queue: asyncio.Queue[QueueItem] = field(default_factory=asyncio.Queue)
     fake_reboot: bool = False
     got_shutdown: bool = False
+    paused_by_shutdown: bool = False  # SHUTDOWN seen, -no-shutdown stopped the vCPUs
     being_destroyed: bool = False
     pause_reason: int = int(PausedReason.UNKNOWN)
     monitor_closed: asyncio.Event = field(default_factory=asyncio.Event)

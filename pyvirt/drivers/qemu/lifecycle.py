@@ -156,6 +156,7 @@ class Lifecycle:
                              cwd=self.paths.lib_dir)
         except BaseException:
             shutil.rmtree(ddir, ignore_errors=True)
+            obj.set_state(DomainState.SHUTOFF, ShutoffReason.FAILED)
             raise
         rt = DomainRuntime(obj.name, sp.monitor, sp.watch, self)
         obj.id, obj.pid, obj.start_time, obj.monitor_path = dom_id, sp.pid, sp.start_time, str(ddir / "monitor.sock")
@@ -400,9 +401,12 @@ class Lifecycle:
             return
         d = obj.definition if not obj.live_xml else DomainDefinition.parse(obj.live_xml)
         acts = Actions(d.action("on_poweroff"), d.action("on_reboot"), d.action("on_crash"))
-        t = transition(obj.state, item, fake_reboot=rt.fake_reboot, pause_reason=rt.pause_reason, actions=acts)
-        if item.name == "SHUTDOWN" and t.action is not Action.FAKE_REBOOT:
-            rt.got_shutdown = True
+        t = transition(obj.state, item, fake_reboot=rt.fake_reboot, pause_reason=rt.pause_reason, actions=acts,
+                       after_shutdown=rt.paused_by_shutdown)
+        if item.name == "SHUTDOWN":
+            rt.paused_by_shutdown = True
+            if t.action is not Action.FAKE_REBOOT:
+                rt.got_shutdown = True
         if t.state is not None:
             self._set(obj, t.state, t.reason)
         if t.event is not None:
@@ -437,13 +441,18 @@ class Lifecycle:
         try:
             await rt.monitor.execute("system_reset")
             status = (await rt.monitor.execute("query-status")).get("status")
-            if status in ("shutdown", "paused") and obj.state is not DomainState.PAUSED:
+            # After a guest poweroff QEMU sits in "shutdown"; the reset leaves it stopped
+            # ("prelaunch"/"paused"). Run it again unless the user had paused the domain.
+            if status != "running" and obj.state is not DomainState.PAUSED:
                 await rt.monitor.execute("cont")
         except (QMPClosed, QMPCommandError):
             return
+        finally:
+            rt.paused_by_shutdown = False
         if obj.state is DomainState.CRASHED:
             self._set(obj, DomainState.RUNNING, RunningReason.CRASHED)
-        self.events.publish(RebootEventMsg(obj.ref()))
+        # No REBOOT event of our own: QEMU's RESET events already produce them (libvirt
+        # reports one per RESET as well).
 
 
 def _job_kind() -> JobKind:

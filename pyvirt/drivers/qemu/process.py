@@ -181,11 +181,13 @@ async def spawn(
     raise VirtError(msg, ErrorCode.INTERNAL_ERROR, ErrorDomain.QEMU)
 
 
-async def kill(watch: ProcessWatch, *, graceful: bool, term_grace: float = TERM_GRACE) -> None:
-    """SIGTERM, wait for exit; then SIGKILL unless graceful.
+async def kill(watch: ProcessWatch, *, graceful: bool, term_grace: float | None = None) -> None:
+    """SIGTERM, wait for exit (``term_grace``, default TERM_GRACE); then SIGKILL unless graceful.
 
     Raises VirtError(SYSTEM_ERROR) like libvirt when the process survives.
     """
+    if term_grace is None:
+        term_grace = TERM_GRACE
     if watch.exited.is_set():
         return
     with contextlib.suppress(ProcessLookupError):

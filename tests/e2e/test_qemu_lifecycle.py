@@ -1,0 +1,315 @@
+"""The QEMU driver on real QEMU (TCG) with the project's test guest.
+
+Waits are on events (lifecycle events, console bytes), never sleeps: the guest prints
+``TESTGUEST READY`` on its serial console, which we read through virDomainOpenConsole.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+from collections.abc import AsyncIterator, Callable
+from pathlib import Path
+
+import pytest
+
+from pyvirt.drivers.base import (
+    ByteStream,
+    DomainEvent,
+    DomainRef,
+    LifecycleEventMsg,
+    RebootEventMsg,
+)
+from pyvirt.drivers.qemu.driver import QemuDriver
+from pyvirt.enums import (
+    DestroyFlags,
+    DomainCreateFlags,
+    DomainState,
+    LifecycleEvent,
+    ListDomainsFlags,
+    PausedReason,
+    RunningReason,
+    ShutdownDetail,
+    ShutdownFlags,
+    ShutoffReason,
+    StoppedDetail,
+)
+from pyvirt.errors import ErrorCode, VirtError
+
+pytestmark = pytest.mark.e2e
+
+L = LifecycleEvent
+READY = b"TESTGUEST READY"
+
+
+class Events:
+    """Collects a driver's events; wait() blocks until a predicate over them holds."""
+
+    def __init__(self, drv: QemuDriver) -> None:
+        self.items: list[DomainEvent] = []
+        self._cond = asyncio.Condition()
+        drv.events.subscribe(self._on)
+
+    def _on(self, ev: DomainEvent) -> None:
+        self.items.append(ev)
+        asyncio.get_running_loop().create_task(self._notify())
+
+    async def _notify(self) -> None:
+        async with self._cond:
+            self._cond.notify_all()
+
+    def lifecycle(self, name: str) -> list[tuple[int, int]]:
+        return [(int(e.event), int(e.detail)) for e in self.items
+                if isinstance(e, LifecycleEventMsg) and e.dom.name == name]
+
+    async def wait_for(self, pred: Callable[[], bool], timeout: float = 60) -> None:
+        async def loop() -> None:
+            async with self._cond:
+                await self._cond.wait_for(pred)
+
+        await asyncio.wait_for(loop(), timeout)
+
+    async def wait_lifecycle(self, name: str, ev: tuple[int, int], timeout: float = 60) -> None:
+        await self.wait_for(lambda: ev in self.lifecycle(name), timeout)
+
+
+async def read_until(stream: ByteStream, marker: bytes, timeout: float = 90) -> bytes:
+    buf = b""
+
+    async def loop() -> bytes:
+        nonlocal buf
+        while marker not in buf:
+            chunk = await stream.read(4096)
+            if not chunk:
+                raise AssertionError(f"console closed before {marker!r}: {buf[-500:]!r}")
+            buf += chunk
+        return buf
+
+    return await asyncio.wait_for(loop(), timeout)
+
+
+async def boot_ready(drv: QemuDriver, dom: DomainRef) -> None:
+    stream = await drv.open_console(dom, None)
+    try:
+        await read_until(stream, READY)
+    finally:
+        await stream.close()
+
+
+@pytest.fixture
+async def drv(embed_root: Path) -> AsyncIterator[QemuDriver]:
+    d = await QemuDriver.open(f"qemu:///embed?root={embed_root}")
+    yield d
+    for ref in await d.list_all_domains(ListDomainsFlags.ACTIVE):
+        try:
+            await d.destroy(ref)
+        except VirtError:
+            pass
+    await d.close()
+
+
+def qemu_pid(root: Path, name: str) -> int:
+    text = (root / "run/qemu" / f"{name}.xml").read_text()
+    start = text.index(" pid='") + 6
+    return int(text[start : text.index("'", start)])
+
+
+async def test_lifecycle_start_suspend_resume_shutdown_start_destroy(drv: QemuDriver, guest_xml: Callable[..., str],
+                                                                     embed_root: Path) -> None:
+    ev = Events(drv)
+    dom = await drv.define_xml(guest_xml("life"))
+    dom = await drv.create(dom)
+    assert dom.id == 1
+    assert await drv.get_state(dom) == (DomainState.RUNNING, RunningReason.BOOTED)
+    live = await drv.get_xml_desc(dom)
+    assert "<domain type='qemu' id='1'>" in live and "machine='pc-q35-7.2'" in live
+    assert "<source path='/dev/pts/" in live and "tty='/dev/pts/" in live
+    assert "<source path=" not in await drv.get_xml_desc(dom, 2)  # inactive XML has no runtime bits
+    await boot_ready(drv, dom)
+    assert READY in (embed_root / "images/life-console.log").read_bytes()
+
+    await drv.suspend(dom)
+    assert await drv.get_state(dom) == (DomainState.PAUSED, PausedReason.USER)
+    await drv.resume(dom)
+    assert await drv.get_state(dom) == (DomainState.RUNNING, RunningReason.UNPAUSED)
+    info = await drv.get_info(dom)
+    assert (info.state, info.max_mem, info.nr_virt_cpu) == (DomainState.RUNNING, 131072, 1)
+    assert info.cpu_time > 0
+
+    await drv.shutdown(dom)  # ACPI: the guest powers itself off
+    await ev.wait_lifecycle("life", (L.STOPPED, StoppedDetail.SHUTDOWN))
+    assert await drv.get_state(dom) == (DomainState.SHUTOFF, ShutoffReason.SHUTDOWN)
+    assert not await drv.is_active(dom)
+    assert (await drv.lookup_by_name("life")).id == -1
+    assert ev.lifecycle("life") == [
+        (L.DEFINED, 0), (L.RESUMED, 0), (L.STARTED, 0), (L.SUSPENDED, 0), (L.RESUMED, 0),
+        (L.SHUTDOWN, ShutdownDetail.GUEST), (L.STOPPED, StoppedDetail.SHUTDOWN),
+    ]
+
+    dom = await drv.create(dom, DomainCreateFlags.START_PAUSED)
+    assert dom.id == 2  # ids keep increasing
+    assert await drv.get_state(dom) == (DomainState.PAUSED, PausedReason.USER)
+    with pytest.raises(VirtError) as ei:
+        await drv.create(dom)
+    assert ei.value.code == ErrorCode.OPERATION_INVALID
+    assert ei.value.message == "Requested operation is not valid: domain is already running"
+    pid = qemu_pid(embed_root, "life")
+    await drv.destroy(dom)
+    assert await drv.get_state(dom) == (DomainState.SHUTOFF, ShutoffReason.DESTROYED)
+    assert not Path(f"/proc/{pid}").exists()
+    assert ev.lifecycle("life")[-4:] == [
+        (L.STARTED, 0), (L.SUSPENDED, 0), (L.SHUTDOWN, ShutdownDetail.HOST), (L.STOPPED, StoppedDetail.DESTROYED)]
+    assert list((embed_root / "run/qemu").glob("*.xml")) == []
+
+
+async def test_driver_restart_reattaches_and_guest_keeps_running(drv: QemuDriver, guest_xml: Callable[..., str],
+                                                                 embed_root: Path) -> None:
+    dom = await drv.create(await drv.define_xml(guest_xml("keep")))
+    await boot_ready(drv, dom)
+    pid = qemu_pid(embed_root, "keep")
+    await drv.close()  # the old driver goes away; QEMU must not
+
+    d2 = await QemuDriver.open(f"qemu:///embed?root={embed_root}")
+    try:
+        await d2.reconnect_all()
+        ref = await d2.lookup_by_name("keep")
+        assert ref.id == dom.id
+        assert await d2.get_state(ref) == (DomainState.RUNNING, RunningReason.BOOTED)
+        assert qemu_pid(embed_root, "keep") == pid and Path(f"/proc/{pid}").exists()
+        ev = Events(d2)
+        # the reattached driver controls the guest and receives its events
+        await d2.suspend(ref)
+        await d2.resume(ref)
+        await d2.shutdown(ref)
+        await ev.wait_lifecycle("keep", (L.STOPPED, StoppedDetail.SHUTDOWN))
+        assert await d2.get_state(ref) == (DomainState.SHUTOFF, ShutoffReason.SHUTDOWN)
+    finally:
+        await d2.close()
+
+
+async def test_qemu_killed_is_crashed(drv: QemuDriver, guest_xml: Callable[..., str], embed_root: Path) -> None:
+    ev = Events(drv)
+    dom = await drv.create(await drv.define_xml(guest_xml("crash")))
+    os.kill(qemu_pid(embed_root, "crash"), signal.SIGKILL)
+    await ev.wait_lifecycle("crash", (L.STOPPED, StoppedDetail.FAILED))
+    assert await drv.get_state(dom) == (DomainState.SHUTOFF, ShutoffReason.CRASHED)
+
+
+async def test_concurrent_state_changes_are_serialized(drv: QemuDriver, guest_xml: Callable[..., str]) -> None:
+    dom = await drv.create(await drv.define_xml(guest_xml("conc")), DomainCreateFlags.START_PAUSED)
+    results = await asyncio.gather(
+        drv.resume(dom), drv.suspend(dom), drv.resume(dom), drv.destroy(dom), drv.resume(dom),
+        return_exceptions=True,
+    )
+    assert results[:4] == [None, None, None, None]
+    assert isinstance(results[4], VirtError) and results[4].code == ErrorCode.OPERATION_INVALID
+    assert await drv.get_state(dom) == (DomainState.SHUTOFF, ShutoffReason.DESTROYED)
+
+
+async def test_transient_domain_vanishes_on_destroy(drv: QemuDriver, guest_xml: Callable[..., str]) -> None:
+    dom = await drv.create_xml(guest_xml("trans"), DomainCreateFlags.START_PAUSED)
+    assert not await drv.is_persistent(dom) and await drv.is_active(dom)
+    assert [r.name for r in await drv.list_all_domains(ListDomainsFlags.TRANSIENT)] == ["trans"]
+    with pytest.raises(VirtError) as ei:
+        await drv.create_xml(guest_xml("trans"))
+    assert ei.value.code in (ErrorCode.OPERATION_FAILED, ErrorCode.OPERATION_INVALID)
+    await drv.destroy(dom)
+    with pytest.raises(VirtError) as ei:
+        await drv.lookup_by_name("trans")
+    assert ei.value.code == ErrorCode.NO_DOMAIN
+
+
+async def test_bad_xml_starts_nothing(drv: QemuDriver, guest_xml: Callable[..., str], embed_root: Path) -> None:
+    good = guest_xml("bad")
+    cases = [
+        (good.replace("<name>bad</name>", ""), ErrorCode.NO_NAME),
+        (good.replace("bus='virtio'", "bus='foo'"), ErrorCode.XML_ERROR),
+        (good.replace("</disk>", "</disk>" + good[good.index("<disk"):good.index("</disk>") + 7]), ErrorCode.XML_ERROR),
+        (good.replace("unit='MiB'", "unit='XiB'"), ErrorCode.INVALID_ARG),
+    ]
+    for xml, code in cases:
+        with pytest.raises(VirtError) as ei:
+            await drv.create_xml(xml)
+        assert ei.value.code == code, ei.value
+    await drv.define_xml(good)
+    with pytest.raises(VirtError) as ei:  # same name, other uuid
+        await drv.define_xml(guest_xml("bad"))
+    assert ei.value.code == ErrorCode.OPERATION_FAILED
+    assert [r.name for r in await drv.list_all_domains()] == ["bad"]
+    assert await drv.list_all_domains(ListDomainsFlags.ACTIVE) == []
+    assert list((embed_root / "run/qemu").glob("*.xml")) == []
+
+
+async def test_qemu_start_failure_reports_qemu_error(drv: QemuDriver, guest_xml: Callable[..., str],
+                                                    embed_root: Path) -> None:
+    xml = guest_xml("nokernel").replace("/vmlinuz</kernel>", "/no-such-kernel</kernel>")
+    dom = await drv.define_xml(xml)
+    with pytest.raises(VirtError) as ei:
+        await drv.create(dom)
+    assert ei.value.code == ErrorCode.INTERNAL_ERROR
+    assert "no-such-kernel" in ei.value.message
+    assert await drv.get_state(dom) == (DomainState.SHUTOFF, ShutoffReason.FAILED)
+    assert list((embed_root / "run/qemu").glob("*.xml")) == []
+
+
+async def test_reboot_keeps_running_and_emits_reboot(drv: QemuDriver, guest_xml: Callable[..., str]) -> None:
+    ev = Events(drv)
+    dom = await drv.create(await drv.define_xml(guest_xml("reb")))
+    await boot_ready(drv, dom)
+    stream = await drv.open_console(dom, "serial0")
+    try:
+        await drv.reboot(dom)
+        await ev.wait_for(lambda: any(isinstance(e, RebootEventMsg) for e in ev.items))
+        await read_until(stream, READY)  # the guest came back up
+    finally:
+        await stream.close()
+    assert await drv.get_state(dom) == (DomainState.RUNNING, RunningReason.BOOTED)
+    assert (L.STOPPED, StoppedDetail.SHUTDOWN) not in ev.lifecycle("reb")
+
+
+async def test_guest_agent_shutdown(drv: QemuDriver, guest_xml: Callable[..., str]) -> None:
+    ev = Events(drv)
+    chan = "<channel type='unix'><target type='virtio' name='org.qemu.guest_agent.0'/></channel>"
+    dom = await drv.create(await drv.define_xml(guest_xml("ga", devices_extra=chan)))
+    stream = await drv.open_console(dom, None)
+    try:
+        out = await read_until(stream, READY)
+        await read_until(stream, b"\n", 10) if not out.rstrip(b"\r").endswith(b"\n") else None
+    finally:
+        await stream.close()
+    live = await drv.get_xml_desc(dom)
+    assert "org.qemu.guest_agent.0" in live and "<alias name='channel0'/>" in live
+    await drv.shutdown(dom, ShutdownFlags.GUEST_AGENT)
+    await ev.wait_lifecycle("ga", (L.STOPPED, StoppedDetail.SHUTDOWN))
+    assert await drv.get_state(dom) == (DomainState.SHUTOFF, ShutoffReason.SHUTDOWN)
+
+
+async def test_agent_flag_without_channel_is_unsupported(drv: QemuDriver, guest_xml: Callable[..., str]) -> None:
+    dom = await drv.create(await drv.define_xml(guest_xml("noga")), DomainCreateFlags.START_PAUSED)
+    with pytest.raises(VirtError) as ei:
+        await drv.shutdown(dom, ShutdownFlags.GUEST_AGENT)
+    assert ei.value.code == ErrorCode.ARGUMENT_UNSUPPORTED
+
+
+async def test_graceful_destroy_of_uncooperative_qemu_fails_then_force_works(
+        drv: QemuDriver, guest_xml: Callable[..., str], embed_root: Path) -> None:
+    dom = await drv.create(await drv.define_xml(guest_xml("stub")), DomainCreateFlags.START_PAUSED)
+    pid = qemu_pid(embed_root, "stub")
+    os.kill(pid, signal.SIGSTOP)  # a QEMU that cannot react to SIGTERM
+    try:
+        from pyvirt.drivers.qemu import process
+
+        old = process.TERM_GRACE
+        process.TERM_GRACE = 0.5
+        try:
+            with pytest.raises(VirtError) as ei:
+                await drv.destroy(dom, DestroyFlags.GRACEFUL)
+        finally:
+            process.TERM_GRACE = old
+        assert ei.value.code == ErrorCode.SYSTEM_ERROR
+        assert await drv.is_active(dom)
+    finally:
+        os.kill(pid, signal.SIGCONT)
+    await drv.destroy(dom)
+    assert await drv.get_state(dom) == (DomainState.SHUTOFF, ShutoffReason.DESTROYED)
