@@ -17,7 +17,6 @@ import pytest
 from pyvirt.daemon.config import DaemonConfig
 from pyvirt.daemon.thread import DaemonThread
 
-
 REPO = Path(__file__).resolve().parents[2]
 LIBVIRTD_SOCK = "/var/run/libvirt/libvirt-sock"
 VIRSH = shutil.which("virsh")
