@@ -43,7 +43,8 @@ def run_console(ctl: Ctl, d: DomainRef, devname: str | None, safe: bool, force: 
         ctl.call_async(_pump(stream, fd))
     finally:
         termios.tcsetattr(fd, termios.TCSAFLUSH, saved)
-    ctl.print("\n")
+    # virsh prints nothing after a console session, not even its blank separator line.
+    ctl.skip_separator = True
 
 
 async def _pump(stream: ByteStream, fd: int) -> None:
@@ -91,5 +92,6 @@ async def _pump(stream: ByteStream, fd: int) -> None:
     finally:
         loop.remove_reader(fd)
         reader.cancel()
-        await asyncio.gather(*writes, return_exceptions=True)
+        # Let the cancelled read unwind before the stream goes away under it.
+        await asyncio.gather(reader, *writes, return_exceptions=True)
         await stream.close()

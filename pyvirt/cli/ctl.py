@@ -56,6 +56,7 @@ class Ctl:
     quiet: bool = False
     out: TextIO = field(default_factory=lambda: sys.stdout)
     err: TextIO = field(default_factory=lambda: sys.stderr)
+    skip_separator: bool = False  # set by a command whose output must not be followed by "\n"
     _driver: Driver | None = None
     _runner: Any = None
 

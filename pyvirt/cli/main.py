@@ -148,8 +148,9 @@ def run_command(ctl: Ctl, args: BoundArgs) -> bool:
         ok = False
     # virsh ends every command's output with an empty line unless quiet; echo is exempt
     # so that scripts can print exact text.
-    if cmd.name != "echo":
+    if cmd.name != "echo" and not ctl.skip_separator:
         ctl.print_extra("\n")
+    ctl.skip_separator = False
     return ok
 
 

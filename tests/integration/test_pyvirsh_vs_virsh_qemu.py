@@ -121,3 +121,54 @@ def test_guest_lifecycle_matches_libvirt(workdirs: tuple[Path, Path]) -> None:
     assert ours[0] == real[0]
     assert ours[1] == real[1]
     assert ours[2] == real[2]
+
+
+def _pty_transcript(argv: list[str], env: dict[str, str], marker: bytes) -> tuple[bytes, int]:
+    """Run argv on a pty; type ^] once a full line containing marker came out; return all."""
+    import pty
+    import select
+    import time
+
+    pid, fd = pty.fork()
+    if pid == 0:  # child
+        os.execve(argv[0], argv, env)
+    out, sent = b"", False
+    deadline = time.monotonic() + 90
+    try:
+        while time.monotonic() < deadline:
+            ready, _, _ = select.select([fd], [], [], deadline - time.monotonic())
+            if not ready:
+                break
+            try:
+                chunk = os.read(fd, 4096)
+            except OSError:  # EIO: the child closed the pty
+                break
+            if not chunk:
+                break
+            out += chunk
+            if not sent and marker in out and out.find(b"\n", out.find(marker)) >= 0:
+                os.write(fd, b"\x1d")
+                sent = True
+    finally:
+        _, status = os.waitpid(pid, 0)
+        os.close(fd)
+    return out, os.waitstatus_to_exitcode(status)
+
+
+def test_start_console_reaches_guest_and_escape_returns(workdirs: tuple[Path, Path]) -> None:
+    ours_dir, _ = workdirs
+    xml = _prepare(ours_dir)
+    env = dict(os.environ, PYTHONPATH=str(REPO))
+    uri = f"qemu:///embed?root={ours_dir / 'root'}"
+    out, code = _pty_transcript(
+        [sys.executable, "-m", "pyvirt.cli", "-c", uri,
+         f"define {xml}; start {NAME} --console; domstate {NAME}; destroy {NAME}"],
+        env, b"TESTGUEST READY")
+    text = out.decode(errors="replace").replace("\r\n", "\n")
+    head = (f"Domain '{NAME}' defined from {xml}\n\nDomain '{NAME}' started\n"
+            f"Connected to domain '{NAME}'\nEscape character is ^] (Ctrl + ])\n")
+    assert text.startswith(head), text
+    assert "TESTGUEST READY" in text
+    # After ^] virsh prints nothing, not even the blank line: the next command follows.
+    assert text.endswith(f"\nrunning\n\nDomain '{NAME}' destroyed\n\n"), text
+    assert code == 0
