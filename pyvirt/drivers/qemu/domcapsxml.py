@@ -7,11 +7,15 @@ libvirt's golden files (generated with a fixed test host) can be reproduced exac
 
 from __future__ import annotations
 
+import fnmatch
+import json
 import os
 import re
 import shutil
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from pyvirt.drivers.qemu.caps import Accel, AccelCaps, CpuModel, MachineType, QemuCapFlag, QemuCaps
 from pyvirt.drivers.qemu.cpumodel import DEFAULT_CPU_MAP, HostModel, cpu_vendor, host_model
@@ -26,12 +30,80 @@ _VERSIONED = re.compile(r"-v\d+$")
 _ARCH_FAMILY = {"x86_64": "x86", "i686": "x86", "aarch64": "arm", "armv7l": "arm"}
 
 
+FIRMWARE_DIRS: tuple[Path, ...] = (Path("/usr/share/qemu/firmware"), Path("/etc/qemu/firmware"))
+
+
+@dataclass(frozen=True, slots=True)
+class FirmwareDescriptor:
+    """One QEMU firmware descriptor (docs/interop/firmware.json in QEMU)."""
+
+    path: str  # the image: flash executable or memory-mapped file
+    interfaces: tuple[str, ...]  # "uefi", "bios", ...
+    targets: tuple[tuple[str, tuple[str, ...]], ...]  # (QEMU arch, machine globs)
+    features: tuple[str, ...] = ()
+    nvram_template: str | None = None
+
+    def matches(self, qemu_arch: str, machine: str) -> bool:
+        return any(
+            arch == qemu_arch and any(fnmatch.fnmatchcase(machine, g) for g in globs)
+            for arch, globs in self.targets
+        )
+
+    @classmethod
+    def parse(cls, data: Mapping[str, Any]) -> FirmwareDescriptor | None:
+        mapping = data.get("mapping", {})
+        dev = mapping.get("device")
+        if dev == "flash":
+            path = mapping.get("executable", {}).get("filename")
+            nvram = mapping.get("nvram-template", {}).get("filename")
+        elif dev == "memory":
+            path, nvram = mapping.get("filename"), None
+        else:  # kernel-type firmware has no image to offer as a loader
+            return None
+        if not path:
+            return None
+        return cls(
+            path=str(path),
+            interfaces=tuple(str(i) for i in data.get("interface-types", [])),
+            targets=tuple(
+                (str(t.get("architecture", "")), tuple(str(m) for m in t.get("machines", [])))
+                for t in data.get("targets", [])
+            ),
+            features=tuple(str(f) for f in data.get("features", [])),
+            nvram_template=str(nvram) if nvram else None,
+        )
+
+
+def load_firmware_descriptors(dirs: tuple[Path, ...] = FIRMWARE_DIRS) -> tuple[FirmwareDescriptor, ...]:
+    """Descriptors by file name, later directories overriding earlier ones (an empty file
+    masks one of the same name), in name order, which is their priority order."""
+    chosen: dict[str, Path] = {}
+    for d in dirs:
+        try:
+            for f in d.glob("*.json"):
+                chosen[f.name] = f
+        except OSError:
+            continue
+    out = []
+    for name in sorted(chosen):
+        try:
+            text = chosen[name].read_text()
+            desc = FirmwareDescriptor.parse(json.loads(text)) if text.strip() else None
+        except (OSError, ValueError, AttributeError):
+            continue  # an unreadable descriptor is skipped, as one that does not match
+        if desc is not None:
+            out.append(desc)
+    return tuple(out)
+
+
 @dataclass(frozen=True, slots=True)
 class DomCapsHost:
     """Host facts outside QEMU that domain capabilities report."""
 
-    firmwares: tuple[str, ...] = ()  # <os><enum name='firmware'>: "bios", "efi"
-    loaders: tuple[str, ...] = ()  # firmware images offered as <loader> values
+    # Firmware images configured explicitly (qemu.conf's nvram list in libvirt): when set,
+    # they are the <loader> values instead of the descriptors' images.
+    loaders: tuple[str, ...] = ()
+    descriptors: tuple[FirmwareDescriptor, ...] = ()
     vfio: bool = False  # /dev/vfio usable: pciBackend default+vfio
     swtpm_versions: tuple[str, ...] = ()  # swtpm present: TPM versions it emulates
     # <features><hyperv> enum: Hyper-V enlightenments the host's KVM supports. None leaves
@@ -42,14 +114,10 @@ class DomCapsHost:
 
     @classmethod
     def detect(cls) -> DomCapsHost:
-        """What this host offers; cheap checks only (file existence, PATH lookup)."""
-        descriptors = Path("/usr/share/qemu/firmware")
-        firmwares: tuple[str, ...] = ()
-        if descriptors.is_dir() and any(descriptors.glob("*.json")):
-            firmwares = ("bios", "efi")
+        """What this host offers; cheap checks only (file reads, PATH lookup)."""
         swtpm = shutil.which("swtpm") is not None
         return cls(
-            firmwares=firmwares,
+            descriptors=load_firmware_descriptors(),
             vfio=os.path.exists("/dev/vfio/vfio"),
             swtpm_versions=("2.0",) if swtpm else (),
         )
@@ -114,16 +182,19 @@ def _cpu(caps: QemuCaps, accel: Accel, host: DomCapsHost) -> list[str]:
 
 
 def _os(caps: QemuCaps, machine: str, host: DomCapsHost) -> list[str]:
-    q35 = "q35" in machine
+    matching = [d for d in host.descriptors if d.matches(caps.arch, machine)]
+    kinds = {i for d in matching for i in d.interfaces}
+    firmwares = [n for i, n in (("bios", "bios"), ("uefi", "efi")) if i in kinds]
+    loaders = list(host.loaders) or list(dict.fromkeys(d.path for d in matching))
     out = ["  <os supported='yes'>"]
-    out += _enum("firmware", list(host.firmwares), "    ")
+    out += _enum("firmware", firmwares, "    ")
     out += ["    <loader supported='yes'>"]
-    out += [f"      <value>{p}</value>" for p in host.loaders]
+    out += [f"      <value>{p}</value>" for p in loaders]
     out += _enum("type", ["rom", "pflash"], "      ")
     out += _enum("readonly", ["yes", "no"], "      ")
-    # Secure boot needs SMM, which only the q35 machine family provides, and a firmware
-    # image that implements it (none without firmware descriptors).
-    secure = q35 and bool(host.firmwares or host.loaders)
+    # Secure boot is offered when a firmware for this machine needs SMM (the secure-boot
+    # builds do; only q35 has SMM, so their descriptors only list q35 machines).
+    secure = any("requires-smm" in d.features for d in matching)
     out += _enum("secure", ["yes", "no"] if secure else ["no"], "      ")
     out += ["    </loader>", "  </os>"]
     return out

@@ -9,13 +9,20 @@ our formatter with that host description and require byte equality.
 from __future__ import annotations
 
 import difflib
+import json
+import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
 
 from pyvirt.drivers.qemu.caps import QemuCaps
 from pyvirt.drivers.qemu.cpumodel import DEFAULT_CPU_MAP, CpuMapData
-from pyvirt.drivers.qemu.domcapsxml import DomCapsHost, domain_capabilities_xml
+from pyvirt.drivers.qemu.domcapsxml import (
+    DomCapsHost,
+    FirmwareDescriptor,
+    domain_capabilities_xml,
+    load_firmware_descriptors,
+)
 from pyvirt.errors import ErrorCode, VirtError
 
 DATA = Path(__file__).resolve().parents[3] / ".." / "shared" / "libvirt-testdata" / "tests"
@@ -25,6 +32,16 @@ TEST_LOADERS = (
     "/usr/share/AAVMF/AAVMF_CODE.fd",
     "/usr/share/AAVMF/AAVMF32_CODE.fd",
     "/usr/share/OVMF/OVMF_CODE.fd",
+)
+# Firmware descriptors shaped like libvirt's test host: a secure-boot (SMM) UEFI build for
+# q35, a plain UEFI build for both machine types, and SeaBIOS.
+TEST_DESCRIPTORS = (
+    FirmwareDescriptor("/usr/share/OVMF/OVMF_CODE.secboot.fd", ("uefi",),
+                       (("x86_64", ("pc-q35-*",)),), ("requires-smm", "secure-boot")),
+    FirmwareDescriptor("/usr/share/OVMF/OVMF_CODE.fd", ("uefi",),
+                       (("x86_64", ("pc-i440fx-*", "pc-q35-*")),)),
+    FirmwareDescriptor("/usr/share/seabios/bios-256k.bin", ("bios",),
+                       (("x86_64", ("pc-i440fx-*", "pc-q35-*")),)),
 )
 HYPERV_80 = ("relaxed", "vapic", "spinlocks", "vpindex", "runtime", "synic", "stimer", "reset",
              "vendor_id", "frequencies", "reenlightenment", "tlbflush", "ipi", "avic")
@@ -55,7 +72,7 @@ def test_domcaps_golden(ver: str, suffix: str, kw: dict[str, str],
     if CpuMapData.load(DEFAULT_CPU_MAP) is None:
         pytest.skip(f"no CPU map at {DEFAULT_CPU_MAP}: host-model cannot be computed")
     want = _need(DATA / "domaincapsdata" / f"qemu_{ver}{suffix}.x86_64.xml").read_text()
-    host = DomCapsHost(firmwares=("bios", "efi"), loaders=TEST_LOADERS, vfio=True,
+    host = DomCapsHost(loaders=TEST_LOADERS, descriptors=TEST_DESCRIPTORS, vfio=True,
                        swtpm_versions=("2.0",), hyperv=hyperv)
     got = domain_capabilities_xml(_caps(ver), host=host, **kw)
     diff = "\n".join(difflib.unified_diff(want.splitlines(), got.splitlines(), "libvirt",
@@ -107,3 +124,36 @@ def test_domcaps_kvm_refused_when_kvm_unusable() -> None:
                                "'/usr/bin/qemu-system-x86_64' on this host")
     # default virttype follows what really works
     assert "<domain>qemu</domain>" in domain_capabilities_xml(caps, host=DomCapsHost())
+
+
+def test_firmware_descriptors(tmp_path: Path) -> None:
+    usr, etc = tmp_path / "usr", tmp_path / "etc"
+    usr.mkdir()
+    etc.mkdir()
+
+    def desc(kind: str, path: str, machines: list[str], features: list[str]) -> str:
+        mapping = ({"device": "flash", "executable": {"filename": path, "format": "raw"}}
+                   if kind == "uefi" else {"device": "memory", "filename": path})
+        return json.dumps({"interface-types": [kind], "mapping": mapping,
+                           "targets": [{"architecture": "x86_64", "machines": machines}],
+                           "features": features})
+
+    (usr / "50-ovmf-secboot.json").write_text(desc("uefi", "/fw/secboot.fd", ["pc-q35-*"],
+                                                   ["requires-smm", "secure-boot"]))
+    (usr / "60-ovmf.json").write_text(desc("uefi", "/fw/ovmf.fd", ["pc-*"], []))
+    (usr / "70-masked.json").write_text(desc("uefi", "/fw/masked.fd", ["pc-*"], []))
+    (etc / "70-masked.json").write_text("")  # an empty file in /etc masks the packaged one
+    (usr / "80-bios.json").write_text(desc("bios", "/fw/bios.bin", ["pc-i440fx-*"], []))
+    descs = load_firmware_descriptors((usr, etc))
+    assert [d.path for d in descs] == ["/fw/secboot.fd", "/fw/ovmf.fd", "/fw/bios.bin"]
+
+    caps = _caps("7.2.0")
+    host = DomCapsHost(descriptors=descs)
+    pc = ET.fromstring(domain_capabilities_xml(caps, virttype="qemu", host=host))
+    q35 = ET.fromstring(domain_capabilities_xml(caps, virttype="qemu", machine="q35", host=host))
+    assert [v.text for v in pc.findall("os/enum[@name='firmware']/value")] == ["bios", "efi"]
+    assert [v.text for v in q35.findall("os/enum[@name='firmware']/value")] == ["efi"]
+    assert [v.text for v in pc.findall("os/loader/value")] == ["/fw/ovmf.fd", "/fw/bios.bin"]
+    assert [v.text for v in q35.findall("os/loader/value")] == ["/fw/secboot.fd", "/fw/ovmf.fd"]
+    assert [v.text for v in pc.findall("os/loader/enum[@name='secure']/value")] == ["no"]
+    assert [v.text for v in q35.findall("os/loader/enum[@name='secure']/value")] == ["yes", "no"]

@@ -18,8 +18,23 @@ import pytest
 from pyvirt.drivers.qemu.caps import Accel, QemuCaps
 from pyvirt.drivers.qemu.caps_probe import load_caps, probe_caps
 from pyvirt.drivers.qemu.cpumodel import DEFAULT_CPU_MAP, CpuMapData
-from pyvirt.drivers.qemu.domcapsxml import DomCapsHost, domain_capabilities_xml
+from pyvirt.drivers.qemu.domcapsxml import (
+    DomCapsHost,
+    FirmwareDescriptor,
+    domain_capabilities_xml,
+)
 from pyvirt.errors import OperationFailed
+
+# libvirt's test host (as in test_caps_domcaps): its nvram list, and descriptors with a
+# secure-boot UEFI build for q35 and a plain one for every pc machine.
+TEST_LOADERS = ("/usr/share/AAVMF/AAVMF_CODE.fd", "/usr/share/AAVMF/AAVMF32_CODE.fd",
+                "/usr/share/OVMF/OVMF_CODE.fd")
+TEST_DESCRIPTORS = (
+    FirmwareDescriptor("/fw/secboot.fd", ("uefi",), (("x86_64", ("pc-q35-*",)),),
+                       ("requires-smm",)),
+    FirmwareDescriptor("/fw/ovmf.fd", ("uefi",), (("x86_64", ("pc-*",)),)),
+    FirmwareDescriptor("/fw/bios.bin", ("bios",), (("x86_64", ("pc-*",)),)),
+)
 
 TESTS = Path(__file__).resolve().parents[3] / ".." / "shared" / "libvirt-testdata" / "tests"
 REPLIES = TESTS / "qemucapabilitiesdata" / "caps_7.2.0.x86_64.replies"
@@ -92,10 +107,8 @@ async def test_probe_pipeline_reproduces_golden_domcaps(fake_qemu: str) -> None:
     if CpuMapData.load(DEFAULT_CPU_MAP) is None:
         pytest.skip(f"no CPU map at {DEFAULT_CPU_MAP}: host-model cannot be computed")
     caps = await probe_caps(fake_qemu, kvm_check=lambda: (True, ""))
-    host = DomCapsHost(firmwares=("bios", "efi"), vfio=True, swtpm_versions=("2.0",),
-                       hyperv=None, loaders=("/usr/share/AAVMF/AAVMF_CODE.fd",
-                                             "/usr/share/AAVMF/AAVMF32_CODE.fd",
-                                             "/usr/share/OVMF/OVMF_CODE.fd"))
+    host = DomCapsHost(descriptors=TEST_DESCRIPTORS, vfio=True, swtpm_versions=("2.0",),
+                       hyperv=None, loaders=TEST_LOADERS)
     for suffix, vt in (("", "kvm"), ("-tcg", "qemu")):
         want = (TESTS / "domaincapsdata" / f"qemu_7.2.0{suffix}.x86_64.xml").read_text()
         got = domain_capabilities_xml(caps, virttype=vt, host=host)
