@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from pyvirt.drivers.qemu.command.util import JsonProps, pci_props, qjson
+from pyvirt.drivers.qemu.command.util import JsonProps, pci_props, qjson, virtio_opts
 from pyvirt.errors import ConfigUnsupported
 
 if TYPE_CHECKING:
@@ -66,12 +66,12 @@ def controller_props(ctrl: Any, defn: DomainDef) -> JsonProps:
         drv = _SCSI_DRIVERS.get(model)
         if drv is None:
             raise ConfigUnsupported(f"unsupported configuration: SCSI controller model '{model}' is not supported")
-        props = {"driver": drv, "id": ctrl.alias}
+        props = {"driver": drv, **(virtio_opts(ctrl) if drv == "virtio-scsi-pci" else {}), "id": ctrl.alias}
     elif ctype == "sata":
         q35 = str(defn.os.machine or "").startswith(("q35", "pc-q35-"))
         props = {"driver": "ich9-ahci" if q35 else "ahci", "id": ctrl.alias}
     elif ctype == "virtio-serial":
-        props = {"driver": "virtio-serial-pci", "id": ctrl.alias}
+        props = {"driver": "virtio-serial-pci", **virtio_opts(ctrl), "id": ctrl.alias}
         if ctrl.ports:
             props["max_ports"] = ctrl.ports
         if ctrl.vectors:

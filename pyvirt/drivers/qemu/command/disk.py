@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from pyvirt.drivers.qemu.command.util import JsonProps, pci_props, qjson
+from pyvirt.drivers.qemu.command.util import JsonProps, pci_props, qjson, virtio_opts
 from pyvirt.errors import ConfigUnsupported
 
 if TYPE_CHECKING:
@@ -90,7 +90,7 @@ def device_props(disk: DiskDef, index: int, bootindex: int | None, defn: DomainD
     if bus == "virtio":
         if dev != "disk":
             raise ConfigUnsupported(f"unsupported configuration: virtio disk device '{dev}'")
-        props = {"driver": "virtio-blk-pci"}
+        props = {"driver": "virtio-blk-pci", **virtio_opts(disk)}
         props.update(pci_props(addr, defn))
     elif bus in _IDE_LIKE or bus == "fdc":
         if addr is None or str(addr.type) != "drive":

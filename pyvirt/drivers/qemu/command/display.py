@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from pyvirt.drivers.qemu.command.util import JsonProps, pci_props, qescape, qjson
+from pyvirt.drivers.qemu.command.util import JsonProps, pci_props, qescape, qjson, virtio_opts
 from pyvirt.errors import ConfigUnsupported
 
 if TYPE_CHECKING:
@@ -42,7 +42,7 @@ def input_args(defn: DomainDef) -> list[str]:
                 props["port"] = str(next_port)
                 taken.add(str(next_port))
         elif bus == "virtio":
-            props = {"driver": _VIRTIO_INPUTS[itype], "id": inp.alias}
+            props = {"driver": _VIRTIO_INPUTS[itype], **virtio_opts(inp), "id": inp.alias}
             props.update(pci_props(inp.address, defn))
         else:
             raise ConfigUnsupported(f"unsupported configuration: input bus '{bus}' is not supported")
@@ -104,7 +104,7 @@ def video_args(defn: DomainDef) -> list[str]:
         drv = _VIDEO_PRIMARY.get(model)
         if drv is None or (i > 0 and model != "qxl"):
             raise ConfigUnsupported(f"unsupported configuration: video model '{model}' is not supported")
-        props: JsonProps = {"driver": drv, "id": v.alias}
+        props: JsonProps = {"driver": drv, **(virtio_opts(v) if model == "virtio" else {}), "id": v.alias}
         if model == "virtio":
             props["max_outputs"] = v.heads or 1
         elif model == "qxl":

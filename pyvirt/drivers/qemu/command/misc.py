@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from pyvirt.drivers.qemu.command.util import JsonProps, pci_props, qjson
+from pyvirt.drivers.qemu.command.util import JsonProps, pci_props, qjson, virtio_opts
 from pyvirt.errors import ConfigUnsupported
 
 if TYPE_CHECKING:
@@ -17,7 +17,7 @@ def memballoon_args(defn: DomainDef) -> list[str]:
         return []
     if str(mb.model) != "virtio":
         raise ConfigUnsupported(f"unsupported configuration: memballoon model '{mb.model}' is not supported")
-    props: JsonProps = {"driver": "virtio-balloon-pci", "id": mb.alias}
+    props: JsonProps = {"driver": "virtio-balloon-pci", **virtio_opts(mb), "id": mb.alias}
     props.update(pci_props(mb.address, defn))
     if mb.autodeflate is not None:
         props["deflate-on-oom"] = mb.autodeflate == "on"
@@ -40,7 +40,7 @@ def rng_args(defn: DomainDef) -> list[str]:
             argv += ["-object", qjson({"qom-type": "rng-builtin", "id": obj})]
         else:
             raise ConfigUnsupported(f"unsupported configuration: rng backend '{backend}' is not supported")
-        props: JsonProps = {"driver": "virtio-rng-pci", "rng": obj, "id": rng.alias}
+        props: JsonProps = {"driver": "virtio-rng-pci", **virtio_opts(rng), "rng": obj, "id": rng.alias}
         if rng.rate_bytes is not None:
             props["max-bytes"] = rng.rate_bytes
             props["period"] = rng.rate_period or 1000

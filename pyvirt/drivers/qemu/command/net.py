@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from pyvirt.drivers.qemu.command.util import JsonProps, pci_props, qjson
+from pyvirt.drivers.qemu.command.util import JsonProps, pci_props, qjson, virtio_opts
 from pyvirt.errors import ConfigUnsupported
 
 if TYPE_CHECKING:
@@ -23,7 +23,7 @@ def nic_props(net: Any, index: int, defn: DomainDef, bootindex: int | None) -> J
     drv = NIC_DRIVERS.get(model)
     if drv is None:
         raise ConfigUnsupported(f"unsupported configuration: interface model '{model}' is not supported")
-    props: JsonProps = {"driver": drv, "netdev": f"host{net.alias}", "id": net.alias, "mac": net.mac}
+    props: JsonProps = {"driver": drv, **(virtio_opts(net) if model == "virtio" else {}), "netdev": f"host{net.alias}", "id": net.alias, "mac": net.mac}
     props.update(pci_props(net.address, defn))
     if bootindex is not None:
         props["bootindex"] = bootindex

@@ -44,3 +44,27 @@ def pci_props(addr: Any, defn: Any) -> JsonProps:
         out["multifunction"] = addr.multifunction
     out["addr"] = hexaddr(int(addr.slot), int(addr.function or 0))
     return out
+
+
+# <driver iommu= ats= packed= page_per_vq=> -> virtio-pci properties, in libvirt's order.
+_VIRTIO_OPTS = (("iommu", "iommu_platform"), ("ats", "ats"), ("packed", "packed"),
+                ("page_per_vq", "page-per-vq"))
+
+
+def driver_attrs(dev: Any) -> Mapping[str, str]:
+    """The attributes of a device's ``<driver>``, wherever the conf model keeps them."""
+    drv = getattr(dev, "driver", None)
+    if isinstance(drv, Mapping):
+        return drv
+    other = getattr(drv, "other", None)
+    if isinstance(other, Mapping):
+        return other
+    for el in getattr(dev, "extra", ()):
+        if el.tag == "driver":
+            return dict(el.attrib)
+    return {}
+
+
+def virtio_opts(dev: Any) -> JsonProps:
+    attrs = driver_attrs(dev)
+    return {prop: attrs[key] == "on" for key, prop in _VIRTIO_OPTS if key in attrs}
