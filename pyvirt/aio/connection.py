@@ -73,7 +73,8 @@ class _EventSub:
 
 @dataclass
 class _State:
-    closed: bool = False
+    closed: bool = False  # no more calls: closed by us or lost by the driver
+    driver_closed: bool = False  # driver.close() done (also needed after a loss)
     close_cbs: dict[int, CloseCallback] = field(default_factory=dict)
     event_subs: dict[int, _EventSub] = field(default_factory=dict)
     bus_token: int | None = None
@@ -122,10 +123,13 @@ class Connection:
 
     # ------------------------------------------------------------------ connection
     async def close(self) -> None:
-        """Close the driver. Close callbacks see CLIENT, for remote connections as libvirt."""
-        if self._st.closed:
+        """Close the driver (also after the peer went away, to free its resources).
+
+        Close callbacks see CLIENT, for remote connections only, as with libvirt.
+        """
+        if self._st.driver_closed:
             return
-        self._st.closed = True
+        self._st.closed = self._st.driver_closed = True
         if self._st.bus_token is not None:
             self._driver.events.unsubscribe(self._st.bus_token)
             self._st.bus_token = None
