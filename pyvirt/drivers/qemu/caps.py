@@ -10,7 +10,13 @@ KVM honesty: on the project machines ``/dev/kvm`` is provided by the PVM module
 stock guest kernels. We therefore report ``kvm_available`` only when ``/dev/kvm`` is usable
 *and* the KVM implementation is not PVM (see :func:`pyvirt.drivers.qemu.caps_probe.kvm_usable`);
 the reason is kept in ``kvm_unusable_reason`` so callers can explain a refused ``type='kvm'``.
-Everything KVM-specific (domain type kvm, host-passthrough) is then left out of the XML.
+Everything KVM-specific (domain type kvm, host-passthrough) is then left out of the XML,
+which then equals what libvirt 9.0 itself reports on a KVM-less host (checked here against
+an unprivileged ``qemu:///session``, which cannot open /dev/kvm).
+
+Related modules: ``caps_build`` (conversation -> caps, cache JSON), ``caps_probe`` (spawn,
+QMP, per-binary cache, emulator discovery), ``qapi_schema`` (schema queries), ``cpumodel``
+(host-model / host CPU model from a CPU map), ``capsxml`` and ``domcapsxml`` (the XML).
 """
 
 from __future__ import annotations
