@@ -231,3 +231,44 @@ def scale_to_kib(value: str, unit: str | None, what: str, *, default_unit: str =
 
 def children(el: etree._Element, tag: str) -> Iterable[etree._Element]:
     return el.iterchildren(tag)
+
+
+def parse_bitmap(text: str) -> set[int]:
+    """A libvirt CPU list ("0-3,^2,8") -> set of ids; bad syntax raises as virBitmapParse."""
+    inc: set[int] = set()
+    exc: set[int] = set()
+    try:
+        for part in text.split(","):
+            part = part.strip()
+            if not part:
+                raise ValueError
+            neg = part.startswith("^")
+            if neg:
+                part = part[1:]
+            if "-" in part:
+                lo, hi = (int(x, 10) for x in part.split("-", 1))
+                if lo > hi or lo < 0:
+                    raise ValueError
+                ids = set(range(lo, hi + 1))
+            else:
+                n = int(part, 10)
+                if n < 0:
+                    raise ValueError
+                ids = {n}
+            (exc if neg else inc).update(ids)
+    except ValueError:
+        raise VirtError(f"invalid argument: Failed to parse bitmap '{text}'",
+                        ErrorCode.INVALID_ARG, ErrorDomain.NONE) from None
+    return inc - exc
+
+
+def check_enum(val: str | None, allowed: Iterable[str], msg: str) -> None:
+    """CONFIG_UNSUPPORTED with ``msg`` (``{}`` gets the value) unless val is allowed/None."""
+    if val is not None and val not in allowed:
+        raise ConfigUnsupported("unsupported configuration: " + msg.format(val))
+
+
+def check_attr(val: str | None, allowed: Iterable[str], attr: str, elem: str) -> None:
+    """XML_ERROR worded like libvirt's enum attribute parser unless val is allowed/None."""
+    if val is not None and val not in allowed:
+        raise bad_attr(attr, elem, val)

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from pyvirt.conf._xml import Writer, attrs, parse_int, parse_onoff, write_raw
-from pyvirt.errors import XMLError
+from pyvirt.errors import ConfigUnsupported, ErrorDomain, XMLError
 
 if TYPE_CHECKING:
     from lxml import etree
@@ -49,10 +49,16 @@ class AddressDef:
         return cls("drive", controller=controller, bus=bus, target=target, unit=unit)
 
 
+ADDRESS_TYPES = ("none", "pci", "drive", "virtio-serial", "ccid", "usb", "spapr-vio",
+                 "virtio-s390", "ccw", "virtio-mmio", "isa", "dimm", "unassigned")
+
+
 def parse_address(el: etree._Element) -> AddressDef:
     atype = el.get("type")
     if atype is None:
         raise XMLError("XML error: No type specified for device address")
+    if atype not in ADDRESS_TYPES:
+        raise ConfigUnsupported(f"unsupported configuration: unknown address type '{atype}'")
     a = AddressDef(atype)
     g = el.get
     if atype == "pci":
@@ -70,10 +76,12 @@ def parse_address(el: etree._Element) -> AddressDef:
         if a.function is None:
             a.function = 0
         if a.slot > 31:
-            raise XMLError(f"XML error: Invalid PCI address slot='0x{a.slot:x}', must be <= 0x1F")
+            raise XMLError(f"XML error: Invalid PCI address slot='0x{a.slot:x}', must be <= 0x1F",
+                           domain=ErrorDomain.NONE)
         if a.function > 7:
             raise XMLError(
-                f"XML error: Invalid PCI address function=0x{a.function:x}, must be <= 7")
+                f"XML error: Invalid PCI address function=0x{a.function:x}, must be <= 7",
+                domain=ErrorDomain.NONE)
         a.extra = list(el)
     elif atype == "drive":
         a.controller = parse_int(g("controller"), "controller") or 0

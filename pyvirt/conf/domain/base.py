@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 
 from pyvirt.conf._xml import Writer, attrs, parse_int, write_raw
 from pyvirt.conf.domain.address import AddressDef, format_address, parse_address
-from pyvirt.errors import XMLError
+from pyvirt.errors import ErrorDomain, XMLError
 
 if TYPE_CHECKING:
     from lxml import etree
@@ -40,8 +40,13 @@ def parse_info(child: etree._Element, dev: DeviceDef) -> bool:
     elif tag == "boot":
         raw = child.get("order")
         order = parse_int(raw, "order")
-        if order is None or order <= 0:
-            raise XMLError(f"XML error: incorrect boot order '{raw}', expecting positive integer")
+        if order == 0:
+            raise XMLError("XML error: Invalid value for attribute 'order' in element 'boot': "
+                           "Zero is not permitted", domain=ErrorDomain.XML)
+        if order is None or order < 0:
+            raise XMLError(f"XML error: Invalid value for attribute 'order' in element 'boot': "
+                           f"'{raw}'. Expected non-negative integer value",
+                           domain=ErrorDomain.XML)
         dev.boot_order = order
     elif tag == "acpi":
         dev.acpi_index = parse_int(child.get("index"), "index")

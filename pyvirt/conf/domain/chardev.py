@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 
 from pyvirt.conf._xml import Writer, attrs, onoff, parse_enum, parse_int, parse_onoff
 from pyvirt.conf.domain.base import DeviceDef, emit_extras, format_info, parse_info
-from pyvirt.errors import XMLError
+from pyvirt.errors import ConfigUnsupported, XMLError
 
 if TYPE_CHECKING:
     from lxml import etree
@@ -45,6 +45,13 @@ class ChardevType(StrEnum):
 
 
 _PATH_TYPES = {"pty", "dev", "file", "pipe"}
+_TARGET_TYPES = {
+    ChardevKind.SERIAL: ("isa-serial", "usb-serial", "pci-serial", "spapr-vio-serial",
+                         "system-serial", "sclp-serial", "isa-debug"),
+    ChardevKind.CONSOLE: ("serial", "xen", "uml", "virtio", "lxc", "openvz", "sclp", "sclplm"),
+    ChardevKind.CHANNEL: ("guestfwd", "virtio", "xen"),
+    ChardevKind.PARALLEL: (),
+}
 
 
 @dataclass(slots=True, kw_only=True)
@@ -154,6 +161,10 @@ def parse_chardev(el: etree._Element, kind: ChardevKind) -> ChardevDef:
                     ch.target_model = m.get("name")
         else:
             ch.extra.append(c)
+    allowed = _TARGET_TYPES[kind]
+    if ch.target_type is not None and ch.target_type not in allowed:
+        raise ConfigUnsupported(f"unsupported configuration: unknown target type "
+                                f"'{ch.target_type}' specified for character device")
     _validate(ch)
     if ch.type == ChardevType.TCP and ch.protocol_type is None:
         ch.protocol_type = "raw"

@@ -6,7 +6,16 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from pyvirt.conf._xml import Writer, attrs, bad_attr, esc, parse_int, write_raw
+from pyvirt.conf._xml import (
+    Writer,
+    attrs,
+    bad_attr,
+    check_attr,
+    check_enum,
+    esc,
+    parse_int,
+    write_raw,
+)
 from pyvirt.conf.domain.base import DeviceDef, emit_extras, format_info, parse_info
 from pyvirt.errors import ConfigUnsupported, XMLError
 
@@ -19,6 +28,23 @@ def _kids(el: etree._Element) -> list[etree._Element]:
 
 
 # ---- controller ----------------------------------------------------------------------------
+
+CONTROLLER_MODELS: dict[str, tuple[str, ...]] = {
+    "usb": ("piix3-uhci", "piix4-uhci", "ehci", "ich9-ehci1", "ich9-uhci1", "ich9-uhci2",
+            "ich9-uhci3", "vt82c686b-uhci", "pci-ohci", "nec-xhci", "qusb1", "qusb2", "qemu-xhci",
+            "none"),
+    "pci": ("pci-root", "pcie-root", "pci-bridge", "dmi-to-pci-bridge", "pcie-root-port",
+            "pcie-switch-upstream-port", "pcie-switch-downstream-port", "pci-expander-bus",
+            "pcie-expander-bus", "pcie-to-pci-bridge"),
+    "scsi": ("auto", "buslogic", "lsilogic", "lsisas1068", "vmpvscsi", "ibmvscsi", "virtio-scsi",
+             "lsisas1078", "virtio-transitional", "virtio-non-transitional", "ncr53c90",
+             "am53c974", "dc390"),
+    "virtio-serial": ("virtio", "virtio-transitional", "virtio-non-transitional"),
+}
+VIDEO_MODELS = ("default", "vga", "cirrus", "vmvga", "xen", "vbox", "qxl", "parallels", "virtio",
+                "gop", "none", "bochs", "ramfb")
+INTERFACE_TYPES = ("user", "ethernet", "vhostuser", "server", "client", "mcast", "network",
+                   "bridge", "internal", "direct", "hostdev", "udp", "vdpa", "null", "vds")
 
 CONTROLLER_TYPES = ("ide", "fdc", "scsi", "sata", "virtio-serial", "ccid", "usb", "pci", "xenbus",
                     "isa")
@@ -46,6 +72,9 @@ def parse_controller(el: etree._Element) -> ControllerDef:
     ctype = g("type") or ""
     if ctype not in CONTROLLER_TYPES:
         raise bad_attr("type", "controller", ctype)
+    models = CONTROLLER_MODELS.get(ctype)
+    if models is not None:
+        check_enum(g("model"), models, "Unknown model type '{}'")
     ctrl = ControllerDef(type=ctype, model=g("model"),
                          ports=parse_int(g("ports"), "ports"),
                          vectors=parse_int(g("vectors"), "vectors"))
@@ -145,6 +174,7 @@ def _valid_mac(mac: str) -> bool:
 
 
 def parse_interface(el: etree._Element) -> InterfaceDef:
+    check_attr(el.get("type"), INTERFACE_TYPES, "type", "interface")
     net = InterfaceDef(type=el.get("type") or "user", managed=el.get("managed"),
                        trust_guest_rx_filters=el.get("trustGuestRxFilters"))
     for c in _kids(el):
@@ -244,6 +274,8 @@ class InputDef(DeviceDef):
 
 def parse_input(el: etree._Element) -> InputDef:
     inp = InputDef(type=el.get("type") or "", bus=el.get("bus"), model=el.get("model"))
+    check_enum(inp.bus, ("ps2", "usb", "xen", "parallels", "virtio", "none"),
+               "unknown input bus type '{}'")
     if inp.type not in ("mouse", "tablet", "keyboard", "passthrough", "evdev"):
         raise ConfigUnsupported(
             f"unsupported configuration: unknown input device type '{inp.type}'")
@@ -316,8 +348,8 @@ def parse_graphics(el: etree._Element) -> GraphicsDef:
     g = el.get
     gr = GraphicsDef(type=g("type") or "", keymap=g("keymap"), passwd=g("passwd"),
                      socket=g("socket"))
-    if gr.type not in ("sdl", "vnc", "rdp", "desktop", "spice", "egl-headless", "dbus"):
-        raise XMLError(f"XML error: unknown graphics device type '{gr.type}'")
+    check_attr(gr.type, ("sdl", "vnc", "rdp", "desktop", "spice", "egl-headless", "dbus"),
+               "type", "graphics")
     gr.port = parse_int(g("port"), "port")
     gr.tls_port = parse_int(g("tlsPort"), "tlsPort")
     gr.websocket = parse_int(g("websocket"), "websocket")
@@ -376,7 +408,9 @@ def _graphics_defaults(gr: GraphicsDef, listen_attr: str | None) -> None:
         gr.listens.append(GraphicsListenDef(type="address"))
 
 
-def format_graphics(w: Writer, depth: int, gr: GraphicsDef, inactive: bool) -> None:
+def format_graphics(w: Writer, depth: int, gr: GraphicsDef, inactive: bool,
+                    secure: bool = True) -> None:
+    """``secure`` False drops the password, as libvirt does without VIR_DOMAIN_XML_SECURE."""
     pairs: list[tuple[str, object | None]] = [("type", gr.type)]
     if gr.type in ("vnc", "spice", "rdp") and gr.socket is None:
         port = gr.port
@@ -396,7 +430,8 @@ def format_graphics(w: Writer, depth: int, gr: GraphicsDef, inactive: bool) -> N
             pairs.append(("websocket", gr.websocket))
     pairs.append(("socket", gr.socket))
     pairs.append(("listen", gr.listen if gr.socket is None else None))
-    pairs += [("keymap", gr.keymap), ("passwd", gr.passwd), *gr.other.items()]
+    pairs += [("keymap", gr.keymap), ("passwd", gr.passwd if secure else None),
+              *gr.other.items()]
     head = "<graphics" + attrs(*pairs)
     lines = []
     for lst in gr.listens:
@@ -430,6 +465,7 @@ def parse_video(el: etree._Element) -> VideoDef:
         if c.tag == "model":
             g = c.get
             v.model = g("type")
+            check_enum(v.model, VIDEO_MODELS, "unknown video model '{}'")
             v.ram, v.vram = parse_int(g("ram"), "ram"), parse_int(g("vram"), "vram")
             v.vram64, v.vgamem = parse_int(g("vram64"), "vram64"), parse_int(g("vgamem"), "vgamem")
             v.heads = parse_int(g("heads"), "heads")
@@ -477,6 +513,8 @@ def parse_memballoon(el: etree._Element) -> MemballoonDef:
     model = el.get("model")
     if model is None:
         raise XMLError("XML error: balloon memory must contain model name")
+    check_attr(model, ("virtio", "xen", "none", "virtio-transitional", "virtio-non-transitional"),
+               "model", "memballoon")
     mb = MemballoonDef(model=model, autodeflate=el.get("autodeflate"),
                        free_page_reporting=el.get("freePageReporting"))
     for c in _kids(el):
@@ -511,8 +549,8 @@ class RngDef(DeviceDef):
 
 def parse_rng(el: etree._Element) -> RngDef:
     rng = RngDef(model=el.get("model") or "")
-    if rng.model != "virtio" and not rng.model.startswith("virtio"):
-        raise XMLError(f"XML error: unknown RNG model '{rng.model}'")
+    check_enum(rng.model, ("virtio", "virtio-transitional", "virtio-non-transitional"),
+               "unknown RNG model '{}'")
     for c in _kids(el):
         if parse_info(c, rng):
             continue
@@ -558,6 +596,8 @@ class PanicDef(DeviceDef):
 
 
 def parse_panic(el: etree._Element) -> PanicDef:
+    check_enum(el.get("model"), ("isa", "pseries", "hyperv", "s390", "pvpanic"),
+               "unknown panic model '{}'")
     p = PanicDef(model=el.get("model"))
     for c in _kids(el):
         if not parse_info(c, p):

@@ -6,7 +6,16 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import TYPE_CHECKING
 
-from pyvirt.conf._xml import Writer, attrs, enum_attr, esc, parse_int, write_raw
+from pyvirt.conf._xml import (
+    Writer,
+    attrs,
+    check_attr,
+    check_enum,
+    enum_attr,
+    esc,
+    parse_int,
+    write_raw,
+)
 from pyvirt.conf.domain.base import DeviceDef, emit_extras, format_info, parse_info
 from pyvirt.errors import ErrorCode, ErrorDomain, VirtError
 
@@ -42,6 +51,11 @@ class DiskBus(StrEnum):
     SATA = "sata"
     SD = "sd"
 
+
+DISK_CACHE_MODES = ("default", "none", "writethrough", "writeback", "directsync", "unsafe")
+# virStorageFileFormat names a disk <driver type=...> may use
+DISK_FORMATS = ("none", "raw", "dir", "bochs", "cloop", "dmg", "iso", "vpc", "vdi", "fat", "vhd",
+                "ploop", "cow", "qcow", "qcow2", "qed", "vmdk", "luks", "aio")
 
 # Attribute order of <driver> as libvirt formats it.
 _DRIVER_ATTRS = ("name", "type", "cache", "error_policy", "rerror_policy", "io", "ioeventfd",
@@ -221,6 +235,10 @@ def parse_disk(el: etree._Element) -> DiskDef:
             drv = DiskDriverDef()
             for k in _DRIVER_ATTRS:
                 setattr(drv, k, c.get(k))
+            check_attr(drv.cache, DISK_CACHE_MODES, "cache", "driver")
+            check_attr(drv.io, ("native", "threads", "io_uring"), "io", "driver")
+            check_attr(drv.discard, ("unmap", "ignore"), "discard", "driver")
+            check_enum(drv.type, DISK_FORMATS, "unknown driver format value '{}'")
             drv.other = {str(k): str(v) for k, v in c.attrib.items() if k not in _DRIVER_ATTRS}
             drv.extra = list(c)
             disk.driver = drv

@@ -80,27 +80,16 @@ def format_domain_xml(d: DomainDef, *, inactive: bool, secure: bool) -> str:
     w.text(1, "on_reboot", d.on_reboot)
     w.text(1, "on_crash", d.on_crash)
     _extras(w, d, ("on_lockfailure", "pm", "perf"), ns)
-    _format_devices(w, d.devices, inactive)
+    _format_devices(w, d.devices, inactive, secure)
     _extras(w, d, ("seclabel", "keywrap", "launchSecurity"), ns)
     for el in d.extra:
         if el.tag not in TOP_ORDER:
             write_raw(w, 1, el, ns)
     w.line(0, "</domain>")
-    out = w.getvalue()
-    if not secure:
-        out = _strip_passwords(d, out)
-    return out
+    return w.getvalue()
 
 
-def _strip_passwords(d: DomainDef, out: str) -> str:
-    # Graphics passwords only appear with VIR_DOMAIN_XML_SECURE, as in libvirt.
-    for g in d.devices.graphics:
-        if g.passwd is not None:
-            out = out.replace(f" passwd='{esc(g.passwd)}'", "")
-    return out
-
-
-def _format_devices(w: Writer, devs: DevicesDef, inactive: bool) -> None:
+def _format_devices(w: Writer, devs: DevicesDef, inactive: bool, secure: bool) -> None:
     w.line(1, "<devices>")
     if devs.emulator is not None:
         w.text(2, "emulator", devs.emulator)
@@ -128,7 +117,7 @@ def _format_devices(w: Writer, devs: DevicesDef, inactive: bool) -> None:
         format_input(w, 2, inp, inactive)
     raw("tpm")
     for g in devs.graphics:
-        format_graphics(w, 2, g, inactive)
+        format_graphics(w, 2, g, inactive, secure)
     raw("sound")
     raw("audio")
     for v in devs.videos:

@@ -6,9 +6,19 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import TYPE_CHECKING
 
-from pyvirt.conf._xml import Writer, attrs, esc, parse_int, parse_yesno, write_raw
+from pyvirt.conf._xml import (
+    Writer,
+    attrs,
+    bad_attr,
+    check_attr,
+    esc,
+    parse_bitmap,
+    parse_int,
+    parse_yesno,
+    write_raw,
+)
 from pyvirt.conf.domain.base import emit_extras
-from pyvirt.errors import ConfigUnsupported, XMLError
+from pyvirt.errors import ConfigUnsupported, ErrorDomain, InternalError, XMLError
 
 if TYPE_CHECKING:
     from lxml import etree
@@ -34,12 +44,13 @@ def parse_vcpu(el: etree._Element) -> VcpuDef:
     count = int(text) if text.isdigit() else None
     if count is None or count <= 0:
         raise XMLError("XML error: maximum vcpus count must be an integer")
+    if el.get("cpuset") is not None:
+        parse_bitmap(el.get("cpuset") or "")
     v = VcpuDef(count=count, cpuset=el.get("cpuset"),
                 current=parse_int(el.get("current"), "current"))
     placement = el.get("placement")
     if placement is not None:
-        if placement not in ("static", "auto"):
-            raise XMLError(f"XML error: Unsupported CPU placement mode '{placement}'")
+        check_attr(placement, ("static", "auto"), "placement", "vcpu")
         v.placement = placement
     if v.current is not None:
         if v.current == 0:
@@ -85,11 +96,16 @@ def parse_cputune(el: etree._Element) -> CputuneDef:
                 raise XMLError("XML error: missing vcpu id in vcpupin")
             if cpuset is None:
                 raise XMLError("XML error: missing cpuset for vcpupin")
+            parse_bitmap(cpuset)
+            if any(p.vcpu == vcpu for p in ct.vcpupins):
+                raise InternalError(f"internal error: duplicate vcpupin for vcpu '{vcpu}'",
+                                    domain=ErrorDomain.DOMAIN)
             ct.vcpupins.append(VcpuPinDef(vcpu=vcpu, cpuset=cpuset))
         elif c.tag == "emulatorpin":
             if c.get("cpuset") is None:
                 raise XMLError("XML error: missing cpuset for emulatorpin")
             ct.emulatorpin = c.get("cpuset")
+            parse_bitmap(ct.emulatorpin or "")
         else:
             ct.extra.append(c)
     return ct
@@ -163,7 +179,7 @@ def parse_os(el: etree._Element) -> OSDef:
             try:
                 os_.boot_devices.append(BootDev(dev or ""))
             except ValueError:
-                raise XMLError(f"XML error: unknown boot device '{dev}'") from None
+                raise bad_attr("dev", "boot", dev or "") from None
         elif tag in ("kernel", "initrd", "cmdline", "dtb"):
             setattr(os_, tag, c.text or "")
         elif tag == "loader":
@@ -252,7 +268,7 @@ def parse_features(el: etree._Element) -> FeaturesDef:
     for c in _kids(el):
         name = str(c.tag)
         if name not in FEATURE_ORDER:
-            raise XMLError(f"XML error: unexpected feature '{name}'")
+            raise ConfigUnsupported(f"unsupported configuration: unexpected feature '{name}'")
         f.elements[name] = c
         if name in ("acpi", "apic", "pae", "hap", "smm", "vmport", "pmu"):
             state = c.get("state")
@@ -319,7 +335,8 @@ def parse_cpu(el: etree._Element) -> CPUDef:
     cpu = CPUDef(mode=el.get("mode"), match=el.get("match"), check=el.get("check"),
                  migratable=el.get("migratable"))
     if cpu.mode is not None and cpu.mode not in _CPU_MODES:
-        raise XMLError(f"XML error: Invalid mode attribute '{cpu.mode}'")
+        raise ConfigUnsupported(f"unsupported configuration: Invalid mode attribute "
+                                f"'{cpu.mode}'", domain=ErrorDomain.CPU)
     for c in _kids(el):
         if c.tag == "model":
             cpu.model = (c.text or "").strip() or None
@@ -409,8 +426,7 @@ def parse_clock(el: etree._Element) -> ClockDef:
         name = c.get("name")
         if name is None:
             raise XMLError("XML error: missing timer name")
-        if name not in _TIMERS:
-            raise XMLError(f"XML error: unknown timer name '{name}'")
+        check_attr(name, _TIMERS, "name", "timer")
         ck.timers.append(TimerDef(name=name,
                                   present=parse_yesno(c.get("present"), "present", "timer"),
                                   tickpolicy=c.get("tickpolicy"), track=c.get("track"),

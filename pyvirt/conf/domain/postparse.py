@@ -11,7 +11,14 @@ from pyvirt.conf.domain.address import AddressDef
 from pyvirt.conf.domain.chardev import ChardevDef, ChardevKind
 from pyvirt.conf.domain.disk import DiskBus, DiskDef, DiskDevice
 from pyvirt.conf.domain.general import BootDev
-from pyvirt.errors import ErrorCode, ErrorDomain, InternalError, VirtError, XMLError
+from pyvirt.errors import (
+    ConfigUnsupported,
+    ErrorCode,
+    ErrorDomain,
+    InternalError,
+    VirtError,
+    XMLError,
+)
 
 if TYPE_CHECKING:
     from pyvirt.conf.domain import DomainDef
@@ -32,6 +39,8 @@ def postparse(d: DomainDef, *, mac_gen: Callable[[], str] | None = None) -> None
     _controllers(d)
     _chardevs(d)
     _misc_devices(d, mac_gen or random_mac)
+    _unique_ids(d)
+    _cputune(d)
 
 
 def _identity(d: DomainDef) -> None:
@@ -60,8 +69,8 @@ def _os(d: DomainDef) -> None:
         if not any(dev.boot_order is not None for dev in d.devices.all()):
             os_.boot_devices = [BootDev.HD]
     elif os_.boot_devices and any(dev.boot_order is not None for dev in d.devices.all()):
-        raise XMLError("XML error: per-device boot elements cannot be used together with "
-                       "os/boot elements", domain=ErrorDomain.DOMAIN)
+        raise ConfigUnsupported("unsupported configuration: per-device boot elements cannot be "
+                                "used together with os/boot elements")
 
 
 def _disks(d: DomainDef) -> None:
@@ -179,6 +188,32 @@ def random_mac() -> str:
 
     b = os.urandom(3)
     return "52:54:00:" + ":".join(f"{x:02x}" for x in b)
+
+
+def _unique_ids(d: DomainDef) -> None:
+    orders: set[int] = set()
+    aliases: set[str] = set()
+    # a serial-type console is the same device as serial 0 (same alias in live XML)
+    mirrors = {id(c) for c in d.devices.consoles if c.target_type == "serial"}
+    for dev in d.devices.all():
+        if id(dev) in mirrors:
+            continue
+        if dev.boot_order is not None:
+            if dev.boot_order in orders:
+                raise ConfigUnsupported(f"unsupported configuration: boot order "
+                                        f"'{dev.boot_order}' used for more than one device")
+            orders.add(dev.boot_order)
+        if dev.alias is not None:
+            if dev.alias in aliases:
+                raise ConfigUnsupported(f"unsupported configuration: non unique alias "
+                                        f"detected: {dev.alias}")
+            aliases.add(dev.alias)
+
+
+def _cputune(d: DomainDef) -> None:
+    # libvirt ignores (with a warning) pins of vcpus the domain does not have
+    if d.cputune is not None:
+        d.cputune.vcpupins = [p for p in d.cputune.vcpupins if p.vcpu < d.vcpu.count]
 
 
 def _misc_devices(d: DomainDef, mac_gen: Callable[[], str]) -> None:

@@ -51,6 +51,7 @@ def test_argv_inputs_round_trip(path: Path) -> None:
 BASE = "<domain type='qemu'>{top}<os><type>hvm</type></os><devices>{dev}</devices></domain>"
 MEM = "<name>a</name><memory>1024</memory>"
 
+DISK_A = "<disk type='file'><source file='/a'/><target dev='vda'/>{}</disk>"
 BAD = [
     ("<memory>1024</memory>", "", ErrorCode.NO_NAME, "missing name information"),
     ("<name>a</name>", "", ErrorCode.XML_ERROR,
@@ -89,6 +90,59 @@ BAD = [
     ("<name>a</name><memory>1024</memory><vcpu current='3'>2</vcpu>", "",
      ErrorCode.CONFIG_UNSUPPORTED,
      "unsupported configuration: maximum vCPU count must not be less than current vCPU count"),
+    (MEM, DISK_A.format("<boot order='1'/>") + DISK_A.replace("vda", "vdb").replace("/a", "/b")
+     .format("<boot order='1'/>"), ErrorCode.CONFIG_UNSUPPORTED,
+     "unsupported configuration: boot order '1' used for more than one device"),
+    (MEM, DISK_A.format("<boot order='0'/>"), ErrorCode.XML_ERROR,
+     "XML error: Invalid value for attribute 'order' in element 'boot': Zero is not permitted"),
+    (MEM, DISK_A.format("<alias name='ua-x'/>") + DISK_A.replace("vda", "vdb").replace("/a", "/b")
+     .format("<alias name='ua-x'/>"), ErrorCode.CONFIG_UNSUPPORTED,
+     "unsupported configuration: non unique alias detected: ua-x"),
+    (MEM + "<vcpu>2</vcpu><cputune><vcpupin vcpu='1' cpuset='0'/><vcpupin vcpu='1' cpuset='1'/>"
+     "</cputune>", "", ErrorCode.INTERNAL_ERROR, "internal error: duplicate vcpupin for vcpu '1'"),
+    (MEM + "<vcpu cpuset='abc'>2</vcpu>", "", ErrorCode.INVALID_ARG,
+     "invalid argument: Failed to parse bitmap 'abc'"),
+    (MEM, "<disk type='file'><source file='/a'/><target dev='foo' bus='ide'/></disk>",
+     ErrorCode.XML_ERROR, "XML error: Unknown disk name 'foo' and no address specified"),
+    (MEM, DISK_A.format("<address type='foo'/>"), ErrorCode.CONFIG_UNSUPPORTED,
+     "unsupported configuration: unknown address type 'foo'"),
+    (MEM, DISK_A.format("<address type='pci' slot='0x20'/>"), ErrorCode.XML_ERROR,
+     "XML error: Invalid PCI address slot='0x20', must be <= 0x1F"),
+    (MEM, "<graphics type='foo'/>", ErrorCode.XML_ERROR,
+     "XML error: Invalid value for attribute 'type' in element 'graphics': 'foo'."),
+    (MEM, "<video><model type='foo'/></video>", ErrorCode.CONFIG_UNSUPPORTED,
+     "unsupported configuration: unknown video model 'foo'"),
+    (MEM, "<interface type='foo'/>", ErrorCode.XML_ERROR,
+     "XML error: Invalid value for attribute 'type' in element 'interface': 'foo'."),
+    (MEM, "<interface type='user'><mac address='01:00:00:00:00:01'/></interface>",
+     ErrorCode.XML_ERROR,
+     "XML error: expected unicast mac address, found multicast '01:00:00:00:00:01'"),
+    (MEM, "<memballoon model='foo'/>", ErrorCode.XML_ERROR,
+     "XML error: Invalid value for attribute 'model' in element 'memballoon': 'foo'."),
+    (MEM, "<rng model='foo'><backend model='random'/></rng>", ErrorCode.CONFIG_UNSUPPORTED,
+     "unsupported configuration: unknown RNG model 'foo'"),
+    (MEM, "<disk type='file'><driver name='qemu' cache='foo'/><source file='/a'/>"
+          "<target dev='vda'/></disk>", ErrorCode.XML_ERROR,
+     "XML error: Invalid value for attribute 'cache' in element 'driver': 'foo'."),
+    (MEM, "<disk type='file'><driver name='qemu' type='foo'/><source file='/a'/>"
+          "<target dev='vda'/></disk>", ErrorCode.CONFIG_UNSUPPORTED,
+     "unsupported configuration: unknown driver format value 'foo'"),
+    (MEM + "<cpu mode='foo'/>", "", ErrorCode.CONFIG_UNSUPPORTED,
+     "unsupported configuration: Invalid mode attribute 'foo'"),
+    (MEM + "<clock offset='utc'><timer name='foo'/></clock>", "", ErrorCode.XML_ERROR,
+     "XML error: Invalid value for attribute 'name' in element 'timer': 'foo'."),
+    (MEM + "<features><foo/></features>", "", ErrorCode.CONFIG_UNSUPPORTED,
+     "unsupported configuration: unexpected feature 'foo'"),
+    (MEM + "<vcpu placement='foo'>1</vcpu>", "", ErrorCode.XML_ERROR,
+     "XML error: Invalid value for attribute 'placement' in element 'vcpu': 'foo'."),
+    (MEM, "<panic model='foo'/>", ErrorCode.CONFIG_UNSUPPORTED,
+     "unsupported configuration: unknown panic model 'foo'"),
+    (MEM, "<input type='mouse' bus='foo'/>", ErrorCode.CONFIG_UNSUPPORTED,
+     "unsupported configuration: unknown input bus type 'foo'"),
+    (MEM, "<controller type='usb' model='foo'/>", ErrorCode.CONFIG_UNSUPPORTED,
+     "unsupported configuration: Unknown model type 'foo'"),
+    (MEM, "<channel type='pty'><target type='foo'/></channel>", ErrorCode.CONFIG_UNSUPPORTED,
+     "unsupported configuration: unknown target type 'foo' specified for character device"),
 ]
 
 
@@ -97,6 +151,18 @@ def test_bad_xml_errors_as_libvirt(top: str, dev: str, code: ErrorCode, msg: str
     with pytest.raises(VirtError) as ei:
         parse_domain(BASE.format(top=top, dev=dev))
     assert (ei.value.code, ei.value.message) == (code, msg)
+
+
+def test_boot_mix_and_pins_beyond_vcpus() -> None:
+    xml = ("<domain type='qemu'><name>a</name><memory>1024</memory><vcpu>2</vcpu><cputune>"
+           "<vcpupin vcpu='5' cpuset='0'/><vcpupin vcpu='1' cpuset='0-1'/></cputune><os>"
+           "<type>hvm</type><boot dev='hd'/></os><devices>{}</devices></domain>")
+    d = parse_domain(xml.format(""))
+    assert d.cputune is not None and [p.vcpu for p in d.cputune.vcpupins] == [1]
+    with pytest.raises(VirtError) as ei:
+        parse_domain(xml.format(DISK_A.format("<boot order='1'/>")))
+    assert ei.value.code == ErrorCode.CONFIG_UNSUPPORTED
+    assert "per-device boot elements cannot be used together" in ei.value.message
 
 
 def test_malformed_and_bad_type() -> None:
@@ -136,3 +202,42 @@ def test_metadata_and_unknown_devices_survive() -> None:
     assert "<app:x xmlns:app='http://e.org/app'>v</app:x>" in out
     assert "<watchdog model='i6300esb' action='reset'/>" in out
     assert format_domain(parse_domain(out), inactive=True) == out
+
+
+ORACLE_SCRIPT = """
+import json, sys, libvirt
+libvirt.registerErrorHandler(lambda *a: None, None)
+conn = libvirt.open("test:///default")
+out = []
+for xml in json.load(sys.stdin):
+    try:
+        conn.defineXML(xml).undefine()
+        out.append(None)
+    except libvirt.libvirtError as e:
+        out.append([e.get_error_code(), e.get_error_message()])
+print(json.dumps(out))
+"""
+
+
+@pytest.mark.oracle
+def test_bad_xml_table_matches_real_libvirt() -> None:
+    """The expectations above, re-checked against libvirt 9.0's test driver when installed."""
+    import json
+    import subprocess
+
+    py = Path("/usr/bin/python3")
+    if not py.exists() or subprocess.run([str(py), "-c", "import libvirt"],
+                                         capture_output=True).returncode != 0:
+        pytest.skip("python3-libvirt (the oracle) is not installed")
+    xmls = [BASE.format(top=top, dev=dev) for top, dev, _, _ in BAD]
+    res = subprocess.run([str(py), "-c", ORACLE_SCRIPT], input=json.dumps(xmls),
+                         capture_output=True, text=True, timeout=60, check=True)
+    got = json.loads(res.stdout)
+    for (_, _, code, msg), real in zip(BAD, got, strict=True):
+        assert real == [int(code), msg]
+
+
+def test_graphics_password_only_with_secure() -> None:
+    d = parse_domain(BASE.format(top=MEM, dev="<graphics type='vnc' passwd='s&cret'/>"))
+    assert "passwd='s&amp;cret'" in format_domain(d, secure=True)
+    assert "passwd" not in format_domain(d)
