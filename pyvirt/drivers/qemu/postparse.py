@@ -245,6 +245,8 @@ def _aliases(defn: DomainDef) -> None:
         _set(devs.memballoon, "balloon0")
     for i, rng in enumerate(devs.rngs):
         _set(rng, f"rng{i}")
+    for i, wd in enumerate(o for o in devs.others if o.tag == "watchdog"):
+        _set(wd, f"watchdog{i}")
 
 
 def _virtio_serial_addresses(defn: DomainDef) -> None:
@@ -287,6 +289,9 @@ def _pci_devices(defn: DomainDef) -> list[tuple[Any, bool]]:
         out.append((devs.memballoon, True))
     for rng in devs.rngs:
         out.append((rng, True))
+    for o in devs.others:
+        if o.tag == "watchdog" and o.element is not None and o.element.get("model") == "i6300esb":
+            out.append((o, False))
     return out
 
 
@@ -300,7 +305,7 @@ def _pci_addresses(defn: DomainDef) -> None:
     devs = defn.devices
     used: set[tuple[int, int, int]] = set()
     everything: list[Any] = [*devs.controllers, *devs.disks, *devs.interfaces, *devs.inputs,
-                             *devs.videos, *devs.rngs]
+                             *devs.videos, *devs.rngs, *devs.others]
     if devs.memballoon is not None:
         everything.append(devs.memballoon)
     for d in everything:

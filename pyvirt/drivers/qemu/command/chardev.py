@@ -79,6 +79,17 @@ def chardev_arg(chr_: Any, cid: str, rt: CommandRuntime, fds: _FdSets, argv: lis
             opts.append(f"path={qescape(chr_.source_path)}")
             if mode == "bind":
                 opts += ["server=on", "wait=off"]
+    elif stype == "tcp":
+        if chr_.source_host is None or chr_.source_service is None:
+            raise ConfigUnsupported("unsupported configuration: tcp chardev needs host and service")
+        proto = str(chr_.protocol_type or "raw")
+        if proto not in ("raw", "telnet"):
+            raise ConfigUnsupported(f"unsupported configuration: chardev protocol '{proto}' is not supported")
+        opts = [f"socket,id={cid}", f"host={chr_.source_host}", f"port={chr_.source_service}"]
+        if proto == "telnet":
+            opts.append("telnet=on")
+        if str(chr_.source_mode or "connect") == "bind":
+            opts += ["server=on", "wait=off"]
     else:
         raise ConfigUnsupported(f"unsupported configuration: chardev source type '{stype}' is not supported")
     if chr_.log_file:

@@ -84,6 +84,9 @@ def cpu_arg(defn: DomainDef) -> str:
     eoi = apic.get("eoi") if apic is not None else None
     if eoi is not None:
         base += f",kvm-pv-eoi={eoi}"
+    spin = defn.features.elements.get("pvspinlock") if defn.features is not None else None
+    if spin is not None and spin.get("state") in ("on", "off"):
+        base += f",kvm-pv-unhalt={spin.get('state')}"
     # A Hyper-V panic device is a CPU property, not a device.
     if any(str(p.model) == "hyperv" for p in defn.devices.panics):
         base += ",hv-crash"

@@ -26,6 +26,29 @@ def memballoon_args(defn: DomainDef) -> list[str]:
     return ["-device", qjson(props)]
 
 
+# libvirt's <watchdog action> -> QEMU's -watchdog-action (dump is done by libvirt on pause).
+_WATCHDOG_ACTIONS = {"reset": "reset", "shutdown": "shutdown", "poweroff": "poweroff",
+                     "pause": "pause", "dump": "pause", "none": "none", "inject-nmi": "inject-nmi"}
+
+
+def watchdog_args(defn: DomainDef) -> list[str]:
+    """<watchdog> is kept raw by conf; ib700 (ISA) and i6300esb (PCI) are built."""
+    argv: list[str] = []
+    for dev in defn.devices.others:
+        if dev.tag != "watchdog" or dev.element is None:
+            continue
+        model = str(dev.element.get("model"))
+        if model not in ("ib700", "i6300esb"):
+            raise ConfigUnsupported(f"unsupported configuration: watchdog model '{model}' is not supported")
+        props: JsonProps = {"driver": model, "id": dev.alias}
+        props.update(pci_props(dev.address, defn))
+        action = _WATCHDOG_ACTIONS.get(str(dev.element.get("action") or "reset"))
+        if action is None:
+            raise ConfigUnsupported(f"unsupported configuration: watchdog action '{dev.element.get('action')}'")
+        argv += ["-device", qjson(props), "-watchdog-action", action]
+    return argv
+
+
 def rng_args(defn: DomainDef) -> list[str]:
     argv: list[str] = []
     for i, rng in enumerate(defn.devices.rngs):
