@@ -143,7 +143,7 @@ def openReadOnly(name: str | None = None) -> virConnect:
     return _open(name, True)
 
 
-def openAuth(uri: str | None, auth: list[Any] | None = None, flags: int = 0) -> virConnect:
+def openAuth(uri: str | None, auth: list[Any] | None, flags: int = 0) -> virConnect:
     """virConnectOpenAuth: no credential callbacks are needed by our transports."""
     return _open(uri, bool(flags & _VIR_CONNECT_RO))
 
