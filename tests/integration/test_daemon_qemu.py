@@ -119,7 +119,7 @@ def test_guest_survives_daemon_restart_and_is_reattached(root: Path, tmp_path: P
 def _events(uri: str, name: str, tmp_path: Path, ready: object) -> list[str]:
     """`virsh event --all --loop` output for `name` while another virsh drives it."""
     assert VIRSH is not None
-    watcher = subprocess.Popen([VIRSH, "-c", uri, "event", "--all", "--loop", "--timeout", "3"],
+    watcher = subprocess.Popen([VIRSH, "-c", uri, "event", "--all", "--loop", "--timeout", "5"],
                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)  # fmt: skip
     try:
         ready()  # type: ignore[operator]
@@ -153,5 +153,5 @@ def test_virsh_event_loop_qemu_equals_libvirtd(daemon: DaemonThread, tmp_path: P
     if not os.access(LIBVIRTD_SOCK, os.W_OK):
         pytest.skip("libvirtd not running: pyvirtd half checked")
     # libvirtd gives no sign when a client's registrations are done; virsh needs well under 1 s
-    theirs = _events(f"qemu+unix:///system?socket={LIBVIRTD_SOCK}", name, tmp_path, lambda: time.sleep(1.5))
+    theirs = _events(f"qemu+unix:///system?socket={LIBVIRTD_SOCK}", name, tmp_path, lambda: time.sleep(1.0))
     assert ours == theirs
