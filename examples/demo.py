@@ -143,30 +143,34 @@ class Demo:
         dom.create()
         self.say(f"started: create() returned in {(time.monotonic() - t_start) * 1000:.0f} ms, "
                  f"id {dom.ID()}")
-        # Release the connection (and so the QMP socket) while one-shot pyvirsh runs.
-        conn.close()
         try:
             line = watch.wait_for(READY, timeout=60)
         finally:
             watch.close()
         self.say(f"guest ready after {time.monotonic() - t_start:.1f} s: {line.decode()}")
 
+        # pyvirsh runs as separate one-shot processes on the same URI while we keep our
+        # connection (and with it the monitor): list and dominfo are reads that need no QMP.
         self.shell("list")
         self.shell("dominfo", self.name)
 
-        self.shutdown_by_acpi()
+        self.shutdown_by_acpi(conn, dom)
+        # As in libvirt-python, a virDomain holds a reference on its connection: drop it so
+        # close() really releases the driver.
+        del dom
+        conn.close()
         self.shell("list", "--all")
         self.shell("domstate", "--reason", self.name)
         self.say(f"done in {time.monotonic() - self.t0:.1f} s; the domain stays defined "
                  f"({self.tool} -c '{self.uri}' list --all)")
 
-    def shutdown_by_acpi(self) -> None:
+    def shutdown_by_acpi(self, conn: Any, dom: Any) -> None:
         lv = self.lv
         stopped = threading.Event()
         detail: list[int] = []
 
-        def on_lifecycle(_conn: Any, dom: Any, event: int, det: int, _opaque: Any) -> None:
-            if dom.name() == self.name and event == lv.VIR_DOMAIN_EVENT_STOPPED:
+        def on_lifecycle(_conn: Any, edom: Any, event: int, det: int, _opaque: Any) -> None:
+            if edom.name() == self.name and event == lv.VIR_DOMAIN_EVENT_STOPPED:
                 detail.append(det)
                 stopped.set()
 
@@ -176,11 +180,9 @@ class Demo:
             while not stopped.is_set():
                 lv.virEventRunDefaultImpl()
 
-        conn = lv.open(self.uri)
         threading.Thread(target=loop, daemon=True).start()
         cb = conn.domainEventRegisterAny(None, lv.VIR_DOMAIN_EVENT_ID_LIFECYCLE, on_lifecycle,
                                          None)
-        dom = conn.lookupByName(self.name)
         t = time.monotonic()
         dom.shutdownFlags(lv.VIR_DOMAIN_SHUTDOWN_ACPI_POWER_BTN)
         self.say("shutdown requested through the ACPI power button")
@@ -189,10 +191,7 @@ class Demo:
         reason = {lv.VIR_DOMAIN_EVENT_STOPPED_SHUTDOWN: "shutdown"}.get(detail[0], str(detail[0]))
         self.say(f"lifecycle event: stopped ({reason}) {(time.monotonic() - t) * 1000:.0f} ms "
                  f"after the request")
-        try:
-            conn.domainEventDeregisterAny(cb)
-        finally:
-            conn.close()
+        conn.domainEventDeregisterAny(cb)
 
 
 def main() -> None:
@@ -218,6 +217,9 @@ def main() -> None:
     # Events are dispatched by the default loop implementation, which must exist before
     # the first connection is opened (as in libvirt-python).
     lv.virEventRegisterDefaultImpl()
+    # Errors still raise libvirtError; this only stops the default handler from printing
+    # the expected ones (e.g. the lookup of a domain that is not there yet) on stderr.
+    lv.registerErrorHandler(lambda _ctx, _err: None, None)
     Demo(lv, uri, virsh, REPO / ".demo", args.name).run()
 
 
