@@ -190,6 +190,11 @@ def _drive_addresses(defn: DomainDef) -> None:
 # ----------------------------------------------------------------------------- aliases
 
 
+def _scsi_model(defn: DomainDef, index: int) -> str | None:
+    c = _has_ctrl(defn, "scsi", index)
+    return str(c.model) if c is not None and c.model else None
+
+
 def _user(alias: Any) -> bool:
     return isinstance(alias, str) and alias.startswith("ua-")
 
@@ -220,6 +225,8 @@ def _aliases(defn: DomainDef) -> None:
         a = disk.address
         if bus == "virtio":
             _set(disk, f"virtio-disk{disk_index(disk.target.dev)}")
+        elif bus == "scsi" and a is not None and _scsi_model(defn, int(a.controller or 0)) == "virtio-scsi":
+            _set(disk, f"scsi{a.controller}-{a.bus}-{a.target}-{a.unit}")
         elif bus in ("ide", "sata", "scsi", "fdc") and a is not None:
             _set(disk, f"{bus}{a.controller}-{a.bus}-{a.unit}")
         elif bus == "usb":
@@ -247,6 +254,8 @@ def _aliases(defn: DomainDef) -> None:
         _set(rng, f"rng{i}")
     for i, wd in enumerate(o for o in devs.others if o.tag == "watchdog"):
         _set(wd, f"watchdog{i}")
+    for i, hd in enumerate(o for o in devs.others if o.tag == "hostdev"):
+        _set(hd, f"hostdev{i}")
 
 
 def _virtio_serial_addresses(defn: DomainDef) -> None:
@@ -277,6 +286,9 @@ def _pci_devices(defn: DomainDef) -> list[tuple[Any, bool]]:
             out.append((c, ("controller", cmodel) not in _CONVENTIONAL))
         elif ctype == "sata" and (int(c.index) > 0 or not is_q35(defn)):
             out.append((c, True))
+    for o in devs.others:
+        if o.tag == "hostdev" and o.element is not None and o.element.get("type") == "pci":
+            out.append((o, True))
     for disk in devs.disks:
         if str(disk.target.bus) == "virtio":
             out.append((disk, True))

@@ -17,7 +17,13 @@ from pyvirt.drivers.qemu.command.controller import controller_args
 from pyvirt.drivers.qemu.command.disk import disk_args
 from pyvirt.drivers.qemu.command.display import audio_args, graphics_args, input_args, video_args
 from pyvirt.drivers.qemu.command.machine import head_args
-from pyvirt.drivers.qemu.command.misc import memballoon_args, panic_args, rng_args, watchdog_args
+from pyvirt.drivers.qemu.command.misc import (
+    hostdev_args,
+    memballoon_args,
+    panic_args,
+    rng_args,
+    watchdog_args,
+)
 from pyvirt.drivers.qemu.command.net import net_args
 from pyvirt.drivers.qemu.command.runtime import CommandRuntime
 
@@ -77,6 +83,7 @@ def build(defn: DomainDef, caps: QemuCaps, runtime: CommandRuntime) -> list[str]
     argv += graphics
     argv += video_args(defn)
     argv += watchdog_args(defn)
+    argv += hostdev_args(defn)
     argv += memballoon_args(defn)
     argv += rng_args(defn)
     if runtime.sandbox:

@@ -46,6 +46,8 @@ def controller_props(ctrl: Any, defn: DomainDef) -> JsonProps:
     if ctype == "pci":
         if model == "pcie-root-port":
             props = {"driver": "pcie-root-port", "port": ctrl.target_port, "chassis": ctrl.target_chassis}
+            if ctrl.model_name not in (None, "pcie-root-port"):
+                raise ConfigUnsupported(f"unsupported configuration: PCI controller model name '{ctrl.model_name}'")
         elif model == "pci-bridge":
             props = {"driver": "pci-bridge", "chassis_nr": ctrl.target_chassis_nr or ctrl.index}
         elif model == "dmi-to-pci-bridge":
@@ -53,6 +55,8 @@ def controller_props(ctrl: Any, defn: DomainDef) -> JsonProps:
         else:
             raise ConfigUnsupported(f"unsupported configuration: PCI controller model '{model}' is not supported")
         props["id"] = ctrl.alias
+        if ctrl.target_hotplug is not None:
+            props["hotplug"] = ctrl.target_hotplug == "on"
     elif ctype == "usb":
         drv = _USB_DRIVERS.get(model)
         if drv is None:
@@ -85,6 +89,10 @@ def controller_props(ctrl: Any, defn: DomainDef) -> JsonProps:
 def controller_args(defn: DomainDef) -> list[str]:
     argv: list[str] = []
     ctrls = defn.devices.controllers
+    # Root-bus ACPI hotplug of the i440fx is a PIIX4_PM property, set before any device.
+    root = next((c for c in ctrls if str(c.type) == "pci" and str(c.model) == "pci-root"), None)
+    if root is not None and root.target_hotplug is not None:
+        argv += ["-global", f"PIIX4_PM.acpi-root-pci-hotplug={root.target_hotplug}"]
     for ctype in _ORDER:
         group = [c for c in ctrls if str(c.type) == ctype]
         if ctype == "pci":

@@ -107,6 +107,8 @@ def device_props(disk: DiskDef, index: int, bootindex: int | None, defn: DomainD
             props["unit"] = addr.unit
         else:
             props["bus"] = f"{_sata_ctrl_alias(defn, int(addr.controller or 0))}.{addr.unit}"
+    elif bus == "scsi":
+        props = _scsi_props(disk, defn)
     else:
         raise ConfigUnsupported(f"unsupported configuration: disk bus '{bus}' is not supported")
     if has_media:
@@ -119,6 +121,30 @@ def device_props(disk: DiskDef, index: int, bootindex: int | None, defn: DomainD
         props["write-cache"] = wc
     if disk.serial:
         props["serial"] = disk.serial
+    return props
+
+
+def _scsi_props(disk: DiskDef, defn: DomainDef) -> JsonProps:
+    """scsi-hd / scsi-cd on an lsi (unit = SCSI id) or virtio-scsi (channel/id/lun) HBA."""
+    addr = disk.address
+    if addr is None or str(addr.type) != "drive":
+        raise ConfigUnsupported(f"unsupported configuration: scsi disk '{disk.target.dev}' needs a drive address")
+    dev = str(disk.device)
+    if dev not in ("disk", "cdrom"):
+        raise ConfigUnsupported(f"unsupported configuration: scsi disk device '{dev}' is not supported")
+    ctrl = next((c for c in defn.devices.controllers
+                 if str(c.type) == "scsi" and c.index == addr.controller), None)
+    if ctrl is None:
+        raise ConfigUnsupported(f"unsupported configuration: no SCSI controller {addr.controller}")
+    props: JsonProps = {"driver": "scsi-cd" if dev == "cdrom" else "scsi-hd", "bus": f"{ctrl.alias}.0"}
+    if str(ctrl.model) == "virtio-scsi":
+        props.update({"channel": addr.bus, "scsi-id": addr.target, "lun": addr.unit})
+        props["device_id"] = f"drive-scsi{addr.controller}-{addr.bus}-{addr.target}-{addr.unit}"
+    else:
+        if addr.target:
+            raise ConfigUnsupported("unsupported configuration: target must be 0 for controller model 'lsilogic'")
+        props["scsi-id"] = addr.unit
+        props["device_id"] = f"drive-scsi{addr.controller}-{addr.bus}-{addr.unit}"
     return props
 
 

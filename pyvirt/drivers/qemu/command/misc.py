@@ -49,6 +49,25 @@ def watchdog_args(defn: DomainDef) -> list[str]:
     return argv
 
 
+def hostdev_args(defn: DomainDef) -> list[str]:
+    """PCI host devices through VFIO (<hostdev> is kept raw by conf)."""
+    argv: list[str] = []
+    for dev in defn.devices.others:
+        el = dev.element
+        if dev.tag != "hostdev" or el is None:
+            continue
+        if el.get("mode", "subsystem") != "subsystem" or el.get("type") != "pci":
+            raise ConfigUnsupported(f"unsupported configuration: hostdev type '{el.get('type')}' is not supported")
+        src = el.find("source/address")
+        if src is None:
+            raise ConfigUnsupported("unsupported configuration: PCI hostdev without a source address")
+        host = "{:04x}:{:02x}:{:02x}.{:x}".format(*(int(src.get(k, "0"), 0) for k in ("domain", "bus", "slot", "function")))
+        props: JsonProps = {"driver": "vfio-pci", "host": host, "id": dev.alias}
+        props.update(pci_props(dev.address, defn))
+        argv += ["-device", qjson(props)]
+    return argv
+
+
 def rng_args(defn: DomainDef) -> list[str]:
     argv: list[str] = []
     for i, rng in enumerate(defn.devices.rngs):
