@@ -234,6 +234,28 @@ def _misc_devices(d: DomainDef, mac_gen: Callable[[], str]) -> None:
                         ErrorDomain.DOMAIN)
 
 
+def strip_live(d: DomainDef) -> None:
+    """Drop what libvirt ignores when parsing client XML (VIR_DOMAIN_DEF_PARSE_INACTIVE)."""
+    from pyvirt.conf.domain.base import is_user_alias
+
+    d.id = -1
+    devs = d.devices
+    for dev in devs.all():
+        if dev.alias is not None and not is_user_alias(dev.alias):
+            dev.alias = None
+    for disk in devs.disks:
+        if disk.source is not None:
+            disk.source.index = None
+    for ch in (*devs.serials, *devs.parallels, *devs.consoles, *devs.channels):
+        if ch.type == "pty":
+            ch.source_path = None
+        ch.target_state = None
+    for g in devs.graphics:
+        if g.autoport:
+            g.port = None if g.type != "vnc" else -1
+            g.tls_port = None
+
+
 def unmodeled_paths(d: DomainDef) -> list[str]:
     """Where the model keeps XML verbatim instead of understanding it."""
     out = [f"/domain/{e.tag}" for e in d.extra]

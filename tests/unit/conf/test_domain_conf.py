@@ -241,3 +241,50 @@ def test_graphics_password_only_with_secure() -> None:
     d = parse_domain(BASE.format(top=MEM, dev="<graphics type='vnc' passwd='s&amp;cret'/>"))
     assert "passwd='s&amp;cret'" in format_domain(d, secure=True)
     assert "passwd" not in format_domain(d)
+
+
+LIVE_BITS = (
+    "<domain type='qemu' id='7'><name>a</name><memory>1024</memory><os><type>hvm</type></os>"
+    "<devices><disk type='file'><source file='/a' index='3'/><target dev='vda'/>"
+    "<alias name='virtio-disk0'/></disk><disk type='file'><source file='/b'/><target dev='vdb'/>"
+    "<alias name='ua-b'/></disk><serial type='pty'><source path='/dev/pts/9'/></serial>"
+    "<graphics type='vnc' port='5901' autoport='yes'/><channel type='unix'>"
+    "<source mode='bind' path='/x'/><target type='virtio' name='org.qemu.guest_agent.0' "
+    "state='connected'/></channel></devices></domain>")
+
+
+def test_inactive_parse_drops_runtime_data_as_libvirt_define() -> None:
+    # what `virsh define` of this XML shows in libvirt 9.0 (test driver), devices part
+    got = format_domain(parse_domain(LIVE_BITS, inactive=True))
+    body = got[got.index("<devices>"):]
+    assert body == """<devices>
+    <disk type='file' device='disk'>
+      <source file='/a'/>
+      <target dev='vda' bus='virtio'/>
+    </disk>
+    <disk type='file' device='disk'>
+      <source file='/b'/>
+      <target dev='vdb' bus='virtio'/>
+      <alias name='ua-b'/>
+    </disk>
+    <serial type='pty'>
+      <target port='0'/>
+    </serial>
+    <console type='pty'>
+      <target type='serial' port='0'/>
+    </console>
+    <channel type='unix'>
+      <source mode='bind' path='/x'/>
+      <target type='virtio' name='org.qemu.guest_agent.0'/>
+    </channel>
+    <graphics type='vnc' port='-1' autoport='yes'>
+      <listen type='address'/>
+    </graphics>
+  </devices>
+</domain>
+"""
+    assert got.startswith("<domain type='qemu'>\n")
+    live = format_domain(parse_domain(LIVE_BITS))
+    for bit in ("id='7'", "index='3'", "virtio-disk0", "/dev/pts/9", "port='5901'",
+                "state='connected'"):
+        assert bit in live
