@@ -20,9 +20,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from pyvirt._compat.errors import call, libvirtError, virGetLastError
+from pyvirt._compat.errors import call, fail, libvirtError, virGetLastError
 from pyvirt._compat.objects import virConnect, virDomain
 from pyvirt._compat.runtime import ErrorHandler, existing_runtime, runtime
+from pyvirt.errors import VirtError
 
 _LIB_VERSION = 9_000_000
 _VIR_CONNECT_RO = 1
@@ -130,8 +131,14 @@ def virEventRemoveHandle(watch: int) -> int:
 
 def _open(name: str | None, readonly: bool) -> virConnect:
     from pyvirt import aio
+    from pyvirt.aio.registry import entry_for
+    from pyvirt.uri import resolve_uri
 
-    return virConnect(call("virConnectOpen", aio.open(name, readonly=readonly)))
+    try:
+        inline = entry_for(resolve_uri(name)).inline
+    except VirtError as e:
+        raise fail(e, "virConnectOpen") from None
+    return virConnect(call("virConnectOpen", aio.open(name, readonly=readonly), inline), inline)
 
 
 def open(name: str | None = None) -> virConnect:

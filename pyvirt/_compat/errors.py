@@ -55,10 +55,12 @@ def fail(e: VirtError, what: str) -> libvirtError:
     return libvirtError(f"{what}() failed")
 
 
-def call(what: str, coro: Coroutine[Any, Any, T]) -> T:
-    """Run one API call on the loop; a VirtError becomes libvirtError like libvirt's."""
+def call(what: str, coro: Coroutine[Any, Any, T], inline: bool = False) -> T:
+    """Run one API call (on the loop, or here for inline drivers); a VirtError becomes
+    libvirtError like libvirt's."""
     try:
-        return runtime().run(coro)
+        rt = runtime()
+        return rt.run_inline(coro) if inline else rt.run(coro)
     except VirtError as e:
         raise fail(e, what) from None
     except OSError as e:

@@ -48,8 +48,9 @@ class _ConnCore:
     the last handle goes away, as in libvirt.
     """
 
-    def __init__(self, aio_conn: AioConnection) -> None:
+    def __init__(self, aio_conn: AioConnection, inline: bool) -> None:
         self.aio = aio_conn
+        self.inline = inline
         self.refs = 1
         self._lock = threading.Lock()
 
@@ -62,8 +63,8 @@ class _ConnCore:
             self.refs -= 1
             left = self.refs
         if left == 0:
-            if wait:
-                call("virConnectClose", self.aio.close())
+            if wait or self.inline:
+                call("virConnectClose", self.aio.close(), self.inline)
             else:  # from a finalizer: any thread, maybe the loop's own
                 runtime().spawn(self.aio.close())
         return left
@@ -72,8 +73,10 @@ class _ConnCore:
 class virConnect:
     """A hypervisor connection, as libvirt-python's virConnect."""
 
-    def __init__(self, aio_conn: AioConnection) -> None:
-        self._core = _ConnCore(aio_conn)
+    def __init__(self, aio_conn: AioConnection, inline: bool = False) -> None:
+        # inline: the driver never suspends (test://), so calls run in the caller's thread
+        # and no loop thread is ever started for this connection.
+        self._core = _ConnCore(aio_conn, inline)
         self._o: AioConnection | None = aio_conn  # None once closed, as in libvirt-python
         self._close_cb: tuple[Callable[[virConnect, int, Any], Any], Any] | None = None
         self._close_reason: int | None = None
@@ -101,7 +104,7 @@ class virConnect:
         return self._o
 
     def _c(self, api: str, fn: Callable[[AioConnection], Coroutine[Any, Any, T]]) -> T:
-        return call(api, fn(self._aio(api)))
+        return call(api, fn(self._aio(api)), self._core.inline)
 
     def _wrap(self, dom: AioDomain) -> virDomain:
         return virDomain(self, dom)
@@ -248,7 +251,7 @@ class virConnect:
             return aio.add_domain_event_callback(on_event, EventID(event_id),
                                                  dom._dom if dom is not None else None)
 
-        return call(api, register())
+        return call(api, register(), self._core.inline)
 
     def domainEventRegisterAny(self, dom: virDomain | None, eventID: int,
                                cb: Callable[..., Any], opaque: Any) -> int:
@@ -270,7 +273,7 @@ class virConnect:
         async def remove() -> None:
             aio.remove_domain_event_callback(callbackID)
 
-        call(api, remove())
+        call(api, remove(), self._core.inline)
         self._event_ids.discard(callbackID)
 
     def domainEventRegister(self, cb: Callable[..., Any], opaque: Any) -> None:
@@ -303,7 +306,7 @@ class virDomain:
         weakref.finalize(self, conn._core.unref, False)
 
     def _c(self, api: str, fn: Callable[[AioDomain], Coroutine[Any, Any, T]]) -> T:
-        return call(api, fn(self._dom))
+        return call(api, fn(self._dom), self._conn._core.inline)
 
     def connect(self) -> virConnect:
         return self._conn

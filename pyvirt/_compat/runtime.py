@@ -95,6 +95,21 @@ class Runtime:
         self._tls = threading.local()
         self.event_impl: DefaultEventImpl | None = None
         self._impl_lock = threading.Lock()
+        # Inline calls (drivers that never suspend) run in the caller's thread; this lock
+        # gives them the one-at-a-time order the loop thread gives the others.
+        self._inline_lock = threading.RLock()
+
+    def run_inline(self, coro: Coroutine[Any, Any, T]) -> T:
+        """Drive a coroutine that never suspends to completion in this thread."""
+        with self._inline_lock:
+            try:
+                coro.send(None)
+            except StopIteration as stop:
+                result: T = stop.value
+                return result
+            coro.close()
+        raise VirtError("internal error: an inline driver call suspended",
+                        ErrorCode.INTERNAL_ERROR, ErrorDomain.NONE)
 
     @property
     def loop(self) -> asyncio.AbstractEventLoop:

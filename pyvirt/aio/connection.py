@@ -9,12 +9,11 @@ in-process drivers answer exactly as they would through libvirt.
 
 from __future__ import annotations
 
-import asyncio
 import itertools
 import uuid as uuidlib
 from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
-from typing import Self
+from typing import TYPE_CHECKING, Self
 
 from pyvirt.drivers.base import (
     BlockJobEventMsg,
@@ -27,6 +26,9 @@ from pyvirt.drivers.base import (
 from pyvirt.enums import EventID, ListDomainsFlags
 from pyvirt.errors import ErrorCode, ErrorDomain, VirtError
 from pyvirt.uri import ConnectURI
+
+if TYPE_CHECKING:
+    import asyncio
 
 # virConnectCloseReason
 CLOSE_REASON_ERROR = 0
@@ -275,6 +277,8 @@ class EventStream:
 
     def __init__(self, conn: Connection, event_ids: Collection[EventID] | None,
                  dom: Domain | None) -> None:
+        import asyncio  # here, not at import: the sync facade's test:// path needs no asyncio
+
         self._conn = conn
         self._queue: asyncio.Queue[tuple[Domain, DomainEvent]] = asyncio.Queue()
         # One block-job message answers both ids: listen to the one asked for, or to
@@ -294,6 +298,8 @@ class EventStream:
 
     async def get(self, timeout: float | None = None) -> tuple[Domain, DomainEvent]:
         """The next event; ``TimeoutError`` after ``timeout`` seconds."""
+        import asyncio
+
         return await asyncio.wait_for(self._queue.get(), timeout)
 
     async def aclose(self) -> None:

@@ -30,9 +30,13 @@ class Opened:
 
 @dataclass(frozen=True, slots=True)
 class DriverEntry:
+    """``inline``: opening and every call complete without suspending (the test driver), so
+    a synchronous caller may drive the coroutines itself, with no event loop at all."""
+
     name: str
     accepts: Callable[[ConnectURI], bool]
     open: Callable[[ConnectURI, bool], Awaitable[Opened]]
+    inline: bool = False
 
 
 async def _open_test(uri: ConnectURI, readonly: bool) -> Opened:
@@ -79,18 +83,23 @@ async def _open_remote(uri: ConnectURI, readonly: bool) -> Opened:
 
 DRIVERS: tuple[DriverEntry, ...] = (
     DriverEntry("remote", lambda u: u.driver in ("qemu", "test") and u.is_remote, _open_remote),
-    DriverEntry("test", lambda u: u.driver == "test", _open_test),
+    DriverEntry("test", lambda u: u.driver == "test", _open_test, inline=True),
     DriverEntry("qemu", lambda u: u.driver == "qemu", _open_qemu_local),
 )
 
 
-async def open_uri(uri: ConnectURI, readonly: bool = False,
-                   drivers: tuple[DriverEntry, ...] = DRIVERS) -> Opened:
-    """Open the first driver that accepts ``uri``; VIR_ERR_NO_CONNECT when none does."""
+def entry_for(uri: ConnectURI, drivers: tuple[DriverEntry, ...] = DRIVERS) -> DriverEntry:
+    """The first entry that accepts ``uri``; VIR_ERR_NO_CONNECT when none does."""
     for entry in drivers:
         if entry.accepts(uri):
-            return await entry.open(uri, readonly)
+            return entry
     raise no_driver(uri.original)
 
 
-__all__ = ["DRIVERS", "DriverEntry", "Opened", "open_uri"]
+async def open_uri(uri: ConnectURI, readonly: bool = False,
+                   drivers: tuple[DriverEntry, ...] = DRIVERS) -> Opened:
+    """Open the driver of the first entry that accepts ``uri``."""
+    return await entry_for(uri, drivers).open(uri, readonly)
+
+
+__all__ = ["DRIVERS", "DriverEntry", "Opened", "entry_for", "open_uri"]

@@ -239,3 +239,17 @@ def test_import_is_light() -> None:
                          check=True, env=env)
     assert out.stdout.split("\n")[:2] == ["[]", "1"], "import must not load asyncio/drivers " \
         "or start the loop thread"
+
+
+def test_test_driver_runs_inline_without_a_loop_thread() -> None:
+    code = ("import sys, threading, pyvirt.libvirt as libvirt\n"
+            "libvirt.virEventRegisterDefaultImpl()\n"
+            "c = libvirt.open('test:///default')\n"
+            "got = []\n"
+            "c.domainEventRegisterAny(None, 0, lambda *a: got.append(a[2]), None)\n"
+            "d = c.lookupByName('test'); d.suspend(); d.resume()\n"
+            "while len(got) < 2: libvirt.virEventRunDefaultImpl()\n"
+            "print(got, threading.active_count(), 'asyncio' in sys.modules)\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True)
+    assert out.stdout.strip() == "[3, 4] 1 False"
