@@ -15,12 +15,10 @@ import asyncio
 import contextlib
 import logging
 import os
-import ssl
-import subprocess
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import parse_qs, urlsplit
 
 from pyvirt.drivers.base import (
@@ -41,6 +39,9 @@ from pyvirt.rpc import packet as pk
 from pyvirt.rpc import xdr
 from pyvirt.rpc.client import RPCClient, StreamChannel
 from pyvirt.rpc.packet import MessageStatus
+
+if TYPE_CHECKING:
+    import ssl  # imported only for +tls URIs: start-up of unix-socket clients stays light
 
 log = logging.getLogger(__name__)
 
@@ -80,6 +81,8 @@ class Target:
 
     def tls_context(self) -> ssl.SSLContext:
         """libvirt's client PKI layout: pkipath=DIR, else /etc/pki (root) or ~/.pki/libvirt."""
+        import ssl
+
         if self.pkipath:
             ca, cert, key = (os.path.join(self.pkipath, f) for f in ("cacert.pem", "clientcert.pem", "clientkey.pem"))
         elif os.getuid() == 0:
@@ -425,6 +428,8 @@ async def _call(rpc: RPCClient, proc: P.Procedure[Any, R], args: Any) -> R:
 
 
 async def _spawn_session_daemon(sock: str) -> RPCClient:
+    import subprocess
+
     # Daemonize through a short-lived shell, as libvirt does: the daemon is re-parented to
     # init, outlives this process and leaves no child for our event loop to reap.
     spawner = subprocess.Popen(  # noqa: ASYNC220 - the shell exits at once

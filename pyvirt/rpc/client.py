@@ -9,13 +9,16 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import ssl
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from pyvirt.errors import ErrorCode, ErrorDomain, VirtError
 from pyvirt.rpc import packet as pk
 from pyvirt.rpc.packet import MessageStatus, MessageType
+
+if TYPE_CHECKING:
+    import ssl  # imported when a TLS connection is made: clients on unix sockets skip it
 
 log = logging.getLogger(__name__)
 
@@ -70,6 +73,8 @@ class RPCClient(asyncio.Protocol):
     async def connect_tls(
         cls, host: str, port: int, ctx: ssl.SSLContext, program: int, version: int
     ) -> RPCClient:
+        import ssl
+
         loop = asyncio.get_running_loop()
 
         def make() -> RPCClient:

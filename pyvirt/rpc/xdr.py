@@ -335,16 +335,15 @@ VOID = Void()
 
 
 class StructCodec(Generic[T]):
-    """A struct mapped onto a dataclass whose fields are declared in wire order.
-
-    The field codecs come from ``cls.__xdr__`` (a tuple of codecs, one per dataclass field),
-    so the declaration is one line per field next to its type annotation.
-    """
+    """A struct mapped onto a record class (NamedTuple or dataclass) whose fields are
+    declared in wire order; ``codecs`` gives one codec per field, in the same order."""
 
     __slots__ = ("_codecs", "_names", "_packers", "_unpackers", "cls")
 
     def __init__(self, cls: type[T], codecs: Sequence[Codec[Any]]) -> None:
-        names = [f.name for f in dc_fields(cls)]  # type: ignore[arg-type]
+        # NamedTuple records (cheap to declare: protocol modules define dozens) or dataclasses
+        fields = getattr(cls, "_fields", None)
+        names = list(fields) if fields is not None else [f.name for f in dc_fields(cls)]  # type: ignore[arg-type]
         if len(names) != len(codecs):
             raise TypeError(f"{cls.__name__}: {len(names)} fields but {len(codecs)} codecs")
         self.cls = cls
