@@ -183,3 +183,29 @@ def test_zz_summary(caps) -> None:  # type: ignore[no-untyped-def]
     print(f"\nqemuxml2argv x86_64-latest: {dict(_RESULTS)}")
     if sum(_RESULTS.values()) == len(_cases()):  # only judge a full run, not a -k selection
         assert _RESULTS["pass"] >= FLOOR, dict(_RESULTS)
+
+
+def test_postparse_survives_format_roundtrip(caps) -> None:  # type: ignore[no-untyped-def]
+    """Defaults written out and read back give the same argv (what a define -> start does)."""
+    from pyvirt.conf.domain import format_domain, parse_domain
+    from pyvirt.drivers.qemu.command import CommandRuntime, build
+    from pyvirt.drivers.qemu.postparse import postparse
+    from pyvirt.errors import VirtError
+
+    checked, differ = 0, []
+    for name in _cases():
+        xml = (ARGV_DIR / f"{name}.xml").read_bytes()
+        if uncovered(xml):
+            continue
+        try:
+            defn = postparse(parse_domain(xml.decode()), caps)
+            rt = CommandRuntime.for_libvirt_tests(defn.name)
+            first = build(defn, caps, rt)
+        except VirtError:
+            continue
+        again = postparse(parse_domain(format_domain(defn, inactive=True)), caps)
+        if build(again, caps, rt) != first:
+            differ.append(name)
+        checked += 1
+    assert checked >= FLOOR
+    assert differ == []

@@ -68,15 +68,19 @@ def chardev_arg(chr_: Any, cid: str, rt: CommandRuntime, fds: _FdSets, argv: lis
         if fds.base is not None or append:
             opts.append("append=on")
     elif stype == "unix":
-        mode = str(chr_.source_mode or "bind")
+        # A virtio channel without a path is ours to create (libvirt: <channelTargetDir>/NAME);
+        # the inactive XML does not keep that path, nor the implied bind mode.
+        auto = not chr_.source_path and str(chr_.kind) == "channel" and bool(chr_.target_name)
+        mode = "bind" if auto else str(chr_.source_mode or "connect")
         opts = [f"socket,id={cid}"]
         fd = rt.socket_fd(cid) if mode == "bind" else None
         if fd is not None:
             opts += [f"fd={fd}", "server=on", "wait=off"]
         else:
-            if not chr_.source_path:
+            path = f"{rt.channel_dir}/{chr_.target_name}" if auto else chr_.source_path
+            if not path:
                 raise ConfigUnsupported("unsupported configuration: unix chardev without a path")
-            opts.append(f"path={qescape(chr_.source_path)}")
+            opts.append(f"path={qescape(path)}")
             if mode == "bind":
                 opts += ["server=on", "wait=off"]
     elif stype == "tcp":

@@ -34,7 +34,7 @@ class CommandRuntime:
 
     domain_id: int = -1
     domain_dir: str = "/var/lib/pyvirt/qemu/domain--1-guest"
-    channel_dir: str = "/var/lib/pyvirt/qemu/channel/target"
+    channel_dir: str = "/var/lib/pyvirt/qemu/channel/target/domain--1-guest"  # per domain
     monitor_fd: int = 3
     master_key: bool = True
     start_paused: bool = True
