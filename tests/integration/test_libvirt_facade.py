@@ -162,30 +162,11 @@ def transcripts(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict[str, Any
     return real, ours
 
 
-# Steps where the test driver (not the facade) is known to answer differently. Each is an
-# xfail(strict) case below, so fixing the driver turns it into a failure that says "remove
-# me from this list".
-KNOWN_DRIVER_GAPS = {
-    "define-no-os": "test driver: VIR_ERR_OS_TYPE 'An os must be specified'; libvirt 9.0: "
-                    "VIR_ERR_XML_ERROR 'XML error: an os <type> must be specified'",
-}
-
-
 def test_scenario_steps_match(transcripts: tuple[dict[str, Any], dict[str, Any]]) -> None:
     real, ours = transcripts
     assert [s[0] for s in ours["steps"]] == [s[0] for s in real["steps"]]
-    diffs = [(r, o) for r, o in zip(real["steps"], ours["steps"], strict=True)
-             if r != o and r[0] not in KNOWN_DRIVER_GAPS]
+    diffs = [(r, o) for r, o in zip(real["steps"], ours["steps"], strict=True) if r != o]
     assert diffs == []
-
-
-@pytest.mark.parametrize("label", sorted(KNOWN_DRIVER_GAPS))
-def test_known_driver_gap(label: str, transcripts: tuple[dict[str, Any], dict[str, Any]]) -> None:
-    real, ours = transcripts
-    pick = {s[0]: s for s in ours["steps"]}, {s[0]: s for s in real["steps"]}
-    if pick[0][label] != pick[1][label]:
-        pytest.xfail(KNOWN_DRIVER_GAPS[label])
-    pytest.fail(f"{label} now matches libvirt: remove it from KNOWN_DRIVER_GAPS")
 
 
 def test_scenario_events_match(transcripts: tuple[dict[str, Any], dict[str, Any]]) -> None:
@@ -198,10 +179,5 @@ def test_error_handler_saw_every_error(transcripts: tuple[dict[str, Any], dict[s
     real, ours = transcripts
     errors = [s for s in real["steps"] if s[1] == "error"]
     assert len(real["handled"]) >= len(errors) > 0
-    # One handler call per failed step, in order, with the same (code, domain); the steps
-    # with known driver gaps differ in code only.
-    gaps = [i for i, s in enumerate(s for s in real["steps"] if s[1] == "error")
-            if s[0] in KNOWN_DRIVER_GAPS]
-    assert len(ours["handled"]) == len(real["handled"])
-    assert [h for i, h in enumerate(ours["handled"]) if i not in gaps] == \
-        [h for i, h in enumerate(real["handled"]) if i not in gaps]
+    # One handler call per failure, in order, with the same context, code and domain.
+    assert ours["handled"] == real["handled"]
