@@ -40,6 +40,7 @@ def postparse(defn: DomainDef, caps: QemuCaps) -> DomainDef:
         raise ConfigUnsupported(f"unsupported configuration: architecture '{defn.os.arch}' is not supported")
     if not defn.os.machine:
         defn.os.machine = caps.default_machine() or "pc"
+    _order_disks(defn)
     _mirror_console(defn)
     _implicit_controllers(defn)
     _default_devices(defn)
@@ -48,6 +49,33 @@ def postparse(defn: DomainDef, caps: QemuCaps) -> DomainDef:
     _virtio_serial_addresses(defn)
     _pci_addresses(defn)
     return defn
+
+
+# ----------------------------------------------------------------------------- disks
+
+
+def _order_disks(defn: DomainDef) -> None:
+    """libvirt keeps disks grouped by bus (groups in order of first appearance), each group
+    sorted by target (hda < hdb < hdc). Generic libvirt behaviour, reapplied here because
+    the drive node numbering and boot order depend on it; a no-op on a sorted list."""
+    out: list[Any] = []
+    for disk in defn.devices.disks:
+        bus = str(disk.target.bus)
+        same = [i for i, d in enumerate(out) if str(d.target.bus) == bus]
+        if not same:
+            out.append(disk)
+            continue
+        key = _target_key(disk.target.dev)
+        later = [i for i in same if _target_key(out[i].target.dev) > key]
+        out.insert(later[0] if later else same[-1] + 1, disk)
+    defn.devices.disks[:] = out
+
+
+def _target_key(dev: str) -> tuple[int, str]:
+    try:
+        return disk_index(dev), dev
+    except ConfigUnsupported:
+        return 1 << 30, dev
 
 
 # ----------------------------------------------------------------------------- consoles

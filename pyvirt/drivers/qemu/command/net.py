@@ -24,9 +24,9 @@ def nic_props(net: Any, index: int, defn: DomainDef, bootindex: int | None) -> J
     if drv is None:
         raise ConfigUnsupported(f"unsupported configuration: interface model '{model}' is not supported")
     props: JsonProps = {"driver": drv, **(virtio_opts(net) if model == "virtio" else {}), "netdev": f"host{net.alias}", "id": net.alias, "mac": net.mac}
-    props.update(pci_props(net.address, defn))
-    if bootindex is not None:
+    if bootindex is not None:  # libvirt puts a NIC's bootindex before its address
         props["bootindex"] = bootindex
+    props.update(pci_props(net.address, defn))
     # <rom enabled='no'/>: no option ROM at all (iPXE would otherwise be loaded).
     rom = next((e for e in net.extra if e.tag == "rom"), None)
     if rom is not None:
