@@ -97,6 +97,17 @@ def virEventRegisterDefaultImpl() -> int:
     return 0
 
 
+def virEventRegisterImpl(addHandle: Callable[..., int], updateHandle: Callable[..., Any],
+                         removeHandle: Callable[..., Any], addTimeout: Callable[..., int],
+                         updateTimeout: Callable[..., Any],
+                         removeTimeout: Callable[..., Any]) -> None:
+    """Use the application's event loop: callbacks then run inside it, in its thread."""
+    from pyvirt._compat.eventloop import AppEventImpl
+
+    runtime().set_event_impl(AppEventImpl(addHandle, updateHandle, removeHandle, addTimeout,
+                                          updateTimeout, removeTimeout))
+
+
 def virEventRunDefaultImpl() -> int:
     """One iteration: wait for a timer, a watched fd or a posted callback; dispatch them."""
     return runtime().ensure_event_impl().run_once()
@@ -158,7 +169,8 @@ def openAuth(uri: str | None, auth: list[Any] | None, flags: int = 0) -> virConn
 __all__ = [
     "getVersion", "libvirtError", "open", "openAuth", "openReadOnly", "registerErrorHandler",
     "virConnect", "virDomain", "virEventAddHandle", "virEventAddTimeout",
-    "virEventRegisterDefaultImpl", "virEventRemoveHandle", "virEventRemoveTimeout",
+    "virEventRegisterDefaultImpl", "virEventRegisterImpl", "virEventRemoveHandle",
+    "virEventRemoveTimeout",
     "virEventRunDefaultImpl", "virEventUpdateHandle", "virEventUpdateTimeout",
     "virGetLastError", "virGetLastErrorCode", "virGetLastErrorDomain", "virGetLastErrorMessage",
     "virInitialize", "virResetLastError",

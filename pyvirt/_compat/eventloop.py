@@ -202,3 +202,67 @@ class DefaultEventImpl:
         while self._pending:
             _guarded(self._pending.popleft())
         return 0
+
+
+class AppEventImpl:
+    """An event loop the application supplies with ``virEventRegisterImpl`` (libvirt-python's
+    six callbacks: add/update/remove handle and timeout).
+
+    Timeouts and handles go straight to the application's functions. Callbacks that pyvirt
+    posts from its loop thread wait in a queue behind a pipe that is registered, once, as a
+    readable handle in the application's loop, so they run there, in its thread.
+    """
+
+    def __init__(self, add_handle: Callable[..., int], update_handle: Callable[..., Any],
+                 remove_handle: Callable[..., Any], add_timeout: Callable[..., int],
+                 update_timeout: Callable[..., Any], remove_timeout: Callable[..., Any]) -> None:
+        self._fns = (add_handle, update_handle, remove_handle, add_timeout, update_timeout,
+                     remove_timeout)
+        self._wake_r, self._wake_w = os.pipe2(os.O_NONBLOCK | os.O_CLOEXEC)
+        self._pending: deque[Callable[[], None]] = deque()
+        self._watch: int | None = None
+        self._lock = threading.Lock()
+
+    def _drain(self, _watch: int, _fd: int, _events: int, _opaque: Any) -> None:
+        try:
+            while os.read(self._wake_r, 4096):
+                pass
+        except BlockingIOError:
+            pass
+        while self._pending:
+            _guarded(self._pending.popleft())
+
+    def post(self, fn: Callable[[], None]) -> None:
+        with self._lock:
+            if self._watch is None:
+                self._watch = self._fns[0](self._wake_r, HANDLE_READABLE, self._drain, None)
+        self._pending.append(fn)
+        try:
+            os.write(self._wake_w, b"\0")
+        except BlockingIOError:
+            pass
+
+    def add_handle(self, fd: int, events: int, cb: Callable[[int, int, int, Any], None],
+                   opaque: Any) -> int:
+        return int(self._fns[0](fd, events, cb, opaque))
+
+    def update_handle(self, wid: int, events: int) -> None:
+        self._fns[1](wid, events)
+
+    def remove_handle(self, wid: int) -> int:
+        self._fns[2](wid)
+        return 0
+
+    def add_timeout(self, timeout_ms: int, cb: Callable[[int, Any], None], opaque: Any) -> int:
+        return int(self._fns[3](timeout_ms, cb, opaque))
+
+    def update_timeout(self, tid: int, timeout_ms: int) -> None:
+        self._fns[4](tid, timeout_ms)
+
+    def remove_timeout(self, tid: int) -> int:
+        self._fns[5](tid)
+        return 0
+
+    def run_once(self) -> int:
+        """The application runs its own loop; the default one has nothing to do here."""
+        return -1

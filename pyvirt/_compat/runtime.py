@@ -25,7 +25,7 @@ from pyvirt.errors import ErrorCode, ErrorDomain, ErrorLevel, VirtError
 if TYPE_CHECKING:
     import asyncio
 
-    from pyvirt._compat.eventloop import DefaultEventImpl
+    from pyvirt._compat.eventloop import AppEventImpl, DefaultEventImpl
 
 T = TypeVar("T")
 
@@ -93,7 +93,7 @@ class Runtime:
         # seed). They are released only when replaced or reset.
         self._handler: tuple[ErrorHandler, Any] | None = None
         self._tls = threading.local()
-        self.event_impl: DefaultEventImpl | None = None
+        self.event_impl: DefaultEventImpl | AppEventImpl | None = None
         self._impl_lock = threading.Lock()
         # Inline calls (drivers that never suspend) run in the caller's thread; this lock
         # gives them the one-at-a-time order the loop thread gives the others.
@@ -188,7 +188,11 @@ class Runtime:
         return err
 
     # ------------------------------------------------------------------ events
-    def ensure_event_impl(self) -> DefaultEventImpl:
+    def set_event_impl(self, impl: AppEventImpl) -> None:
+        with self._impl_lock:
+            self.event_impl = impl
+
+    def ensure_event_impl(self) -> DefaultEventImpl | AppEventImpl:
         with self._impl_lock:
             if self.event_impl is None:
                 from pyvirt._compat.eventloop import DefaultEventImpl

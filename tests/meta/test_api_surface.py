@@ -18,7 +18,8 @@ MODULE = [
     "virGetLastErrorCode", "virGetLastErrorDomain", "virGetLastErrorMessage",
     "virResetLastError", "virEventRegisterDefaultImpl", "virEventRunDefaultImpl",
     "virEventAddTimeout", "virEventUpdateTimeout", "virEventRemoveTimeout",
-    "virEventAddHandle", "virEventUpdateHandle", "virEventRemoveHandle", "getVersion",
+    "virEventAddHandle", "virEventUpdateHandle", "virEventRemoveHandle", "virEventRegisterImpl",
+    "getVersion",
     "virInitialize", "libvirtError", "virConnect", "virDomain",
 ]
 CONNECT = [

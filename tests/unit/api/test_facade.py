@@ -253,3 +253,33 @@ def test_test_driver_runs_inline_without_a_loop_thread() -> None:
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True)
     assert out.stdout.strip() == "[3, 4] 1 False"
+
+
+APP_LOOP = r'''
+import select, pyvirt.libvirt as libvirt
+handles, timeouts = {}, {}
+def add_handle(fd, events, cb, opaque):
+    handles[len(handles) + 1] = (fd, events, cb, opaque); return len(handles)
+def add_timeout(ms, cb, opaque):
+    timeouts[len(timeouts) + 1] = (ms, cb, opaque); return len(timeouts)
+libvirt.virEventRegisterImpl(add_handle, lambda w, e: None, handles.pop,
+                             add_timeout, lambda t, ms: None, timeouts.pop)
+c = libvirt.open("test:///default")
+got = []
+c.domainEventRegisterAny(None, libvirt.VIR_DOMAIN_EVENT_ID_LIFECYCLE,
+                         lambda conn, dom, ev, det, op: got.append((dom.name(), ev, det)), None)
+tid = libvirt.virEventAddTimeout(5, lambda t, op: got.append(("timer", op)), "t")
+d = c.lookupByName("test"); d.suspend()
+for _ in range(20):
+    if len(got) >= 1: break
+    ready, _, _ = select.select([h[0] for h in handles.values()], [], [], 1.0)
+    for w, (fd, ev, cb, op) in list(handles.items()):
+        if fd in ready: cb(w, fd, libvirt.VIR_EVENT_HANDLE_READABLE, op)
+print(got, sorted(timeouts) == [tid], len(handles))
+'''
+
+
+def test_application_event_loop() -> None:
+    out = subprocess.run([sys.executable, "-c", APP_LOOP], capture_output=True, text=True,
+                         check=True)
+    assert out.stdout.strip() == "[('test', 3, 0)] True 1"
