@@ -117,6 +117,17 @@ class DaemonConfig:
         reconnect = getattr(drv, "reconnect_all", None)
         if reconnect is not None:
             await reconnect()
+        # Autostart once per boot, as libvirt does (virDriverShouldAutostart): a marker in
+        # the runtime dir, which a reboot clears, keeps a daemon restart from starting
+        # again the domains the user shut down meanwhile.
+        autostart = getattr(drv, "autostart_all", None)
+        marker = self.run_dir / "qemu-autostarted"
+        if autostart is not None and not marker.exists():
+            marker.parent.mkdir(parents=True, exist_ok=True)
+            marker.touch()
+            started = await autostart()
+            if started:
+                log.info("autostarted: %s", ", ".join(started))
 
     async def release_driver(self, drv: Driver) -> None:
         """A connection is done with ``drv``: close it unless it is shared."""

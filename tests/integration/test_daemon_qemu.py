@@ -155,3 +155,21 @@ def test_virsh_event_loop_qemu_equals_libvirtd(daemon: DaemonThread, tmp_path: P
     # libvirtd gives no sign when a client's registrations are done; virsh needs well under 1 s
     theirs = _events(f"qemu+unix:///system?socket={LIBVIRTD_SOCK}", name, tmp_path, lambda: time.sleep(1.0))
     assert ours == theirs
+
+
+def test_autostart_once_per_boot(root: Path, tmp_path: Path) -> None:
+    name = f"pyvirt-rpca-{os.getpid()}"
+    (tmp_path / "d.xml").write_text(XML.format(name=name))
+    with DaemonThread(DaemonConfig(root=root)) as d:
+        assert "marked as autostarted" in virsh(_uri(d), f"define d.xml; autostart {name}", tmp_path)
+    try:
+        (root / "run" / "qemu-autostarted").unlink()  # as after a reboot
+        with DaemonThread(DaemonConfig(root=root)) as d:
+            assert virsh(_uri(d), f"domstate {name} --reason", tmp_path).startswith("running (booted)")
+            virsh(_uri(d), f"destroy {name}", tmp_path)
+        # a daemon restart without a reboot leaves it alone
+        with DaemonThread(DaemonConfig(root=root)) as d:
+            assert virsh(_uri(d), f"domstate {name}", tmp_path).startswith("shut off")
+    finally:
+        with DaemonThread(DaemonConfig(root=root)) as d:
+            virsh(_uri(d), f"destroy {name}; undefine {name}", tmp_path)
