@@ -15,6 +15,7 @@ to receive QMP events while the application is idle). Calls hop to the loop with
 
 from __future__ import annotations
 
+import os
 import sys
 import threading
 from collections.abc import Callable, Coroutine
@@ -215,6 +216,16 @@ def runtime() -> Runtime:
                 _RUNTIME = Runtime()
             rt = _RUNTIME
     return rt
+
+
+def _forget_after_fork() -> None:
+    # The loop thread does not survive fork(); a child starts its own on first use
+    # instead of blocking forever on a loop nobody runs.
+    global _RUNTIME
+    _RUNTIME = None
+
+
+os.register_at_fork(after_in_child=_forget_after_fork)
 
 
 def existing_runtime() -> Runtime | None:

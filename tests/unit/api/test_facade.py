@@ -283,3 +283,18 @@ def test_application_event_loop() -> None:
     out = subprocess.run([sys.executable, "-c", APP_LOOP], capture_output=True, text=True,
                          check=True)
     assert out.stdout.strip() == "[('test', 3, 0)] True 1"
+
+
+def test_child_after_fork_gets_its_own_runtime(tmp_path: Any) -> None:
+    code = ("import os, tempfile, asyncio, pyvirt.libvirt as libvirt\n"
+            "from pyvirt._compat.runtime import runtime\n"
+            "async def two(): return 2\n"
+            "assert runtime().run(two()) == 2  # the parent's loop thread is up\n"
+            "pid = os.fork()\n"
+            "if pid == 0:\n"
+            "    os._exit(0 if runtime().run(two()) == 2 else 1)\n"
+            "_, status = os.waitpid(pid, 0)\n"
+            "print(os.waitstatus_to_exitcode(status))\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True, timeout=30)
+    assert out.stdout.strip() == "0"
