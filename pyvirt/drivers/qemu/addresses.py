@@ -85,13 +85,18 @@ class PciAllocator:
                 return self._take(0, s)
         raise ConfigUnsupported("unsupported configuration: no free PCI slot on the root bus")
 
+    def mark_root_port(self, slot: int) -> None:
+        """``slot`` holds root ports the user placed: more ports may join it."""
+        self._port_slots.add(slot)
+
     def root_port_spot(self) -> PciSlot:
-        """Where the next pcie-root-port goes: packed 8 functions per root-bus slot."""
+        """Where the next pcie-root-port goes: packed 8 functions per root-bus slot, joining
+        slots that already hold root ports."""
         for s in self._root_slots():
             if s in self._port_slots:
-                funcs = [f for f in range(8) if (0, s, f) in self.used]
-                if len(funcs) < 8:
-                    return self._take(0, s, max(funcs) + 1)
+                free = [f for f in range(8) if (0, s, f) not in self.used]
+                if free:
+                    return self._take(0, s, free[0])
             elif self._slot_free(s):
                 self._port_slots.add(s)
                 return self._take(0, s)

@@ -353,6 +353,9 @@ def _pci_addresses(defn: DomainDef) -> None:
         if a is not None and str(a.type) == "pci":
             used.add((int(a.bus), int(a.slot), int(a.function or 0)))
     alloc = PciAllocator(q35, used)
+    for c in devs.controllers:
+        if str(c.model) == "pcie-root-port" and c.address is not None and c.address.bus == 0:
+            alloc.mark_root_port(int(c.address.slot or 0))
     # Fixed chipset functions first.
     for c in devs.controllers:
         if c.address is not None:
@@ -385,8 +388,8 @@ def _pci_addresses(defn: DomainDef) -> None:
                 "pcie-to-pci-bridge, which pyvirt does not lay out yet"
             )
         pending.append(dev)
-    if pending:
-        _add_root_ports(defn, alloc, pending)
+    if q35:
+        _place_on_root_ports(defn, alloc, pending)
     _root_port_targets(defn)
 
 
@@ -411,15 +414,29 @@ def _root_port_targets(defn: DomainDef) -> None:
             a.multifunction = True
 
 
-def _add_root_ports(defn: DomainDef, alloc: PciAllocator, pending: list[Any]) -> None:
+def _place_on_root_ports(defn: DomainDef, alloc: PciAllocator, pending: list[Any]) -> None:
+    """Each PCIe endpoint goes behind its own root port: free existing ports first (index
+    order), then new ones; if no free port is left afterwards one more is added so the
+    guest can take a hotplugged device, as libvirt does for a new definition."""
     devs = defn.devices
-    # One root port per PCIe endpoint plus a spare one for hotplug, as libvirt does.
+    taken = {int(d.address.bus) for d in devs.all()
+             if d.address is not None and str(d.address.type) == "pci" and d.address.bus}
+    free = sorted((int(c.index) for c in devs.controllers
+                   if str(c.model) == "pcie-root-port" and int(c.index) not in taken))
     next_index = 1 + max((int(c.index) for c in devs.controllers if str(c.type) == "pci"), default=0)
-    spots = [alloc.root_port_spot() for _ in range(len(pending) + 1)]
-    for n, spot in enumerate(spots):
-        idx = next_index + n
-        port = _add_ctrl(defn, "pci", idx, "pcie-root-port")
-        port.alias = f"pci.{idx}"
-        port.address = _pci(spot)
-    for n, dev in enumerate(pending):
-        dev.address = _pci(PciSlot(next_index + n, 0, 0))
+    for dev in pending:
+        if free:
+            bus = free.pop(0)
+        else:
+            bus = next_index
+            next_index += 1
+            _new_root_port(defn, alloc, bus)
+        dev.address = _pci(PciSlot(bus, 0, 0))
+    if not free:
+        _new_root_port(defn, alloc, next_index)
+
+
+def _new_root_port(defn: DomainDef, alloc: PciAllocator, index: int) -> None:
+    port = _add_ctrl(defn, "pci", index, "pcie-root-port")
+    port.alias = f"pci.{index}"
+    port.address = _pci(alloc.root_port_spot())
