@@ -421,8 +421,8 @@ def _place_on_root_ports(defn: DomainDef, alloc: PciAllocator, pending: list[Any
     devs = defn.devices
     taken = {int(d.address.bus) for d in devs.all()
              if d.address is not None and str(d.address.type) == "pci" and d.address.bus}
-    free = sorted((int(c.index) for c in devs.controllers
-                   if str(c.model) == "pcie-root-port" and int(c.index) not in taken))
+    free = sorted(int(c.index) for c in devs.controllers
+                   if str(c.model) == "pcie-root-port" and int(c.index) not in taken)
     next_index = 1 + max((int(c.index) for c in devs.controllers if str(c.type) == "pci"), default=0)
     for dev in pending:
         if free:
