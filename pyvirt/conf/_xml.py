@@ -81,14 +81,59 @@ def _qname(el: etree._Element) -> str:
     return tag
 
 
-def write_raw(w: Writer, depth: int, el: etree._Element, parent_ns: dict[str | None, str] | None) -> None:
-    """Re-indent an element we keep verbatim (metadata, devices we do not model)."""
-    from lxml import etree as _et
+_ESC_DQ_ATTR = str.maketrans({"<": "&lt;", ">": "&gt;", "&": "&amp;", '"': "&quot;",
+                              "\n": "&#10;", "\r": "&#13;", "\t": "&#9;"})
+_ESC_DQ_TEXT = str.maketrans({"<": "&lt;", ">": "&gt;", "&": "&amp;", "\r": "&#13;"})
 
+
+def write_raw(w: Writer, depth: int, el: etree._Element,
+              parent_ns: dict[str | None, str] | None, *, dquote: bool = False) -> None:
+    """Re-indent an element we keep verbatim (metadata, devices we do not model).
+
+    Namespaces already declared by ``parent_ns`` (default: the element's original parent)
+    are not repeated. ``dquote`` reproduces libxml2's own dump, which libvirt uses for
+    ``<metadata>`` content: double-quoted attributes and libxml2's escaping. Elements with
+    mixed content are written on one line, as libxml2 does."""
+    if parent_ns is None:
+        parent = el.getparent()
+        parent_ns = dict(parent.nsmap) if parent is not None else {}
+    head, ns = _head(el, parent_ns, dquote)
+    kids = _element_kids(el)
+    text = el.text or ""
+    if not kids:
+        if text.strip():
+            w.line(depth, f"<{head}>{_text(text, dquote)}</{_qname(el)}>")
+        else:
+            w.line(depth, f"<{head}/>")
+        return
+    if text.strip() or any((c.tail or "").strip() for c in kids):
+        w.line(depth, _inline(el, parent_ns, dquote))
+        return
+    w.line(depth, f"<{head}>")
+    for c in kids:
+        write_raw(w, depth + 1, c, ns, dquote=dquote)
+    w.line(depth, f"</{_qname(el)}>")
+
+
+def _element_kids(el: etree._Element) -> list[etree._Element]:
+    return [c for c in el if isinstance(c.tag, str)]
+
+
+def _text(text: str, dquote: bool) -> str:
+    return text.translate(_ESC_DQ_TEXT) if dquote else esc(text)
+
+
+def _head(el: etree._Element, inherited: dict[str | None, str],
+          dquote: bool) -> tuple[str, dict[str | None, str]]:
+    """``qname attrs`` of the start tag, and the namespaces in scope inside it."""
     ns = dict(el.nsmap)
-    inherited = parent_ns or {}
+    q = '"' if dquote else "'"
+
+    def aesc(v: str) -> str:
+        return v.translate(_ESC_DQ_ATTR) if dquote else esc(v)
+
     decl = "".join(
-        f" xmlns{':' + p if p else ''}='{esc(u)}'"
+        f" xmlns{':' + p if p else ''}={q}{aesc(u)}{q}"
         for p, u in ns.items()
         if inherited.get(p) != u
     )
@@ -99,20 +144,19 @@ def write_raw(w: Writer, depth: int, el: etree._Element, parent_ns: dict[str | N
             uri, local = key[1:].split("}", 1)
             pfx = next((p for p, u in ns.items() if u == uri and p), None)
             key = f"{pfx}:{local}" if pfx else local
-        parts.append(f" {key}='{esc(v)}'")
-    head = _qname(el) + decl + "".join(parts)
-    kids = [c for c in el if not isinstance(c, _et._Comment | _et._ProcessingInstruction)]
-    text = (el.text or "").strip()
-    if not kids:
-        if text:
-            w.line(depth, f"<{head}>{esc(el.text)}</{_qname(el)}>")
-        else:
-            w.line(depth, f"<{head}/>")
-        return
-    w.line(depth, f"<{head}>")
+        parts.append(f" {key}={q}{aesc(str(v))}{q}")
+    return _qname(el) + decl + "".join(parts), ns
+
+
+def _inline(el: etree._Element, inherited: dict[str | None, str], dquote: bool) -> str:
+    head, ns = _head(el, inherited, dquote)
+    kids = _element_kids(el)
+    if not kids and not el.text:
+        return f"<{head}/>"
+    body = _text(el.text or "", dquote)
     for c in kids:
-        write_raw(w, depth + 1, c, ns)
-    w.line(depth, f"</{_qname(el)}>")
+        body += _inline(c, ns, dquote) + _text(c.tail or "", dquote)
+    return f"<{head}>{body}</{_qname(el)}>"
 
 
 # ---- readers -------------------------------------------------------------------------------

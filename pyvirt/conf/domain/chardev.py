@@ -115,6 +115,10 @@ def _parse_source(c: etree._Element, ch: ChardevDef) -> None:
     if ch.type == ChardevType.SPICEPORT:
         ch.source_channel = g("channel")
         return
+    if ch.type not in _PATH_TYPES:
+        # qemu-vdagent and friends: <source> carries only sub-elements
+        ch.source_extra += [x for x in c if isinstance(x.tag, str)]
+        return
     if ch.source_path is None:
         ch.source_path = g("path")
     ch.source_append = parse_onoff(g("append"), "append", "source")
@@ -227,6 +231,10 @@ def _format_source(w: Writer, d: int, ch: ChardevDef, inactive: bool) -> None:
             w.empty(d, "protocol", attrs(("type", ch.protocol_type or "raw")))
     elif t == ChardevType.SPICEPORT and ch.source_channel is not None:
         w.empty(d, "source", attrs(("channel", ch.source_channel)))
+    elif ch.source_extra:
+        w.line(d, "<source>")
+        emit_extras(w, d + 1, ch.source_extra)
+        w.line(d, "</source>")
 
 
 def format_chardev(w: Writer, depth: int, ch: ChardevDef, inactive: bool) -> None:

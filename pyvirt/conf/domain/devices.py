@@ -16,7 +16,13 @@ from pyvirt.conf._xml import (
     parse_int,
     write_raw,
 )
-from pyvirt.conf.domain.base import DeviceDef, emit_extras, format_info, parse_info
+from pyvirt.conf.domain.base import (
+    DeviceDef,
+    emit_extras,
+    format_info,
+    is_user_alias,
+    parse_info,
+)
 from pyvirt.errors import ConfigUnsupported, XMLError
 
 if TYPE_CHECKING:
@@ -113,7 +119,7 @@ def format_controller(w: Writer, depth: int, ctrl: ControllerDef, inactive: bool
         v is not None for v in (ctrl.target_chassis_nr, ctrl.target_chassis, ctrl.target_port,
                                 ctrl.target_bus_nr, ctrl.target_index, ctrl.target_hotplug))
     body = (ctrl.driver or ctrl.model_name or has_target or ctrl.extra or ctrl.address
-            or ctrl.boot_order or (ctrl.alias and not inactive))
+            or ctrl.boot_order or (ctrl.alias and (not inactive or is_user_alias(ctrl.alias))))
     if not body:
         w.line(depth, head + "/>")
         return
@@ -216,9 +222,10 @@ def parse_interface(el: etree._Element) -> InterfaceDef:
     return net
 
 
-_NET_BEFORE_MODEL = ("virtualport", "ip", "route", "script", "downscript", "backenddomain")
+_NET_BEFORE_MODEL = ("vlan", "virtualport", "bandwidth", "port", "ip", "route", "script",
+                     "downscript", "backenddomain")
 _NET_AFTER_MODEL = ("backend", "filterref", "tune", "teaming")
-_NET_AFTER_LINK = ("coalesce", "rom", "bandwidth", "vlan", "port")
+_NET_AFTER_LINK = ("coalesce", "rom")
 
 
 def format_interface(w: Writer, depth: int, net: InterfaceDef, inactive: bool) -> None:
@@ -530,10 +537,18 @@ def parse_memballoon(el: etree._Element) -> MemballoonDef:
 def format_memballoon(w: Writer, depth: int, mb: MemballoonDef, inactive: bool) -> None:
     head = "<memballoon" + attrs(("model", mb.model), ("autodeflate", mb.autodeflate),
                                  ("freePageReporting", mb.free_page_reporting))
-    before = []
+    # libvirt puts the info block (alias, address) first here, then stats and driver
+    sub = Writer()
+    format_info(sub, depth + 1, mb, inactive)
     if mb.stats_period is not None:
-        before.append(f"<stats period='{mb.stats_period}'/>")
-    _close(w, depth, head, "memballoon", mb, inactive, before)
+        sub.empty(depth + 1, "stats", attrs(("period", mb.stats_period)))
+    emit_extras(sub, depth + 1, mb.extra)
+    if not sub.lines:
+        w.line(depth, head + "/>")
+        return
+    w.line(depth, head + ">")
+    w.lines += sub.lines
+    w.line(depth, "</memballoon>")
 
 
 @dataclass(slots=True, kw_only=True)

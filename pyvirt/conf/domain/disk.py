@@ -107,6 +107,7 @@ class BackingStoreDef:
     type: str | None = None
     index: int | None = None
     format: str | None = None
+    format_extra: list[etree._Element] = field(default_factory=list)  # <metadata_cache>
     source: DiskSourceDef | None = None
     backing_store: BackingStoreDef | None = None
 
@@ -135,6 +136,7 @@ class DiskDef(DeviceDef):
     readonly: bool = False
     shareable: bool = False
     transient: bool = False
+    transient_share_backing: str | None = None
     serial: str | None = None
     wwn: str | None = None
     vendor: str | None = None
@@ -196,6 +198,7 @@ def _parse_backing(el: etree._Element) -> BackingStoreDef:
     for c in el:
         if c.tag == "format":
             bs.format = c.get("type")
+            bs.format_extra = [x for x in c if isinstance(x.tag, str)]
         elif c.tag == "source":
             bs.source = _parse_source(c, bs.type)
         elif c.tag == "backingStore":
@@ -209,7 +212,12 @@ def _format_backing(w: Writer, depth: int, bs: BackingStoreDef, inactive: bool) 
         return
     w.line(depth, f"<backingStore{attrs(('type', bs.type), ('index', bs.index))}>")
     if bs.format is not None:
-        w.empty(depth + 1, "format", attrs(("type", bs.format)))
+        if bs.format_extra:
+            w.line(depth + 1, f"<format{attrs(('type', bs.format))}>")
+            emit_extras(w, depth + 2, bs.format_extra)
+            w.line(depth + 1, "</format>")
+        else:
+            w.empty(depth + 1, "format", attrs(("type", bs.format)))
     if bs.source is not None:
         _format_source(w, depth + 1, bs.source, bs.type, inactive)
     if bs.backing_store is not None:
@@ -260,6 +268,7 @@ def parse_disk(el: etree._Element) -> DiskDef:
             disk.shareable = True
         elif tag == "transient":
             disk.transient = True
+            disk.transient_share_backing = c.get("shareBacking")
         elif tag in ("serial", "wwn", "vendor", "product"):
             setattr(disk, tag, c.text or "")
         else:
@@ -305,7 +314,7 @@ def format_disk(w: Writer, depth: int, disk: DiskDef, inactive: bool) -> None:
     if disk.shareable:
         w.empty(d, "shareable")
     if disk.transient:
-        w.empty(d, "transient")
+        w.empty(d, "transient", attrs(("shareBacking", disk.transient_share_backing)))
     for tag in ("serial", "wwn", "vendor", "product"):
         val = getattr(disk, tag)
         if val is not None:

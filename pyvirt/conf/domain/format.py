@@ -58,7 +58,11 @@ def format_domain_xml(d: DomainDef, *, inactive: bool, secure: bool) -> str:
     if d.description is not None:
         w.text(1, "description", d.description)
     if d.metadata is not None and len(d.metadata):
-        write_raw(w, 1, d.metadata, None)
+        w.line(1, "<metadata>")
+        for child in d.metadata:
+            if isinstance(child.tag, str):
+                write_raw(w, 2, child, {}, dquote=True)
+        w.line(1, "</metadata>")
     if d.max_memory_kib is not None:
         w.text(1, "maxMemory", d.max_memory_kib,
                attrs(("slots", d.max_memory_slots), ("unit", "KiB")))

@@ -199,7 +199,7 @@ def test_metadata_and_unknown_devices_survive() -> None:
     xml = BASE.format(top=MEM + "<metadata><app:x xmlns:app='http://e.org/app'>v</app:x></metadata>",
                       dev="<watchdog model='i6300esb' action='reset'/>")
     out = format_domain(parse_domain(xml), inactive=True)
-    assert "<app:x xmlns:app='http://e.org/app'>v</app:x>" in out
+    assert '<app:x xmlns:app="http://e.org/app">v</app:x>' in out
     assert "<watchdog model='i6300esb' action='reset'/>" in out
     assert format_domain(parse_domain(out), inactive=True) == out
 
@@ -288,3 +288,15 @@ def test_inactive_parse_drops_runtime_data_as_libvirt_define() -> None:
     for bit in ("id='7'", "index='3'", "virtio-disk0", "/dev/pts/9", "port='5901'",
                 "state='connected'"):
         assert bit in live
+
+
+def test_metadata_formatted_as_libxml2_dumps_it() -> None:
+    # libvirt 9.0 shows exactly these two lines for this <metadata> (checked with virsh)
+    meta = ("<metadata><app:x xmlns:app='http://e.org/app' a='1&amp;&lt;&gt;\"q'>"
+            "v&amp;&lt;&gt;'\"<app:y/></app:x><b:z xmlns:b='urn:b'/></metadata>")
+    out = format_domain(parse_domain(BASE.format(top=MEM + meta, dev="")))
+    assert ("  <metadata>\n"
+            "    <app:x xmlns:app=\"http://e.org/app\" a=\"1&amp;&lt;&gt;&quot;q\">"
+            "v&amp;&lt;&gt;'\"<app:y/></app:x>\n"
+            "    <b:z xmlns:b=\"urn:b\"/>\n"
+            "  </metadata>\n") in out
