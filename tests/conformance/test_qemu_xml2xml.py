@@ -34,6 +34,7 @@ def _argv_test() -> ModuleType:
 
 _COV = _argv_test()
 _RESULTS: Counter[str] = Counter()
+FLOOR = 15  # regression guard: exact matches reached so far
 
 
 def _cases() -> list[str]:
@@ -87,4 +88,5 @@ def test_xml2xml(name: str, caps) -> None:  # type: ignore[no-untyped-def]
 
 def test_zz_summary(caps) -> None:  # type: ignore[no-untyped-def]
     print(f"\nqemuxml2xml x86_64-latest: {dict(_RESULTS)}")
-    assert _RESULTS["pass"] >= 0, dict(_RESULTS)
+    if sum(_RESULTS.values()) == len(_cases()):  # only judge a full run
+        assert _RESULTS["pass"] >= FLOOR, dict(_RESULTS)
