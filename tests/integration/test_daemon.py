@@ -179,11 +179,12 @@ def test_readonly_socket_matches_libvirtd(daemon: DaemonThread) -> None:
         assert [x.hex() for x in ours] == [x.hex() for x in run(LIBVIRTD_SOCK_RO)]
 
 
-def test_oversized_length_drops_only_that_client(daemon: DaemonThread) -> None:
+@pytest.mark.parametrize("length", [pk.MESSAGE_MAX + 1, 0xFFFFFFFF, 27, 4, 0])
+def test_bad_length_drops_only_that_client(daemon: DaemonThread, length: int) -> None:
     good = Wire(str(daemon.cfg.rw_socket))
     good.hello()
     bad = Wire(str(daemon.cfg.rw_socket))
-    bad.send(struct.pack(">I", pk.MESSAGE_MAX + 1) + b"\0" * 24)
+    bad.send(struct.pack(">I", length) + b"\0" * 24)
     assert bad.s.recv(1) == b""  # dropped
     assert good.call(3, 2)[20:24] == b"\0\0\0\0"  # the other client is still served
     good.close()
