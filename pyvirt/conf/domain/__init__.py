@@ -47,6 +47,7 @@ from pyvirt.conf.domain.general import (
     FeaturesDef,
     LoaderDef,
     OSDef,
+    SchedDef,
     TimerDef,
     VcpuDef,
     VcpuPinDef,
@@ -61,7 +62,7 @@ __all__ = [
     "DeviceDef", "DevicesDef", "DiskBus", "DiskDef", "DiskDevice", "DiskDriverDef",
     "DiskSourceDef", "DiskTargetDef", "DiskType", "DomainDef", "DomainType", "FeaturesDef",
     "GraphicsDef", "GraphicsListenDef", "InputDef", "InterfaceDef", "LifecycleAction",
-    "LoaderDef", "MemballoonDef", "OSDef", "PanicDef", "RawDeviceDef", "RngDef", "TimerDef",
+    "LoaderDef", "MemballoonDef", "OSDef", "PanicDef", "RawDeviceDef", "RngDef", "SchedDef", "TimerDef",
     "VcpuDef", "VcpuPinDef", "VideoDef", "format_domain", "parse_domain",
 ]
 

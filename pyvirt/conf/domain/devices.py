@@ -636,8 +636,16 @@ class RawDeviceDef(DeviceDef):
     element: etree._Element | None = None
 
 
+# devices whose type attribute is a character device backend (smartcard, redirdev)
+_CHR_BACKED = ("smartcard", "redirdev")
+
+
 def parse_raw(el: etree._Element) -> RawDeviceDef:
     dev = RawDeviceDef(tag=str(el.tag), element=el)
+    if el.tag in _CHR_BACKED and el.get("type") == "unix":
+        for src in el.iterchildren("source"):
+            if src.get("path") is None and src.get("mode") != "bind":
+                raise XMLError("XML error: Missing source path attribute for char device")
     for c in _kids(el):
         if c.tag == "alias":
             dev.alias = c.get("name")

@@ -76,9 +76,24 @@ class VcpuPinDef:
 
 
 @dataclass(slots=True, kw_only=True)
+class SchedDef:
+    """One thread's scheduler: libvirt stores ``<vcpusched vcpus='0-1'>`` per thread id and
+    formats one element per id."""
+
+    id: int
+    scheduler: str
+    priority: int | None = None
+
+
+_SCHEDULERS = ("batch", "idle", "fifo", "rr")
+
+
+@dataclass(slots=True, kw_only=True)
 class CputuneDef:
     vcpupins: list[VcpuPinDef] = field(default_factory=list)
     emulatorpin: str | None = None
+    vcpusched: list[SchedDef] = field(default_factory=list)
+    iothreadsched: list[SchedDef] = field(default_factory=list)
     extra: list[etree._Element] = field(default_factory=list)  # shares, period, vcpusched ...
 
 
@@ -101,6 +116,8 @@ def parse_cputune(el: etree._Element) -> CputuneDef:
                 raise InternalError(f"internal error: duplicate vcpupin for vcpu '{vcpu}'",
                                     domain=ErrorDomain.DOMAIN)
             ct.vcpupins.append(VcpuPinDef(vcpu=vcpu, cpuset=cpuset))
+        elif c.tag in ("vcpusched", "iothreadsched"):
+            _parse_sched(c, ct)
         elif c.tag == "emulatorpin":
             if c.get("cpuset") is None:
                 raise XMLError("XML error: missing cpuset for emulatorpin")
@@ -111,8 +128,30 @@ def parse_cputune(el: etree._Element) -> CputuneDef:
     return ct
 
 
+def _parse_sched(c: etree._Element, ct: CputuneDef) -> None:
+    kind = "vcpus" if c.tag == "vcpusched" else "iothreads"
+    ids = c.get(kind)
+    if ids is None:
+        raise XMLError(f"XML error: Missing attribute '{kind}' in element '{c.tag}'")
+    sched = c.get("scheduler")
+    check_attr(sched, _SCHEDULERS, "scheduler", str(c.tag))
+    if sched is None:
+        raise XMLError(f"XML error: Missing attribute 'scheduler' in element '{c.tag}'")
+    prio = parse_int(c.get("priority"), "priority")
+    if sched in ("fifo", "rr") and prio is None:
+        raise XMLError(f"XML error: Missing attribute 'priority' in element '{c.tag}'")
+    target = ct.vcpusched if kind == "vcpus" else ct.iothreadsched
+    taken = {s.id for s in target}
+    for n in sorted(parse_bitmap(ids)):
+        if n in taken:
+            raise XMLError(f"XML error: {kind} attributes in <{c.tag}> must not overlap")
+        target.append(SchedDef(id=n, scheduler=sched,
+                               priority=prio if sched in ("fifo", "rr") else None))
+
+
 def format_cputune(w: Writer, ct: CputuneDef) -> None:
-    if not ct.vcpupins and ct.emulatorpin is None and not ct.extra:
+    if (not ct.vcpupins and ct.emulatorpin is None and not ct.extra and not ct.vcpusched
+            and not ct.iothreadsched):
         return
     w.line(1, "<cputune>")
     emit_extras(w, 2, ct.extra, _CT_BEFORE_PINS)
@@ -120,7 +159,15 @@ def format_cputune(w: Writer, ct: CputuneDef) -> None:
         w.empty(2, "vcpupin", attrs(("vcpu", pin.vcpu), ("cpuset", pin.cpuset)))
     if ct.emulatorpin is not None:
         w.empty(2, "emulatorpin", attrs(("cpuset", ct.emulatorpin)))
-    emit_extras(w, 2, [e for e in ct.extra if e.tag not in _CT_BEFORE_PINS])
+    emit_extras(w, 2, ct.extra, ("iothreadpin", "emulatorsched"))
+    for s in sorted(ct.vcpusched, key=lambda s: s.id):
+        w.empty(2, "vcpusched", attrs(("vcpus", s.id), ("scheduler", s.scheduler),
+                                      ("priority", s.priority)))
+    for s in sorted(ct.iothreadsched, key=lambda s: s.id):
+        w.empty(2, "iothreadsched", attrs(("iothreads", s.id), ("scheduler", s.scheduler),
+                                          ("priority", s.priority)))
+    emit_extras(w, 2, [e for e in ct.extra
+                       if e.tag not in _CT_BEFORE_PINS + ("iothreadpin", "emulatorsched")])
     w.line(1, "</cputune>")
 
 

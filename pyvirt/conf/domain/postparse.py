@@ -267,11 +267,17 @@ def unmodeled_paths(d: DomainDef) -> list[str]:
     for n, el in d.features.elements.items():
         if len(el) or el.attrib:
             out.append(f"/domain/features/{n}")
+    from pyvirt.conf.domain.chardev import ChardevDef
+    from pyvirt.conf.domain.devices import RawDeviceDef
+
     for dev in d.devices.all():
-        tag = getattr(dev, "tag", None) or type(dev).__name__
-        if tag in ("hostdev", "filesystem") or dev.__class__.__name__ == "RawDeviceDef":
-            out.append(f"/domain/devices/{tag}")
+        if isinstance(dev, RawDeviceDef):
+            out.append(f"/domain/devices/{dev.tag}")
             continue
+        if isinstance(dev, ChardevDef):
+            tag = str(dev.kind)
+        else:
+            tag = type(dev).__name__.removesuffix("Def").lower()
         out += [f"/domain/devices/{tag}/{e.tag}" for e in dev.extra]
         if dev.address is not None and dev.address.type not in (
                 "pci", "drive", "virtio-serial", "ccid", "usb", "isa"):

@@ -300,3 +300,27 @@ def test_metadata_formatted_as_libxml2_dumps_it() -> None:
             "v&amp;&lt;&gt;'\"<app:y/></app:x>\n"
             "    <b:z xmlns:b=\"urn:b\"/>\n"
             "  </metadata>\n") in out
+
+
+def test_scheduler_ranges_expand_per_thread() -> None:
+    d = parse_domain(BASE.format(top=MEM + (
+        "<vcpu>4</vcpu><cputune><vcpusched vcpus='2-3,^2' scheduler='idle'/>"
+        "<vcpusched vcpus='0-1' scheduler='fifo' priority='5'/></cputune>"), dev=""))
+    out = format_domain(d)
+    assert ("    <vcpusched vcpus='0' scheduler='fifo' priority='5'/>\n"
+            "    <vcpusched vcpus='1' scheduler='fifo' priority='5'/>\n"
+            "    <vcpusched vcpus='3' scheduler='idle'/>\n") in out
+    with pytest.raises(VirtError) as ei:
+        parse_domain(BASE.format(top=MEM + (
+            "<vcpu>4</vcpu><cputune><vcpusched vcpus='0-1' scheduler='idle'/>"
+            "<vcpusched vcpus='1' scheduler='batch'/></cputune>"), dev=""))
+    assert ei.value.code == ErrorCode.XML_ERROR
+
+
+def test_unmodeled_names_element_paths() -> None:
+    d = parse_domain(BASE.format(top=MEM + "<memoryBacking><hugepages/></memoryBacking>",
+                                 dev=("<disk type='file'><source file='/a'/><target dev='vda'/>"
+                                      "<iotune><total_bytes_sec>1</total_bytes_sec></iotune>"
+                                      "</disk><tpm model='tpm-crb'/>")))
+    assert sorted(d.unmodeled()) == ["/domain/devices/disk/iotune", "/domain/devices/tpm",
+                                     "/domain/memoryBacking"]
