@@ -11,7 +11,7 @@ PY := $(VENV)/bin/python
 GUEST := .guest
 # Packages the project needs on the host. busybox, the kernel and qemu-guest-agent for the
 # test guest are fetched with `apt-get download` by tools/build-test-guest.sh, not installed.
-APT_PKGS := qemu-system-x86 qemu-utils python3-venv
+APT_PKGS := qemu-system-x86 qemu-utils python3-venv libvirt0
 # The real libvirt beside us, for the oracle comparison tests (optional: see `oracle`).
 ORACLE := ../shared/oracle/start-libvirtd.sh
 PYVIRT_ORACLE ?= auto
