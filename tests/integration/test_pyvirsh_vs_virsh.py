@@ -168,6 +168,36 @@ SCENARIOS = {
 }
 
 
+BAD_XML = {
+    "bad-uuid": "<domain type='test'><name>x</name><uuid>zzz</uuid><memory>1024</memory>"
+                "<os><type>hvm</type></os></domain>",
+    "bad-memory": "<domain type='test'><name>x</name><memory>abc</memory><os><type>hvm</type>"
+                  "</os></domain>",
+    "bad-unit": "<domain type='test'><name>x</name><memory unit='XB'>1</memory>"
+                "<os><type>hvm</type></os></domain>",
+    "no-memory": "<domain type='test'><name>x</name><os><type>hvm</type></os></domain>",
+    "no-os": "<domain type='test'><name>x</name><memory>1024</memory></domain>",
+    "no-type": "<domain><name>x</name><memory>1024</memory><os><type>hvm</type></os></domain>",
+    "wrong-root": "<dom type='test'/>",
+    "slash-name": "<domain type='test'><name>a/b</name><memory>1024</memory>"
+                  "<os><type>hvm</type></os></domain>",
+    "zero-vcpu": "<domain type='test'><name>x</name><memory>1024</memory><vcpu>0</vcpu>"
+                 "<os><type>hvm</type></os></domain>",
+    "text-vcpu": "<domain type='test'><name>x</name><memory>1024</memory><vcpu>x</vcpu>"
+                 "<os><type>hvm</type></os></domain>",
+    "kvm-type": "<domain type='kvm'><name>x</name><uuid>3ac34ec4-d4e9-45be-a40f-ae0710d32b3c</uuid>"
+                "<memory>1024</memory><os><type>hvm</type></os></domain>",
+    # Not compared: malformed XML, where libvirt prints libxml2's own message and context lines.
+}
+
+
+@pytest.mark.parametrize("case", sorted(BAD_XML))
+def test_define_bad_xml(case: str, tmp_path: Path) -> None:
+    (tmp_path / "bad.xml").write_text(BAD_XML[case])
+    assert assert_same(["-c", "test:///default", "define bad.xml; dumpxml x; list --all"],
+                       tmp_path)
+
+
 @pytest.mark.parametrize("name", sorted(SCENARIOS))
 def test_scenario(name: str, xmldir: Path) -> None:
     out = assert_same(["-c", "test:///default", SCENARIOS[name]], xmldir)

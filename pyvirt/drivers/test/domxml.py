@@ -45,7 +45,8 @@ def parse_uuid(text: str) -> bytes:
     """libvirt accepts the 32 hex digits with dashes anywhere (and spaces) between them."""
     digits = re.sub(r"[-\s]", "", text)
     if not _UUID_HEX.match(digits):
-        raise XMLError("malformed uuid element")
+        raise VirtError("internal error: malformed uuid element", ErrorCode.INTERNAL_ERROR,
+                        ErrorDomain.DOMAIN)
     return bytes.fromhex(digits)
 
 
@@ -65,10 +66,11 @@ def random_uuid() -> bytes:
 def _scaled_kib(el: ET.Element) -> int:
     text = (el.text or "").strip()
     if not text.isdigit():
-        raise XMLError(f"Invalid value '{text}' for element or attribute './{el.tag}[1]'")
+        raise XMLError(f"XML error: Invalid value '{text}' for element or attribute "
+                       f"'./{el.tag}[1]'")
     unit = (el.get("unit") or "KiB").lower()
     if unit not in _UNIT_SCALE:
-        raise VirtError(f"unknown suffix '{el.get('unit')}'", ErrorCode.INVALID_ARG,
+        raise VirtError(f"invalid argument: unknown suffix '{el.get('unit')}'", ErrorCode.INVALID_ARG,
                         ErrorDomain.NONE)
     return (int(text) * _UNIT_SCALE[unit] + 1023) // 1024
 
@@ -108,16 +110,17 @@ def parse(xml: str) -> DomainDoc:
         raise VirtError(f"(domain_definition):1: {e}", ErrorCode.XML_DETAIL,
                         ErrorDomain.DOMAIN) from None
     if root.tag != "domain":
-        raise _xml_error(f"unexpected root element <{root.tag}>, expecting <domain>")
+        raise _xml_error(f"XML error: expecting root element of 'domain', not '{root.tag}'")
     virt_type = root.get("type")
     if virt_type is None:
-        raise _xml_error("missing domain type attribute")
+        raise VirtError("internal error: missing domain type attribute", ErrorCode.INTERNAL_ERROR,
+                        ErrorDomain.DOMAIN)
     name_el = root.find("name")
     name = (name_el.text or "").strip() if name_el is not None else ""
     if not name:
         raise VirtError("missing name information", ErrorCode.NO_NAME, ErrorDomain.DOMAIN)
     if "/" in name:
-        raise XMLError(f"name {name} cannot contain '/'")
+        raise XMLError(f"XML error: name {name} cannot contain '/'")
 
     uuid_el = root.find("uuid")
     if uuid_el is None:
@@ -127,25 +130,8 @@ def parse(xml: str) -> DomainDoc:
         raw = parse_uuid(uuid_el.text or "")
     uuid_el.text = format_uuid(raw)
 
-    mem_el = root.find("memory")
-    if mem_el is None:
-        raise VirtError("missing memory information", ErrorCode.XML_ERROR, ErrorDomain.DOMAIN)
-    max_kib = _scaled_kib(mem_el)
-    _set_kib(mem_el, max_kib)
-    cur_el = root.find("currentMemory")
-    cur_kib = max_kib if cur_el is None else min(_scaled_kib(cur_el), max_kib)
-    if cur_el is None:
-        cur_el = ET.SubElement(root, "currentMemory")
-    _set_kib(cur_el, cur_kib)
-
-    vcpu_el = root.find("vcpu")
-    if vcpu_el is None:
-        vcpu_el = ET.SubElement(root, "vcpu")
-        vcpu_el.text = "1"
-    vcpus = int((vcpu_el.text or "1").strip())
-    if "placement" not in vcpu_el.attrib:
-        vcpu_el.attrib = {"placement": "static", **vcpu_el.attrib}
-
+    max_kib, cur_kib = _fill_memory(root)
+    vcpus = _fill_vcpu(root)
     _fill_os(root)
     if root.find("clock") is None:
         ET.SubElement(root, "clock", {"offset": "utc"})
@@ -336,6 +322,38 @@ def taint_messages(root: ET.Element) -> list[str]:
     return out
 
 
+def _fill_memory(root: ET.Element) -> tuple[int, int]:
+    """Normalize <memory>/<currentMemory> to KiB; current defaults to (and is capped at) max."""
+    mem_el = root.find("memory")
+    if mem_el is None:
+        raise XMLError("XML error: Memory size must be specified via <memory> or in the <numa> "
+                       "configuration")
+    max_kib = _scaled_kib(mem_el)
+    _set_kib(mem_el, max_kib)
+    cur_el = root.find("currentMemory")
+    cur_kib = max_kib if cur_el is None else min(_scaled_kib(cur_el), max_kib)
+    if cur_el is None:
+        cur_el = ET.SubElement(root, "currentMemory")
+    _set_kib(cur_el, cur_kib)
+    return max_kib, cur_kib
+
+
+def _fill_vcpu(root: ET.Element) -> int:
+    vcpu_el = root.find("vcpu")
+    if vcpu_el is None:
+        vcpu_el = ET.SubElement(root, "vcpu")
+        vcpu_el.text = "1"
+    text = (vcpu_el.text or "").strip()
+    if not text.isdigit():
+        raise XMLError("XML error: maximum vcpus count must be an integer")
+    if int(text) == 0:
+        raise VirtError("internal error: CPU IDs in <numa> exceed the <vcpu> count",
+                        ErrorCode.INTERNAL_ERROR, ErrorDomain.DOMAIN)
+    if "placement" not in vcpu_el.attrib:
+        vcpu_el.attrib = {"placement": "static", **vcpu_el.attrib}
+    return int(text)
+
+
 def _set_kib(el: ET.Element, kib: int) -> None:
     el.attrib = {"unit": "KiB"}
     el.text = str(kib)
@@ -344,10 +362,10 @@ def _set_kib(el: ET.Element, kib: int) -> None:
 def _fill_os(root: ET.Element) -> None:
     os_el = root.find("os")
     if os_el is None:
-        raise VirtError("An os must be specified", ErrorCode.OS_TYPE, ErrorDomain.DOMAIN)
+        raise XMLError("XML error: an os <type> must be specified")
     type_el = os_el.find("type")
     if type_el is None:
-        raise VirtError("An os must be specified", ErrorCode.OS_TYPE, ErrorDomain.DOMAIN)
+        raise XMLError("XML error: an os <type> must be specified")
     if "arch" not in type_el.attrib:
         # The test driver's capabilities offer i686 only; it is the default guest arch.
         type_el.attrib = {"arch": "i686", **type_el.attrib}
