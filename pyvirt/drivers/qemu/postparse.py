@@ -270,6 +270,8 @@ def _aliases(defn: DomainDef) -> None:
             _set(con, str(devs.serials[0].alias))
         else:
             _set(con, f"console{i}")
+    for i, par in enumerate(devs.parallels):
+        _set(par, f"parallel{i}")
     for i, ch in enumerate(devs.channels):
         _set(ch, f"channel{i}")
     for i, inp in enumerate(devs.inputs):
@@ -320,11 +322,6 @@ def _pci_devices(defn: DomainDef) -> list[tuple[Any, bool]]:
     for disk in devs.disks:
         if str(disk.target.bus) == "virtio":
             out.append((disk, True))
-    for inp in devs.inputs:
-        if str(inp.bus) == "virtio":
-            out.append((inp, True))
-    for v in devs.videos[1:]:
-        out.append((v, True))
     if devs.memballoon is not None and str(devs.memballoon.model) == "virtio":
         out.append((devs.memballoon, True))
     for rng in devs.rngs:
@@ -332,6 +329,11 @@ def _pci_devices(defn: DomainDef) -> list[tuple[Any, bool]]:
     for o in devs.others:
         if o.tag == "watchdog" and o.element is not None and o.element.get("model") == "i6300esb":
             out.append((o, False))
+    for v in devs.videos[1:]:
+        out.append((v, True))
+    for inp in devs.inputs:
+        if str(inp.bus) == "virtio":
+            out.append((inp, True))
     return out
 
 
@@ -432,7 +434,7 @@ def _place_on_root_ports(defn: DomainDef, alloc: PciAllocator, pending: list[Any
             next_index += 1
             _new_root_port(defn, alloc, bus)
         dev.address = _pci(PciSlot(bus, 0, 0))
-    if not free:
+    if pending and not free:
         _new_root_port(defn, alloc, next_index)
 
 

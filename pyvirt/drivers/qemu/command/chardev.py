@@ -59,6 +59,8 @@ def chardev_arg(chr_: Any, cid: str, rt: CommandRuntime, fds: _FdSets, argv: lis
         opts = [f"pty,id={cid}"]
     elif stype == "null":
         opts = [f"null,id={cid}"]
+    elif stype == "dev" and str(chr_.kind) == "parallel" and chr_.source_path:
+        opts = [f"parallel,id={cid}", f"path={qescape(chr_.source_path)}"]
     elif stype == "file":
         if not chr_.source_path:
             raise ConfigUnsupported("unsupported configuration: file chardev without a path")
@@ -126,6 +128,10 @@ def chardev_args(defn: DomainDef, rt: CommandRuntime, fds: _FdSets) -> list[str]
         argv += ["-chardev", chardev_arg(ser, cid, rt, fds, argv)]
         argv += ["-device", qjson({"driver": "isa-serial", "chardev": cid, "id": ser.alias,
                                    "index": ser.target_port if ser.target_port is not None else 0})]
+    for par in defn.devices.parallels:
+        cid = f"char{par.alias}"
+        argv += ["-chardev", chardev_arg(par, cid, rt, fds, argv)]
+        argv += ["-device", qjson({"driver": "isa-parallel", "chardev": cid, "id": par.alias})]
     for ch in defn.devices.channels:
         ttype = str(ch.target_type or "")
         if ttype != "virtio":

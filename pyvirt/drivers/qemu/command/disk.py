@@ -116,6 +116,8 @@ def device_props(disk: DiskDef, index: int, bootindex: int | None, defn: DomainD
     props["id"] = disk.alias
     if bootindex is not None and bus != "fdc":  # floppies boot via isa-fdc globals
         props["bootindex"] = bootindex
+    if disk.wwn:
+        props["wwn"] = int(disk.wwn, 16)
     wc = _write_cache(disk)
     if wc is not None:
         props["write-cache"] = wc
@@ -139,12 +141,12 @@ def _scsi_props(disk: DiskDef, defn: DomainDef) -> JsonProps:
     props: JsonProps = {"driver": "scsi-cd" if dev == "cdrom" else "scsi-hd", "bus": f"{ctrl.alias}.0"}
     if str(ctrl.model) == "virtio-scsi":
         props.update({"channel": addr.bus, "scsi-id": addr.target, "lun": addr.unit})
-        props["device_id"] = f"drive-scsi{addr.controller}-{addr.bus}-{addr.target}-{addr.unit}"
+        props["device_id"] = disk.serial or f"drive-scsi{addr.controller}-{addr.bus}-{addr.target}-{addr.unit}"
     else:
         if addr.target:
             raise ConfigUnsupported("unsupported configuration: target must be 0 for controller model 'lsilogic'")
         props["scsi-id"] = addr.unit
-        props["device_id"] = f"drive-scsi{addr.controller}-{addr.bus}-{addr.unit}"
+        props["device_id"] = disk.serial or f"drive-scsi{addr.controller}-{addr.bus}-{addr.unit}"
     return props
 
 

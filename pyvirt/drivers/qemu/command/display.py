@@ -14,6 +14,7 @@ _USB_INPUTS = {"tablet": "usb-tablet", "mouse": "usb-mouse", "keyboard": "usb-kb
 _VIRTIO_INPUTS = {"tablet": "virtio-tablet-pci", "mouse": "virtio-mouse-pci", "keyboard": "virtio-keyboard-pci"}
 
 # Primary (VGA-compatible) video device per model; secondary heads use the non-VGA variant.
+_VIDEO_SECONDARY = {"qxl": "qxl", "virtio": "virtio-gpu-pci"}
 _VIDEO_PRIMARY = {"cirrus": "cirrus-vga", "vga": "VGA", "virtio": "virtio-vga", "bochs": "bochs-display",
                   "qxl": "qxl-vga", "vmvga": "vmware-svga"}
 
@@ -101,8 +102,8 @@ def video_args(defn: DomainDef) -> list[str]:
         model = str(v.model or "cirrus")
         if model == "none":
             continue
-        drv = _VIDEO_PRIMARY.get(model)
-        if drv is None or (i > 0 and model != "qxl"):
+        drv = _VIDEO_PRIMARY.get(model) if i == 0 else _VIDEO_SECONDARY.get(model)
+        if drv is None:
             raise ConfigUnsupported(f"unsupported configuration: video model '{model}' is not supported")
         props: JsonProps = {"driver": drv, **(virtio_opts(v) if model == "virtio" else {}), "id": v.alias}
         if model == "virtio":
@@ -111,12 +112,12 @@ def video_args(defn: DomainDef) -> list[str]:
             # QEMU's qxl sizes: ram/vram in bytes, vram64 and vgamem in MiB (libvirt's KiB
             # defaults: ram 65536, vram 65536, vgamem 16384).
             props["max_outputs"] = v.heads or 1
-            props["ram_size"] = (getattr(v, "ram", None) or 65536) * 1024
-            props["vram_size"] = (getattr(v, "vram", None) or 65536) * 1024
-            props["vram64_size_mb"] = (getattr(v, "vram64", None) or 0) // 1024
-            props["vgamem_mb"] = (getattr(v, "vgamem", None) or 16384) // 1024
+            props["ram_size"] = (v.ram or 65536) * 1024
+            props["vram_size"] = (v.vram or 65536) * 1024
+            props["vram64_size_mb"] = (v.vram64 or 0) // 1024
+            props["vgamem_mb"] = (v.vgamem or 16384) // 1024
         elif model == "bochs":
-            props["vgamem"] = (getattr(v, "vram", None) or 16384) * 1024
+            props["vgamem"] = (v.vram or 16384) * 1024
         props.update(pci_props(v.address, defn))
         argv += ["-device", qjson(props)]
     return argv

@@ -68,7 +68,11 @@ def accel_name(defn: DomainDef, caps: QemuCaps) -> str:
 
 def machine_args(defn: DomainDef) -> list[str]:
     machine = defn.os.machine or "pc"
-    opts = [machine, "usb=off", "dump-guest-core=off", "memory-backend=pc.ram"]
+    opts = [machine, "usb=off"]
+    smm = defn.features.elements.get("smm")
+    if smm is not None:
+        opts.append(f"smm={smm.get('state') or 'on'}")
+    opts += ["dump-guest-core=off", "memory-backend=pc.ram"]
     hpet = _timer(defn, "hpet")
     if hpet is not None and hpet.present is False:
         opts.append("hpet=off")
@@ -179,9 +183,10 @@ def pm_args(defn: DomainDef) -> list[str]:
 def boot_args(defn: DomainDef) -> list[str]:
     os = defn.os
     opts = []
-    menu = getattr(os, "boot_menu", None)
-    if menu is not None:
-        opts.append(f"menu={'on' if menu else 'off'}")
+    if os.boot_menu is not None:
+        opts.append(f"menu={'on' if os.boot_menu else 'off'}")
+        if os.boot_menu and os.boot_menu_timeout is not None:
+            opts.append(f"splash-time={os.boot_menu_timeout}")
     opts.append("strict=on")
     argv = ["-boot", ",".join(opts)]
     if os.kernel:
