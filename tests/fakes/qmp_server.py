@@ -90,6 +90,8 @@ class FakeQMPServer:
         if cmd == "system_reset":
             self.emit("RESET", {"guest": False, "reason": "host-qmp-system-reset"})
             return {"return": {}}
+        if cmd == "set-action":
+            return {"return": {}}
         if cmd == "quit":
             self.quit_requested.set()
             return {"return": {}}

@@ -309,6 +309,26 @@ class DomainStore:
             obj.persistent = True
         obj.autostart = (self.paths.autostart_dir / f"{obj.name}.xml").exists()
 
+    # The shut-off reason outlives the process that recorded it (one-shot pyvirsh runs
+    # follow each other), in a one-line file read only when a single domain is queried.
+    def shutoff_path(self, name: str) -> Path:
+        return self.paths.run_dir / f"{name}.shutoff"
+
+    def save_shutoff_reason(self, obj: DomainObj) -> None:
+        atomic_write(self.shutoff_path(obj.name), f"{obj.reason}\n")
+
+    def load_shutoff_reason(self, obj: DomainObj) -> None:
+        if obj.active:
+            return
+        try:
+            obj.reason = int(self.shutoff_path(obj.name).read_text().strip() or 0)
+        except (OSError, ValueError):
+            pass
+
+    def clear_shutoff_reason(self, obj: DomainObj) -> None:
+        with contextlib.suppress(FileNotFoundError):
+            self.shutoff_path(obj.name).unlink()
+
     def status_path(self, name: str) -> Path:
         return self.paths.run_dir / f"{name}.xml"
 

@@ -80,7 +80,12 @@ class QemuDriver(Driver):
         Dead QEMUs recorded as running are cleaned up (shut off, crashed) here; live ones
         are attached lazily, on their first mutating job.
         """
-        drv = cls(QemuPaths.from_uri(uri))
+        return await cls.open_paths(QemuPaths.from_uri(uri))
+
+    @classmethod
+    async def open_paths(cls, paths: QemuPaths) -> QemuDriver:
+        """Like :meth:`open` for an explicit directory layout (pyvirtd --root)."""
+        drv = cls(paths)
         drv.paths.ensure()
         drv.store.load()
         await drv.lc.reap_dead()
@@ -242,6 +247,7 @@ class QemuDriver(Driver):
                 self.store.save_status(obj)
             else:
                 self.store.by_name.pop(obj.name, None)
+                self.store.clear_shutoff_reason(obj)
         self.events.publish(LifecycleEventMsg(ref, LifecycleEvent.UNDEFINED, UndefinedDetail.REMOVED))
 
     async def get_xml_desc(self, dom: DomainRef, flags: int = 0) -> str:
@@ -270,6 +276,7 @@ class QemuDriver(Driver):
         if flags:
             raise _bad_flags(flags, "qemuDomainGetState")
         obj = self._obj(dom)
+        self.store.load_shutoff_reason(obj)
         return int(obj.state), obj.reason
 
     async def is_active(self, dom: DomainRef) -> bool:

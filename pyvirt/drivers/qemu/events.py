@@ -130,6 +130,7 @@ class DomainRuntime:
     pause_reason: int = int(PausedReason.UNKNOWN)
     monitor_closed: asyncio.Event = field(default_factory=asyncio.Event)
     stopped: asyncio.Event = field(default_factory=asyncio.Event)  # cleanup done (shutoff recorded)
+    reboot_done: asyncio.Event = field(default_factory=asyncio.Event)  # set when no fake reboot is pending
     _task: asyncio.Task[None] | None = None
 
     def start(self) -> None:

@@ -71,6 +71,7 @@ if TYPE_CHECKING:
     from pyvirt.drivers.qemu.caps import QemuCaps
 
 AGENT_CHANNEL = "org.qemu.guest_agent.0"
+PIDFILE = "qemu.pid"
 DEFAULT_EMULATOR = "/usr/bin/qemu-system-x86_64"
 
 
@@ -151,17 +152,23 @@ class Lifecycle:
             raise
         if live.action("on_reboot") == "destroy":
             argv.insert(-2, "-no-reboot")  # a guest reboot then arrives as SHUTDOWN(guest-reset)
+        # QEMU removes its pidfile on every orderly exit (guest poweroff, quit, SIGTERM) but
+        # not when it crashes or is SIGKILLed: how a later process tells the two apart.
+        argv[-2:-2] = ["-pidfile", str(ddir / PIDFILE)]
         try:
             sp = await spawn(argv, listener=listener, log_path=self.paths.log_dir / f"{obj.name}.log",
                              cwd=self.paths.lib_dir)
         except BaseException:
             shutil.rmtree(ddir, ignore_errors=True)
             obj.set_state(DomainState.SHUTOFF, ShutoffReason.FAILED)
+            if obj.persistent:
+                self.store.save_shutoff_reason(obj)
             raise
         rt = DomainRuntime(obj.name, sp.monitor, sp.watch, self)
         obj.id, obj.pid, obj.start_time, obj.monitor_path = dom_id, sp.pid, sp.start_time, str(ddir / "monitor.sock")
         obj.runtime = rt
         obj.set_state(DomainState.PAUSED, PausedReason.STARTING_UP)
+        self.store.clear_shutoff_reason(obj)
         rt.start()
         sp.watch.on_exit(rt.on_exit)
         try:
@@ -190,14 +197,24 @@ class Lifecycle:
             raise
 
     # ------------------------------------------------------------------ attach / reap
+    def _unattended_exit(self, obj: DomainObj) -> tuple[ShutoffReason, StoppedDetail]:
+        """Why a QEMU nobody listened to is gone: an orderly exit removed its pidfile."""
+        if (domain_dir(self.paths.run_dir, obj.id, obj.name) / PIDFILE).exists():
+            return ShutoffReason.CRASHED, StoppedDetail.FAILED
+        return ShutoffReason.SHUTDOWN, StoppedDetail.SHUTDOWN
+
     async def reap_dead(self) -> None:
-        """Clean up domains whose QEMU died while nobody was attached."""
+        """Clean up domains whose QEMU exited while nobody was attached.
+
+        A guest that powered off while unattended made QEMU exit (see :meth:`detach_all`),
+        which shows up here as shut off (shutdown); a killed or crashed QEMU as crashed.
+        """
         for obj in list(self.store.by_name.values()):
             if obj.active and not still_ours(obj.pid, obj.start_time):
                 async with obj.job.hold(_job_kind()):
                     self.store.refresh(obj)
                     if obj.active and obj.runtime is None and not still_ours(obj.pid, obj.start_time):
-                        await self._finish_stop(obj, None, ShutoffReason.CRASHED, StoppedDetail.FAILED)
+                        await self._finish_stop(obj, None, *self._unattended_exit(obj))
 
     async def attach(self, obj: DomainObj) -> DomainRuntime | None:
         """Connect to a running domain's monitor and reconcile its state (caller holds the job).
@@ -208,7 +225,7 @@ class Lifecycle:
             rt: DomainRuntime = obj.runtime
             return rt
         if not still_ours(obj.pid, obj.start_time):
-            await self._finish_stop(obj, None, ShutoffReason.CRASHED, StoppedDetail.FAILED)
+            await self._finish_stop(obj, None, *self._unattended_exit(obj))
             return None
         try:
             mon = await QMPMonitor.connect_path(obj.monitor_path, timeout=10.0)
@@ -224,6 +241,9 @@ class Lifecycle:
         rt.start()
         watch.on_exit(rt.on_exit)
         try:
+            # While we listen, a guest poweroff pauses QEMU (-no-shutdown) until we act on it.
+            with contextlib.suppress(QMPCommandError):
+                await mon.execute("set-action", {"shutdown": "pause"})
             status = (await mon.execute("query-status")).get("status", "")
         except (QMPClosed, QMPCommandError):
             return rt  # the exit is queued; the worker records it
@@ -250,15 +270,30 @@ class Lifecycle:
                             ErrorCode.OPERATION_INVALID, ErrorDomain.DOMAIN)
         return rt
 
-    async def detach_all(self) -> None:
+    async def detach_all(self, reboot_wait: float = 5.0) -> None:
+        """Release every monitor; QEMUs keep running.
+
+        Nobody will be listening for a guest poweroff afterwards, so each QEMU is told to
+        exit on its own then (``set-action shutdown=poweroff``); the next driver to open
+        these dirs sees the orderly exit and records shut off (shutdown). An ACPI reboot in
+        flight needs us (the reset is ours to do), so it is waited for first, bounded.
+        """
+        pending = [o.runtime for o in self.store.by_name.values() if o.runtime is not None and o.runtime.fake_reboot]
+        for rt in pending:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(rt.reboot_done.wait(), reboot_wait)
         for t in list(self._bg):
             with contextlib.suppress(BaseException):
                 await asyncio.wait_for(t, 15)
         for obj in self.store.by_name.values():
             rt = obj.runtime
-            if rt is not None:
-                obj.runtime = None
-                await rt.detach()
+            if rt is None:
+                continue
+            if rt.monitor is not None and rt.monitor.connected and not rt.being_destroyed:
+                with contextlib.suppress(QMPClosed, QMPCommandError, TimeoutError):
+                    await rt.monitor.execute("set-action", {"shutdown": "poweroff"}, timeout=5)
+            obj.runtime = None
+            await rt.detach()
 
     # ------------------------------------------------------------------ stop
     async def _finish_stop(self, obj: DomainObj, rt: DomainRuntime | None,
@@ -278,6 +313,8 @@ class Lifecycle:
         obj.mark_inactive(reason)
         if not obj.persistent:
             self.store.by_name.pop(obj.name, None)
+        else:
+            self.store.save_shutoff_reason(obj)
         if detail is not None:
             self._publish(obj, LifecycleEvent.STOPPED, detail)
 
@@ -326,6 +363,7 @@ class Lifecycle:
                     raise  # explicit agent mode has no fallback; the default mode falls back to ACPI
         if reboot:
             rt.fake_reboot = True
+            rt.reboot_done.clear()
         try:
             await rt.monitor.execute("system_powerdown")
         except (QMPClosed, QMPCommandError) as e:
@@ -449,6 +487,7 @@ class Lifecycle:
             return
         finally:
             rt.paused_by_shutdown = False
+            rt.reboot_done.set()
         if obj.state is DomainState.CRASHED:
             self._set(obj, DomainState.RUNNING, RunningReason.CRASHED)
         # No REBOOT event of our own: QEMU's RESET events already produce them (libvirt

@@ -12,7 +12,6 @@ import os
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 from pathlib import Path
-from xml.sax.saxutils import escape
 
 
 def atomic_write(path: Path, data: str) -> None:
@@ -29,7 +28,8 @@ def atomic_write(path: Path, data: str) -> None:
 
 def _q(value: str) -> str:
     """Single-quoted attribute (the cheap first-line scanner relies on one quoting style)."""
-    return "'" + escape(value, {"'": "&apos;", '"': "&quot;"}) + "'"
+    esc = value.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    return "'" + esc.replace("'", "&apos;").replace('"', "&quot;") + "'"
 
 
 def unescape_attr(value: str) -> str:

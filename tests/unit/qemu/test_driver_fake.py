@@ -73,6 +73,7 @@ async def fake_running(drv: QemuDriver, name: str, status: str = "running",
     ddir.mkdir(parents=True)
     server = await FakeQMPServer(str(ddir / "monitor.sock"), status=status).start()
     proc = subprocess.Popen(["sleep", "600"])  # noqa: ASYNC220
+    (ddir / "qemu.pid").write_text(f"{proc.pid}\n")  # QEMU's -pidfile; removed on orderly exit
     # Like QEMU, the monitor goes away when the process dies.
     watch = ProcessWatch(proc.pid)
     watch.start()
@@ -247,7 +248,8 @@ async def test_reattach_reconciles_and_follows_events(root: Path) -> None:
         drv2 = await open_drv(root)
         events = collect(drv2)
         await drv2.reconnect_all()
-        assert run.server.commands() == ["qmp_capabilities", "query-status"]
+        assert run.server.commands() == ["qmp_capabilities", "set-action", "query-status"]
+        assert run.server.calls[1] == ("set-action", {"shutdown": "pause"})  # -no-shutdown while we listen
         ref = await drv2.lookup_by_name("r")
         assert await drv2.get_state(ref) == (DomainState.PAUSED, PausedReason.UNKNOWN)
         await drv2.resume(ref)
@@ -260,6 +262,8 @@ async def test_reattach_reconciles_and_follows_events(root: Path) -> None:
         drv3 = await open_drv(root)
         assert await drv3.get_state(ref) == (DomainState.PAUSED, PausedReason.UNKNOWN)
         await drv2.close()
+        # nobody listens after close: an unattended guest poweroff must make QEMU exit
+        assert run.server.calls[-1] == ("set-action", {"shutdown": "poweroff"})
         # after close the monitor is free for the next process
         drv4 = await open_drv(root)
         await drv4.suspend(ref)  # already paused: no-op like libvirt
@@ -295,6 +299,22 @@ async def test_qemu_that_died_meanwhile_is_marked_crashed(root: Path) -> None:
         ref = await drv2.lookup_by_name("d")
         assert await drv2.get_state(ref) == (DomainState.SHUTOFF, ShutoffReason.CRASHED)
         assert not (root / "run/qemu/d.xml").exists()
+    finally:
+        await stop_run(run)
+
+
+async def test_orderly_exit_while_unattended_is_a_shutdown(root: Path) -> None:
+    drv = await open_drv(root)
+    run = await fake_running(drv, "o")
+    # QEMU exited on its own (guest poweroff under shutdown=poweroff): pidfile gone
+    (root / "run/qemu/domain-9-o/qemu.pid").unlink()
+    run.proc.terminate()
+    run.proc.wait()
+    try:
+        drv2 = await open_drv(root)
+        ref = await drv2.lookup_by_name("o")
+        assert await drv2.get_state(ref) == (DomainState.SHUTOFF, ShutoffReason.SHUTDOWN)
+        assert not (root / "run/qemu/domain-9-o").exists()
     finally:
         await stop_run(run)
 
@@ -371,5 +391,20 @@ async def test_concurrent_state_changes_are_serialized(root: Path) -> None:
         assert await drv.get_state(ref) == (DomainState.SHUTOFF, ShutoffReason.DESTROYED)
         cmds = [c for c in run.server.commands() if c in ("stop", "cont")]
         assert cmds == ["stop", "cont", "stop"]
+    finally:
+        await stop_run(run)
+
+
+async def test_shutoff_reason_survives_for_the_next_process(root: Path) -> None:
+    drv = await open_drv(root)
+    run = await fake_running(drv, "k")
+    try:
+        ref = await drv.lookup_by_name("k")
+        await drv.destroy(ref)  # attaches on demand, then signals the stand-in
+        await drv.close()
+        later = await open_drv(root)
+        assert await later.get_state(ref) == (DomainState.SHUTOFF, ShutoffReason.DESTROYED)
+        await later.undefine(ref)
+        assert not (root / "run/qemu/k.shutoff").exists()
     finally:
         await stop_run(run)
