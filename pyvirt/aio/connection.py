@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Self
 
 from pyvirt.drivers.base import (
     BlockJobEventMsg,
+    ByteStream,
     DomainEvent,
     DomainInfo,
     DomainRef,
@@ -191,6 +192,10 @@ class Connection:
 
     async def is_alive(self) -> bool:
         return not self._st.closed and await self._driver.is_alive()
+
+    async def node_security_model(self) -> tuple[str, str]:
+        """virNodeGetSecurityModel: (model, doi)."""
+        return await self.driver.node_get_security_model()
 
     # ------------------------------------------------------------------ domains
     async def list_all_domains(self, flags: int = 0) -> list[Domain]:
@@ -373,6 +378,18 @@ class Domain:
 
     async def has_managed_save_image(self, flags: int = 0) -> bool:
         return await self.conn.driver.has_managed_save_image(self.ref, flags)
+
+    async def security_label(self) -> tuple[str, bool]:
+        """virDomainGetSecurityLabel: (label, enforcing)."""
+        return await self.conn.driver.get_security_label(self.ref)
+
+    async def messages(self, flags: int = 0) -> list[str]:
+        """virDomainGetMessages: taint and deprecation notes."""
+        return await self.conn.driver.get_messages(self.ref, flags)
+
+    async def open_console(self, dev_name: str | None = None, flags: int = 0) -> ByteStream:
+        """virDomainOpenConsole: a byte stream on the domain's console (read/write/close)."""
+        return await self.conn.driver.open_console(self.ref, dev_name, flags)
 
     # ------------------------------------------------------------------ changes
     async def create(self, flags: int = 0) -> None:

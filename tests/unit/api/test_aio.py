@@ -227,3 +227,17 @@ def test_opening_test_driver_imports_no_qemu_code() -> None:
             "print(bad)\n")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+async def test_informational_passthroughs(conn: virt.Connection) -> None:
+    dom = await conn.lookup_by_name("test")
+    model = await conn.node_security_model()
+    assert model == await conn.driver.node_get_security_model()
+    assert await dom.security_label() == await conn.driver.get_security_label(dom.ref)
+    assert await dom.messages() == []
+    assert await dom.os_type() == "linux"  # what libvirt 9.0 says of the stock domain
+    missing = await conn.define_xml(XML)
+    await missing.undefine()
+    with pytest.raises(VirtError) as ei:
+        await missing.messages()
+    assert ei.value.code == ErrorCode.NO_DOMAIN
