@@ -44,6 +44,7 @@ def postparse(defn: DomainDef, caps: QemuCaps) -> DomainDef:
     _mirror_console(defn)
     _implicit_controllers(defn)
     _default_devices(defn)
+    _disk_drivers(defn)
     _drive_addresses(defn)
     _aliases(defn)
     _virtio_serial_addresses(defn)
@@ -207,6 +208,18 @@ def _default_devices(defn: DomainDef) -> None:
             v.primary = True
 
 
+def _disk_drivers(defn: DomainDef) -> None:
+    """QEMU is the only driver name, and a format nobody gave is raw (libvirt never probes)."""
+    for disk in defn.devices.disks:
+        if disk.driver is None:
+            disk.driver = model.DiskDriverDef(name="qemu", type="raw")
+            continue
+        if disk.driver.name is None:
+            disk.driver.name = "qemu"
+        if disk.driver.type is None:
+            disk.driver.type = "raw"
+
+
 def _drive_addresses(defn: DomainDef) -> None:
     for disk in defn.devices.disks:
         bus = str(disk.target.bus)
@@ -312,7 +325,7 @@ def _pci_devices(defn: DomainDef) -> list[tuple[Any, bool]]:
         out.append((net, ("net", str(net.model or "rtl8139")) not in _CONVENTIONAL))
     for c in devs.controllers:
         ctype, cmodel = str(c.type), str(c.model or "")
-        if ctype in ("usb", "scsi", "virtio-serial") and cmodel != "none":
+        if ctype in ("usb", "scsi", "virtio-serial") and cmodel not in ("none", "ibmvscsi"):
             out.append((c, ("controller", cmodel) not in _CONVENTIONAL))
         elif ctype == "sata" and (int(c.index) > 0 or not is_q35(defn)):
             out.append((c, True))
