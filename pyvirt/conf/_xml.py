@@ -180,8 +180,8 @@ def parse_int(val: str | None, what: str, *, base: int = 10) -> int | None:
         raise XMLError(f"XML error: Invalid value for attribute '{what}': '{val}'") from None
 
 
-def parse_uint(val: str | None, what: str) -> int | None:
-    n = parse_int(val, what)
+def parse_uint(val: str | None, what: str, *, base: int = 10) -> int | None:
+    n = parse_int(val, what, base=base)
     if n is not None and n < 0:
         raise XMLError(f"XML error: Invalid value for attribute '{what}': '{val}'")
     return n

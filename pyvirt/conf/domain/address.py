@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from pyvirt.conf._xml import Writer, attrs, parse_int, parse_onoff, write_raw
+from pyvirt.conf._xml import Writer, attrs, parse_onoff, parse_uint, write_raw
 from pyvirt.errors import ConfigUnsupported, ErrorDomain, XMLError
 
 if TYPE_CHECKING:
@@ -62,10 +62,10 @@ def parse_address(el: etree._Element) -> AddressDef:
     a = AddressDef(atype)
     g = el.get
     if atype == "pci":
-        a.domain = parse_int(g("domain"), "domain", base=16)
-        a.bus = parse_int(g("bus"), "bus", base=16)
-        a.slot = parse_int(g("slot"), "slot", base=16)
-        a.function = parse_int(g("function"), "function", base=16)
+        a.domain = parse_uint(g("domain"), "domain", base=16)
+        a.bus = parse_uint(g("bus"), "bus", base=16)
+        a.slot = parse_uint(g("slot"), "slot", base=16)
+        a.function = parse_uint(g("function"), "function", base=16)
         a.multifunction = parse_onoff(g("multifunction"), "multifunction", "address")
         if a.domain is None:
             a.domain = 0
@@ -84,23 +84,23 @@ def parse_address(el: etree._Element) -> AddressDef:
                 domain=ErrorDomain.NONE)
         a.extra = list(el)
     elif atype == "drive":
-        a.controller = parse_int(g("controller"), "controller") or 0
-        a.bus = parse_int(g("bus"), "bus") or 0
-        a.target = parse_int(g("target"), "target") or 0
-        a.unit = parse_int(g("unit"), "unit") or 0
+        a.controller = parse_uint(g("controller"), "controller") or 0
+        a.bus = parse_uint(g("bus"), "bus") or 0
+        a.target = parse_uint(g("target"), "target") or 0
+        a.unit = parse_uint(g("unit"), "unit") or 0
     elif atype in ("virtio-serial", "ccid"):
-        a.controller = parse_int(g("controller"), "controller") or 0
-        a.bus = parse_int(g("bus"), "bus")
-        a.port = parse_int(g("port"), "port")
-        a.slot = parse_int(g("slot"), "slot")
+        a.controller = parse_uint(g("controller"), "controller") or 0
+        a.bus = parse_uint(g("bus"), "bus")
+        a.port = parse_uint(g("port"), "port")
+        a.slot = parse_uint(g("slot"), "slot")
         if atype == "virtio-serial" and a.bus is None:
             a.bus = 0
     elif atype == "usb":
-        a.bus = parse_int(g("bus"), "bus") or 0
+        a.bus = parse_uint(g("bus"), "bus") or 0
         a.usb_port = g("port")
     elif atype == "isa":
-        a.iobase = parse_int(g("iobase"), "iobase", base=16)
-        a.irq = parse_int(g("irq"), "irq", base=16)
+        a.iobase = parse_uint(g("iobase"), "iobase", base=16)
+        a.irq = parse_uint(g("irq"), "irq", base=16)
     else:
         a.other = {str(k): str(v) for k, v in el.attrib.items() if k != "type"}
         a.extra = list(el)
