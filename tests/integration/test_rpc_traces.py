@@ -82,9 +82,7 @@ def daemon(tmp_path: Path) -> Iterator[DaemonThread]:
 
 
 # Gaps in a driver, not in the RPC layer: the trace shows libvirt's behaviour we do not match.
-DRIVER_GAPS = {
-    "define-undefine": "test driver refuses <domain type='qemu'> that libvirt's test driver accepts",
-}
+DRIVER_GAPS: dict[str, str] = {}
 
 
 def _params() -> list[object]:
