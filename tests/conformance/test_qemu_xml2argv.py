@@ -57,7 +57,7 @@ COVERED: frozenset[tuple[str, str]] = frozenset(
      ("devices/video/model", "vram"), ("devices/video/model", "primary"),
      ("devices/memballoon", "model"), ("devices/rng", "model"), ("devices/rng/backend", ""),
      ("devices/rng/backend", "model"), ("devices/rng/rate", "bytes"), ("devices/rng/rate", "period"),
-     ("devices/panic", "model"), ("features/pvspinlock", "state"), ("features/smm", "state"),
+     ("devices/panic", "model"), ("features/pvspinlock", "state"), ("features/smm", "state"), ("features/hyperv", "*"),
      ("devices/disk/wwn", ""), ("devices/disk/target", "tray"), ("devices/video/model", "ram"),
      ("devices/video/model", "vram64"), ("devices/video/model", "vgamem"),
      ("devices/watchdog", "model"), ("devices/hostdev", "mode"),

@@ -91,10 +91,41 @@ def cpu_arg(defn: DomainDef) -> str:
     spin = defn.features.elements.get("pvspinlock") if defn.features is not None else None
     if spin is not None and spin.get("state") in ("on", "off"):
         base += f",kvm-pv-unhalt={spin.get('state')}"
+    base += "".join(f",{flag}" for flag in hyperv_flags(defn))
     # A Hyper-V panic device is a CPU property, not a device.
     if any(str(p.model) == "hyperv" for p in defn.devices.panics):
         base += ",hv-crash"
     return base
+
+
+# Hyper-V enlightenments in libvirt's order (XML element names).
+_HYPERV = ("relaxed", "vapic", "spinlocks", "vpindex", "runtime", "synic", "stimer", "reset",
+           "vendor_id", "frequencies", "reenlightenment", "tlbflush", "ipi", "evmcs", "avic")
+
+
+def hyperv_flags(defn: DomainDef) -> list[str]:
+    """``hv-*`` CPU properties from ``<features><hyperv>`` (kept raw by conf)."""
+    hv = defn.features.elements.get("hyperv") if defn.features is not None else None
+    if hv is None:
+        return []
+    if hv.get("mode") == "passthrough":
+        return ["hv-passthrough=on"]
+    unknown = {str(c.tag) for c in hv if isinstance(c.tag, str)} - set(_HYPERV)
+    if unknown:
+        raise ConfigUnsupported(f"unsupported configuration: Hyper-V feature '{sorted(unknown)[0]}' is not supported")
+    out: list[str] = []
+    for name in _HYPERV:
+        el = hv.find(name)
+        if el is None or el.get("state") != "on":
+            continue
+        if name == "spinlocks":
+            out.append(f"hv-spinlocks={int(el.get('retries') or 4095):#x}")
+        elif name == "vendor_id":
+            out.append(f"hv-vendor-id={el.get('value')}")
+        else:
+            out.append(f"hv-{name}=on")
+            out += [f"hv-{name}-{sub.tag}=on" for sub in el if sub.get("state") == "on"]
+    return out
 
 
 def _cpu_model(defn: DomainDef) -> str:
