@@ -112,7 +112,7 @@ def hyperv_flags(defn: DomainDef) -> list[str]:
         return ["hv-passthrough=on"]
     unknown = {str(c.tag) for c in hv if isinstance(c.tag, str)} - set(_HYPERV)
     if unknown:
-        raise ConfigUnsupported(f"unsupported configuration: Hyper-V feature '{sorted(unknown)[0]}' is not supported")
+        raise ConfigUnsupported(f"unsupported configuration: Hyper-V feature '{min(unknown)}' is not supported")
     out: list[str] = []
     for name in _HYPERV:
         el = hv.find(name)
