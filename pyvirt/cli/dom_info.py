@@ -202,16 +202,18 @@ def _domain_xml(ctl: Ctl, d: DomainRef, inactive: bool) -> ET.Element:
     return ET.fromstring(xml)
 
 
+_SOURCE_ATTRS = ("file", "dev", "dir", "name", "volume")
+
+
 def _disk_source(disk: ET.Element) -> str:
+    """What virsh shows as a disk's source: the first of file/dev/dir/name/volume present
+    on <source>, in the order the attributes appear (an XPath union's string value)."""
     src = disk.find("source")
     if src is None:
         return "-"
-    for attr in ("file", "dev", "dir", "name", "volume"):
-        v = src.get(attr)
-        if v:
-            if attr == "volume" and src.get("pool"):
-                return f"{src.get('pool')}/{v}"
-            return v
+    for attr, value in src.attrib.items():
+        if attr in _SOURCE_ATTRS:
+            return value
     return "-"
 
 

@@ -93,6 +93,24 @@ DOMAIN_XML = """<domain type='test'>
 """
 
 
+# Disk and NIC kinds whose "Source" columns virsh derives differently.
+DEVICES_XML = """<domain type='test'><name>vol</name>
+<uuid>11111111-2222-3333-4444-999999999999</uuid><memory>1024</memory><os><type>hvm</type></os>
+<devices>
+<disk type='volume' device='disk'><source pool='default-pool' volume='v1.img'/>
+  <target dev='vda' bus='virtio'/></disk>
+<disk type='network' device='disk'><source protocol='nbd' name='export1'>
+  <host name='h' port='10809'/></source><target dev='vdb' bus='virtio'/></disk>
+<disk type='file' device='cdrom'><target dev='hdc' bus='ide'/><readonly/></disk>
+<interface type='bridge'><mac address='52:54:00:00:00:01'/><source bridge='br0'/>
+  <model type='e1000'/></interface>
+<interface type='user'><mac address='52:54:00:00:00:02'/></interface>
+<interface type='direct'><mac address='52:54:00:00:00:03'/><source dev='eth0' mode='vepa'/>
+  </interface>
+</devices></domain>
+"""
+
+
 @pytest.fixture
 def xmldir(tmp_path: Path) -> Path:
     (tmp_path / "a.xml").write_text(DOMAIN_XML.format(
@@ -104,6 +122,7 @@ def xmldir(tmp_path: Path) -> Path:
         name="test", uuid="11111111-2222-3333-4444-777777777777"))
     (tmp_path / "upper.xml").write_text(DOMAIN_XML.format(
         name="Zed", uuid="11111111-2222-3333-4444-888888888888"))
+    (tmp_path / "devices.xml").write_text(DEVICES_XML)
     (tmp_path / "noname.xml").write_text("<domain type='test'><memory>1024</memory>"
                                          "<os><type>hvm</type></os></domain>")
     (tmp_path / "broken.xml").write_text("<domain type='test'><name>x</name>")
@@ -143,6 +162,8 @@ SCENARIOS = {
              "start alpha --force-boot --bypass-cache; start alpha --force-boot; "
              "destroy alpha --remove-logs; reboot alpha --mode acpi,agent; destroy alpha; "
              "undefine alpha --nvram; undefine alpha --keep-nvram --snapshots-metadata; list --all",
+    "device-columns": "define devices.xml; domblklist vol; domblklist vol --details; "
+                      "domiflist vol; start vol; domiflist vol; dumpxml vol",
     "define-errors": "define clash.xml; define noname.xml; define nosuchfile.xml; "
                      "create clash.xml; list --all",
     "undefine-running": "undefine test; dominfo test; list --all --transient; shutdown test; "
