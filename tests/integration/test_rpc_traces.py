@@ -42,6 +42,10 @@ class Pkt:
     name: str
     type: str
 
+    @property
+    def keepalive(self) -> bool:
+        return self.raw[4:8] == b"keep"  # program 0x6b656570
+
 
 def load(path: Path) -> list[Pkt]:
     out = []
@@ -100,7 +104,7 @@ def test_replay(trace: Path, daemon: DaemonThread) -> None:
         pytest.skip(f"libvirt test data not found at {TRACES}")
     pkts = load(trace)
     served = {p.name for p in P.PROCEDURES.values()}
-    missing = sorted({p.name for p in pkts if p.to_server and p.name not in served and p.proc < 0x10000})
+    missing = sorted({p.name for p in pkts if p.to_server and p.name not in served and not p.keepalive})
     if missing:
         pytest.skip(f"procedures not served yet: {', '.join(missing)}")
     socks: dict[int, socket.socket] = {}
@@ -121,6 +125,8 @@ def test_replay(trace: Path, daemon: DaemonThread) -> None:
             if p.to_server:
                 socks[p.conn].sendall(subst(p.raw))
                 continue
+            if p.keepalive:
+                continue  # the server's PINGs follow the clock (5 s of silence), not the calls
             got = _recv(socks[p.conn])
             want = subst(p.raw)
             if p.name == "DOMAIN_GET_INFO" and p.type == "REPLY" and len(got) == len(want):
