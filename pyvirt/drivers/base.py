@@ -15,7 +15,8 @@ from __future__ import annotations
 import itertools
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
-from typing import Callable, Protocol
+from collections.abc import Callable
+from typing import Protocol
 
 from pyvirt.enums import (
     AgentLifecycleReason,
