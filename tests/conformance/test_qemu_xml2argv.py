@@ -64,7 +64,12 @@ COVERED: frozenset[tuple[str, str]] = frozenset(
      ("devices/hostdev", "type"), ("devices/hostdev", "managed"), ("devices/hostdev/source", ""),
      ("devices/hostdev/source/address", "domain"), ("devices/hostdev/source/address", "bus"),
      ("devices/hostdev/source/address", "slot"), ("devices/hostdev/source/address", "function"),
-     ("devices/controller/target", "hotplug"), ("devices/watchdog", "action"), ("devices/audio", "id"), ("devices/audio", "type")]
+     ("devices/controller/target", "hotplug"),
+     ("devices/filesystem", "type"), ("devices/filesystem", "accessmode"),
+     ("devices/filesystem", "multidevs"), ("devices/filesystem", "fmode"), ("devices/filesystem", "dmode"),
+     ("devices/filesystem/driver", "type"), ("devices/filesystem/driver", "wrpolicy"),
+     ("devices/filesystem/source", "dir"), ("devices/filesystem/target", "dir"),
+     ("devices/filesystem/readonly", ""), ("devices/watchdog", "action"), ("devices/audio", "id"), ("devices/audio", "type")]
     + [(f"devices/{chr_}{sub}", attr)
        for chr_ in ("serial", "console", "channel", "parallel")
        for sub, attr in (("", "type"), ("/source", "path"), ("/source", "mode"),

@@ -299,6 +299,8 @@ def _aliases(defn: DomainDef) -> None:
         _set(wd, f"watchdog{i}")
     for i, hd in enumerate(o for o in devs.others if o.tag == "hostdev"):
         _set(hd, f"hostdev{i}")
+    for i, fs in enumerate(o for o in devs.others if o.tag == "filesystem"):
+        _set(fs, f"fs{i}")
 
 
 def _virtio_serial_addresses(defn: DomainDef) -> None:
@@ -321,6 +323,9 @@ def _pci_devices(defn: DomainDef) -> list[tuple[Any, bool]]:
     """(device, is_pcie) needing a PCI address, in libvirt's assignment order."""
     devs = defn.devices
     out: list[tuple[Any, bool]] = []
+    for o in devs.others:
+        if o.tag == "filesystem":
+            out.append((o, True))
     for net in devs.interfaces:
         out.append((net, ("net", str(net.model or "rtl8139")) not in _CONVENTIONAL))
     for c in devs.controllers:

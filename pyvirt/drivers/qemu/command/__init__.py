@@ -16,6 +16,7 @@ from pyvirt.drivers.qemu.command.chardev import FdFile, _FdSets, chardev_args
 from pyvirt.drivers.qemu.command.controller import controller_args
 from pyvirt.drivers.qemu.command.disk import disk_args
 from pyvirt.drivers.qemu.command.display import audio_args, graphics_args, input_args, video_args
+from pyvirt.drivers.qemu.command.fs import fs_args
 from pyvirt.drivers.qemu.command.machine import head_args
 from pyvirt.drivers.qemu.command.misc import (
     hostdev_args,
@@ -75,6 +76,7 @@ def build(defn: DomainDef, caps: QemuCaps, runtime: CommandRuntime) -> list[str]
     boots = boot_indexes(defn)
     argv += controller_args(defn)
     argv += disk_args(defn, boots)
+    argv += fs_args(defn)
     argv += net_args(defn, boots)
     argv += chardev_args(defn, runtime, _FdSets(runtime.file_fd_base))
     argv += input_args(defn)
