@@ -302,3 +302,25 @@ def test_flood_from_one_client_does_not_starve_another(daemon: DaemonThread) -> 
     other.close()
     flooder.close()
     _wait(lambda: _clients(daemon) == 0)
+
+
+def test_pyvirtd_process_serves_and_stops_cleanly(tmp_path: Path) -> None:
+    import signal
+    import subprocess
+    import sys
+
+    proc = subprocess.Popen([sys.executable, "-m", "pyvirt.daemon", "--root", str(tmp_path), "--no-reattach"])
+    try:
+        sock = tmp_path / "run" / "libvirt-sock"
+        _wait(sock.exists, 15)
+        w = Wire(str(sock))
+        w.hello()
+        assert w.call(3, 2)[24:].endswith(b"TEST")
+        w.close()
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(10) == 0
+        assert not sock.exists() and not (tmp_path / "run" / "libvirt-sock-ro").exists()
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
