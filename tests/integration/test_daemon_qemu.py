@@ -173,3 +173,58 @@ def test_autostart_once_per_boot(root: Path, tmp_path: Path) -> None:
     finally:
         with DaemonThread(DaemonConfig(root=root)) as d:
             virsh(_uri(d), f"destroy {name}; undefine {name}", tmp_path)
+
+
+PY_QEMU = r"""
+import sys, threading, time, libvirt
+libvirt.virEventRegisterDefaultImpl()
+threading.Thread(target=lambda: [libvirt.virEventRunDefaultImpl() for _ in iter(int, 1)], daemon=True).start()
+c = libvirt.open(sys.argv[1])
+name = sys.argv[2]
+got = []
+cid = c.domainEventRegisterAny(None, libvirt.VIR_DOMAIN_EVENT_ID_LIFECYCLE,
+                               lambda conn, dom, ev, det, op: got.append((dom.name(), ev, det)) if dom.name() == name else None, None)
+d = c.defineXML(open("d.xml").read())
+print(c.getType(), d.name(), d.isActive(), d.isPersistent(), d.info()[0])
+d.create()
+print(d.state(), d.info()[0:2], d.OSType())
+d.suspend(); print(d.state()); d.resume(); print(d.state())
+try:
+    d.create()
+except libvirt.libvirtError as e:
+    print("error", e.get_error_code(), e.get_error_domain(), e.get_error_message())
+d.destroy(); print(d.state())
+d.undefine()
+try:
+    c.lookupByName(name)
+except libvirt.libvirtError as e:
+    print("error", e.get_error_code(), e.get_error_domain(), e.get_error_message().replace(name, "NAME"))
+end = time.time() + 5
+while len(got) < 7 and time.time() < end:
+    time.sleep(0.01)
+print("events", [x[1:] for x in got])
+c.domainEventDeregisterAny(cid)
+c.close()
+"""
+
+
+def test_python3_libvirt_qemu_equals_libvirtd(daemon: DaemonThread, tmp_path: Path) -> None:
+    if subprocess.run(["/usr/bin/python3", "-c", "import libvirt"], capture_output=True, check=False).returncode:
+        pytest.skip("python3-libvirt not installed")
+    name = f"pyvirt-rpcp-{os.getpid()}"
+    (tmp_path / "d.xml").write_text(XML.format(name=name))
+    (tmp_path / "s.py").write_text(PY_QEMU)
+
+    def run(uri: str) -> str:
+        try:
+            p = subprocess.run(["/usr/bin/python3", "s.py", uri, name], capture_output=True, text=True,
+                               timeout=120, cwd=tmp_path, check=False)  # fmt: skip
+        finally:
+            virsh(uri, f"destroy {name}; undefine {name}", tmp_path)
+        return p.stdout + p.stderr
+
+    ours = run(_uri(daemon))
+    assert ours.startswith(f"QEMU {name} 0 1 5")
+    if not os.access(LIBVIRTD_SOCK, os.W_OK):
+        pytest.skip("libvirtd not running: pyvirtd half checked")
+    assert ours == run(f"qemu+unix:///system?socket={LIBVIRTD_SOCK}")
