@@ -87,6 +87,9 @@ class virConnect:
         # libvirt-python's __del__ closes a connection nobody closed; a finalizer does the
         # same without keeping the object alive.
         self._finalizer = weakref.finalize(self, self._core.unref, False)
+        # Not at interpreter exit: the process is going away, and the loop thread may be
+        # gone with it (libvirt does not close connections at exit either).
+        self._finalizer.atexit = False
         wself = weakref.ref(self)
 
         def on_close(_c: AioConnection, reason: int) -> None:
@@ -303,7 +306,7 @@ class virDomain:
         self._conn = conn
         self._dom = dom
         conn._core.ref()
-        weakref.finalize(self, conn._core.unref, False)
+        weakref.finalize(self, conn._core.unref, False).atexit = False
 
     def _c(self, api: str, fn: Callable[[AioDomain], Coroutine[Any, Any, T]]) -> T:
         return call(api, fn(self._dom), self._conn._core.inline)
