@@ -313,3 +313,58 @@ async def test_long_call_neither_blocks_others_nor_dies_with_its_client(tmp_path
         assert log.index("suspended") < len(log) - 1 and log[-1] == "closed"
     finally:
         await server.close()
+
+
+async def qemu_scenario(uri: str, name: str) -> list[Any]:
+    xml = (f"<domain type='qemu'><name>{name}</name><memory unit='MiB'>128</memory><vcpu>1</vcpu>"
+           "<os><type arch='x86_64' machine='q35'>hvm</type></os></domain>")  # fmt: skip
+    out: list[Any] = []
+    d = await RemoteDriver.open(uri)
+    events: list[DomainEvent] = []
+    d.events.subscribe(events.append)
+    await d.register_events()
+    p = await d.define_xml(xml)
+    try:
+        out.append((d.type_name(), p.name, p.id, await d.is_active(p), await d.is_persistent(p)))
+        p = await d.create(p)
+        out.append((await d.get_state(p), (await d.get_info(p)).state, await d.get_os_type(p)))
+        await d.suspend(p)
+        out.append(await d.get_state(p))
+        await d.resume(p)
+        try:
+            await d.create(p)
+        except VirtError as e:
+            out.append((int(e.code), int(e.domain), e.message))
+        await d.destroy(p)
+        out.append(await d.get_state(p))
+    finally:
+        if await d.is_active(p):
+            await d.destroy(p)
+        await d.undefine(p)
+    async with asyncio.timeout(10):
+        while not any(isinstance(e, LifecycleEventMsg) and e.event == 1 and e.dom.name == name for e in events):
+            await asyncio.sleep(0.01)
+    out.append([(int(e.event), e.detail) for e in events if isinstance(e, LifecycleEventMsg) and e.dom.name == name])
+    await d.close()
+    return out
+
+
+async def test_client_qemu_against_pyvirtd_equals_libvirtd() -> None:
+    import shutil
+    import tempfile
+
+    if shutil.which("qemu-system-x86_64") is None:
+        pytest.skip("QEMU not installed")
+    root = Path(tempfile.mkdtemp(prefix="pvc", dir="/tmp"))  # short: QEMU socket paths
+    daemon = Daemon(DaemonConfig(root=root, reattach=False, keepalive_interval=0))
+    await daemon.start()
+    name = f"pyvirt-rcq-{os.getpid()}"
+    try:
+        ours = await qemu_scenario(f"qemu+unix:///system?socket={daemon.cfg.rw_socket}", name)
+    finally:
+        await daemon.stop()
+        shutil.rmtree(root, ignore_errors=True)
+    assert ours[0] == ("QEMU", name, -1, False, True)
+    if not os.access(LIBVIRTD_SOCK, os.W_OK):
+        pytest.skip("real libvirtd not running here; pyvirtd half checked")
+    assert ours == await qemu_scenario(f"qemu+unix:///system?socket={LIBVIRTD_SOCK}", name)
