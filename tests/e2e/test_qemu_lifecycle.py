@@ -315,3 +315,111 @@ async def test_graceful_destroy_of_uncooperative_qemu_fails_then_force_works(
         os.kill(pid, signal.SIGCONT)
     await drv.destroy(dom)
     assert await drv.get_state(dom) == (DomainState.SHUTOFF, ShutoffReason.DESTROYED)
+
+
+# ---------------------------------------------------------------------------- oracle
+
+_ORACLE_SCRIPT = r'''
+import json, sys, threading, time, libvirt
+xml, log = sys.argv[1], sys.argv[2]
+libvirt.virEventRegisterDefaultImpl()
+threading.Thread(target=lambda: [libvirt.virEventRunDefaultImpl() for _ in iter(int, 1)], daemon=True).start()
+conn = libvirt.open("qemu:///system")
+events, steps = [], []
+cond = threading.Condition()
+def cb(c, d, ev, detail, opaque):
+    if d.name() != sys.argv[3]:
+        return  # other domains of the shared oracle
+    with cond:
+        events.append([ev, detail]); cond.notify_all()
+conn.domainEventRegisterAny(None, libvirt.VIR_DOMAIN_EVENT_ID_LIFECYCLE, cb, None)
+def wait_ev(e):
+    with cond:
+        assert cond.wait_for(lambda: e in events, 90), (e, events)
+def step(name):
+    time.sleep(0.3)  # let libvirtd apply QEMU's events before we look
+    steps.append([name] + list(dom.state()))
+dom = conn.defineXML(xml)
+try:
+    dom.create(); step("start")
+    deadline = time.time() + 90
+    while b"TESTGUEST READY" not in open(log, "rb").read():
+        assert time.time() < deadline; time.sleep(0.1)
+    dom.suspend(); step("suspend")
+    dom.resume(); step("resume")
+    dom.shutdown(); wait_ev([5, 0]); step("shutdown")
+    dom.createWithFlags(libvirt.VIR_DOMAIN_START_PAUSED); step("start-paused")
+    dom.resume(); step("resume-2")
+    dom.destroy(); step("destroy")
+finally:
+    if dom.isActive(): dom.destroy()
+    dom.undefine()
+print(json.dumps({"steps": steps, "events": events}))
+'''
+
+
+def _oracle_available() -> str | None:
+    import shutil
+    import subprocess
+
+    if not Path("/usr/bin/python3").exists() or shutil.which("virsh") is None:
+        return "libvirt (virsh, python3-libvirt) not installed"
+    r = subprocess.run(["/usr/bin/python3", "-c", "import libvirt; libvirt.open('qemu:///system').getVersion()"],
+                       capture_output=True, text=True, check=False)
+    return None if r.returncode == 0 else f"libvirtd oracle not reachable: {r.stderr.strip()[-200:]}"
+
+
+@pytest.mark.oracle
+async def test_states_and_events_match_libvirt(guest_xml: Callable[..., str], embed_root: Path) -> None:
+    """The same scenario, same XML, on the real libvirtd and on pyvirt: same states, same events."""
+    import json
+    import uuid as uuidlib
+
+    why = _oracle_available()
+    if why:
+        pytest.skip(why)
+    name = f"pyvirt-oracle-{uuidlib.uuid4().hex[:8]}"
+    xml = guest_xml(name)
+    os.chmod(embed_root, 0o755)
+    os.chmod(embed_root / "images", 0o777)  # libvirtd's QEMU runs as another user
+    for f in (embed_root / "images").iterdir():
+        os.chmod(f, 0o666)
+    log = embed_root / "images" / f"{name}-console.log"
+    proc = await asyncio.create_subprocess_exec(
+        "/usr/bin/python3", "-c", _ORACLE_SCRIPT, xml, str(log), name,
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+    out, err = await asyncio.wait_for(proc.communicate(), 240)
+    assert proc.returncode == 0, err.decode()[-2000:]
+    oracle = json.loads(out)
+    log.unlink(missing_ok=True)
+
+    drv = await QemuDriver.open(f"qemu:///embed?root={embed_root}")
+    ev = Events(drv)
+    steps: list[list[object]] = []
+
+    async def step(label: str) -> None:
+        steps.append([label, *await drv.get_state(dom)])
+
+    try:
+        dom = await drv.define_xml(xml)
+        await drv.create(dom)
+        await step("start")
+        await boot_ready(drv, dom)
+        await drv.suspend(dom)
+        await step("suspend")
+        await drv.resume(dom)
+        await step("resume")
+        await drv.shutdown(dom)
+        await ev.wait_lifecycle(name, (L.STOPPED, StoppedDetail.SHUTDOWN))
+        await step("shutdown")
+        await drv.create(dom, DomainCreateFlags.START_PAUSED)
+        await step("start-paused")
+        await drv.resume(dom)
+        await step("resume-2")
+        await drv.destroy(dom)
+        await step("destroy")
+    finally:
+        await drv.close()
+    assert steps == oracle["steps"]
+    ours = [list(e) for e in ev.lifecycle(name)]
+    assert ours == oracle["events"]
