@@ -1,0 +1,1 @@
+"""Machinery of the libvirt-python facade (pyvirt.libvirt): runtime, objects, events."""

@@ -298,3 +298,53 @@ def test_child_after_fork_gets_its_own_runtime(tmp_path: Any) -> None:
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True, timeout=30)
     assert out.stdout.strip() == "0"
+
+
+def test_event_callback_signatures_per_event_id(conn: libvirt.virConnect) -> None:
+    """Each event id calls back with libvirt-python's argument list."""
+    from pyvirt.drivers import base as b
+    from pyvirt.enums import (
+        AgentLifecycleReason,
+        AgentLifecycleState,
+        BlockJobStatus,
+        BlockJobType,
+        TrayChangeReason,
+    )
+
+    libvirt.virEventRegisterDefaultImpl()
+    got: list[tuple[Any, ...]] = []
+
+    def rec(*args: Any) -> None:
+        assert args[0] is conn and isinstance(args[1], libvirt.virDomain)
+        got.append((args[1].name(), *args[2:]))
+
+    ids = [libvirt.VIR_DOMAIN_EVENT_ID_REBOOT, libvirt.VIR_DOMAIN_EVENT_ID_BLOCK_JOB,
+           libvirt.VIR_DOMAIN_EVENT_ID_BLOCK_JOB_2, libvirt.VIR_DOMAIN_EVENT_ID_TRAY_CHANGE,
+           libvirt.VIR_DOMAIN_EVENT_ID_DEVICE_REMOVED, libvirt.VIR_DOMAIN_EVENT_ID_AGENT_LIFECYCLE]
+    cids = [conn.domainEventRegisterAny(None, i, rec, f"op{i}") for i in ids]
+    ref = conn.lookupByName("test")._dom.ref
+    aio = conn._o
+    assert aio is not None
+    for ev in (b.RebootEventMsg(ref),
+               b.BlockJobEventMsg(ref, "/img/top.qcow2", "vda", BlockJobType.COMMIT,
+                                  BlockJobStatus.READY),
+               b.TrayChangeEventMsg(ref, "ide0-1-0", TrayChangeReason.OPEN),
+               b.DeviceRemovedEventMsg(ref, "virtio-disk1"),
+               b.AgentLifecycleEventMsg(ref, AgentLifecycleState.CONNECTED,
+                                        AgentLifecycleReason.CHANNEL)):
+        aio.driver.events.publish(ev)
+    while len(got) < 6:
+        libvirt.virEventRunDefaultImpl()
+    assert got == [
+        ("test", "op1"),
+        ("test", "/img/top.qcow2", libvirt.VIR_DOMAIN_BLOCK_JOB_TYPE_COMMIT,
+         libvirt.VIR_DOMAIN_BLOCK_JOB_READY, "op8"),
+        ("test", "vda", libvirt.VIR_DOMAIN_BLOCK_JOB_TYPE_COMMIT,
+         libvirt.VIR_DOMAIN_BLOCK_JOB_READY, "op16"),
+        ("test", "ide0-1-0", libvirt.VIR_DOMAIN_EVENT_TRAY_CHANGE_OPEN, "op10"),
+        ("test", "virtio-disk1", "op15"),
+        ("test", libvirt.VIR_CONNECT_DOMAIN_EVENT_AGENT_LIFECYCLE_STATE_CONNECTED,
+         libvirt.VIR_CONNECT_DOMAIN_EVENT_AGENT_LIFECYCLE_REASON_CHANNEL, "op18"),
+    ]
+    for cid in cids:
+        conn.domainEventDeregisterAny(cid)
