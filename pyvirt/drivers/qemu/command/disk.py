@@ -9,6 +9,8 @@ from pyvirt.drivers.qemu.command.util import JsonProps, pci_props, qjson, virtio
 from pyvirt.errors import ConfigUnsupported
 
 if TYPE_CHECKING:
+    from lxml import etree
+
     from pyvirt.conf.domain import DiskDef, DomainDef
 
 # libvirt's cache modes as (writeback, direct, no-flush); writeback goes to the device's
@@ -53,20 +55,26 @@ def blockdev_args(disk: DiskDef, index: int) -> list[str]:
     if fmt not in ("raw", "qcow2"):
         raise ConfigUnsupported(f"unsupported configuration: disk format '{fmt}' is not supported")
     cache: dict[str, bool] | None = None
-    if drv is not None and drv.cache:
-        mode = CACHE_MODES.get(str(drv.cache))
+    cache_mode = effective_cache(disk)
+    if cache_mode is not None:
+        mode = CACHE_MODES.get(cache_mode)
         if mode is None:
-            raise ConfigUnsupported(f"unsupported configuration: disk cache mode '{drv.cache}'")
+            raise ConfigUnsupported(f"unsupported configuration: disk cache mode '{cache_mode}'")
         cache = {"direct": mode[1], "no-flush": mode[2]}
     name, path = _storage_driver(disk)
     node = f"libvirt-{index}"
-    storage: JsonProps = {"driver": name, "filename": path, "node-name": f"{node}-storage"}
+    storage: JsonProps = {"driver": name, "filename": path}
+    if drv is not None and drv.io:
+        storage["aio"] = drv.io
+    storage["node-name"] = f"{node}-storage"
     if cache is not None:
         storage["cache"] = cache
     storage["auto-read-only"] = True
     storage["discard"] = "unmap"
     ro = bool(disk.readonly) or str(disk.device) == "cdrom"
     fmt_node: JsonProps = {"node-name": f"{node}-format", "read-only": ro}
+    if drv is not None and drv.discard:
+        fmt_node["discard"] = drv.discard
     if cache is not None:
         fmt_node["cache"] = cache
     fmt_node["driver"] = fmt
@@ -74,11 +82,21 @@ def blockdev_args(disk: DiskDef, index: int) -> list[str]:
     return ["-blockdev", qjson(storage), "-blockdev", qjson(fmt_node)]
 
 
+def effective_cache(disk: DiskDef) -> str | None:
+    """The cache mode in force: a writable shared disk must not be cached on the host, so
+    libvirt runs it with cache=none unless the XML says otherwise."""
+    if disk.driver is not None and disk.driver.cache:
+        return str(disk.driver.cache)
+    if disk.shareable and not disk.readonly:
+        return "none"
+    return None
+
+
 def _write_cache(disk: DiskDef) -> str | None:
-    drv = disk.driver
-    if drv is None or not drv.cache:
+    mode = effective_cache(disk)
+    if mode is None or mode not in CACHE_MODES:
         return None
-    return "on" if CACHE_MODES[str(drv.cache)][0] else "off"
+    return "on" if CACHE_MODES[mode][0] else "off"
 
 
 def device_props(disk: DiskDef, index: int, bootindex: int | None, defn: DomainDef) -> JsonProps:
@@ -111,16 +129,43 @@ def device_props(disk: DiskDef, index: int, bootindex: int | None, defn: DomainD
         props = _scsi_props(disk, defn)
     else:
         raise ConfigUnsupported(f"unsupported configuration: disk bus '{bus}' is not supported")
+    if disk.shareable:
+        props["share-rw"] = True
     if has_media:
         props["drive"] = f"libvirt-{index}-format"
     props["id"] = disk.alias
     if bootindex is not None and bus != "fdc":  # floppies boot via isa-fdc globals
         props["bootindex"] = bootindex
+    props.update(_tail_props(disk))
+    return props
+
+
+def _kept(disk: DiskDef, tag: str) -> etree._Element | None:
+    return next((e for e in disk.extra if e.tag == tag), None)
+
+
+def _tail_props(disk: DiskDef) -> JsonProps:
+    """Guest-visible disk properties after ``bootindex``, in libvirt's order."""
+    props: JsonProps = {}
+    blockio = _kept(disk, "blockio")
+    if blockio is not None:
+        for attr in ("logical_block_size", "physical_block_size"):
+            if blockio.get(attr):
+                props[attr] = int(str(blockio.get(attr)))
     if disk.wwn:
         props["wwn"] = int(disk.wwn, 16)
+    if disk.target.rotation_rate is not None:
+        props["rotation_rate"] = disk.target.rotation_rate
     wc = _write_cache(disk)
     if wc is not None:
         props["write-cache"] = wc
+    geometry = _kept(disk, "geometry")
+    if geometry is not None:
+        for attr in ("cyls", "heads", "secs"):
+            if geometry.get(attr):
+                props[attr] = int(str(geometry.get(attr)))
+        if geometry.get("trans"):
+            props["bios-chs-trans"] = geometry.get("trans")
     if disk.serial:
         props["serial"] = disk.serial
     return props
