@@ -249,6 +249,23 @@ _UNITS: dict[str, int] = {
 _MAX_KIB = (1 << 63) // 1024 - 1
 
 
+def scale_to_bytes(value: str, unit: str | None, what: str) -> int:
+    """A size with an optional unit (default bytes) in bytes."""
+    return scale_to_kib(value, unit or "B", what) * 1024 if (unit or "B").lower() not in (
+        "b", "bytes") else _plain_uint(value, what)
+
+
+def _plain_uint(value: str, what: str) -> int:
+    try:
+        num = int(value.strip(), 10)
+    except ValueError:
+        num = -1
+    if num < 0:
+        raise XMLError(f"XML error: Invalid value '{value}' for element or attribute '{what}'",
+                       domain=ErrorDomain.XML)
+    return num
+
+
 def scale_to_kib(value: str, unit: str | None, what: str, *, default_unit: str = "KiB") -> int:
     """Scale a size with an optional unit to KiB, rounding up like libvirt's
     virDomainParseMemory."""

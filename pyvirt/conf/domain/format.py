@@ -72,7 +72,7 @@ def format_domain_xml(d: DomainDef, *, inactive: bool, secure: bool) -> str:
     format_vcpu(w, d.vcpu)
     _extras(w, d, ("vcpus", "iothreads", "iothreadids", "defaultiothread"), ns)
     if d.cputune is not None:
-        format_cputune(w, d.cputune)
+        format_cputune(w, d.cputune, inactive)
     _extras(w, d, ("numatune", "resource", "sysinfo", "bootloader", "bootloader_args"), ns)
     format_os(w, d.os)
     _extras(w, d, ("idmap",), ns)

@@ -18,6 +18,7 @@ from pyvirt.conf._xml import (
     write_raw,
 )
 from pyvirt.conf.domain.base import emit_extras
+from pyvirt.conf.domain.resctrl import ResctrlDef, format_resctrl, parse_tune
 from pyvirt.errors import ConfigUnsupported, ErrorDomain, InternalError, XMLError
 
 if TYPE_CHECKING:
@@ -94,6 +95,7 @@ class CputuneDef:
     emulatorpin: str | None = None
     vcpusched: list[SchedDef] = field(default_factory=list)
     iothreadsched: list[SchedDef] = field(default_factory=list)
+    resctrls: list[ResctrlDef] = field(default_factory=list)  # cachetune / memorytune
     extra: list[etree._Element] = field(default_factory=list)  # shares, period, vcpusched ...
 
 
@@ -103,6 +105,7 @@ _CT_BEFORE_PINS = ("shares", "period", "quota", "global_period", "global_quota",
 
 def parse_cputune(el: etree._Element) -> CputuneDef:
     ct = CputuneDef()
+    tunes: list[ResctrlDef] = []
     for c in _kids(el):
         if c.tag == "vcpupin":
             vcpu = parse_int(c.get("vcpu"), "vcpu")
@@ -118,6 +121,8 @@ def parse_cputune(el: etree._Element) -> CputuneDef:
             ct.vcpupins.append(VcpuPinDef(vcpu=vcpu, cpuset=cpuset))
         elif c.tag in ("vcpusched", "iothreadsched"):
             _parse_sched(c, ct)
+        elif c.tag in ("cachetune", "memorytune"):
+            tunes.append(parse_tune(c))
         elif c.tag == "emulatorpin":
             if c.get("cpuset") is None:
                 raise XMLError("XML error: missing cpuset for emulatorpin")
@@ -125,6 +130,8 @@ def parse_cputune(el: etree._Element) -> CputuneDef:
             parse_bitmap(ct.emulatorpin or "")
         else:
             ct.extra.append(c)
+    # libvirt reads every cachetune before any memorytune
+    ct.resctrls = [t for t in tunes if t.cachetune] + [t for t in tunes if t.memorytune]
     return ct
 
 
@@ -149,9 +156,9 @@ def _parse_sched(c: etree._Element, ct: CputuneDef) -> None:
                                priority=prio if sched in ("fifo", "rr") else None))
 
 
-def format_cputune(w: Writer, ct: CputuneDef) -> None:
+def format_cputune(w: Writer, ct: CputuneDef, inactive: bool = True) -> None:
     if (not ct.vcpupins and ct.emulatorpin is None and not ct.extra and not ct.vcpusched
-            and not ct.iothreadsched):
+            and not ct.iothreadsched and not ct.resctrls):
         return
     w.line(1, "<cputune>")
     emit_extras(w, 2, ct.extra, _CT_BEFORE_PINS)
@@ -166,6 +173,7 @@ def format_cputune(w: Writer, ct: CputuneDef) -> None:
     for s in sorted(ct.iothreadsched, key=lambda s: s.id):
         w.empty(2, "iothreadsched", attrs(("iothreads", s.id), ("scheduler", s.scheduler),
                                           ("priority", s.priority)))
+    format_resctrl(w, 2, ct.resctrls, inactive)
     emit_extras(w, 2, [e for e in ct.extra
                        if e.tag not in _CT_BEFORE_PINS + ("iothreadpin", "emulatorsched")])
     w.line(1, "</cputune>")

@@ -11,6 +11,7 @@ from pyvirt.conf.domain.address import AddressDef
 from pyvirt.conf.domain.chardev import ChardevDef, ChardevKind
 from pyvirt.conf.domain.disk import DiskBus, DiskDef, DiskDevice
 from pyvirt.conf.domain.general import BootDev
+from pyvirt.conf.domain.resctrl import resolve as resolve_resctrl
 from pyvirt.errors import (
     ConfigUnsupported,
     ErrorCode,
@@ -214,6 +215,7 @@ def _cputune(d: DomainDef) -> None:
     # libvirt ignores (with a warning) pins of vcpus the domain does not have
     if d.cputune is not None:
         d.cputune.vcpupins = [p for p in d.cputune.vcpupins if p.vcpu < d.vcpu.count]
+        d.cputune.resctrls = resolve_resctrl(d.cputune.resctrls, d.vcpu.count)
 
 
 def _misc_devices(d: DomainDef, mac_gen: Callable[[], str]) -> None:
