@@ -94,7 +94,13 @@ class Connection:
         self.remote = remote
         self._st = _State()
         self._ids = itertools.count(0)
-        driver.add_close_listener(self._peer_closed)
+        # The remote client reports a lost link through its own add_close_callback; other
+        # drivers through the base class's listener (notify_closed).
+        remote_hook = getattr(driver, "add_close_callback", None)
+        if callable(remote_hook):
+            remote_hook(self._peer_closed)
+        else:
+            driver.add_close_listener(self._peer_closed)
 
     # ------------------------------------------------------------------ plumbing
     @property

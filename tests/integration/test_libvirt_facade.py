@@ -223,3 +223,24 @@ def test_same_scenario_through_pyvirtd_and_libvirtd(tmp_path: Path) -> None:
     o = [s for s in ours["steps"] if s[0] not in drop]
     assert [(a, b) for a, b in zip(r, o, strict=True) if a != b] == []
     assert ours["events"] == real["events"] != []
+
+
+def test_close_callback_when_pyvirtd_goes_away(tmp_path: Path) -> None:
+    """Stopping the daemon reaches registerCloseCallback as VIR_CONNECT_CLOSE_REASON_EOF."""
+    from pyvirt import libvirt
+    from pyvirt.daemon.config import DaemonConfig
+    from pyvirt.daemon.thread import DaemonThread
+
+    libvirt.virEventRegisterDefaultImpl()
+    got: list[tuple[bool, int, str]] = []
+    with DaemonThread(DaemonConfig(root=tmp_path, keepalive_interval=0)) as d:
+        c = libvirt.open(f"test+unix:///default?socket={d.cfg.rw_socket}")
+        assert c.getType() == "TEST"
+        c.registerCloseCallback(lambda cc, reason, op: got.append((cc is c, reason, op)), "x")
+    timer = libvirt.virEventAddTimeout(10_000, lambda t, o: got.append((False, -1, "timeout")),
+                                       None)
+    while not got:
+        libvirt.virEventRunDefaultImpl()
+    libvirt.virEventRemoveTimeout(timer)
+    assert got == [(True, libvirt.VIR_CONNECT_CLOSE_REASON_EOF, "x")]
+    assert c.close() == 0
