@@ -281,5 +281,10 @@ def test_node_file(xmldir: Path) -> None:
     line = ("list --all; nodeinfo; dominfo fv0; dominfo fc4; dominfo fc5; "
             "domblklist fv0 --details; domblklist fc5 --details; domiflist fc5; "
             "domstate fc4 --reason; destroy fv0; start fv0; domid fv0; list --all")
-    # dumpxml of these richer domains waits for the full domain model (pyvirt.conf.domain).
     assert_same(["-c", uri, line], xmldir)
+    line = ("dumpxml fv0; dumpxml fv0 --inactive; dumpxml fc4; dumpxml fc5 --inactive; "
+            "destroy fc5; dumpxml fc5; start fc5; dumpxml fc5")
+    assert_same(["-c", uri, line], xmldir)
+    inline = f"test://{(NODE_XML.parent / 'testnodeinline.xml').resolve()}"
+    assert_same(["-c", inline, "list --all; dominfo fv0; dumpxml fv0; dumpxml fc5 --inactive"],
+                xmldir)

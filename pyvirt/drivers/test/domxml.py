@@ -170,6 +170,15 @@ def _fill_interfaces(devices: ET.Element) -> None:
         iface[:] = sorted(iface, key=lambda c: _IFACE_INDEX.get(c.tag, len(_IFACE_ORDER)))
 
 
+def apply_test_defaults(doc: DomainDoc) -> None:
+    """The test driver's post-parse steps: NIC names, drive addresses, libvirt defaults."""
+    from pyvirt.drivers.test.canon import apply_test_defaults as canon
+
+    canon(doc.root)
+    generate_ifnames(doc)
+    assign_drive_addresses(doc)
+
+
 def generate_ifnames(doc: DomainDoc) -> None:
     """libvirt's *test* driver names every NIC without a target testnetN (N = its index);
     real drivers leave that to the host, so this is not part of :func:`parse`."""

@@ -374,8 +374,7 @@ class TestDriver(Driver):
 
 def _parse(xml: str) -> domxml.DomainDoc:
     doc = domxml.parse(xml)
-    domxml.generate_ifnames(doc)
-    domxml.assign_drive_addresses(doc)
+    domxml.apply_test_defaults(doc)
     # Any virt type is accepted: libvirt's test driver defines type='kvm' domains too.
     return doc
 

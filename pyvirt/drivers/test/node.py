@@ -168,6 +168,13 @@ class TestNode:
         self.next_id += 1
         obj.state = DomainState.RUNNING
         obj.reason = reason
+        if obj.persistent and obj.new_doc is None:
+            # libvirt keeps the persistent config as a copy made by formatting and
+            # re-parsing the definition; the re-parse sees the filled-in disk buses, so its
+            # disk order can differ from the live one. That copy is what --inactive shows.
+            copy = domxml.parse(obj.doc.format(None))
+            domxml.apply_test_defaults(copy)
+            obj.new_doc = copy
 
     def add_running(self, doc: domxml.DomainDoc) -> TestDomainObj:
         obj = TestDomainObj(doc)
@@ -239,8 +246,7 @@ def _add_node_domain(node: TestNode, xml: str) -> None:
         if el.tag.startswith(_TEST_NS):
             root.remove(el)
     doc = domxml.parse(ET.tostring(root, encoding="unicode"))
-    domxml.generate_ifnames(doc)
-    domxml.assign_drive_addresses(doc)
+    domxml.apply_test_defaults(doc)
     state = DomainState(int(runstate.strip())) if runstate else DomainState.RUNNING
     if state == DomainState.SHUTOFF:
         obj = TestDomainObj(doc)
