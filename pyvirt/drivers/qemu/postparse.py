@@ -10,6 +10,8 @@ place and is idempotent: a second run finds everything already assigned.
 
 from __future__ import annotations
 
+import uuid
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from lxml import etree
@@ -34,10 +36,18 @@ def is_q35(defn: DomainDef) -> bool:
     return str(defn.os.machine or "").startswith(("q35", "pc-q35-"))
 
 
-def postparse(defn: DomainDef, caps: QemuCaps) -> DomainDef:
-    """Fill QEMU defaults into ``defn`` (in place) and return it."""
+def postparse(defn: DomainDef, caps: QemuCaps, *,
+              uuid_gen: Callable[[], str] | None = None) -> DomainDef:
+    """Fill QEMU defaults into ``defn`` (in place) and return it.
+
+    ``uuid_gen`` makes generated ids (``<genid/>``) reproducible in tests; random otherwise.
+    Raises ConfigUnsupported for what QEMU/pyvirt cannot do with this definition.
+    """
     if str(defn.os.arch or "x86_64") not in ("x86_64", "i686"):
         raise ConfigUnsupported(f"unsupported configuration: architecture '{defn.os.arch}' is not supported")
+    if defn.genid == "":
+        # <genid/> asks for a fresh VM generation id; libvirt picks one when it starts QEMU.
+        defn.genid = uuid_gen() if uuid_gen is not None else str(uuid.uuid4())
     if not defn.os.machine:
         defn.os.machine = caps.default_machine() or "pc"
     _order_disks(defn)

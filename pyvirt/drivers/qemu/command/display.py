@@ -91,6 +91,13 @@ def graphics_args(defn: DomainDef, domain_dir: str) -> list[str]:
             host = f"[{listen}]" if ":" in listen else listen
             port = g.port if g.port is not None and g.port >= 5900 else 5900
             opts = [f"{host}:{port - 5900}"]
+        if g.websocket is not None:
+            opts.append(f"websocket={g.websocket}")
+        share = g.other.get("sharePolicy")
+        if share:
+            opts.append(f"share={share}")
+        if g.other.get("powerControl") == "yes":
+            opts.append("power-control=on")
         opts.append("audiodev=audio1")
         argv += ["-vnc", ",".join(opts)]
     return argv

@@ -3,6 +3,7 @@ monitor, power management and boot. Everything before the first ``-device``."""
 
 from __future__ import annotations
 
+import datetime as _dt
 from typing import TYPE_CHECKING
 
 from pyvirt.drivers.qemu.command.runtime import CommandRuntime
@@ -37,6 +38,10 @@ def head_args(defn: DomainDef, caps: QemuCaps, rt: CommandRuntime) -> list[str]:
     argv += ["-overcommit", "mem-lock=off"]
     argv += ["-smp", smp_arg(defn)]
     argv += ["-uuid", defn.uuid]
+    if defn.genid is not None:
+        if not defn.genid:
+            raise ConfigUnsupported("unsupported configuration: <genid/> must be generated (postparse) before building")
+        argv += ["-device", qjson({"driver": "vmgenid", "guid": defn.genid, "id": "vmgenid0"})]
     if not defn.devices.graphics:
         argv += ["-display", "none"]
     argv += ["-no-user-config", "-nodefaults"]
@@ -182,9 +187,14 @@ def _timer(defn: DomainDef, name: str):  # type: ignore[no-untyped-def]
 
 def clock_args(defn: DomainDef) -> list[str]:
     offset = str(defn.clock.offset) if defn.clock is not None and defn.clock.offset else "utc"
-    if offset not in ("utc", "localtime"):
+    if offset == "absolute" and defn.clock.start is not None:
+        # A fixed guest wall clock: seconds since the epoch, written as UTC date-time.
+        start = _dt.datetime.fromtimestamp(int(defn.clock.start), _dt.UTC)
+        rtc = f"base={start.strftime('%Y-%m-%dT%H:%M:%S')}"
+    elif offset in ("utc", "localtime"):
+        rtc = f"base={offset}"
+    else:
         raise ConfigUnsupported(f"unsupported configuration: unsupported clock offset '{offset}'")
-    rtc = f"base={offset}"
     timer = _timer(defn, "rtc")
     if timer is not None and timer.tickpolicy == "catchup":
         rtc += ",driftfix=slew"
