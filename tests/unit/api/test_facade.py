@@ -348,3 +348,31 @@ def test_event_callback_signatures_per_event_id(conn: libvirt.virConnect) -> Non
     ]
     for cid in cids:
         conn.domainEventDeregisterAny(cid)
+
+
+def test_event_callback_and_opaque_are_kept_until_deregistered(conn: libvirt.virConnect) -> None:
+    """The JNA lesson applies to event callbacks too: the library owns what it was given."""
+    libvirt.virEventRegisterDefaultImpl()
+    got: list[int] = []
+
+    def register() -> tuple[int, weakref.ref[Any], weakref.ref[Any]]:
+        opaque = _Ctx()
+
+        def cb(c: Any, d: Any, ev: int, detail: int, op: _Ctx) -> None:
+            got.append(ev)
+
+        cid = conn.domainEventRegisterAny(None, libvirt.VIR_DOMAIN_EVENT_ID_LIFECYCLE, cb, opaque)
+        return cid, weakref.ref(cb), weakref.ref(opaque)
+
+    cid, cb_ref, op_ref = register()
+    gc.collect()
+    assert cb_ref() is not None and op_ref() is not None
+    dom = conn.lookupByName("test")
+    dom.suspend()
+    dom.resume()
+    while len(got) < 2:
+        libvirt.virEventRunDefaultImpl()
+    assert got == [libvirt.VIR_DOMAIN_EVENT_SUSPENDED, libvirt.VIR_DOMAIN_EVENT_RESUMED]
+    conn.domainEventDeregisterAny(cid)
+    gc.collect()
+    assert cb_ref() is None and op_ref() is None, "deregistering must release them"
