@@ -3,6 +3,7 @@ formats from libvirt's corpora, validates against libvirt's src/conf/schemas/dom
 
 from __future__ import annotations
 
+import re
 from functools import cache
 from pathlib import Path
 
@@ -15,6 +16,9 @@ from pyvirt.errors import VirtError
 from .conftest import TESTDATA
 
 REPO_TESTS = Path(__file__).resolve().parents[1]
+REPO = REPO_TESTS.parent
+# domain XML shipped outside tests/ (demo and bench definitions) is checked too
+EXTRA_DIRS = (REPO / "examples", REPO / "bench")
 SCHEMA = TESTDATA / "src" / "conf" / "schemas" / "domain.rng"
 
 
@@ -25,7 +29,10 @@ def _schema() -> etree.RelaxNG:
 
 def _repo_domain_xml() -> list[Path]:
     out = []
-    for p in sorted(REPO_TESTS.rglob("*.xml")):
+    files = sorted(REPO_TESTS.rglob("*.xml"))
+    for d in EXTRA_DIRS:
+        files += sorted(d.glob("*.xml")) if d.is_dir() else []
+    for p in files:
         try:
             head = p.read_text(errors="replace")[:400]
         except OSError:
@@ -44,12 +51,21 @@ def _check(xml: str, what: str) -> None:
         pytest.fail(f"{what} does not validate:\n{schema.error_log}")
 
 
-@pytest.mark.parametrize("path", _repo_domain_xml(), ids=lambda p: str(p.relative_to(REPO_TESTS)))
+@pytest.mark.parametrize("path", _repo_domain_xml(), ids=lambda p: str(p.relative_to(REPO)))
 def test_repo_domain_xml_validates(path: Path) -> None:
     root = etree.parse(str(path)).getroot()
     if root.tag != "domain":
         pytest.skip("not a domain document")
-    _check(path.read_text(), str(path))
+    xml = _fill_template(path.read_text())
+    _check(xml, str(path))
+    # and what we make of it
+    _check(format_domain(parse_domain(xml), inactive=True), f"format({path.name})")
+
+
+def _fill_template(xml: str) -> str:
+    """examples/*.xml are string.Template files: ${name} becomes a name, others a path."""
+    return re.sub(r"\$\{(\w+)\}", lambda m: "demo" if m.group(1) == "name" else f"/tmp/{m.group(1)}",
+                  xml)
 
 
 def _corpus(sub: str) -> list[Path]:
