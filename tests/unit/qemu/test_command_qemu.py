@@ -58,7 +58,24 @@ async def _qmp(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, cmd: 
             return msg  # type: ignore[no-any-return]
 
 
-@pytest.mark.parametrize("machine", ["q35", "pc"])
+# More device families on pc: SCSI on both HBAs, 9p share, watchdog, VNC on a unix socket
+# with a cirrus card, USB tablet, ISA panic, IDE CD-ROM, floppy.
+EXTRA = """
+    <disk type='file' device='disk'><source file='{tmp}/sda.raw'/><target dev='sda' bus='scsi'/></disk>
+    <disk type='file' device='disk'><source file='{tmp}/sdh.raw'/><target dev='sdh' bus='scsi'/>
+      <address type='drive' controller='1' bus='0' target='2' unit='3'/></disk>
+    <disk type='file' device='cdrom'><target dev='hdc' bus='ide'/><readonly/></disk>
+    <disk type='file' device='floppy'><source file='{tmp}/fd.raw'/><target dev='fda' bus='fdc'/></disk>
+    <controller type='scsi' index='1' model='virtio-scsi'/>
+    <filesystem type='mount' accessmode='mapped'><source dir='{tmp}'/><target dir='share'/></filesystem>
+    <watchdog model='ib700' action='poweroff'/>
+    <input type='tablet' bus='usb'/>
+    <graphics type='vnc'><listen type='socket' socket='{tmp}/vnc.sock'/></graphics>
+    <panic model='isa'/>
+"""
+
+
+@pytest.mark.parametrize("machine", ["q35", "pc", "pc+extra"])
 async def test_qemu_accepts_argv(machine: str, tmp_path: Path) -> None:
     f = CAPS / "caps_7.2.0.x86_64.replies"
     if not f.is_file():
@@ -67,7 +84,12 @@ async def test_qemu_accepts_argv(machine: str, tmp_path: Path) -> None:
     img = await asyncio.create_subprocess_exec(
         "qemu-img", "create", "-q", "-f", "qcow2", str(tmp_path / "vda.qcow2"), "16M")
     assert await img.wait() == 0
-    defn = postparse(parse_domain(domain_xml(machine, tmp_path)), caps)
+    xml = domain_xml(machine.split("+")[0], tmp_path)
+    if machine.endswith("+extra"):
+        xml = xml.replace("</devices>", EXTRA.format(tmp=tmp_path) + "</devices>")
+        for name in ("sda.raw", "sdh.raw", "fd.raw"):
+            (tmp_path / name).write_bytes(b"\0" * 1474560)
+    defn = postparse(parse_domain(xml), caps)
     # server=on with fd=N: QEMU wants an already-listening socket, as libvirt passes it.
     listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     listener.bind(str(tmp_path / "monitor.sock"))
@@ -89,7 +111,10 @@ async def test_qemu_accepts_argv(machine: str, tmp_path: Path) -> None:
         labels = {c["label"] for c in chardevs["return"]}  # type: ignore[attr-defined]
         assert {"charserial0", "charconsole1", "charchannel0"} <= labels
         blocks = await _qmp(reader, writer, "query-block")
-        assert [b["qdev"] for b in blocks["return"]] == ["/machine/peripheral/virtio-disk0/virtio-backend"]  # type: ignore[attr-defined]
+        qdevs = {b["qdev"] for b in blocks["return"]}  # type: ignore[attr-defined]
+        assert "/machine/peripheral/virtio-disk0/virtio-backend" in qdevs
+        if machine.endswith("+extra"):
+            assert {"scsi0-0-0", "scsi1-0-2-3", "ide0-1-0"} <= qdevs, qdevs
         await _qmp(reader, writer, "quit")
         writer.close()
     finally:
