@@ -423,3 +423,25 @@ async def test_states_and_events_match_libvirt(guest_xml: Callable[..., str], em
     assert steps == oracle["steps"]
     ours = [list(e) for e in ev.lifecycle(name)]
     assert ours == oracle["events"]
+
+
+@pytest.mark.parametrize(
+    ("on_crash", "events", "final"),
+    [
+        # checked against libvirtd 9.0 with the same XML
+        ("destroy", [(L.CRASHED, 0), (L.STOPPED, StoppedDetail.CRASHED)], (DomainState.SHUTOFF, ShutoffReason.CRASHED)),
+        ("preserve", [(L.SUSPENDED, 0), (L.CRASHED, 0)], (DomainState.CRASHED, 1)),
+    ],
+)
+async def test_guest_panic_follows_on_crash(drv: QemuDriver, guest_xml: Callable[..., str], on_crash: str,
+                                            events: list[tuple[int, int]], final: tuple[int, int]) -> None:
+    ev = Events(drv)
+    xml = guest_xml(f"panic-{on_crash}", cmdline_extra="testguest.panic=1", devices_extra="<panic model='isa'/>",
+                    on_crash=on_crash)
+    dom = await drv.create(await drv.define_xml(xml))
+    await ev.wait_lifecycle(dom.name, events[-1], timeout=90)
+    assert ev.lifecycle(dom.name)[3:] == events  # after DEFINED, RESUMED, STARTED
+    assert await drv.get_state(dom) == final
+    if on_crash == "preserve":
+        await drv.destroy(dom)
+        assert ev.lifecycle(dom.name)[-2:] == [(L.SHUTDOWN, ShutdownDetail.HOST), (L.STOPPED, StoppedDetail.DESTROYED)]

@@ -50,6 +50,7 @@ class Transition:
     event: LifecycleEvent | None = None
     detail: int = 0
     action: Action = Action.NONE
+    pre_event: tuple[LifecycleEvent, int] | None = None  # published before ``event``
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,7 +72,7 @@ class Actions:
 
 def transition(
     state: DomainState, ev: QMPEvent, *, fake_reboot: bool, pause_reason: int, actions: Actions,
-    after_shutdown: bool = False,
+    after_shutdown: bool = False, destroying: bool = False,
 ) -> Transition:
     """What a QMP event does to a domain in ``state``. Pure.
 
@@ -92,17 +93,22 @@ def transition(
         reset_like = ev.data.get("reason") == "guest-reset"
         if fake_reboot or (guest and not reset_like and actions.on_poweroff == "restart"):
             return Transition(action=Action.FAKE_REBOOT)
-        if state is DomainState.SHUTDOWN:
-            return Transition()
+        if state is DomainState.SHUTDOWN or (state is DomainState.CRASHED and not destroying):
+            return Transition()  # our own kill after a poweroff/panic: the stop is recorded on exit
         detail = ShutdownDetail.GUEST if guest else ShutdownDetail.HOST
-        return Transition(DomainState.SHUTDOWN, ShutdownReason.UNKNOWN, LifecycleEvent.SHUTDOWN, detail, Action.KILL)
+        return Transition(DomainState.SHUTDOWN, ShutdownReason.UNKNOWN, LifecycleEvent.SHUTDOWN, detail,
+                          Action.NONE if destroying else Action.KILL)
     if name == "RESET":
         return Transition(action=Action.REBOOT_EVENT)
     if name == "GUEST_PANICKED":
         act = Action.KILL if actions.on_crash in ("destroy", "coredump-destroy") else (
             Action.FAKE_REBOOT if actions.on_crash in ("restart", "coredump-restart") else Action.NONE
         )
-        return Transition(DomainState.CRASHED, CrashedReason.PANICKED, LifecycleEvent.CRASHED, CrashedDetail.PANICKED, act)
+        if state is not DomainState.RUNNING and state is not DomainState.PAUSED:
+            return Transition()
+        # libvirt reports the vCPU stop that comes with a preserved panic as a pause first.
+        pre = (LifecycleEvent.SUSPENDED, int(SuspendedDetail.PAUSED)) if act is Action.NONE and state is DomainState.RUNNING else None
+        return Transition(DomainState.CRASHED, CrashedReason.PANICKED, LifecycleEvent.CRASHED, CrashedDetail.PANICKED, act, pre)
     if name == "DEVICE_TRAY_MOVED":
         return Transition(action=Action.TRAY)
     if name == "DEVICE_DELETED":

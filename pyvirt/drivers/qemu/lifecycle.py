@@ -440,13 +440,15 @@ class Lifecycle:
         d = obj.definition if not obj.live_xml else DomainDefinition.parse(obj.live_xml)
         acts = Actions(d.action("on_poweroff"), d.action("on_reboot"), d.action("on_crash"))
         t = transition(obj.state, item, fake_reboot=rt.fake_reboot, pause_reason=rt.pause_reason, actions=acts,
-                       after_shutdown=rt.paused_by_shutdown)
+                       after_shutdown=rt.paused_by_shutdown, destroying=rt.being_destroyed)
         if item.name == "SHUTDOWN":
             rt.paused_by_shutdown = True
-            if t.action is not Action.FAKE_REBOOT:
+            if t.state is DomainState.SHUTDOWN:
                 rt.got_shutdown = True
         if t.state is not None:
             self._set(obj, t.state, t.reason)
+        if t.pre_event is not None:
+            self._publish(obj, *t.pre_event)
         if t.event is not None:
             self._publish(obj, t.event, t.detail)
         if t.action is Action.KILL and not rt.being_destroyed:

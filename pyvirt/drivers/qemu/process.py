@@ -321,6 +321,10 @@ def fallback_argv(root: ET.Element, layout: RuntimeLayout) -> list[str]:
         argv += ["-device", _j({"driver": "virtserialport", "bus": "virtio-serial0.0", "nr": i + 1,
                                 "chardev": f"charchannel{i}", "id": f"channel{i}", "name": tname})]
         _set_alias(ch, f"channel{i}")
+    for panic in devices.findall("panic"):
+        if panic.get("model", "isa") != "isa":
+            raise ConfigUnsupported(f"unsupported configuration: panic model '{panic.get('model')}' is not supported yet")
+        argv += ["-device", _j({"driver": "pvpanic", "ioport": 1285})]
     bal = devices.find("memballoon")
     if bal is not None and bal.get("model") == "virtio":
         argv += ["-device", _j({"driver": "virtio-balloon-pci", "id": "balloon0"})]

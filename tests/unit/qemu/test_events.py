@@ -72,3 +72,17 @@ def test_device_events_and_unknown_events() -> None:
     assert t(R, "DEVICE_TRAY_MOVED", {"id": "sata0-0-0", "tray-open": True}).action is Action.TRAY
     assert t(R, "DEVICE_DELETED", {"device": "net1"}).action is Action.DEVICE_DELETED
     assert t(R, "RTC_CHANGE", {"offset": 1}) == Transition()
+
+
+def test_preserved_panic_reports_the_pause_first() -> None:
+    tr = t(R, "GUEST_PANICKED", {"action": "pause"}, actions=Actions(on_crash="preserve"))
+    assert tr.pre_event == (LifecycleEvent.SUSPENDED, SuspendedDetail.PAUSED)
+    assert t(R, "GUEST_PANICKED").pre_event is None
+
+
+def test_shutdown_after_panic_only_counts_when_destroying() -> None:
+    C = DomainState.CRASHED
+    assert t(C, "SHUTDOWN", {"guest": False}) == Transition()  # our kill for on_crash=destroy
+    tr = transition(C, QMPEvent("SHUTDOWN", {"guest": False}), fake_reboot=False, pause_reason=0,
+                    actions=DEF, destroying=True)
+    assert (tr.state, tr.event, tr.detail, tr.action) == (S, LifecycleEvent.SHUTDOWN, ShutdownDetail.HOST, Action.NONE)
