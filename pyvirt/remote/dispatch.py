@@ -267,7 +267,10 @@ class RemoteSession:
                     return
         except VirtError as e:
             self._stream_send(st, MessageStatus.ERROR, pk.encode_error(pk.error_from_virt(e)))
-        except OSError as e:
+        except Exception as e:  # the driver's stream failed (its fd closed under it...)
+            if st.serial not in self.streams or self.conn.closed:
+                return  # we are closing it ourselves: nobody to tell
+            log.debug("stream read failed", exc_info=True)
             self._stream_send(
                 st, MessageStatus.ERROR, pk.encode_error(pk.rpc_error(f"stream read failed: {e}"))
             )
@@ -315,7 +318,9 @@ class RemoteSession:
     # ------------------------------------------------------------------ lifetime
     async def close_driver(self) -> None:
         self._drop_events()
-        for st in list(self.streams.values()):
+        streams = list(self.streams.values())
+        self.streams.clear()  # first: pumps failing on the closing streams then stay quiet
+        for st in streams:
             for t in (st.pump, st.writer):
                 if t is not None:
                     t.cancel()
