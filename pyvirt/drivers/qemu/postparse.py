@@ -405,21 +405,12 @@ def _pci_addresses(defn: DomainDef) -> None:
             c.address = _pci(alloc.root_port_spot())
         elif str(c.type) == "pci" and c.address is None and str(c.model) not in ("pci-root", "pcie-root"):
             c.address = _pci(alloc.root_slot())
-    pending: list[Any] = []
-    for dev, pcie in _pci_devices(defn):
-        if dev.address is not None:
-            continue
-        if not q35:
+    pending = [(d, pcie) for d, pcie in _pci_devices(defn) if d.address is None]
+    if not q35:
+        for dev, _ in pending:
             dev.address = _pci(alloc.root_slot())
-            continue
-        if not pcie:
-            raise ConfigUnsupported(
-                "unsupported configuration: conventional PCI devices on q35 need a "
-                "pcie-to-pci-bridge, which pyvirt does not lay out yet"
-            )
-        pending.append(dev)
-    if q35:
-        _place_on_root_ports(defn, alloc, pending)
+    elif pending:
+        _Q35Layout(defn, alloc).place(pending)
     _root_port_targets(defn)
 
 
@@ -444,26 +435,50 @@ def _root_port_targets(defn: DomainDef) -> None:
             a.multifunction = True
 
 
-def _place_on_root_ports(defn: DomainDef, alloc: PciAllocator, pending: list[Any]) -> None:
-    """Each PCIe endpoint goes behind its own root port: free existing ports first (index
-    order), then new ones; if no free port is left afterwards one more is added so the
-    guest can take a hotplugged device, as libvirt does for a new definition."""
-    devs = defn.devices
-    taken = {int(d.address.bus) for d in devs.all()
-             if d.address is not None and str(d.address.type) == "pci" and d.address.bus}
-    free = sorted(int(c.index) for c in devs.controllers
-                   if str(c.model) == "pcie-root-port" and int(c.index) not in taken)
-    next_index = 1 + max((int(c.index) for c in devs.controllers if str(c.type) == "pci"), default=0)
-    for dev in pending:
-        if free:
-            bus = free.pop(0)
-        else:
-            bus = next_index
-            next_index += 1
-            _new_root_port(defn, alloc, bus)
-        dev.address = _pci(PciSlot(bus, 0, 0))
-    if pending and not free:
-        _new_root_port(defn, alloc, next_index)
+class _Q35Layout:
+    """PCIe placement on q35, one device at a time in libvirt's order: an endpoint takes a
+    free root port (index order) or a new one; a conventional PCI device goes to the next
+    slot of a pcie-to-pci-bridge, created behind its own root port on first need. When no
+    free root port is left at the end one more is added so the guest can take a hotplug."""
+
+    def __init__(self, defn: DomainDef, alloc: PciAllocator) -> None:
+        self.defn = defn
+        self.alloc = alloc
+        devs = defn.devices
+        taken = {int(d.address.bus) for d in devs.all()
+                 if d.address is not None and str(d.address.type) == "pci" and d.address.bus}
+        self.free = sorted(int(c.index) for c in devs.controllers
+                           if str(c.model) == "pcie-root-port" and int(c.index) not in taken)
+        self.next_index = 1 + max((int(c.index) for c in devs.controllers if str(c.type) == "pci"), default=0)
+        self.bridge: int | None = None
+        self.bridge_slot = 0
+
+    def _port(self) -> int:
+        if self.free:
+            return self.free.pop(0)
+        idx = self.next_index
+        self.next_index += 1
+        _new_root_port(self.defn, self.alloc, idx)
+        return idx
+
+    def _bridge_spot(self) -> PciSlot:
+        if self.bridge is None or self.bridge_slot >= 31:
+            port = self._port()
+            self.bridge = self.next_index
+            self.next_index += 1
+            br = _add_ctrl(self.defn, "pci", self.bridge, "pcie-to-pci-bridge")
+            br.alias = f"pci.{self.bridge}"
+            br.model_name = "pcie-pci-bridge"
+            br.address = _pci(PciSlot(port, 0, 0))
+            self.bridge_slot = 0
+        self.bridge_slot += 1
+        return PciSlot(self.bridge, self.bridge_slot, 0)
+
+    def place(self, pending: list[tuple[Any, bool]]) -> None:
+        for dev, pcie in pending:
+            dev.address = _pci(PciSlot(self._port(), 0, 0) if pcie else self._bridge_spot())
+        if not self.free:
+            _new_root_port(self.defn, self.alloc, self.next_index)
 
 
 def _new_root_port(defn: DomainDef, alloc: PciAllocator, index: int) -> None:

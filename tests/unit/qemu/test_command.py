@@ -67,9 +67,8 @@ def test_kvm_type_refused_when_kvm_unusable(caps: QemuCaps) -> None:
      "pc", "unsupported configuration: virtio disk device 'cdrom'"),
     ("<disk type='file' device='disk'><source file='/x.img'/><target dev='hda' bus='ide'/></disk>",
      "q35", "unsupported configuration: IDE controllers are unsupported for this QEMU binary or machine type"),
-    ("<interface type='user'><model type='rtl8139'/></interface>", "q35",
-     ("unsupported configuration: conventional PCI devices on q35 need a pcie-to-pci-bridge, "
-     "which pyvirt does not lay out yet")),
+    ("<interface type='user'><model type='ne2k_pci'/></interface>", "pc",
+     "unsupported configuration: interface model 'ne2k_pci' is not supported"),
     ("<graphics type='spice'/>", "pc", "unsupported configuration: graphics type 'spice' is not supported"),
 ])
 def test_bad_combinations(devices: str, machine: str, message: str, caps: QemuCaps) -> None:

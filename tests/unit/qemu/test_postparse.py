@@ -86,6 +86,18 @@ def test_ide_controller_only_with_ide_disks(caps: QemuCaps) -> None:
     assert disk.alias == "ide0-1-0"
 
 
+def test_q35_conventional_pci_behind_a_pcie_to_pci_bridge(caps: QemuCaps) -> None:
+    """Same layout as libvirt 9 (virsh domxml-to-native): the first conventional NIC brings
+    a root port + pcie-pci-bridge, later ones share the bridge, endpoints get root ports."""
+    nics = "".join(f"<interface type='user'><model type='{m}'/></interface>" for m in ("e1000", "virtio", "rtl8139"))
+    d = pp(nics + "<memballoon model='none'/>", caps, machine="q35")
+    pci = [(c.index, str(c.model)) for c in d.devices.controllers if str(c.type) == "pci"]
+    assert pci == [(0, "pcie-root"), (1, "pcie-root-port"), (2, "pcie-to-pci-bridge"),
+                   (3, "pcie-root-port"), (4, "pcie-root-port"), (5, "pcie-root-port")]
+    where = [(n.address.bus, n.address.slot) for n in d.devices.interfaces if n.address]
+    assert where == [(2, 1), (3, 0), (2, 2)]
+
+
 def test_idempotent(caps: QemuCaps) -> None:
     d = pp(VIRTIO_DISK + NIC + AGENT, caps, machine="q35")
     before = ctrls(d)

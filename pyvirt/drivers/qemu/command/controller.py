@@ -52,6 +52,8 @@ def controller_props(ctrl: Any, defn: DomainDef) -> JsonProps:
             props = {"driver": "pci-bridge", "chassis_nr": ctrl.target_chassis_nr or ctrl.index}
         elif model == "dmi-to-pci-bridge":
             props = {"driver": "i82801b11-bridge"}
+        elif model == "pcie-to-pci-bridge":
+            props = {"driver": "pcie-pci-bridge"}
         else:
             raise ConfigUnsupported(f"unsupported configuration: PCI controller model '{model}' is not supported")
         props["id"] = ctrl.alias
