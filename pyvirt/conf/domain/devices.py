@@ -576,10 +576,8 @@ def parse_rng(el: etree._Element) -> RngDef:
             rng.backend_model = c.get("model") or ""
             rng.backend_type = c.get("type")
             rng.backend_extra = _kids(c)
-            if rng.backend_type == "unix":
-                for sc in rng.backend_extra:
-                    if sc.tag == "source" and sc.get("path") is None and sc.get("mode") != "bind":
-                        raise XMLError("XML error: Missing source path attribute for char device")
+            if rng.backend_type in ("unix", "tcp"):
+                _chardev_sources(c, rng.backend_type or "")
             text = (c.text or "").strip()
             rng.backend_path = text or None
         else:
@@ -640,12 +638,24 @@ class RawDeviceDef(DeviceDef):
 _CHR_BACKED = ("smartcard", "redirdev")
 
 
+def _chardev_sources(el: etree._Element, ctype: str) -> None:
+    """A chardev backend kept verbatim still gets libvirt's checks and its default
+    ``mode='connect'`` (placed first, where libvirt formats it)."""
+    for src in el.iterchildren("source"):
+        if ctype == "unix" and src.get("path") is None and src.get("mode") != "bind":
+            raise XMLError("XML error: Missing source path attribute for char device")
+        if src.get("mode") is None:
+            rest = list(src.attrib.items())
+            src.attrib.clear()
+            src.set("mode", "connect")
+            for k, v in rest:
+                src.set(k, v)
+
+
 def parse_raw(el: etree._Element) -> RawDeviceDef:
     dev = RawDeviceDef(tag=str(el.tag), element=el)
-    if el.tag in _CHR_BACKED and el.get("type") == "unix":
-        for src in el.iterchildren("source"):
-            if src.get("path") is None and src.get("mode") != "bind":
-                raise XMLError("XML error: Missing source path attribute for char device")
+    if el.tag in _CHR_BACKED and el.get("type") in ("unix", "tcp"):
+        _chardev_sources(el, el.get("type") or "")
     for c in _kids(el):
         if c.tag == "alias":
             dev.alias = c.get("name")

@@ -89,6 +89,8 @@ def _disks(d: DomainDef) -> None:
             raise XMLError(f"XML error: target '{t.dev}' duplicated for disk sources "
                            f"'{a or ''}' and '{b or ''}'")
         seen[t.dev] = disk
+        if disk.device == DiskDevice.CDROM:
+            disk.readonly = True  # libvirt marks every CD-ROM read-only
         if disk.address is None and t.bus in (DiskBus.IDE, DiskBus.FDC, DiskBus.SCSI, DiskBus.SATA):
             disk.address = _drive_address(t.dev, t.bus)
 
@@ -182,6 +184,48 @@ def _copy_chardev(src: ChardevDef, kind: ChardevKind, target_type: str | None) -
         ch.target_type = None
         ch.target_port = 0
     return ch
+
+
+def add_implicit_controllers(d: DomainDef) -> None:
+    """The controllers libvirt's generic layer adds when devices need them (disk buses,
+    virtio-serial for virtio channels/consoles, ccid for smartcards), appended after the
+    existing ones. Not part of :func:`postparse`: a hypervisor driver adds its own defaults
+    first (the QEMU driver adds USB and PCI roots with models), then calls this."""
+    from pyvirt.conf.domain.devices import ControllerDef
+
+    ctrls = d.devices.controllers
+
+    def ensure(ctype: str, index: int) -> None:
+        if not any(c.type == ctype and c.index == index for c in ctrls):
+            ctrls.append(ControllerDef(type=ctype, index=index))
+
+    for bus in (DiskBus.SCSI, DiskBus.FDC, DiskBus.IDE, DiskBus.SATA):
+        ctype = "fdc" if bus == DiskBus.FDC else str(bus)
+        wanted = sorted({disk.address.controller or 0 if disk.address is not None else 0
+                         for disk in d.devices.disks if disk.target.bus == bus})
+        for idx in wanted:
+            # libvirt adds every index up to the highest one used
+            for n in range(idx + 1):
+                ensure(ctype, n)
+    if any(c.target_type == "virtio" for c in (*d.devices.channels, *d.devices.consoles)):
+        ensure("virtio-serial", 0)
+    cards = [o for o in d.devices.others if o.tag == "smartcard"]
+    if cards:
+        ensure("ccid", 0)
+    # smartcards without an address take the next slots of ccid controller 0
+    taken = {o.address.slot for o in cards
+             if o.address is not None and o.address.type == "ccid" and not o.address.controller}
+    slot = 0
+    for card in cards:
+        if card.address is not None or card.element is None:
+            continue
+        while slot in taken:
+            slot += 1
+        card.address = AddressDef(type="ccid", controller=0, slot=slot)
+        addr = card.element.makeelement("address", {"type": "ccid", "controller": "0",
+                                                    "slot": str(slot)})
+        card.element.append(addr)
+        taken.add(slot)
 
 
 def random_mac() -> str:

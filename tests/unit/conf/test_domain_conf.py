@@ -324,3 +324,65 @@ def test_unmodeled_names_element_paths() -> None:
                                       "</disk><tpm model='tpm-crb'/>")))
     assert sorted(d.unmodeled()) == ["/domain/devices/disk/iotune", "/domain/devices/tpm",
                                      "/domain/memoryBacking"]
+
+
+IMPLICIT = (
+    "<domain type='qemu'><name>ic</name><memory>1024</memory><os><type>hvm</type></os><devices>"
+    "<disk type='file'><source file='/a'/><target dev='sdb'/></disk><disk type='file' "
+    "device='cdrom'><target dev='hdc'/></disk><disk type='file'><source file='/b'/>"
+    "<target dev='sda' bus='sata'/></disk><controller type='usb'/><smartcard mode='passthrough' "
+    "type='unix'><source path='/s'/></smartcard><channel type='unix'><source path='/c'/>"
+    "<target type='virtio' name='x'/></channel><rng model='virtio'><backend model='egd' "
+    "type='unix'><source path='/r'/></backend></rng><input type='tablet'/><redirdev bus='usb' "
+    "type='unix'><source path='/u'/></redirdev></devices></domain>")
+
+
+def test_generic_implicit_controllers_and_defaults() -> None:
+    # the devices libvirt 9.0's test driver shows after defining IMPLICIT (generic layer only)
+    from pyvirt.conf.domain.postparse import add_implicit_controllers
+
+    d = parse_domain(IMPLICIT, inactive=True)
+    add_implicit_controllers(d)
+    out = format_domain(d, inactive=True)
+    assert out[out.index("  <devices>"):] == """  <devices>
+    <disk type='file' device='disk'>
+      <source file='/a'/>
+      <target dev='sdb' bus='scsi'/>
+      <address type='drive' controller='0' bus='0' target='0' unit='1'/>
+    </disk>
+    <disk type='file' device='cdrom'>
+      <target dev='hdc' bus='ide'/>
+      <readonly/>
+      <address type='drive' controller='0' bus='1' target='0' unit='0'/>
+    </disk>
+    <disk type='file' device='disk'>
+      <source file='/b'/>
+      <target dev='sda' bus='sata'/>
+      <address type='drive' controller='0' bus='0' target='0' unit='0'/>
+    </disk>
+    <controller type='usb' index='0'/>
+    <controller type='scsi' index='0'/>
+    <controller type='ide' index='0'/>
+    <controller type='sata' index='0'/>
+    <controller type='virtio-serial' index='0'/>
+    <controller type='ccid' index='0'/>
+    <smartcard mode='passthrough' type='unix'>
+      <source mode='connect' path='/s'/>
+      <address type='ccid' controller='0' slot='0'/>
+    </smartcard>
+    <channel type='unix'>
+      <source mode='connect' path='/c'/>
+      <target type='virtio' name='x'/>
+    </channel>
+    <input type='tablet' bus='usb'/>
+    <redirdev bus='usb' type='unix'>
+      <source mode='connect' path='/u'/>
+    </redirdev>
+    <rng model='virtio'>
+      <backend model='egd' type='unix'>
+        <source mode='connect' path='/r'/>
+      </backend>
+    </rng>
+  </devices>
+</domain>
+"""
