@@ -123,6 +123,8 @@ def video_args(defn: DomainDef) -> list[str]:
             props["vram_size"] = (v.vram or 65536) * 1024
             props["vram64_size_mb"] = (v.vram64 or 0) // 1024
             props["vgamem_mb"] = (v.vgamem or 16384) // 1024
+        elif model == "vga":  # QEMU's VGA takes libvirt's 16 MiB default explicitly
+            props["vgamem_mb"] = (v.vgamem or 16384) // 1024
         elif model == "bochs":
             props["vgamem"] = (v.vram or 16384) * 1024
         props.update(pci_props(v.address, defn))

@@ -1,0 +1,111 @@
+"""Side by side with the real libvirt 9.0 on this machine: ``virsh domxml-to-native``.
+
+libvirt builds its command line for the same XML with its own probe of the installed QEMU
+7.2; we build ours with libvirt's recorded caps_7.2.0. The comparison normalises only what
+is deliberately different: libvirt's per-domain paths (we pass the same ones in the runtime),
+the monitor (libvirt names a socket path, we pass a listening fd) and NICs (domxml-to-native
+swaps every interface for a tap backend with a made-up fd, and drops the NIC's ROM setting).
+"""
+
+from __future__ import annotations
+
+import json
+import shlex
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from pyvirt.conf.domain import parse_domain
+from pyvirt.drivers.qemu.caps import QemuCaps
+from pyvirt.drivers.qemu.command import CommandRuntime, build
+from pyvirt.drivers.qemu.postparse import postparse
+
+DATA = Path(__file__).resolve().parents[2] / "data" / "argv"
+CAPS = Path(__file__).resolve().parents[3] / ".." / "shared" / "libvirt-testdata" / "tests" / "qemucapabilitiesdata"
+URI = "qemu:///system"
+
+EXTRA_CASES = {
+    "q35-conventional-nics": """<domain type='qemu'><name>nics</name>
+      <uuid>6f1b9d1e-8c55-4c1e-9c57-1d2f3a4b5c6d</uuid><memory>65536</memory>
+      <os><type arch='x86_64' machine='pc-q35-7.2'>hvm</type></os>
+      <devices><emulator>/usr/bin/qemu-system-x86_64</emulator>
+      <interface type='user'><mac address='52:54:00:00:00:01'/><model type='e1000'/></interface>
+      <interface type='user'><mac address='52:54:00:00:00:02'/><model type='virtio'/></interface>
+      <interface type='user'><mac address='52:54:00:00:00:03'/><model type='rtl8139'/></interface>
+      <memballoon model='none'/></devices></domain>""",
+    "pc-storage-mix": """<domain type='qemu'><name>mix</name>
+      <uuid>6f1b9d1e-8c55-4c1e-9c57-1d2f3a4b5c6e</uuid><memory>131072</memory><vcpu>2</vcpu>
+      <os><type arch='x86_64' machine='pc-i440fx-7.2'>hvm</type><boot dev='cdrom'/><boot dev='hd'/></os>
+      <features><acpi/></features>
+      <devices><emulator>/usr/bin/qemu-system-x86_64</emulator>
+      <disk type='file' device='disk'><driver name='qemu' type='qcow2' cache='none'/>
+        <source file='/var/tmp/a.qcow2'/><target dev='vdb' bus='virtio'/></disk>
+      <disk type='file' device='cdrom'><source file='/var/tmp/b.iso'/><target dev='hdc' bus='ide'/><readonly/></disk>
+      <disk type='file' device='disk'><source file='/var/tmp/c.raw'/><target dev='sda' bus='scsi'/></disk>
+      <controller type='scsi' index='0' model='virtio-scsi'/>
+      <serial type='file'><source path='/var/tmp/serial.log'/></serial>
+      <input type='tablet' bus='usb'/>
+      <graphics type='vnc' port='5905' autoport='no' listen='127.0.0.1'/>
+      <video><model type='vga'/></video>
+      <rng model='virtio'><backend model='random'>/dev/urandom</backend></rng>
+      </devices></domain>""",
+}
+
+
+def _oracle_ok() -> None:
+    if shutil.which("virsh") is None:
+        pytest.skip("virsh (the libvirt oracle) is not installed")
+    r = subprocess.run(["virsh", "-c", URI, "version"], capture_output=True, text=True, timeout=30)
+    if r.returncode != 0:
+        pytest.skip(f"libvirtd oracle not reachable: {r.stderr.strip()}")
+
+
+def _libvirt_argv(xml_path: Path) -> list[str]:
+    r = subprocess.run(["virsh", "-c", URI, "domxml-to-native", "qemu-argv", str(xml_path)],
+                       capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0, r.stderr
+    words = shlex.split(r.stdout)
+    return words[next(i for i, w in enumerate(words) if w.startswith("/") and "qemu-system" in w):]
+
+
+def _normalise(argv: list[str]) -> list[str]:
+    out: list[str] = []
+    for i, a in enumerate(argv):
+        prev = argv[i - 1] if i else ""
+        if prev == "-netdev":
+            a = "<netdev>"
+        elif prev == "-chardev" and a.startswith("socket,id=charmonitor,"):
+            a = "socket,id=charmonitor,<monitor>,server=on,wait=off"
+        elif prev == "-device" and a.startswith("{"):
+            props = json.loads(a)
+            props.pop("romfile", None)
+            a = json.dumps(props, separators=(",", ":"))
+        out.append(a)
+    return out
+
+
+def _cases() -> dict[str, str]:
+    cases = {p.stem: p.read_text() for p in sorted(DATA.glob("*.xml"))}
+    cases.update(EXTRA_CASES)
+    return cases
+
+
+@pytest.mark.oracle
+@pytest.mark.parametrize("case", sorted(_cases()))
+def test_same_argv_as_libvirt(case: str, tmp_path: Path) -> None:
+    _oracle_ok()
+    f = CAPS / "caps_7.2.0.x86_64.replies"
+    if not f.is_file():
+        pytest.skip(f"libvirt test corpus not found at {CAPS}")
+    caps = QemuCaps.from_replies(f)
+    xml = _cases()[case]
+    (tmp_path / "d.xml").write_text(xml)
+    defn = postparse(parse_domain(xml), caps)
+    ddir = f"/var/lib/libvirt/qemu/domain--1-{defn.name}"
+    rt = CommandRuntime(domain_dir=ddir, channel_dir=f"/var/lib/libvirt/qemu/channel/target/domain--1-{defn.name}",
+                        monitor_fd=3)
+    ours = _normalise(build(defn, caps, rt))
+    theirs = _normalise(_libvirt_argv(tmp_path / "d.xml"))
+    assert ours == theirs
