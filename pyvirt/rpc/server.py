@@ -28,6 +28,7 @@ log = logging.getLogger(__name__)
 KEEPALIVE_INTERVAL = 5.0
 KEEPALIVE_COUNT = 5
 MAX_CLIENT_REQUESTS = 5  # libvirtd.conf max_client_requests: calls in flight per client
+MAX_WRITE_BUFFER = 4 * pk.MESSAGE_MAX  # unread output per client before it is dropped
 
 
 class Session(Protocol):
@@ -183,6 +184,13 @@ class ServerConnection(asyncio.Protocol):
     def send(self, data: bytes | bytearray) -> None:
         if self.transport is not None and not self.closed:
             self.transport.write(data)
+            # Replies are bounded by reading backpressure, but events and stream data are
+            # not: a client that stops reading while they pile up is dropped, as libvirtd
+            # drops clients whose outgoing queue overflows.
+            if self.transport.get_write_buffer_size() > self.server.max_write_buffer:
+                log.warning("client is not reading its messages; dropping it")
+                self.transport.abort()
+                self.closed = True
 
     def reply(self, hdr: pk.Header, payload: bytes) -> None:
         self.send(pk.frame(hdr.prog, hdr.vers, hdr.proc, MessageType.REPLY, hdr.serial, MessageStatus.OK, payload))
@@ -234,6 +242,7 @@ class RPCServer:
         # clean-up work started from transport callbacks (a vanished client's driver close)
         self.background: set[asyncio.Task[None]] = set()
         self.stopping = False
+        self.max_write_buffer = MAX_WRITE_BUFFER
         self._servers: list[asyncio.AbstractServer] = []
         self._paths: list[str] = []
 

@@ -324,3 +324,21 @@ def test_pyvirtd_process_serves_and_stops_cleanly(tmp_path: Path) -> None:
         if proc.poll() is None:
             proc.kill()
             proc.wait()
+
+
+def test_client_not_reading_its_events_is_dropped(daemon: DaemonThread) -> None:
+    daemon.daemon.server.max_write_buffer = 256 * 1024
+    deaf = Wire(str(daemon.cfg.rw_socket))
+    deaf.hello()
+    deaf.s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    deaf.call(316, 2, b"\0\0\0\0\0\0\0\0")  # lifecycle events, then never read again
+    actor = Wire(str(daemon.cfg.rw_socket))
+    actor.hello()
+    for i in range(20000):
+        actor.call(34 if i % 2 == 0 else 28, 3 + i, TEST_DOM)  # suspend / resume
+        if _clients(daemon) == 1:
+            break
+    assert _clients(daemon) == 1  # the deaf one is gone, the actor still served
+    assert actor.call(3, 1)[20:24] == b"\0\0\0\0"
+    actor.close()
+    deaf.close()
