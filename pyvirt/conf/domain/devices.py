@@ -23,7 +23,7 @@ from pyvirt.conf.domain.base import (
     is_user_alias,
     parse_info,
 )
-from pyvirt.errors import ConfigUnsupported, XMLError
+from pyvirt.errors import ConfigUnsupported, ErrorDomain, XMLError
 
 if TYPE_CHECKING:
     from lxml import etree
@@ -654,6 +654,19 @@ def _chardev_sources(el: etree._Element, ctype: str) -> None:
 
 def parse_raw(el: etree._Element) -> RawDeviceDef:
     dev = RawDeviceDef(tag=str(el.tag), element=el)
+    if el.tag == "filesystem":
+        for attr in ("fmode", "dmode"):
+            val = el.get(attr)
+            if val is not None:
+                try:
+                    mode = int(val, 8)
+                except ValueError:
+                    mode = -1
+                if not 0 <= mode <= 0o777:
+                    raise XMLError(f"XML error: Invalid value for attribute '{attr}' in element "
+                                   f"'filesystem': '{val}'. Expected non-negative integer value",
+                                   domain=ErrorDomain.XML)
+                el.set(attr, f"{mode:04o}")  # libvirt shows modes as 4 octal digits
     if el.tag in _CHR_BACKED and el.get("type") in ("unix", "tcp"):
         _chardev_sources(el, el.get("type") or "")
     for c in _kids(el):

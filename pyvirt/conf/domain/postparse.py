@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 
 from pyvirt.conf.domain.address import AddressDef
 from pyvirt.conf.domain.chardev import ChardevDef, ChardevKind
-from pyvirt.conf.domain.disk import DiskBus, DiskDef, DiskDevice
+from pyvirt.conf.domain.disk import DiskBus, DiskDef, DiskDevice, DiskType
 from pyvirt.conf.domain.general import BootDev
 from pyvirt.conf.domain.resctrl import resolve as resolve_resctrl
 from pyvirt.errors import (
@@ -89,6 +89,10 @@ def _disks(d: DomainDef) -> None:
             raise XMLError(f"XML error: target '{t.dev}' duplicated for disk sources "
                            f"'{a or ''}' and '{b or ''}'")
         seen[t.dev] = disk
+        if disk.type == DiskType.NETWORK and (disk.source is None or disk.source.protocol is None):
+            # an empty removable drive has no network source to speak of: libvirt shows it as
+            # an empty file drive
+            disk.type = DiskType.FILE
         if disk.device == DiskDevice.CDROM:
             disk.readonly = True  # libvirt marks every CD-ROM read-only
         if disk.address is None and t.bus in (DiskBus.IDE, DiskBus.FDC, DiskBus.SCSI, DiskBus.SATA):

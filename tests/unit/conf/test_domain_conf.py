@@ -141,6 +141,10 @@ BAD = [
      "unsupported configuration: unknown input bus type 'foo'"),
     (MEM, "<controller type='usb' model='foo'/>", ErrorCode.CONFIG_UNSUPPORTED,
      "unsupported configuration: Unknown model type 'foo'"),
+    (MEM, ("<filesystem type='mount' accessmode='mapped' fmode='999'><source dir='/a'/>"
+           "<target dir='t'/></filesystem>"), ErrorCode.XML_ERROR,
+     "XML error: Invalid value for attribute 'fmode' in element 'filesystem': '999'. Expected "
+     "non-negative integer value"),
     (MEM, "<channel type='pty'><target type='foo'/></channel>", ErrorCode.CONFIG_UNSUPPORTED,
      "unsupported configuration: unknown target type 'foo' specified for character device"),
 ]
