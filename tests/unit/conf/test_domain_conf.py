@@ -143,8 +143,8 @@ BAD = [
      "unsupported configuration: Unknown model type 'foo'"),
     (MEM, ("<filesystem type='mount' accessmode='mapped' fmode='999'><source dir='/a'/>"
            "<target dir='t'/></filesystem>"), ErrorCode.XML_ERROR,
-     "XML error: Invalid value for attribute 'fmode' in element 'filesystem': '999'. Expected "
-     "non-negative integer value"),
+     ("XML error: Invalid value for attribute 'fmode' in element 'filesystem': '999'. Expected "
+     "non-negative integer value")),
     (MEM, "<channel type='pty'><target type='foo'/></channel>", ErrorCode.CONFIG_UNSUPPORTED,
      "unsupported configuration: unknown target type 'foo' specified for character device"),
 ]
