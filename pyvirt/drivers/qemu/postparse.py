@@ -436,49 +436,73 @@ def _root_port_targets(defn: DomainDef) -> None:
 
 
 class _Q35Layout:
-    """PCIe placement on q35, one device at a time in libvirt's order: an endpoint takes a
-    free root port (index order) or a new one; a conventional PCI device goes to the next
-    slot of a pcie-to-pci-bridge, created behind its own root port on first need. When no
-    free root port is left at the end one more is added so the guest can take a hotplug."""
+    """PCIe placement on q35 in libvirt's two passes.
+
+    Counting pass, devices in assignment order: an endpoint needs a root port (a free
+    existing one, else a new index); a conventional PCI device needs a pcie-to-pci-bridge
+    slot (the first such device adds a root port and then the bridge). If no root port is
+    left free, one more is added for hotplug. Placement pass: the new controllers get their
+    spots first, in index order (ports packed on pcie.0, the bridge behind the first free
+    port), then each device takes the first free port / next bridge slot.
+    """
 
     def __init__(self, defn: DomainDef, alloc: PciAllocator) -> None:
         self.defn = defn
         self.alloc = alloc
         devs = defn.devices
-        taken = {int(d.address.bus) for d in devs.all()
-                 if d.address is not None and str(d.address.type) == "pci" and d.address.bus}
-        self.free = sorted(int(c.index) for c in devs.controllers
-                           if str(c.model) == "pcie-root-port" and int(c.index) not in taken)
+        self.taken = {int(d.address.bus) for d in devs.all()
+                      if d.address is not None and str(d.address.type) == "pci" and d.address.bus}
         self.next_index = 1 + max((int(c.index) for c in devs.controllers if str(c.type) == "pci"), default=0)
-        self.bridge: int | None = None
-        self.bridge_slot = 0
 
-    def _port(self) -> int:
-        if self.free:
-            return self.free.pop(0)
-        idx = self.next_index
-        self.next_index += 1
-        _new_root_port(self.defn, self.alloc, idx)
-        return idx
-
-    def _bridge_spot(self) -> PciSlot:
-        if self.bridge is None or self.bridge_slot >= 31:
-            port = self._port()
-            self.bridge = self.next_index
-            self.next_index += 1
-            br = _add_ctrl(self.defn, "pci", self.bridge, "pcie-to-pci-bridge")
-            br.alias = f"pci.{self.bridge}"
-            br.model_name = "pcie-pci-bridge"
-            br.address = _pci(PciSlot(port, 0, 0))
-            self.bridge_slot = 0
-        self.bridge_slot += 1
-        return PciSlot(self.bridge, self.bridge_slot, 0)
+    def _free_ports(self) -> list[int]:
+        return sorted(int(c.index) for c in self.defn.devices.controllers
+                      if str(c.model) == "pcie-root-port" and int(c.index) not in self.taken)
 
     def place(self, pending: list[tuple[Any, bool]]) -> None:
+        # Counting pass: which controllers to add, by index.
+        free = len(self._free_ports())
+        new: list[tuple[int, str]] = []
+        bridge_slots = 0
+        for _, pcie in pending:
+            if pcie:
+                if free:
+                    free -= 1
+                else:
+                    new.append((self.next_index, "pcie-root-port"))
+                    self.next_index += 1
+            else:
+                if bridge_slots == 0:
+                    new += [(self.next_index, "pcie-root-port"), (self.next_index + 1, "pcie-to-pci-bridge")]
+                    self.next_index += 2  # a port for the bridge to sit behind, then the bridge
+                    bridge_slots = 31
+                bridge_slots -= 1
+        bridges = [i for i, m in new if m == "pcie-to-pci-bridge"]
+        if free == 0:
+            new.append((self.next_index, "pcie-root-port"))
+        # Placement pass: new controllers first, then the devices.
+        for idx, model_ in new:
+            ctrl = _add_ctrl(self.defn, "pci", idx, model_)
+            ctrl.alias = f"pci.{idx}"
+            if model_ == "pcie-root-port":
+                ctrl.address = _pci(self.alloc.root_port_spot())
+        bridge_slot = 0
+        for idx in bridges:
+            ctrl = next(c for c in self.defn.devices.controllers if str(c.type) == "pci" and c.index == idx)
+            ctrl.model_name = "pcie-pci-bridge"
+            ctrl.address = _pci(PciSlot(self._take_port(), 0, 0))
         for dev, pcie in pending:
-            dev.address = _pci(PciSlot(self._port(), 0, 0) if pcie else self._bridge_spot())
-        if not self.free:
-            _new_root_port(self.defn, self.alloc, self.next_index)
+            if pcie:
+                dev.address = _pci(PciSlot(self._take_port(), 0, 0))
+            else:
+                bridge_slot += 1
+                dev.address = _pci(PciSlot(bridges[(bridge_slot - 1) // 31], (bridge_slot - 1) % 31 + 1, 0))
+
+    def _take_port(self) -> int:
+        ports = self._free_ports()
+        if not ports:
+            raise ConfigUnsupported("unsupported configuration: no free pcie-root-port left")
+        self.taken.add(ports[0])
+        return ports[0]
 
 
 def _new_root_port(defn: DomainDef, alloc: PciAllocator, index: int) -> None:

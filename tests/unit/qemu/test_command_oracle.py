@@ -51,6 +51,31 @@ EXTRA_CASES = {
       <video><model type='vga'/></video>
       <rng model='virtio'><backend model='random'>/dev/urandom</backend></rng>
       </devices></domain>""",
+    "q35-desktop": """<domain type='qemu'><name>desk</name>
+      <uuid>6f1b9d1e-8c55-4c1e-9c57-1d2f3a4b5c6f</uuid><memory unit='GiB'>1</memory><vcpu current='1'>2</vcpu>
+      <os><type arch='x86_64' machine='pc-q35-7.2'>hvm</type><bootmenu enable='yes' timeout='2000'/></os>
+      <features><acpi/><apic/><pae/></features>
+      <cpu><topology sockets='1' dies='1' cores='2' threads='1'/></cpu>
+      <clock offset='localtime'><timer name='rtc' tickpolicy='catchup'/><timer name='hpet' present='no'/></clock>
+      <pm><suspend-to-mem enabled='no'/><suspend-to-disk enabled='no'/></pm>
+      <devices><emulator>/usr/bin/qemu-system-x86_64</emulator>
+      <disk type='file' device='disk'><driver name='qemu' type='qcow2' discard='unmap'/>
+        <source file='/var/tmp/d.qcow2'/><target dev='sda' bus='sata'/></disk>
+      <disk type='file' device='cdrom'><target dev='sdb' bus='sata'/><readonly/></disk>
+      <controller type='usb' model='qemu-xhci' ports='15'/>
+      <channel type='unix'><target type='virtio' name='org.qemu.guest_agent.0'/></channel>
+      <console type='pty'/>
+      <input type='tablet' bus='usb'/><input type='keyboard' bus='virtio'/>
+      <graphics type='vnc' autoport='yes'><listen type='address' address='0.0.0.0'/></graphics>
+      <video><model type='virtio' heads='1'/></video>
+      <watchdog model='i6300esb' action='reset'/>
+      <memballoon model='virtio'/>
+      <rng model='virtio'><rate bytes='1024' period='1000'/><backend model='random'>/dev/random</backend></rng>
+      <panic model='isa'/>
+      </devices></domain>""",
+    "pc-minimal": """<domain type='qemu'><name>min</name>
+      <uuid>6f1b9d1e-8c55-4c1e-9c57-1d2f3a4b5c60</uuid><memory>65536</memory>
+      <os><type arch='x86_64'>hvm</type></os></domain>""",
 }
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as _dt
 from typing import TYPE_CHECKING
 
+from pyvirt.drivers.qemu.caps import QemuCapFlag
 from pyvirt.drivers.qemu.command.runtime import CommandRuntime
 from pyvirt.drivers.qemu.command.util import qescape, qjson
 from pyvirt.errors import ConfigUnsupported
@@ -31,12 +32,12 @@ def head_args(defn: DomainDef, caps: QemuCaps, rt: CommandRuntime) -> list[str]:
     if rt.master_key:
         argv += ["-object", qjson({"qom-type": "secret", "id": "masterKey0", "format": "raw",
                                    "file": f"{rt.domain_dir}/master-key.aes"})]
-    argv += machine_args(defn)
+    argv += machine_args(defn, caps)
     argv += ["-accel", accel_name(defn, caps)]
     argv += ["-cpu", cpu_arg(defn)]
     argv += memory_args(defn)
     argv += ["-overcommit", "mem-lock=off"]
-    argv += ["-smp", smp_arg(defn)]
+    argv += ["-smp", smp_arg(defn, caps)]
     argv += ["-uuid", defn.uuid]
     if defn.genid is not None:
         if not defn.genid:
@@ -47,7 +48,7 @@ def head_args(defn: DomainDef, caps: QemuCaps, rt: CommandRuntime) -> list[str]:
     argv += ["-no-user-config", "-nodefaults"]
     argv += ["-chardev", f"socket,id=charmonitor,fd={rt.monitor_fd},server=on,wait=off"]
     argv += ["-mon", "chardev=charmonitor,id=monitor,mode=control"]
-    argv += clock_args(defn)
+    argv += clock_args(defn, caps)
     if rt.no_shutdown:
         argv.append("-no-shutdown")
     argv += pm_args(defn)
@@ -71,7 +72,12 @@ def accel_name(defn: DomainDef, caps: QemuCaps) -> str:
     raise ConfigUnsupported(f"unsupported configuration: emulator does not support virt type '{dtype}'")
 
 
-def machine_args(defn: DomainDef) -> list[str]:
+def _hpet_on_machine(caps: QemuCaps) -> bool:
+    """QEMU >= 8.0 switches the HPET with a machine property; older ones take -no-hpet."""
+    return caps.cmdline_has("machine", "hpet")
+
+
+def machine_args(defn: DomainDef, caps: QemuCaps) -> list[str]:
     machine = defn.os.machine or "pc"
     opts = [machine, "usb=off"]
     smm = defn.features.elements.get("smm")
@@ -79,7 +85,7 @@ def machine_args(defn: DomainDef) -> list[str]:
         opts.append(f"smm={smm.get('state') or 'on'}")
     opts += ["dump-guest-core=off", "memory-backend=pc.ram"]
     hpet = _timer(defn, "hpet")
-    if hpet is not None and hpet.present is False:
+    if hpet is not None and hpet.present is False and _hpet_on_machine(caps):
         opts.append("hpet=off")
     return ["-machine", ",".join(opts)]
 
@@ -161,7 +167,7 @@ def memory_args(defn: DomainDef) -> list[str]:
     ]
 
 
-def smp_arg(defn: DomainDef) -> str:
+def smp_arg(defn: DomainDef, caps: QemuCaps) -> str:
     count = int(defn.vcpu.count)
     current = defn.vcpu.current
     topo = defn.cpu.topology if defn.cpu is not None else None
@@ -170,7 +176,7 @@ def smp_arg(defn: DomainDef) -> str:
         parts.append(f"maxcpus={count}")
     if topo is not None:
         parts += [f"sockets={topo.sockets}"]
-        if topo.dies != 1:
+        if caps.has(QemuCapFlag.SMP_DIES):  # spelled out whenever a topology is given
             parts.append(f"dies={topo.dies}")
         parts += [f"cores={topo.cores}", f"threads={topo.threads}"]
     else:
@@ -185,7 +191,7 @@ def _timer(defn: DomainDef, name: str):  # type: ignore[no-untyped-def]
     return None
 
 
-def clock_args(defn: DomainDef) -> list[str]:
+def clock_args(defn: DomainDef, caps: QemuCaps) -> list[str]:
     offset = str(defn.clock.offset) if defn.clock is not None and defn.clock.offset else "utc"
     if offset == "absolute" and defn.clock.start is not None:
         # A fixed guest wall clock: seconds since the epoch, written as UTC date-time.
@@ -199,9 +205,11 @@ def clock_args(defn: DomainDef) -> list[str]:
     if timer is not None and timer.tickpolicy == "catchup":
         rtc += ",driftfix=slew"
     argv = ["-rtc", rtc]
-    pit = _timer(defn, "pit")
-    if pit is not None and pit.tickpolicy == "delay":
-        argv += ["-global", "kvm-pit.lost_tick_policy=delay"]
+    for t in defn.clock.timers if defn.clock is not None else ():
+        if t.name == "pit" and t.tickpolicy == "delay":
+            argv += ["-global", "kvm-pit.lost_tick_policy=delay"]
+        elif t.name == "hpet" and t.present is False and not _hpet_on_machine(caps):
+            argv.append("-no-hpet")
     return argv
 
 
