@@ -54,9 +54,7 @@ def _input(name: str) -> str:
 def caps():  # type: ignore[no-untyped-def]
     if not CAPS_FILE.is_file():
         pytest.skip(f"libvirt test corpus not found at {TESTDATA} (clone ../shared beside the repo)")
-    from pyvirt.drivers.qemu.caps import QemuCaps
-
-    return QemuCaps.from_replies(CAPS_FILE)
+    return _COV.load_test_caps()
 
 
 def run_case(name: str, caps) -> tuple[str, str]:  # type: ignore[no-untyped-def]

@@ -50,6 +50,11 @@ def postparse(defn: DomainDef, caps: QemuCaps, *,
         defn.genid = uuid_gen() if uuid_gen is not None else str(uuid.uuid4())
     if not defn.os.machine:
         defn.os.machine = caps.default_machine() or "pc"
+    # Aliases (pc, q35) become the versioned machine they stand for, so a defined domain
+    # keeps its machine type across QEMU upgrades (libvirt does the same).
+    machine = caps.tcg.machine(defn.os.machine)
+    if machine is not None and machine.alias == defn.os.machine:
+        defn.os.machine = machine.name
     _order_disks(defn)
     _mirror_console(defn)
     _implicit_controllers(defn)

@@ -73,6 +73,23 @@ EXTRA_CASES = {
       <rng model='virtio'><rate bytes='1024' period='1000'/><backend model='random'>/dev/random</backend></rng>
       <panic model='isa'/>
       </devices></domain>""",
+    "q35-chardevs-boot": """<domain type='qemu'><name>chr</name>
+      <uuid>6f1b9d1e-8c55-4c1e-9c57-1d2f3a4b5c61</uuid><memory>262144</memory><vcpu>4</vcpu>
+      <os><type arch='x86_64' machine='q35'>hvm</type></os>
+      <features><acpi/><apic/></features>
+      <cpu mode='custom' match='exact'><model fallback='allow'>qemu64</model></cpu>
+      <devices><emulator>/usr/bin/qemu-system-x86_64</emulator>
+      <disk type='file' device='disk'><source file='/var/tmp/x.img'/><target dev='vda' bus='virtio'/><boot order='2'/></disk>
+      <disk type='file' device='cdrom'><source file='/var/tmp/x.iso'/><target dev='sdc' bus='scsi'/><readonly/><boot order='3'/></disk>
+      <controller type='scsi' model='virtio-scsi'/>
+      <interface type='user'><mac address='52:54:00:00:00:09'/><model type='virtio'/><boot order='1'/></interface>
+      <serial type='unix'><source mode='bind' path='/var/tmp/s0.sock'/><target port='0'/></serial>
+      <serial type='file'><source path='/var/tmp/s1.log' append='on'/><target port='1'/></serial>
+      <serial type='tcp'><source mode='bind' host='127.0.0.1' service='4555'/><protocol type='telnet'/><target port='2'/></serial>
+      <console type='unix'><source mode='bind' path='/var/tmp/s0.sock'/><target type='serial' port='0'/></console>
+      <console type='pty'><target type='virtio' port='1'/></console>
+      <memballoon model='virtio'><stats period='10'/></memballoon>
+      </devices></domain>""",
     "pc-minimal": """<domain type='qemu'><name>min</name>
       <uuid>6f1b9d1e-8c55-4c1e-9c57-1d2f3a4b5c60</uuid><memory>65536</memory>
       <os><type arch='x86_64'>hvm</type></os></domain>""",
@@ -105,7 +122,9 @@ def _normalise(argv: list[str]) -> list[str]:
             a = "socket,id=charmonitor,<monitor>,server=on,wait=off"
         elif prev == "-device" and a.startswith("{"):
             props = json.loads(a)
-            props.pop("romfile", None)
+            if "netdev" in props:  # domxml-to-native rebuilt the NIC without ROM/boot settings
+                props.pop("romfile", None)
+                props.pop("bootindex", None)
             a = json.dumps(props, separators=(",", ":"))
         out.append(a)
     return out
