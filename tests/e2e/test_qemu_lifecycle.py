@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
+import tempfile
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
@@ -40,6 +41,7 @@ from pyvirt.errors import ErrorCode, VirtError
 pytestmark = pytest.mark.e2e
 
 L = LifecycleEvent
+CAPS_CACHE = Path(tempfile.mkdtemp(prefix="pyvirt-caps-"))  # probe QEMU once per run
 READY = b"TESTGUEST READY"
 
 
@@ -100,6 +102,7 @@ async def boot_ready(drv: QemuDriver, dom: DomainRef) -> None:
 @pytest.fixture
 async def drv(embed_root: Path) -> AsyncIterator[QemuDriver]:
     d = await QemuDriver.open(f"qemu:///embed?root={embed_root}")
+    d.lc.caps_cache_dir = CAPS_CACHE
     yield d
     for ref in await d.list_all_domains(ListDomainsFlags.ACTIVE):
         try:
@@ -354,6 +357,7 @@ try:
 finally:
     if dom.isActive(): dom.destroy()
     dom.undefine()
+wait_ev([1, 0])
 print(json.dumps({"steps": steps, "events": events}))
 '''
 
@@ -418,6 +422,7 @@ async def test_states_and_events_match_libvirt(guest_xml: Callable[..., str], em
         await step("resume-2")
         await drv.destroy(dom)
         await step("destroy")
+        await drv.undefine(dom)
     finally:
         await drv.close()
     assert steps == oracle["steps"]

@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import logging
 import shutil
 import xml.etree.ElementTree as ET
 from collections.abc import Coroutine
@@ -70,6 +71,8 @@ from pyvirt.errors import ErrorCode, ErrorDomain, VirtError
 if TYPE_CHECKING:
     from pyvirt.drivers.qemu.caps import QemuCaps
 
+log = logging.getLogger(__name__)
+
 AGENT_CHANNEL = "org.qemu.guest_agent.0"
 PIDFILE = "qemu.pid"
 DEFAULT_EMULATOR = "/usr/bin/qemu-system-x86_64"
@@ -92,6 +95,10 @@ class Lifecycle:
         self._caps: dict[str, QemuCaps] = {}
         self._ids = IdAllocator(paths.run_dir / "next-id")
         self._bg: set[asyncio.Task[None]] = set()
+        # The full domain model + golden-tested argv builder (pyvirt.conf.domain,
+        # drivers/qemu/command). Off: the interim seam (domainobj/process) does both.
+        self.use_model = True
+        self.caps_cache_dir = paths.cache_dir  # tests share one across embed roots
 
     # ------------------------------------------------------------------ caps / parse
     async def caps(self, binary: str | None = None) -> QemuCaps:
@@ -100,7 +107,7 @@ class Lifecycle:
         path = binary or DEFAULT_EMULATOR
         c = self._caps.get(path)
         if c is None:
-            c = await load_caps(path, self.paths.cache_dir)
+            c = await load_caps(path, self.caps_cache_dir)
             self._caps[path] = c
         return c
 
@@ -109,7 +116,7 @@ class Lifecycle:
         d0 = DomainDefinition.parse(xml)  # validation errors first, before probing anything
         ostype = d0.root.find("os/type")
         machine = ostype.get("machine") if ostype is not None else None
-        if machine is not None and machine not in ("pc", "q35", "isapc", "microvm"):
+        if machine is not None and machine not in ("pc", "q35", "isapc", "microvm") and not self.use_model:
             return d0  # already versioned: no need to look at the emulator
         emulator = d0.root.findtext("devices/emulator") or DEFAULT_EMULATOR
         try:
@@ -122,7 +129,9 @@ class Lifecycle:
             mt = caps.tcg.machine(name)
             return mt.name if mt is not None else name
 
-        return DomainDefinition.parse(xml, alias)
+        d1 = DomainDefinition.parse(xml, alias)
+        canonical = model_canonical_xml(d1.format(), caps)
+        return d1 if canonical is None else DomainDefinition.parse(canonical)
 
     # ------------------------------------------------------------------ publishing
     def _publish(self, obj: DomainObj, event: LifecycleEvent, detail: int) -> None:
@@ -144,13 +153,20 @@ class Lifecycle:
         ddir = domain_dir(self.paths.run_dir, dom_id, obj.name)
         ddir.mkdir(parents=True, exist_ok=True)
         listener = make_monitor_listener(ddir / "monitor.sock")
+        model: Any = None
         try:
-            argv = fallback_argv(live.root, RuntimeLayout(dom_id, listener.fileno(), ddir))
+            if self.use_model:
+                built = await self._model_argv(live, dom_id, listener.fileno(), ddir)
+                if built is not None:
+                    argv, model = built
+            if model is None:
+                argv = fallback_argv(live.root, RuntimeLayout(dom_id, listener.fileno(), ddir))
         except BaseException:
             listener.close()
             shutil.rmtree(ddir, ignore_errors=True)
+            obj.set_state(DomainState.SHUTOFF, ShutoffReason.FAILED)
             raise
-        if live.action("on_reboot") == "destroy":
+        if live.action("on_reboot") == "destroy" and "-no-reboot" not in argv and "-action" not in argv:
             argv.insert(-2, "-no-reboot")  # a guest reboot then arrives as SHUTDOWN(guest-reset)
         # QEMU removes its pidfile on every orderly exit (guest poweroff, quit, SIGTERM) but
         # not when it crashes or is SIGKILLed: how a later process tells the two apart.
@@ -173,8 +189,11 @@ class Lifecycle:
         sp.watch.on_exit(rt.on_exit)
         try:
             chardevs = await sp.monitor.execute("query-chardev")
-            _record_ptys(live.root, chardevs)
-            obj.live_xml = live.format(dom_id)
+            if model is not None:
+                obj.live_xml = model_live_xml(model, chardevs, ddir)
+            else:
+                _record_ptys(live.root, chardevs)
+                obj.live_xml = live.format(dom_id)
             self.store.save_status(obj)
             if paused:
                 self._set(obj, DomainState.PAUSED, PausedReason.USER)
@@ -195,6 +214,24 @@ class Lifecycle:
             if isinstance(e, (QMPClosed, QMPCommandError)):
                 raise _qmp_error(e) from e
             raise
+
+    async def _model_argv(self, live: DomainDefinition, dom_id: int, monitor_fd: int,
+                          ddir: Path) -> tuple[list[str], Any] | None:
+        """argv from the project's builder, or None when it does not cover this definition."""
+        from pyvirt.drivers.qemu.command import CommandRuntime, build
+        from pyvirt.errors import ConfigUnsupported
+
+        emulator = live.root.findtext("devices/emulator") or DEFAULT_EMULATOR
+        caps = await self.caps(emulator)
+        try:
+            m = model_postparsed(live.format(), caps)
+            m.id = dom_id
+            rt = CommandRuntime(domain_id=dom_id, domain_dir=str(ddir), channel_dir=str(ddir),
+                                monitor_fd=monitor_fd, master_key=False)
+            return build(m, caps, rt), m
+        except ConfigUnsupported as e:
+            log.info("argv builder does not cover %s (%s); using the interim builder", live.name, e.message)
+            return None
 
     # ------------------------------------------------------------------ attach / reap
     def _unattended_exit(self, obj: DomainObj) -> tuple[ShutoffReason, StoppedDetail]:
@@ -574,3 +611,48 @@ async def agent_shutdown(path: str, mode: str, timeout: float = 5.0) -> None:
                         ErrorCode.AGENT_UNRESPONSIVE, ErrorDomain.QEMU) from e
     finally:
         writer.close()
+
+
+def model_postparsed(xml: str, caps: QemuCaps) -> Any:
+    """parse_domain + QEMU postparse (controllers, aliases, addresses) of the full model."""
+    from pyvirt.conf.domain import parse_domain
+    from pyvirt.drivers.qemu.postparse import postparse
+
+    m = parse_domain(xml, inactive=True)
+    postparse(m, caps)
+    return m
+
+
+def model_canonical_xml(xml: str, caps: QemuCaps) -> str | None:
+    """libvirt's stored form of a definition (what define persists), or None if the model
+    cannot take it (then the interim seam's form is kept)."""
+    from pyvirt.conf.domain import format_domain
+
+    try:
+        return str(format_domain(model_postparsed(xml, caps), inactive=True))
+    except VirtError as e:
+        if e.code in (ErrorCode.CONFIG_UNSUPPORTED,):
+            return None
+        raise
+
+
+def model_live_xml(m: Any, chardevs: list[dict[str, Any]], channel_dir: Path) -> str:
+    """The live XML: pty paths from query-chardev on serials and their consoles, and the
+    socket paths chosen for unix channels that did not name one."""
+    from pyvirt.conf.domain import format_domain
+
+    for ch in m.devices.channels:
+        if str(ch.type) == "unix" and not ch.source_path and ch.target_name:
+            ch.source_path = str(channel_dir / ch.target_name)
+            ch.source_mode = "bind"
+
+    ptys = {str(c.get("label")): str(c.get("filename", ""))[4:] for c in chardevs
+            if str(c.get("filename", "")).startswith("pty:")}
+    for i, ser in enumerate(m.devices.serials):
+        path = ptys.get(f"charserial{i}")
+        if path:
+            ser.source_path = path
+            for con in m.devices.consoles:
+                if (con.target_port or 0) == (ser.target_port or i) and str(con.type) == "pty":
+                    con.source_path = path
+    return str(format_domain(m))

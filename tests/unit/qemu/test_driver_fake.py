@@ -11,6 +11,7 @@ import asyncio
 import os
 import signal
 import subprocess
+import tempfile
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -60,8 +61,13 @@ async def root(tmp_path: Path) -> AsyncIterator[Path]:
     yield tmp_path / "root"
 
 
+_CAPS_CACHE = Path(tempfile.mkdtemp(prefix="pyvirt-caps-"))  # probe QEMU once per test run
+
+
 async def open_drv(root: Path) -> QemuDriver:
-    return await QemuDriver.open(f"qemu:///embed?root={root}")
+    drv = await QemuDriver.open(f"qemu:///embed?root={root}")
+    drv.lc.caps_cache_dir = _CAPS_CACHE
+    return drv
 
 
 async def fake_running(drv: QemuDriver, name: str, status: str = "running",
