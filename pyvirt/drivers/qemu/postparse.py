@@ -211,7 +211,7 @@ def _default_devices(defn: DomainDef) -> None:
     if ("keyboard", "ps2") not in kinds:
         devs.inputs.append(model.InputDef(type="keyboard", bus="ps2"))
     for inp in devs.inputs:
-        if not inp.bus:
+        if not inp.bus and str(inp.type) in ("mouse", "keyboard", "tablet"):
             inp.bus = "ps2"
     if devs.graphics and not devs.videos:
         devs.videos.append(model.VideoDef(model="cirrus" if not is_q35(defn) else "vga"))

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from pyvirt.drivers.qemu.command.util import JsonProps, pci_props, qescape, qjson, virtio_opts
 from pyvirt.errors import ConfigUnsupported
@@ -28,6 +28,9 @@ def input_args(defn: DomainDef) -> list[str]:
     next_port = 1
     for inp in defn.devices.inputs:
         bus, itype = str(inp.bus or "ps2"), str(inp.type)
+        if itype == "evdev":
+            argv += ["-object", qjson(_evdev_props(inp))]
+            continue
         if bus == "ps2":
             continue  # built into the i8042 controller of every x86 machine
         if bus == "usb":
@@ -49,6 +52,21 @@ def input_args(defn: DomainDef) -> list[str]:
             raise ConfigUnsupported(f"unsupported configuration: input bus '{bus}' is not supported")
         argv += ["-device", qjson(props)]
     return argv
+
+
+def _evdev_props(inp: Any) -> JsonProps:
+    """A host evdev device passed through with QEMU's input-linux object."""
+    src = next((e for e in inp.extra if e.tag == "source"), None)
+    if src is None or not src.get("dev"):
+        raise ConfigUnsupported("unsupported configuration: evdev input without a source device")
+    props: JsonProps = {"qom-type": "input-linux", "id": inp.alias, "evdev": src.get("dev")}
+    if src.get("repeat") is not None:
+        props["repeat"] = src.get("repeat") == "on"
+    if src.get("grab") == "all":
+        props["grab_all"] = True
+    if src.get("grabToggle"):
+        props["grab-toggle"] = src.get("grabToggle")
+    return props
 
 
 def audio_args(defn: DomainDef) -> list[str]:

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from pyvirt.drivers.qemu.command.util import JsonProps, pci_props, qescape, qjson
+from pyvirt.drivers.qemu.command.util import JsonProps, pci_props, qescape, qjson, virtio_opts
 from pyvirt.errors import ConfigUnsupported
 
 if TYPE_CHECKING:
@@ -48,7 +48,7 @@ def fs_args(defn: DomainDef) -> list[str]:
         opts += [f"id={fsid}", f"path={qescape(path)}"]
         if el.find("readonly") is not None:
             opts.append("readonly=on")
-        props: JsonProps = {"driver": "virtio-9p-pci", "id": dev.alias, "fsdev": fsid, "mount_tag": tag}
+        props: JsonProps = {"driver": "virtio-9p-pci", **virtio_opts(dev), "id": dev.alias, "fsdev": fsid, "mount_tag": tag}
         props.update(pci_props(dev.address, defn))
         argv += ["-fsdev", ",".join(opts), "-device", qjson(props)]
     return argv

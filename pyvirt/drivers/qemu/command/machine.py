@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 
 from pyvirt.drivers.qemu.caps import QemuCapFlag
 from pyvirt.drivers.qemu.command.runtime import CommandRuntime
-from pyvirt.drivers.qemu.command.util import qescape, qjson
+from pyvirt.drivers.qemu.command.util import JsonProps, qescape, qjson
 from pyvirt.errors import ConfigUnsupported
 
 if TYPE_CHECKING:
@@ -53,6 +53,33 @@ def head_args(defn: DomainDef, caps: QemuCaps, rt: CommandRuntime) -> list[str]:
         argv.append("-no-shutdown")
     argv += pm_args(defn)
     argv += boot_args(defn)
+    argv += iommu_args(defn)
+    return argv
+
+
+# <iommu model='intel'><driver .../> attributes -> intel-iommu properties (name, kind).
+_INTEL_IOMMU = (("intremap", "intremap", "str"), ("caching_mode", "caching-mode", "bool"),
+                ("eim", "eim", "str"), ("iotlb", "device-iotlb", "bool"), ("aw_bits", "aw-bits", "int"))
+
+
+def iommu_args(defn: DomainDef) -> list[str]:
+    """The Intel IOMMU (<iommu> is kept raw by conf); virtio-iommu is not built yet."""
+    argv: list[str] = []
+    for n, dev in enumerate(o for o in defn.devices.others if o.tag == "iommu"):
+        el = dev.element
+        if el is None or el.get("model") != "intel":
+            raise ConfigUnsupported(f"unsupported configuration: IOMMU model '{el.get('model') if el is not None else ''}'")
+        drv = el.find("driver")
+        attrs: dict[str, str] = {str(k): str(v) for k, v in drv.attrib.items()} if drv is not None else {}
+        props: JsonProps = {"driver": "intel-iommu", "id": f"iommu{n}"}
+        for key, prop, kind in _INTEL_IOMMU:
+            val = attrs.pop(key, None)
+            if val is None:
+                continue
+            props[prop] = val == "on" if kind == "bool" else int(val) if kind == "int" else val
+        if attrs:
+            raise ConfigUnsupported(f"unsupported configuration: IOMMU option '{min(attrs)}'")
+        argv += ["-device", qjson(props)]
     return argv
 
 
@@ -82,7 +109,14 @@ def machine_args(defn: DomainDef, caps: QemuCaps) -> list[str]:
     opts = [machine, "usb=off"]
     smm = defn.features.elements.get("smm")
     if smm is not None:
+        if len(smm):
+            raise ConfigUnsupported("unsupported configuration: SMM options (tseg) are not supported")
         opts.append(f"smm={smm.get('state') or 'on'}")
+    ioapic = defn.features.elements.get("ioapic")
+    if ioapic is not None and ioapic.get("driver") == "qemu":
+        opts.append("kernel_irqchip=split")  # the IOMMU's interrupt remapping needs it
+    elif ioapic is not None and ioapic.get("driver") not in (None, "kvm"):
+        raise ConfigUnsupported(f"unsupported configuration: ioapic driver '{ioapic.get('driver')}'")
     opts += ["dump-guest-core=off", "memory-backend=pc.ram"]
     hpet = _timer(defn, "hpet")
     if hpet is not None and hpet.present is False and _hpet_on_machine(caps):

@@ -62,7 +62,9 @@ def driver_attrs(dev: Any) -> Mapping[str, str]:
     for el in getattr(dev, "extra", ()):
         if el.tag == "driver":
             return dict(el.attrib)
-    return {}
+    raw = getattr(dev, "element", None)  # a device family conf keeps as raw XML
+    found = raw.find("driver") if raw is not None else None
+    return dict(found.attrib) if found is not None else {}
 
 
 def virtio_opts(dev: Any) -> JsonProps:
