@@ -68,7 +68,9 @@ COVERED: frozenset[tuple[str, str]] = frozenset(
      ("devices/disk/target", "rotation_rate"), ("devices/disk/geometry", "cyls"),
      ("devices/disk/geometry", "heads"), ("devices/disk/geometry", "secs"),
      ("devices/disk/geometry", "trans"), ("devices/disk/shareable", ""), ("devices/disk", "snapshot"),
-     ("cputune", "*"), ("devices/disk/target", "tray"), ("devices/video/model", "ram"),
+     # Not on the command line in libvirt 9: pinning and I/O throttling are applied to the
+     # running QEMU (sched_setaffinity / block_set_io_throttle) by the process layer.
+     ("cputune", "*"), ("devices/disk/iotune", "*"), ("devices/disk/target", "tray"), ("devices/video/model", "ram"),
      ("devices/video/model", "vram64"), ("devices/video/model", "vgamem"),
      ("devices/watchdog", "model"), ("devices/hostdev", "mode"),
      ("devices/hostdev", "type"), ("devices/hostdev", "managed"), ("devices/hostdev/source", ""),
