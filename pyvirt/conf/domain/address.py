@@ -75,6 +75,12 @@ def parse_address(el: etree._Element) -> AddressDef:
             a.slot = 0
         if a.function is None:
             a.function = 0
+        if a.domain > 0xFFFF:
+            raise XMLError(f"XML error: Invalid PCI address domain='0x{a.domain:x}', must be "
+                           f"<= 0xFFFF", domain=ErrorDomain.NONE)
+        if a.bus > 0xFF:
+            raise XMLError(f"XML error: Invalid PCI address bus='0x{a.bus:x}', must be <= 0xFF",
+                           domain=ErrorDomain.NONE)
         if a.slot > 31:
             raise XMLError(f"XML error: Invalid PCI address slot='0x{a.slot:x}', must be <= 0x1F",
                            domain=ErrorDomain.NONE)

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 
 from pyvirt.conf._xml import Writer, attrs, onoff, parse_enum, parse_int, parse_onoff
 from pyvirt.conf.domain.base import DeviceDef, emit_extras, format_info, parse_info
-from pyvirt.errors import ConfigUnsupported, XMLError
+from pyvirt.errors import ConfigUnsupported, ErrorDomain, InternalError, XMLError
 
 if TYPE_CHECKING:
     from lxml import etree
@@ -109,6 +109,9 @@ def _parse_source(c: etree._Element, ch: ChardevDef) -> None:
             if r.tag == "reconnect":
                 ch.reconnect_enabled = parse_yesno_opt(r.get("enabled"))
                 ch.reconnect_timeout = parse_int(r.get("timeout"), "timeout")
+                if ch.reconnect_enabled and ch.reconnect_timeout is None:
+                    raise XMLError("XML error: Missing required attribute 'timeout' in element "
+                                   "'reconnect'")
             elif isinstance(r.tag, str):
                 ch.source_extra.append(r)
         return
@@ -140,9 +143,10 @@ def parse_chardev(el: etree._Element, kind: ChardevKind) -> ChardevDef:
     assert ctype is not None
     ch = ChardevDef(kind=kind, type=ctype)
     nsrc = sum(1 for c in el if c.tag == "source")
-    if nsrc > 1 and (ctype != ChardevType.UDP or nsrc > 2
-                     or len({c.get("mode", "connect") for c in el if c.tag == "source"}) < 2):
-        raise XMLError("XML error: Invalid char device source count")
+    if ctype == ChardevType.UDP and nsrc > 2:
+        raise XMLError("XML error: only two source elements are allowed for character device")
+    if ctype != ChardevType.UDP and nsrc > 1:
+        raise XMLError("XML error: only one source element is allowed for character device")
     for c in el:
         tag = c.tag
         if not isinstance(tag, str) or parse_info(c, ch):
@@ -177,18 +181,20 @@ def parse_chardev(el: etree._Element, kind: ChardevKind) -> ChardevDef:
     return ch
 
 
+def _internal(msg: str) -> InternalError:
+    return InternalError("internal error: " + msg, domain=ErrorDomain.DOMAIN)
+
+
 def _validate(ch: ChardevDef) -> None:
     if ch.type == ChardevType.TCP:
         if ch.source_host is None:
-            raise XMLError("XML error: Missing source host attribute for char device")
+            raise _internal("Missing source host attribute for char device")
         if ch.source_service is None:
-            raise XMLError("XML error: Missing source service attribute for char device")
+            raise _internal("Missing source service attribute for char device")
     if ch.type == ChardevType.UDP and ch.source_service is None:
-        raise XMLError("XML error: Missing source service attribute for char device")
-    if ch.reconnect_enabled and ch.reconnect_timeout is None:
-        raise XMLError("XML error: chardev reconnect is enabled but timeout is missing")
+        raise _internal("Missing source service attribute for char device")
     if ch.reconnect_enabled is not None and ch.source_mode == "bind":
-        raise XMLError("XML error: chardev reconnect is possible only for connect mode")
+        raise _internal("chardev reconnect is possible only for connect mode")
 
 
 def _format_source(w: Writer, d: int, ch: ChardevDef, inactive: bool) -> None:

@@ -23,7 +23,7 @@ from pyvirt.conf.domain.base import (
     is_user_alias,
     parse_info,
 )
-from pyvirt.errors import ConfigUnsupported, ErrorDomain, XMLError
+from pyvirt.errors import ConfigUnsupported, ErrorDomain, InternalError, XMLError
 
 if TYPE_CHECKING:
     from lxml import etree
@@ -88,7 +88,9 @@ def parse_controller(el: etree._Element) -> ControllerDef:
     if idx is not None:
         n = parse_int(idx, "index")
         if n is None or n < 0:
-            raise XMLError(f"XML error: Cannot parse controller index {idx}")
+            raise XMLError(f"XML error: Invalid value for attribute 'index' in element "
+                           f"'controller': '{idx}'. Expected non-negative value",
+                           domain=ErrorDomain.XML)
         ctrl.index = n
     for c in _kids(el):
         if parse_info(c, ctrl):
@@ -212,6 +214,12 @@ def parse_interface(el: etree._Element) -> InterfaceDef:
             net.model = c.get("type")
         elif tag == "driver":
             net.driver = {str(k): str(v) for k, v in c.attrib.items()}
+            for key in ("rx_queue_size", "tx_queue_size"):
+                val = net.driver.get(key)
+                if val is not None and not val.isdigit():
+                    raise XMLError(f"XML error: Invalid value for attribute '{key}' in element "
+                                   f"'driver': '{val}'. Expected non-negative integer value",
+                                   domain=ErrorDomain.XML)
             net.driver_extra = _kids(c)
         elif tag == "link":
             net.link_state = c.get("state")
@@ -390,7 +398,8 @@ def _graphics_defaults(gr: GraphicsDef, listen_attr: str | None) -> None:
         elif first.address is None:
             first.address = listen_attr
         elif first.address != listen_attr:
-            raise XMLError(f"XML error: graphics 'listen' attribute '{listen_attr}' must match "
+            raise ConfigUnsupported(f"unsupported configuration: graphics 'listen' attribute "
+                                    f"'{listen_attr}' must match "
                            f"'address' attribute of first listen element (found "
                            f"'{first.address}')")
     if gr.type not in ("vnc", "spice", "rdp"):
@@ -402,7 +411,8 @@ def _graphics_defaults(gr: GraphicsDef, listen_attr: str | None) -> None:
     if gr.type == "vnc" and gr.socket is not None:
         first = gr.listens[0] if gr.listens else None
         if first is not None and first.type == "socket" and first.socket not in (None, gr.socket):
-            raise XMLError(f"XML error: graphics 'socket' attribute '{gr.socket}' must match "
+            raise ConfigUnsupported(f"unsupported configuration: graphics 'socket' attribute "
+                                    f"'{gr.socket}' must match "
                            f"'socket' attribute of first listen element (found "
                            f"'{first.socket}')")
         gr.listens = [GraphicsListenDef(type="socket", socket=gr.socket)]
@@ -642,8 +652,9 @@ def _chardev_sources(el: etree._Element, ctype: str) -> None:
     """A chardev backend kept verbatim still gets libvirt's checks and its default
     ``mode='connect'`` (placed first, where libvirt formats it)."""
     for src in el.iterchildren("source"):
-        if ctype == "unix" and src.get("path") is None and src.get("mode") != "bind":
-            raise XMLError("XML error: Missing source path attribute for char device")
+        if ctype == "unix" and src.get("path") is None:
+            raise InternalError("internal error: Missing source path attribute for char device",
+                                domain=ErrorDomain.DOMAIN)
         if src.get("mode") is None:
             rest = list(src.attrib.items())
             src.attrib.clear()

@@ -19,7 +19,14 @@ from pyvirt.conf._xml import (
 )
 from pyvirt.conf.domain.base import emit_extras
 from pyvirt.conf.domain.resctrl import ResctrlDef, format_resctrl, parse_tune
-from pyvirt.errors import ConfigUnsupported, ErrorDomain, InternalError, XMLError
+from pyvirt.errors import (
+    ConfigUnsupported,
+    ErrorCode,
+    ErrorDomain,
+    InternalError,
+    VirtError,
+    XMLError,
+)
 
 if TYPE_CHECKING:
     from lxml import etree
@@ -151,7 +158,8 @@ def _parse_sched(c: etree._Element, ct: CputuneDef) -> None:
     taken = {s.id for s in target}
     for n in sorted(parse_bitmap(ids)):
         if n in taken:
-            raise XMLError(f"XML error: {kind} attributes in <{c.tag}> must not overlap")
+            raise VirtError(f"'{c.tag}' attributes '{kind}' must not overlap",
+                            ErrorCode.XML_DETAIL, ErrorDomain.DOMAIN)
         target.append(SchedDef(id=n, scheduler=sched,
                                priority=prio if sched in ("fifo", "rr") else None))
 

@@ -42,6 +42,9 @@ def postparse(d: DomainDef, *, mac_gen: Callable[[], str] | None = None) -> None
     _misc_devices(d, mac_gen or random_mac)
     _unique_ids(d)
     _cputune(d)
+    from pyvirt.conf.domain.validate import validate
+
+    validate(d)
 
 
 def _identity(d: DomainDef) -> None:
@@ -74,14 +77,43 @@ def _os(d: DomainDef) -> None:
                                 "used together with os/boot elements")
 
 
+def _insert_disk(disks: list[DiskDef], disk: DiskDef) -> None:
+    """libvirt's disk insertion: disks stay grouped by bus, ordered by target index within a
+    group; a disk on a new bus goes last."""
+    at = -1
+    new = _index_or_none(disk.target.dev)
+    for i in range(len(disks) - 1, -1, -1):
+        if disks[i].target.bus != disk.target.bus:
+            continue
+        old = _index_or_none(disks[i].target.dev)
+        if old is not None and new is not None and old > new:
+            at = i
+        elif at == -1:
+            at = i + 1
+    disks.insert(len(disks) if at == -1 else at, disk)
+
+
+def _index_or_none(dev: str) -> int | None:
+    try:
+        return disk_index(dev)
+    except XMLError:
+        return None
+
+
 def _disks(d: DomainDef) -> None:
-    seen: dict[str, DiskDef] = {}
     for disk in d.devices.disks:
         t = disk.target
         if t.bus is None:
             t.bus = next((b for p, b in _BUS_BY_PREFIX if t.dev.startswith(p)), DiskBus.IDE)
             if disk.device == DiskDevice.FLOPPY:
                 t.bus = DiskBus.FDC
+    ordered: list[DiskDef] = []
+    for disk in d.devices.disks:
+        _insert_disk(ordered, disk)
+    d.devices.disks[:] = ordered
+    seen: dict[str, DiskDef] = {}
+    for disk in d.devices.disks:
+        t = disk.target
         prev = seen.get(t.dev)
         if prev is not None:
             a = prev.source.path if prev.source is not None else None

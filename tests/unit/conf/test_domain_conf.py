@@ -318,7 +318,8 @@ def test_scheduler_ranges_expand_per_thread() -> None:
         parse_domain(BASE.format(top=MEM + (
             "<vcpu>4</vcpu><cputune><vcpusched vcpus='0-1' scheduler='idle'/>"
             "<vcpusched vcpus='1' scheduler='batch'/></cputune>"), dev=""))
-    assert ei.value.code == ErrorCode.XML_ERROR
+    assert (ei.value.code, ei.value.message) == (
+        ErrorCode.XML_DETAIL, "'vcpusched' attributes 'vcpus' must not overlap")
 
 
 def test_unmodeled_names_element_paths() -> None:
