@@ -17,7 +17,7 @@ from pyvirt.errors import ErrorCode, VirtError
 
 
 def _child(code: str) -> subprocess.Popen[bytes]:
-    return subprocess.Popen([sys.executable, "-c", code])  # noqa: ASYNC220
+    return subprocess.Popen([sys.executable, "-c", code])
 
 
 async def test_watch_fires_on_exit_and_reaps() -> None:
