@@ -27,6 +27,7 @@ from pyvirt.drivers.qemu.command.misc import (
 )
 from pyvirt.drivers.qemu.command.net import net_args
 from pyvirt.drivers.qemu.command.runtime import CommandRuntime
+from pyvirt.drivers.qemu.command.util import raw_boot_order
 
 if TYPE_CHECKING:
     from pyvirt.conf.domain import DomainDef
@@ -45,6 +46,10 @@ def boot_indexes(defn: DomainDef) -> dict[int, int]:
     """
     devs: list[Any] = [*defn.devices.disks, *defn.devices.interfaces]
     explicit = {id(d): int(d.boot_order) for d in devs if getattr(d, "boot_order", None)}
+    for o in defn.devices.others:
+        order = raw_boot_order(o) if o.tag == "hostdev" else None
+        if order is not None:
+            explicit[id(o)] = order
     if explicit:
         return explicit
     out: dict[int, int] = {}
@@ -85,7 +90,7 @@ def build(defn: DomainDef, caps: QemuCaps, runtime: CommandRuntime) -> list[str]
     argv += graphics
     argv += video_args(defn)
     argv += watchdog_args(defn)
-    argv += hostdev_args(defn)
+    argv += hostdev_args(defn, boots)
     argv += memballoon_args(defn)
     argv += rng_args(defn)
     if runtime.sandbox:

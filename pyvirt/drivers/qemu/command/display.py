@@ -4,7 +4,14 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from pyvirt.drivers.qemu.command.util import JsonProps, pci_props, qescape, qjson, virtio_opts
+from pyvirt.drivers.qemu.command.util import (
+    JsonProps,
+    pci_props,
+    qescape,
+    qjson,
+    usb_ports,
+    virtio_opts,
+)
 from pyvirt.errors import ConfigUnsupported
 
 if TYPE_CHECKING:
@@ -21,11 +28,7 @@ _VIDEO_PRIMARY = {"cirrus": "cirrus-vga", "vga": "VGA", "virtio": "virtio-vga", 
 
 def input_args(defn: DomainDef) -> list[str]:
     argv: list[str] = []
-    # USB ports are handed out at start (libvirt does not write them into the definition):
-    # root-hub ports 1, 2, ... in device order, skipping explicit ones.
-    taken = {str(i.address.usb_port) for i in defn.devices.inputs
-             if i.address is not None and str(i.address.type) == "usb"}
-    next_port = 1
+    ports = usb_ports(defn)
     for inp in defn.devices.inputs:
         bus, itype = str(inp.bus or "ps2"), str(inp.type)
         if itype == "evdev":
@@ -36,15 +39,8 @@ def input_args(defn: DomainDef) -> list[str]:
         if bus == "usb":
             props: JsonProps = {"driver": _USB_INPUTS[itype], "id": inp.alias}
             addr = inp.address
-            if addr is not None and str(addr.type) == "usb":
-                props["bus"] = f"usb.{addr.bus or 0}"
-                props["port"] = str(addr.usb_port)
-            else:
-                while str(next_port) in taken:
-                    next_port += 1
-                props["bus"] = "usb.0"
-                props["port"] = str(next_port)
-                taken.add(str(next_port))
+            props["bus"] = f"usb.{addr.bus or 0}" if addr is not None and str(addr.type) == "usb" else "usb.0"
+            props["port"] = ports[id(inp)]
         elif bus == "virtio":
             props = {"driver": _VIRTIO_INPUTS[itype], **virtio_opts(inp), "id": inp.alias}
             props.update(pci_props(inp.address, defn))

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-from pyvirt.drivers.qemu.command.util import JsonProps, pci_props, qjson, virtio_opts
+from pyvirt.drivers.qemu.command.util import JsonProps, pci_props, qjson, usb_ports, virtio_opts
 from pyvirt.errors import ConfigUnsupported
 
 if TYPE_CHECKING:
@@ -49,12 +49,42 @@ def watchdog_args(defn: DomainDef) -> list[str]:
     return argv
 
 
-def hostdev_args(defn: DomainDef) -> list[str]:
-    """PCI host devices through VFIO (<hostdev> is kept raw by conf)."""
+# <source guestReset=...> -> (guest-reset, guest-resets-all) of usb-host.
+_USB_RESET = {"off": (False, None), "uninitialized": (True, False), "on": (True, True)}
+
+
+def _usb_hostdev(dev: Any, el: Any, port: str, bootindex: int | None) -> JsonProps:
+    src = el.find("source")
+    addr = src.find("address") if src is not None else None
+    if addr is None or addr.get("bus") is None or addr.get("device") is None or src.find("vendor") is not None:
+        raise ConfigUnsupported("unsupported configuration: USB hostdev needs a bus/device source address")
+    props: JsonProps = {"driver": "usb-host",
+                        "hostdevice": f"/dev/bus/usb/{int(addr.get('bus')):03d}/{int(addr.get('device')):03d}",
+                        "id": dev.alias}
+    reset = src.get("guestReset")
+    if reset is not None:
+        if reset not in _USB_RESET:
+            raise ConfigUnsupported(f"unsupported configuration: guestReset '{reset}'")
+        props["guest-reset"], all_ = _USB_RESET[reset]
+        if all_ is not None:
+            props["guest-resets-all"] = all_
+    if bootindex is not None:
+        props["bootindex"] = bootindex
+    props["bus"] = "usb.0"
+    props["port"] = port
+    return props
+
+
+def hostdev_args(defn: DomainDef, bootindexes: dict[int, int]) -> list[str]:
+    """Host devices (<hostdev> is kept raw by conf): PCI through VFIO, USB via usb-host."""
     argv: list[str] = []
+    ports = usb_ports(defn)
     for dev in defn.devices.others:
         el = dev.element
         if dev.tag != "hostdev" or el is None:
+            continue
+        if el.get("mode", "subsystem") == "subsystem" and el.get("type") == "usb":
+            argv += ["-device", qjson(_usb_hostdev(dev, el, ports[id(dev)], bootindexes.get(id(dev))))]
             continue
         if el.get("mode", "subsystem") != "subsystem" or el.get("type") != "pci":
             raise ConfigUnsupported(f"unsupported configuration: hostdev type '{el.get('type')}' is not supported")

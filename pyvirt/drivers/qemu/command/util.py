@@ -46,6 +46,34 @@ def pci_props(addr: Any, defn: Any) -> JsonProps:
     return out
 
 
+def raw_boot_order(dev: Any) -> int | None:
+    """``<boot order>`` of a device conf keeps as raw XML."""
+    el = getattr(dev, "element", None)
+    boot = el.find("boot") if el is not None else None
+    return int(str(boot.get("order"))) if boot is not None and boot.get("order") else None
+
+
+def usb_ports(defn: Any) -> dict[int, str]:
+    """Root-hub ports for USB devices without an address, by ``id(device)``: handed out at
+    start (libvirt does not write them into the definition), inputs then host devices,
+    skipping ports taken explicitly."""
+    devs: list[Any] = [i for i in defn.devices.inputs if str(i.bus) == "usb"]
+    devs += [o for o in defn.devices.others
+             if o.tag == "hostdev" and o.element is not None and o.element.get("type") == "usb"]
+    taken = {str(d.address.usb_port) for d in devs if d.address is not None and str(d.address.type) == "usb"}
+    out: dict[int, str] = {}
+    nxt = 1
+    for d in devs:
+        if d.address is not None and str(d.address.type) == "usb":
+            out[id(d)] = str(d.address.usb_port)
+            continue
+        while str(nxt) in taken:
+            nxt += 1
+        out[id(d)] = str(nxt)
+        taken.add(str(nxt))
+    return out
+
+
 # <driver iommu= ats= packed= page_per_vq=> -> virtio-pci properties, in libvirt's order.
 _VIRTIO_OPTS = (("iommu", "iommu_platform"), ("ats", "ats"), ("packed", "packed"),
                 ("page_per_vq", "page-per-vq"))
