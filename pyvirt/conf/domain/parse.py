@@ -36,10 +36,13 @@ from pyvirt.errors import (
     XMLError,
 )
 
-# One parser for every call: lxml parsers are reusable and creating one costs more than a
-# small parse. no_network/resolve_entities off: definitions come from untrusted clients.
-_PARSER = etree.XMLParser(remove_blank_text=True, remove_comments=True, resolve_entities=False,
-                          no_network=True, huge_tree=False)
+
+def _parser() -> etree.XMLParser:
+    # A parser per call: lxml parser objects must not be shared between threads (the daemon
+    # parses on several), and one costs half a microsecond. Entities and network access are
+    # off: definitions come from untrusted clients.
+    return etree.XMLParser(remove_blank_text=True, remove_comments=True, resolve_entities=False,
+                           no_network=True, huge_tree=False)
 
 # Elements libvirt knows at the top level that we keep verbatim (canonical order, see format).
 TOP_ORDER = ("name", "uuid", "genid", "title", "description", "metadata", "maxMemory", "memory",
@@ -52,7 +55,7 @@ TOP_ORDER = ("name", "uuid", "genid", "title", "description", "metadata", "maxMe
 
 def _root(xml: str) -> etree._Element:
     try:
-        root = etree.fromstring(xml.encode() if isinstance(xml, str) else xml, _PARSER)
+        root = etree.fromstring(xml.encode() if isinstance(xml, str) else xml, _parser())
     except etree.XMLSyntaxError as e:
         raise VirtError(f"(domain_definition):{e.lineno}: {e.msg}", ErrorCode.XML_DETAIL,
                         ErrorDomain.DOMAIN) from None
