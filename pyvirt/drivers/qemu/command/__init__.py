@@ -6,6 +6,24 @@ Input is a definition that went through :func:`pyvirt.drivers.qemu.postparse.pos
 :class:`CommandRuntime`. Anything the builder cannot express raises
 :class:`pyvirt.errors.ConfigUnsupported` naming the feature, so callers (and the conformance
 test) can tell "not covered" from "wrong".
+
+How the process layer uses it::
+
+    defn = postparse(parse_domain(xml), caps)          # once, at define/start
+    rt = CommandRuntime(domain_id=7, domain_dir=..., channel_dir=..., monitor_fd=listener.fileno(),
+                        socket_fds={...}, file_fd_base=None)
+    argv = build(defn, caps, rt)
+
+* ``monitor_fd`` must be an already *listening* unix socket (QEMU accepts on it).
+* ``master_key=True`` (default) names ``<domain_dir>/master-key.aes``: write 32 random bytes
+  there first, or pass ``master_key=False``.
+* with ``file_fd_base`` set, open :func:`file_fd_plan`'s files in order (append/truncate as
+  each entry says) and pass them as fds ``base``, ``base + 1``... (``pass_fds``).
+* ``socket_fds`` maps chardev ids (``charchannel0``, ``charconsole1``...) to listening
+  sockets you created; ids without an entry are bound by QEMU itself.
+* Things libvirt 9 does over QMP after start and that are therefore not here: I/O throttling
+  (``<iotune>``), vCPU pinning (``<cputune>``), ``on_reboot``/``on_poweroff`` actions
+  (``set-action``), PTY paths (``query-chardev``).
 """
 
 from __future__ import annotations
