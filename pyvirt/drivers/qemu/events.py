@@ -138,6 +138,7 @@ class DomainRuntime:
     stopped: asyncio.Event = field(default_factory=asyncio.Event)  # cleanup done (shutoff recorded)
     reboot_done: asyncio.Event = field(default_factory=asyncio.Event)  # set when no fake reboot is pending
     _task: asyncio.Task[None] | None = None
+    _detached: bool = False
 
     def start(self) -> None:
         if self.monitor is not None:
@@ -154,7 +155,7 @@ class DomainRuntime:
         self.enqueue(ProcessExited())
 
     async def _worker(self) -> None:
-        while True:
+        while not self._detached:
             item = await self.queue.get()
             try:
                 await self.sink.apply(self, item)
@@ -173,7 +174,12 @@ class DomainRuntime:
             await asyncio.wait_for(self.queue.join(), timeout)
 
     async def detach(self) -> None:
-        """Stop listening (QEMU keeps running): cancel the worker, release the monitor."""
+        """Stop listening (QEMU keeps running): cancel the worker, release the monitor.
+
+        Called from the worker itself (a stop it recorded), the worker ends after the
+        current item instead of being cancelled mid-way.
+        """
+        self._detached = True
         self.watch.stop()
         if self.monitor is not None:
             self.monitor.on_close = None

@@ -232,6 +232,11 @@ class Lifecycle:
         except ConfigUnsupported as e:
             log.info("argv builder does not cover %s (%s); using the interim builder", live.name, e.message)
             return None
+        except VirtError:
+            raise
+        except Exception:
+            log.exception("argv builder failed for %s; using the interim builder", live.name)
+            return None
 
     # ------------------------------------------------------------------ attach / reap
     def _unattended_exit(self, obj: DomainObj) -> tuple[ShutoffReason, StoppedDetail]:
@@ -634,6 +639,9 @@ def model_canonical_xml(xml: str, caps: QemuCaps) -> str | None:
         if e.code in (ErrorCode.CONFIG_UNSUPPORTED,):
             return None
         raise
+    except Exception:
+        log.exception("domain model failed on a definition; keeping the interim form")
+        return None
 
 
 def model_live_xml(m: Any, chardevs: list[dict[str, Any]], channel_dir: Path) -> str:
