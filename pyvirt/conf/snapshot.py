@@ -262,12 +262,11 @@ class DomainSnapshotDef:
         if self.memory is not None:
             mf = f" file='{esc(self.memory_file)}'" if self.memory_file is not None else ""
             w.line(1, f"<memory snapshot='{self.memory}'{mf}/>")
-        if self.has_disks or self.disks:
-            if self.disks:
-                w.line(1, "<disks>")
-                for x in self.disks:
-                    x.format(w, 2)
-                w.line(1, "</disks>")
+        if self.disks:  # libvirt writes no <disks> when the list is empty
+            w.line(1, "<disks>")
+            for x in self.disks:
+                x.format(w, 2)
+            w.line(1, "</disks>")
         if self.domain_el is not None:
             _write_domain(w, 1, self.domain_el)
         elif domain_uuid is not None:
