@@ -53,7 +53,8 @@ def _err(code: ErrorCode, msg: str, domain: ErrorDomain = ErrorDomain.QEMU) -> V
 
 
 def _bad_flags(flags: int, fn: str) -> VirtError:
-    return _err(ErrorCode.INVALID_ARG, f"invalid argument: unsupported flags (0x{flags:x}) in function {fn}")
+    # virCheckFlags' message carries no "invalid argument: " prefix (checked on libvirt 9).
+    return _err(ErrorCode.INVALID_ARG, f"unsupported flags (0x{flags:x}) in function {fn}")
 
 
 def _not_running(domain: ErrorDomain = ErrorDomain.DOMAIN) -> VirtError:
@@ -367,7 +368,7 @@ class QemuDriver(Driver):
         if flags & ~(mask | ShutdownFlags.INITCTL | ShutdownFlags.SIGNAL | ShutdownFlags.PARAVIRT):
             raise _bad_flags(flags, "qemuDomainShutdownFlags")
         if flags & ~mask:
-            raise _err(ErrorCode.INVALID_ARG, f"invalid argument: unsupported flags (0x{flags:x}) in function qemuDomainShutdownFlags")
+            raise _err(ErrorCode.INVALID_ARG, f"unsupported flags (0x{flags:x}) in function qemuDomainShutdownFlags")
         obj = self._obj(dom)
         async with obj.job.hold(JobKind.MODIFY):
             self.store.refresh(obj)

@@ -414,3 +414,12 @@ async def test_shutoff_reason_survives_for_the_next_process(root: Path) -> None:
         assert not (root / "run/qemu/k.shutoff").exists()
     finally:
         await stop_run(run)
+
+
+async def test_unsupported_flags_like_virCheckFlags(root: Path) -> None:
+    drv = await open_drv(root)
+    ref = await drv.define_xml(xml("f"))
+    with pytest.raises(VirtError) as ei:
+        await drv.get_state(ref, 1)
+    assert (ei.value.code, int(ei.value.domain)) == (ErrorCode.INVALID_ARG, 10)
+    assert ei.value.message == "unsupported flags (0x1) in function qemuDomainGetState"
