@@ -214,12 +214,6 @@ def parse_interface(el: etree._Element) -> InterfaceDef:
             net.model = c.get("type")
         elif tag == "driver":
             net.driver = {str(k): str(v) for k, v in c.attrib.items()}
-            for key in ("rx_queue_size", "tx_queue_size"):
-                val = net.driver.get(key)
-                if val is not None and not val.isdigit():
-                    raise XMLError(f"XML error: Invalid value for attribute '{key}' in element "
-                                   f"'driver': '{val}'. Expected non-negative integer value",
-                                   domain=ErrorDomain.XML)
             net.driver_extra = _kids(c)
         elif tag == "link":
             net.link_state = c.get("state")
@@ -227,6 +221,14 @@ def parse_interface(el: etree._Element) -> InterfaceDef:
             net.mtu = parse_int(c.get("size"), "size")
         else:
             net.extra.append(c)
+    if net.model == "virtio" and net.driver is not None:
+        # libvirt reads these numbers only for virtio NICs
+        for key in ("queues", "rx_queue_size", "tx_queue_size"):
+            val = net.driver.get(key)
+            if val is not None and not val.isdigit():
+                raise XMLError(f"XML error: Invalid value for attribute '{key}' in element "
+                               f"'driver': '{val}'. Expected non-negative integer value",
+                               domain=ErrorDomain.XML)
     return net
 
 

@@ -47,6 +47,16 @@ def _os(d: DomainDef) -> None:
                 raise _detail("Only EFI firmware permits NVRAM")
             if nvram is not None:
                 raise _detail("firmware type 'bios' does not support nvram")
+        # with autoselection the loader may only say what it wants, not what it is
+        if la.get("readonly") is not None:
+            raise _detail("loader attribute 'readonly' cannot be specified when firmware "
+                          "autoselection is enabled")
+        if la.get("type") is not None or (loader is not None and loader.path is not None):
+            raise _detail("loader attribute 'type' cannot be specified when firmware "
+                          "autoselection is enabled")
+        if la.get("secure") == "no":
+            raise _detail("loader attribute 'secure' cannot be specified when firmware "
+                          "autoselection is enabled")
         fw = next((e for e in os_.extra if e.tag == "firmware"), None)
         if fw is not None:
             feats = {f.get("name"): f.get("enabled") for f in fw.iterchildren("feature")}
@@ -114,6 +124,13 @@ def _videos(d: DomainDef) -> None:
 
 def _controllers(d: DomainDef) -> None:
     for c in d.devices.controllers:
+        if c.type == "pci" and c.model == "pci-root" and c.target_index is not None:
+            if c.target_index > 30:
+                raise _unsupported(f"PCI controller target index '{c.target_index}' out of "
+                                   f"range - must be 0-30")
+            if (c.index == 0) != (c.target_index == 0):
+                raise _unsupported("Only the PCI controller with index 0 can have target index "
+                                   "0, and vice versa")
         if c.type == "pci" and c.model in ("pci-root", "pcie-root") and c.address is not None:
             raise _unsupported("pci-root and pcie-root controllers should not have an address")
 
@@ -122,6 +139,8 @@ def _usb(d: DomainDef) -> None:
     usb = [c for c in d.devices.controllers if c.type == "usb"]
     # only an explicit model='none' disables USB: without any USB controller the driver
     # adds its default one later
+    if any(c.model == "none" for c in usb) and len(usb) > 1:
+        raise _detail("Can't add another USB controller: USB is disabled for this domain")
     if not usb or any(c.model != "none" for c in usb):
         return
     if any(i.bus == "usb" for i in d.devices.inputs):
