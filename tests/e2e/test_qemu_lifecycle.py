@@ -450,3 +450,22 @@ async def test_guest_panic_follows_on_crash(drv: QemuDriver, guest_xml: Callable
     if on_crash == "preserve":
         await drv.destroy(dom)
         assert ev.lifecycle(dom.name)[-2:] == [(L.SHUTDOWN, ShutdownDetail.HOST), (L.STOPPED, StoppedDetail.DESTROYED)]
+
+
+async def test_autostart_and_unix_socket_console(drv: QemuDriver, guest_xml: Callable[..., str],
+                                                embed_root: Path) -> None:
+    sock = embed_root / "images" / "ux-serial.sock"
+    xml = guest_xml("ux").replace(
+        "<serial type='pty'>",
+        f"<serial type='unix'>\n      <source mode='bind' path='{sock}'/>",
+    ).replace("<console type='pty'>\n      <target type='serial' port='0'/>\n    </console>", "")
+    dom = await drv.define_xml(xml)
+    await drv.set_autostart(dom, True)
+    assert await drv.autostart_all() == ["ux"]
+    assert await drv.autostart_all() == []  # already running
+    stream = await drv.open_console(dom, None)
+    try:
+        await read_until(stream, READY)
+    finally:
+        await stream.close()
+    assert [r.name for r in await drv.list_all_domains(ListDomainsFlags.AUTOSTART | ListDomainsFlags.RUNNING)] == ["ux"]

@@ -218,12 +218,13 @@ class Lifecycle:
     async def _model_argv(self, live: DomainDefinition, dom_id: int, monitor_fd: int,
                           ddir: Path) -> tuple[list[str], Any] | None:
         """argv from the project's builder, or None when it does not cover this definition."""
-        from pyvirt.drivers.qemu.command import CommandRuntime, build
         from pyvirt.errors import ConfigUnsupported
 
         emulator = live.root.findtext("devices/emulator") or DEFAULT_EMULATOR
         caps = await self.caps(emulator)
         try:
+            from pyvirt.drivers.qemu.command import CommandRuntime, build
+
             m = model_postparsed(live.format(), caps)
             m.id = dom_id
             rt = CommandRuntime(domain_id=dom_id, domain_dir=str(ddir), channel_dir=str(ddir),
@@ -631,9 +632,9 @@ def model_postparsed(xml: str, caps: QemuCaps) -> Any:
 def model_canonical_xml(xml: str, caps: QemuCaps) -> str | None:
     """libvirt's stored form of a definition (what define persists), or None if the model
     cannot take it (then the interim seam's form is kept)."""
-    from pyvirt.conf.domain import format_domain
-
     try:
+        from pyvirt.conf.domain import format_domain
+
         return str(format_domain(model_postparsed(xml, caps), inactive=True))
     except VirtError as e:
         if e.code in (ErrorCode.CONFIG_UNSUPPORTED,):
