@@ -405,8 +405,15 @@ def _pci_addresses(defn: DomainDef) -> None:
     if devs.videos and devs.videos[0].address is None and str(devs.videos[0].model) != "none":
         devs.videos[0].address = _pci(alloc.reserve(0, 1 if q35 else 2))
     # PCI controllers written without an address come before every endpoint.
+    dmi: int | None = None
     for c in sorted(devs.controllers, key=lambda c: int(c.index)):
-        if str(c.type) == "pci" and c.address is None and str(c.model) == "pcie-root-port":
+        if str(c.type) == "pci" and str(c.model) == "dmi-to-pci-bridge":
+            dmi = int(c.index)
+            if c.address is None and q35:  # the ICH9's own DMI-to-PCI bridge function
+                c.address = _pci(alloc.reserve(0, 0x1E, 0))
+        elif str(c.type) == "pci" and c.address is None and str(c.model) == "pci-bridge" and dmi is not None:
+            c.address = _pci(alloc.reserve(dmi, next(s for s in range(32) if (dmi, s, 0) not in alloc.used)))
+        elif str(c.type) == "pci" and c.address is None and str(c.model) == "pcie-root-port":
             c.address = _pci(alloc.root_port_spot())
         elif str(c.type) == "pci" and c.address is None and str(c.model) not in ("pci-root", "pcie-root"):
             c.address = _pci(alloc.root_slot())
@@ -482,7 +489,7 @@ class _Q35Layout:
                     bridge_slots = 31
                 bridge_slots -= 1
         bridges = [i for i, m in new if m == "pcie-to-pci-bridge"]
-        if free == 0:
+        if new and free == 0:
             new.append((self.next_index, "pcie-root-port"))
         # Placement pass: new controllers first, then the devices.
         for idx, model_ in new:

@@ -18,7 +18,8 @@ if TYPE_CHECKING:
     from pyvirt.conf.domain import DomainDef
 
 _USB_INPUTS = {"tablet": "usb-tablet", "mouse": "usb-mouse", "keyboard": "usb-kbd"}
-_VIRTIO_INPUTS = {"tablet": "virtio-tablet-pci", "mouse": "virtio-mouse-pci", "keyboard": "virtio-keyboard-pci"}
+_VIRTIO_INPUTS = {"tablet": "virtio-tablet-pci", "mouse": "virtio-mouse-pci", "keyboard": "virtio-keyboard-pci",
+                  "passthrough": "virtio-input-host-pci"}
 
 # Primary (VGA-compatible) video device per model; secondary heads use the non-VGA variant.
 _VIDEO_SECONDARY = {"qxl": "qxl", "virtio": "virtio-gpu-pci"}
@@ -42,7 +43,14 @@ def input_args(defn: DomainDef) -> list[str]:
             props["bus"] = f"usb.{addr.bus or 0}" if addr is not None and str(addr.type) == "usb" else "usb.0"
             props["port"] = ports[id(inp)]
         elif bus == "virtio":
+            if itype not in _VIRTIO_INPUTS:
+                raise ConfigUnsupported(f"unsupported configuration: virtio input type '{itype}'")
             props = {"driver": _VIRTIO_INPUTS[itype], **virtio_opts(inp), "id": inp.alias}
+            if itype == "passthrough":
+                src = next((e for e in inp.extra if e.tag == "source"), None)
+                if src is None or not src.get("evdev"):
+                    raise ConfigUnsupported("unsupported configuration: passthrough input without an evdev")
+                props["evdev"] = src.get("evdev")
             props.update(pci_props(inp.address, defn))
         else:
             raise ConfigUnsupported(f"unsupported configuration: input bus '{bus}' is not supported")
