@@ -426,9 +426,22 @@ def _pci_addresses(defn: DomainDef) -> None:
     _root_port_targets(defn)
 
 
+# The QEMU device each PCI controller model is built with (<model name=.../>).
+_PCI_MODEL_NAMES = {"pcie-root-port": "pcie-root-port", "pci-bridge": "pci-bridge",
+                    "dmi-to-pci-bridge": "i82801b11-bridge", "pcie-to-pci-bridge": "pcie-pci-bridge"}
+
+
 def _root_port_targets(defn: DomainDef) -> None:
     """chassis = index, port = devfn of the port; function 0 of a slot whose other
     functions are used is marked multifunction, as libvirt does."""
+    for c in defn.devices.controllers:
+        if str(c.type) != "pci":
+            continue
+        name = _PCI_MODEL_NAMES.get(str(c.model))
+        if name is not None and c.model_name is None:
+            c.model_name = name
+        if str(c.model) == "pci-bridge" and c.target_chassis_nr is None:
+            c.target_chassis_nr = int(c.index)
     ports = [c for c in defn.devices.controllers if str(c.model) == "pcie-root-port"]
     used = {(c.address.bus, c.address.slot, c.address.function)
             for c in defn.devices.all() if c.address is not None and str(c.address.type) == "pci"}
