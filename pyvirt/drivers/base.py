@@ -41,6 +41,42 @@ class DomainRef:
 
 
 @dataclass(frozen=True, slots=True)
+class StoragePoolRef:
+    """Identity of a storage pool (remote_nonnull_storage_pool): name, raw 16-byte UUID."""
+
+    name: str
+    uuid: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class StorageVolRef:
+    """Identity of a volume (remote_nonnull_storage_vol): pool name, volume name, key."""
+
+    pool: str
+    name: str
+    key: str
+
+
+@dataclass(frozen=True, slots=True)
+class StoragePoolInfo:
+    """virStoragePoolInfo: state (VIR_STORAGE_POOL_*), sizes in bytes."""
+
+    state: int
+    capacity: int
+    allocation: int
+    available: int
+
+
+@dataclass(frozen=True, slots=True)
+class StorageVolInfo:
+    """virStorageVolInfo: type (VIR_STORAGE_VOL_*), sizes in bytes."""
+
+    type: int
+    capacity: int
+    allocation: int
+
+
+@dataclass(frozen=True, slots=True)
 class DomainInfo:
     """virDomainInfo: memory in KiB, cpu_time in nanoseconds."""
 
@@ -343,3 +379,106 @@ class Driver(ABC):
         """virDomainGetMessages: taint and deprecation notes."""
         await self.get_state(dom)
         return []
+
+    # ---- storage pools and volumes. Drivers with storage mix in
+    # pyvirt.drivers.storage.api.StorageMixin, which implements all of these.
+    def _no_storage(self, fn: str) -> NoSupport:
+        return NoSupport(f"this function is not supported by the connection driver: {fn}")
+
+    async def list_all_storage_pools(self, flags: int = 0) -> list[StoragePoolRef]:
+        raise self._no_storage("virConnectListAllStoragePools")
+
+    async def storage_pool_lookup_by_name(self, name: str) -> StoragePoolRef:
+        raise self._no_storage("virStoragePoolLookupByName")
+
+    async def storage_pool_lookup_by_uuid(self, uuid: bytes) -> StoragePoolRef:
+        raise self._no_storage("virStoragePoolLookupByUUID")
+
+    async def storage_pool_lookup_by_volume(self, vol: StorageVolRef) -> StoragePoolRef:
+        raise self._no_storage("virStoragePoolLookupByVolume")
+
+    async def storage_pool_define_xml(self, xml: str, flags: int = 0) -> StoragePoolRef:
+        raise self._no_storage("virStoragePoolDefineXML")
+
+    async def storage_pool_create_xml(self, xml: str, flags: int = 0) -> StoragePoolRef:
+        raise self._no_storage("virStoragePoolCreateXML")
+
+    async def storage_pool_build(self, pool: StoragePoolRef, flags: int = 0) -> None:
+        raise self._no_storage("virStoragePoolBuild")
+
+    async def storage_pool_create(self, pool: StoragePoolRef, flags: int = 0) -> None:
+        raise self._no_storage("virStoragePoolCreate")
+
+    async def storage_pool_destroy(self, pool: StoragePoolRef) -> None:
+        raise self._no_storage("virStoragePoolDestroy")
+
+    async def storage_pool_delete(self, pool: StoragePoolRef, flags: int = 0) -> None:
+        raise self._no_storage("virStoragePoolDelete")
+
+    async def storage_pool_undefine(self, pool: StoragePoolRef) -> None:
+        raise self._no_storage("virStoragePoolUndefine")
+
+    async def storage_pool_refresh(self, pool: StoragePoolRef, flags: int = 0) -> None:
+        raise self._no_storage("virStoragePoolRefresh")
+
+    async def storage_pool_get_info(self, pool: StoragePoolRef) -> StoragePoolInfo:
+        raise self._no_storage("virStoragePoolGetInfo")
+
+    async def storage_pool_get_xml_desc(self, pool: StoragePoolRef, flags: int = 0) -> str:
+        raise self._no_storage("virStoragePoolGetXMLDesc")
+
+    async def storage_pool_get_autostart(self, pool: StoragePoolRef) -> bool:
+        raise self._no_storage("virStoragePoolGetAutostart")
+
+    async def storage_pool_set_autostart(self, pool: StoragePoolRef, autostart: bool) -> None:
+        raise self._no_storage("virStoragePoolSetAutostart")
+
+    async def storage_pool_is_active(self, pool: StoragePoolRef) -> bool:
+        raise self._no_storage("virStoragePoolIsActive")
+
+    async def storage_pool_is_persistent(self, pool: StoragePoolRef) -> bool:
+        raise self._no_storage("virStoragePoolIsPersistent")
+
+    async def storage_pool_list_all_volumes(self, pool: StoragePoolRef, flags: int = 0) -> list[StorageVolRef]:
+        raise self._no_storage("virStoragePoolListAllVolumes")
+
+    async def storage_vol_lookup_by_name(self, pool: StoragePoolRef, name: str) -> StorageVolRef:
+        raise self._no_storage("virStorageVolLookupByName")
+
+    async def storage_vol_lookup_by_path(self, path: str) -> StorageVolRef:
+        raise self._no_storage("virStorageVolLookupByPath")
+
+    async def storage_vol_lookup_by_key(self, key: str) -> StorageVolRef:
+        raise self._no_storage("virStorageVolLookupByKey")
+
+    async def storage_vol_create_xml(self, pool: StoragePoolRef, xml: str, flags: int = 0) -> StorageVolRef:
+        raise self._no_storage("virStorageVolCreateXML")
+
+    async def storage_vol_create_xml_from(
+        self, pool: StoragePoolRef, xml: str, clone: StorageVolRef, flags: int = 0
+    ) -> StorageVolRef:
+        raise self._no_storage("virStorageVolCreateXMLFrom")
+
+    async def storage_vol_delete(self, vol: StorageVolRef, flags: int = 0) -> None:
+        raise self._no_storage("virStorageVolDelete")
+
+    async def storage_vol_wipe(self, vol: StorageVolRef, flags: int = 0) -> None:
+        raise self._no_storage("virStorageVolWipe")
+
+    async def storage_vol_resize(self, vol: StorageVolRef, capacity: int, flags: int = 0) -> None:
+        raise self._no_storage("virStorageVolResize")
+
+    async def storage_vol_get_info(self, vol: StorageVolRef) -> StorageVolInfo:
+        raise self._no_storage("virStorageVolGetInfo")
+
+    async def storage_vol_get_xml_desc(self, vol: StorageVolRef, flags: int = 0) -> str:
+        raise self._no_storage("virStorageVolGetXMLDesc")
+
+    async def storage_vol_get_path(self, vol: StorageVolRef) -> str:
+        raise self._no_storage("virStorageVolGetPath")
+
+    async def storage_vol_upload(self, vol: StorageVolRef, offset: int, length: int, flags: int = 0) -> ByteStream:
+        raise self._no_storage("virStorageVolUpload")
+
+    async def storage_vol_download(self, vol: StorageVolRef, offset: int, length: int, flags: int = 0) -> ByteStream:
+        raise self._no_storage("virStorageVolDownload")
