@@ -665,9 +665,28 @@ def _chardev_sources(el: etree._Element, ctype: str) -> None:
                 src.set(k, v)
 
 
+def _filesystem_defaults(el: etree._Element) -> None:
+    """type='mount' and accessmode='passthrough' are always shown, first, in that order."""
+    if el.get("type") is not None and el.get("accessmode") is not None:
+        return
+    if any(src.get("socket") is not None for src in el.iterchildren("source")):
+        # virtiofs served by an external daemon: libvirt has no access mode to show
+        if el.get("type") is None:
+            el.set("type", "mount")
+        return
+    rest = [(k, v) for k, v in el.attrib.items() if k not in ("type", "accessmode")]
+    ftype, mode = el.get("type", "mount"), el.get("accessmode", "passthrough")
+    el.attrib.clear()
+    el.set("type", ftype)
+    el.set("accessmode", mode)
+    for k, v in rest:
+        el.set(k, v)
+
+
 def parse_raw(el: etree._Element) -> RawDeviceDef:
     dev = RawDeviceDef(tag=str(el.tag), element=el)
     if el.tag == "filesystem":
+        _filesystem_defaults(el)
         for attr in ("fmode", "dmode"):
             val = el.get(attr)
             if val is not None:

@@ -391,3 +391,14 @@ def test_generic_implicit_controllers_and_defaults() -> None:
   </devices>
 </domain>
 """
+
+
+def test_filesystem_defaults_as_libvirt() -> None:
+    # libvirt 9.0 shows these start tags for the given <filesystem> elements
+    cases = {"<filesystem><source dir='/a'/><target dir='t'/></filesystem>":
+             "<filesystem type='mount' accessmode='passthrough'>",
+             "<filesystem type='mount' fmode='644'><driver type='virtiofs'/><source dir='/a'/>"
+             "<target dir='t'/></filesystem>":
+             "<filesystem type='mount' accessmode='passthrough' fmode='0644'>"}
+    for dev, head in cases.items():
+        assert f"    {head}\n" in format_domain(parse_domain(BASE.format(top=MEM, dev=dev)))
