@@ -119,3 +119,16 @@ def test_quoting_helpers() -> None:
 def test_name_with_comma_is_escaped(caps: QemuCaps) -> None:
     argv = argv_of(domain().replace("<name>t1</name>", "<name>a,b</name>"), caps)
     assert argv[argv.index("-name") + 1] == "guest=a,,b,debug-threads=on"
+
+
+def test_tap_nic_uses_the_fds_it_is_given(caps: QemuCaps) -> None:
+    nic = "<interface type='ethernet'><mac address='52:54:00:00:00:07'/><model type='virtio'/></interface>"
+    rt = CommandRuntime(tap_fds={"net0": (30,)}, vhost_fds={"net0": (31,)})
+    argv = argv_of(domain(nic), caps, rt)
+    assert argv[argv.index("-netdev") + 1] == '{"type":"tap","fd":"30","vhost":true,"vhostfd":"31","id":"hostnet0"}'
+    multi = CommandRuntime(tap_fds={"net0": (30, 32)})
+    argv = argv_of(domain(nic), caps, multi)
+    assert argv[argv.index("-netdev") + 1] == '{"type":"tap","fds":"30:32","id":"hostnet0"}'
+    with pytest.raises(ConfigUnsupported) as ei:
+        argv_of(domain(nic), caps)
+    assert ei.value.message == "unsupported configuration: interface 'net0' of type 'ethernet' needs a tap device fd"

@@ -100,7 +100,7 @@ def build(defn: DomainDef, caps: QemuCaps, runtime: CommandRuntime) -> list[str]
     argv += controller_args(defn)
     argv += disk_args(defn, boots)
     argv += fs_args(defn)
-    argv += net_args(defn, boots)
+    argv += net_args(defn, boots, runtime)
     argv += chardev_args(defn, runtime, _FdSets(runtime.file_fd_base))
     argv += input_args(defn)
     graphics = graphics_args(defn, runtime.domain_dir)  # first: its refusals name the cause

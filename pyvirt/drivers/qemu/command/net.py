@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from pyvirt.drivers.qemu.command.runtime import CommandRuntime
 from pyvirt.drivers.qemu.command.util import JsonProps, pci_props, qjson, virtio_opts
 from pyvirt.errors import ConfigUnsupported
 
@@ -40,12 +41,30 @@ def nic_props(net: Any, index: int, defn: DomainDef, bootindex: int | None) -> J
     return props
 
 
-def net_args(defn: DomainDef, bootindexes: dict[int, int]) -> list[str]:
+def netdev_props(net: Any, rt: CommandRuntime) -> JsonProps:
+    """The backend: SLIRP for type='user', otherwise the tap (+ vhost-net) fds we were given."""
+    ntype = str(net.type)
+    if ntype == "user":
+        return {"type": "user", "id": f"host{net.alias}"}
+    if ntype not in ("ethernet", "bridge", "network"):
+        raise ConfigUnsupported(f"unsupported configuration: interface type '{ntype}' is not supported yet")
+    taps = rt.taps(str(net.alias))
+    if not taps:
+        raise ConfigUnsupported(
+            f"unsupported configuration: interface '{net.alias}' of type '{ntype}' needs a tap device fd")
+    props: JsonProps = {"type": "tap"}
+    props["fds" if len(taps) > 1 else "fd"] = ":".join(str(fd) for fd in taps)
+    vhosts = rt.vhosts(str(net.alias)) if str(net.model or "") == "virtio" else ()
+    if vhosts:
+        props["vhost"] = True
+        props["vhostfds" if len(vhosts) > 1 else "vhostfd"] = ":".join(str(fd) for fd in vhosts)
+    props["id"] = f"host{net.alias}"
+    return props
+
+
+def net_args(defn: DomainDef, bootindexes: dict[int, int], rt: CommandRuntime) -> list[str]:
     argv: list[str] = []
     for i, net in enumerate(defn.devices.interfaces):
-        ntype = str(net.type)
-        if ntype != "user":
-            raise ConfigUnsupported(f"unsupported configuration: interface type '{ntype}' is not supported yet")
-        argv += ["-netdev", qjson({"type": "user", "id": f"host{net.alias}"})]
+        argv += ["-netdev", qjson(netdev_props(net, rt))]
         argv += ["-device", qjson(nic_props(net, i, defn, bootindexes.get(id(net))))]
     return argv

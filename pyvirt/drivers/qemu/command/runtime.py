@@ -43,6 +43,24 @@ class CommandRuntime:
     socket_fds: Mapping[str, int] = field(default_factory=_empty)
     all_sockets_fd: int | None = None
     file_fd_base: int | None = None
+    # Tap networking (<interface type='ethernet'|'bridge'|'network'>): the tap device fds the
+    # network layer opened, and vhost-net fds for virtio NICs, by NIC alias (net0, ua-...).
+    tap_fds: Mapping[str, tuple[int, ...]] = field(default_factory=lambda: MappingProxyType({}))
+    vhost_fds: Mapping[str, tuple[int, ...]] = field(default_factory=lambda: MappingProxyType({}))
+    default_tap_fd: int | None = None  # libvirt's test mock: every tap is fd 3
+    default_vhost_fd: int | None = None  # ... and every vhost-net is fd 44
+
+    def taps(self, alias: str) -> tuple[int, ...]:
+        fds = self.tap_fds.get(alias)
+        if fds is None and self.default_tap_fd is not None:
+            fds = (self.default_tap_fd,)
+        return fds or ()
+
+    def vhosts(self, alias: str) -> tuple[int, ...]:
+        fds = self.vhost_fds.get(alias)
+        if fds is None and self.default_vhost_fd is not None:
+            fds = (self.default_vhost_fd,)
+        return fds or ()
 
     def socket_fd(self, chardev_id: str) -> int | None:
         if self.all_sockets_fd is not None:
@@ -59,4 +77,6 @@ class CommandRuntime:
             monitor_fd=1729,
             all_sockets_fd=1729,
             file_fd_base=1750,
+            default_tap_fd=3,
+            default_vhost_fd=44,
         )
