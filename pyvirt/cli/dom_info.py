@@ -9,7 +9,7 @@ from pyvirt.cli.ctl import CmdFailed, Ctl
 from pyvirt.cli.fmt import kv, reason_name, state_name, table
 from pyvirt.cli.spec import BoundArgs
 from pyvirt.drivers.base import DomainRef
-from pyvirt.enums import DomainState, ListDomainsFlags, XMLFlags
+from pyvirt.enums import ListDomainsFlags, XMLFlags
 from pyvirt.errors import ErrorCode, VirtError
 
 
@@ -254,7 +254,3 @@ def cmd_domiflist(ctl: Ctl, a: BoundArgs) -> None:
             mac.get("address", "") if mac is not None else "",
         ])
     ctl.print(table(["Interface", "Type", "Source", "Model", "MAC"], rows, ctl.quiet))
-
-
-def is_active_state(st: int) -> bool:
-    return st not in (DomainState.SHUTOFF, DomainState.NOSTATE)

@@ -8,7 +8,6 @@ from pyvirt.cli.spec import BoundArgs
 from pyvirt.enums import (
     DestroyFlags,
     DomainCreateFlags,
-    DomainState,
     ShutdownFlags,
     UndefineFlags,
 )
@@ -170,7 +169,3 @@ def cmd_autostart(ctl: Ctl, a: BoundArgs) -> None:
     with ctl.failing(f"Failed to {what} domain '{name}' as autostarted"):
         ctl.call(ctl.conn.set_autostart(d, enable))
     ctl.print_extra(f"Domain '{name}' {what}ed as autostarted\n")
-
-
-def is_running(st: int) -> bool:
-    return st == DomainState.RUNNING

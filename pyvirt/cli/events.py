@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from dataclasses import dataclass
 
 from pyvirt.cli.ctl import CmdFailed, Ctl
 from pyvirt.cli.fmt import lifecycle_text
@@ -98,29 +99,24 @@ def cmd_event(ctl: Ctl, a: BoundArgs) -> None:
     dom = ctl.domain(a.req("domain")) if a.get("domain") is not None else None
     loop_mode = a.flag("loop")
     stamp = a.flag("timestamp")
-    count = ctl.call_async(_wait(ctl, wanted, dom.uuid if dom else None, loop_mode,
-                                 timeout_ms / 1000 if timeout_ms else None, stamp))
-    if count < 0:
+    result = ctl.call_async(_wait(ctl, wanted, dom.uuid if dom else None, loop_mode,
+                                  timeout_ms / 1000 if timeout_ms else None, stamp))
+    if result.timed_out:
         ctl.print("event loop timed out\n")
-        count = -count - 1
-    ctl.print(f"events received: {count}\n")
-    if count == 0:
-        raise _Quiet()
+    ctl.print(f"events received: {result.count}\n")
+    if result.count == 0:
+        raise CmdFailed()  # no message: virsh's event just exits 1 when nothing arrived
 
 
-class _Quiet(CmdFailed):
-    """Failure without a message: virsh's event exits 1 when nothing arrived."""
-
-    def __init__(self) -> None:
-        super().__init__()
+@dataclass(frozen=True)
+class WaitResult:
+    count: int
+    timed_out: bool
 
 
 async def _wait(ctl: Ctl, wanted: set[int], uuid: bytes | None, loop_mode: bool,
-                timeout: float | None, stamp: bool) -> int:
-    """Print matching events until one arrives (or forever with --loop), or the timeout.
-
-    Returns the count, encoded as -(count + 1) when the timeout ended the wait.
-    """
+                timeout: float | None, stamp: bool) -> WaitResult:
+    """Print matching events until one arrives (or forever with --loop), or the timeout."""
     done = asyncio.get_running_loop().create_future()
     count = 0
 
@@ -141,9 +137,9 @@ async def _wait(ctl: Ctl, wanted: set[int], uuid: bytes | None, loop_mode: bool,
     try:
         await asyncio.wait_for(asyncio.shield(done), timeout)
     except TimeoutError:
-        return -(count + 1)
+        return WaitResult(count, True)
     except (asyncio.CancelledError, KeyboardInterrupt):
-        return count
+        return WaitResult(count, False)
     finally:
         ctl.conn.events.unsubscribe(token)
-    return count
+    return WaitResult(count, False)
