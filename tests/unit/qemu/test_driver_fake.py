@@ -423,3 +423,29 @@ async def test_unsupported_flags_like_virCheckFlags(root: Path) -> None:
         await drv.get_state(ref, 1)
     assert (ei.value.code, int(ei.value.domain)) == (ErrorCode.INVALID_ARG, 10)
     assert ei.value.message == "unsupported flags (0x1) in function qemuDomainGetState"
+
+
+async def test_listing_parses_no_definition(root: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """list/state/lookup of many domains read names, uuids and states only (pyvirsh list speed)."""
+    drv = await open_drv(root)
+    for i in range(50):
+        await drv.define_xml(xml(f"m{i:02d}"))
+    run = await fake_running(drv, "live")
+    try:
+        from pyvirt.drivers.qemu import domainobj
+        from pyvirt.drivers.qemu.status import StatusDoc
+
+        def boom(*a: object, **k: object) -> None:
+            raise AssertionError("a definition or live XML was parsed")
+
+        monkeypatch.setattr(domainobj.DomainDefinition, "parse", classmethod(boom))
+        monkeypatch.setattr(StatusDoc, "parse", classmethod(boom))
+        fresh = await open_drv(root)
+        refs = await fresh.list_all_domains()
+        assert len(refs) == 51
+        states = [await fresh.get_state(r) for r in refs]
+        assert states.count((DomainState.RUNNING, RunningReason.BOOTED)) == 1
+        assert [r.name for r in await fresh.list_all_domains(ListDomainsFlags.ACTIVE)] == ["live"]
+        assert (await fresh.lookup_by_id(9)).name == "live"
+    finally:
+        await stop_run(run)
