@@ -90,6 +90,18 @@ EXTRA_CASES = {
       <console type='pty'><target type='virtio' port='1'/></console>
       <memballoon model='virtio'><stats period='10'/></memballoon>
       </devices></domain>""",
+    "pc-backing-chain": """<domain type='qemu'><name>chain</name>
+      <uuid>6f1b9d1e-8c55-4c1e-9c57-1d2f3a4b5c62</uuid><memory>65536</memory>
+      <os><type arch='x86_64' machine='pc-i440fx-7.2'>hvm</type></os>
+      <devices><emulator>/usr/bin/qemu-system-x86_64</emulator>
+      <disk type='file' device='disk'><driver name='qemu' type='qcow2'/><source file='/var/tmp/top.qcow2'/>
+        <backingStore type='file'><format type='qcow2'/><source file='/var/tmp/mid.qcow2'/>
+          <backingStore type='file'><format type='raw'/><source file='/var/tmp/base.raw'/><backingStore/></backingStore>
+        </backingStore>
+        <target dev='vda' bus='virtio'/></disk>
+      <disk type='file' device='disk'><driver name='qemu' type='qcow2'/><source file='/var/tmp/solo.qcow2'/>
+        <backingStore/><target dev='vdb' bus='virtio'/></disk>
+      <memballoon model='none'/></devices></domain>""",
     "pc-minimal": """<domain type='qemu'><name>min</name>
       <uuid>6f1b9d1e-8c55-4c1e-9c57-1d2f3a4b5c60</uuid><memory>65536</memory>
       <os><type arch='x86_64'>hvm</type></os></domain>""",

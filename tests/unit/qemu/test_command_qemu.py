@@ -72,6 +72,11 @@ EXTRA = """
     <input type='tablet' bus='usb'/>
     <graphics type='vnc'><listen type='socket' socket='{tmp}/vnc.sock'/></graphics>
     <panic model='isa'/>
+    <disk type='file' device='disk'><driver name='qemu' type='qcow2'/><source file='{tmp}/top.qcow2'/>
+      <backingStore type='file'><format type='qcow2'/><source file='{tmp}/mid.qcow2'/>
+        <backingStore type='file'><format type='raw'/><source file='{tmp}/base.raw'/><backingStore/></backingStore>
+      </backingStore>
+      <target dev='vdc' bus='virtio'/></disk>
 """
 
 
@@ -87,8 +92,13 @@ async def test_qemu_accepts_argv(machine: str, tmp_path: Path) -> None:
     xml = domain_xml(machine.split("+")[0], tmp_path)
     if machine.endswith("+extra"):
         xml = xml.replace("</devices>", EXTRA.format(tmp=tmp_path) + "</devices>")
-        for name in ("sda.raw", "sdh.raw", "fd.raw"):
+        for name in ("sda.raw", "sdh.raw", "fd.raw", "base.raw"):
             (tmp_path / name).write_bytes(b"\0" * 1474560)
+        for img, backing, fmt in (("mid.qcow2", "base.raw", "raw"), ("top.qcow2", "mid.qcow2", "qcow2")):
+            mk = await asyncio.create_subprocess_exec(
+                "qemu-img", "create", "-q", "-f", "qcow2", "-b", str(tmp_path / backing), "-F", fmt,
+                str(tmp_path / img))
+            assert await mk.wait() == 0
     defn = postparse(parse_domain(xml), caps)
     # server=on with fd=N: QEMU wants an already-listening socket, as libvirt passes it.
     listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
@@ -115,6 +125,9 @@ async def test_qemu_accepts_argv(machine: str, tmp_path: Path) -> None:
         assert "/machine/peripheral/virtio-disk0/virtio-backend" in qdevs
         if machine.endswith("+extra"):
             assert {"scsi0-0-0", "scsi1-0-2-3", "ide0-1-0"} <= qdevs, qdevs
+            chain = next(b for b in blocks["return"] if "virtio-disk2" in b["qdev"])  # type: ignore[attr-defined]
+            assert chain["inserted"]["backing_file_depth"] == 2
+            assert chain["inserted"]["image"]["backing-image"]["backing-image"]["filename"] == str(tmp_path / "base.raw")
         await _qmp(reader, writer, "quit")
         writer.close()
     finally:

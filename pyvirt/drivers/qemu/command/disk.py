@@ -3,6 +3,7 @@ per disk, named ``libvirt-N-storage`` / ``libvirt-N-format`` like libvirt 9 does
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from pyvirt.drivers.qemu.command.util import JsonProps, pci_props, qjson, virtio_opts
@@ -27,19 +28,50 @@ CACHE_MODES: dict[str, tuple[bool, bool, bool]] = {
 _IDE_LIKE = {"ide", "sata"}
 
 
-def _storage_driver(disk: DiskDef) -> tuple[str, str]:
-    """(blockdev driver, filename) for a local disk source."""
-    dtype = str(disk.type)
-    path = disk.source.path if disk.source is not None else None
-    if path is None:
-        raise ConfigUnsupported("unsupported configuration: disk without a source")
-    if dtype == "file":
-        return "file", path
-    if dtype == "block":
-        if str(disk.device) == "cdrom" and path.startswith("/dev/cdrom"):
-            return "host_cdrom", path
-        return "host_device", path
-    raise ConfigUnsupported(f"unsupported configuration: disk type '{dtype}' is not supported")
+@dataclass(frozen=True, slots=True)
+class Layer:
+    """One image of a disk's chain (top first): how QEMU opens it and in which format."""
+
+    protocol: str  # blockdev driver: file / host_device / host_cdrom
+    path: str
+    fmt: str
+
+
+# What a chain ends with below its last layer: explicitly nothing (<backingStore/>), or
+# not said (libvirt would probe the image; we leave QEMU to open what the image names).
+_END_NONE, _END_UNKNOWN = "none", "unknown"
+
+
+def _protocol(stype: str | None, path: str, cdrom: bool) -> str:
+    if stype in (None, "file"):
+        return "file"
+    if stype == "block":
+        return "host_cdrom" if cdrom and path.startswith("/dev/cdrom") else "host_device"
+    raise ConfigUnsupported(f"unsupported configuration: disk type '{stype}' is not supported")
+
+
+def _fmt(fmt: str | None) -> str:
+    fmt = str(fmt or "raw")
+    if fmt not in ("raw", "qcow2"):
+        raise ConfigUnsupported(f"unsupported configuration: disk format '{fmt}' is not supported")
+    return fmt
+
+
+def disk_layers(disk: DiskDef) -> tuple[list[Layer], str]:
+    """The disk's image chain, top first, and how it ends (empty for a CD-ROM without media)."""
+    if not disk_has_media(disk):
+        return [], _END_UNKNOWN
+    assert disk.source is not None and disk.source.path is not None
+    cdrom = str(disk.device) == "cdrom"
+    layers = [Layer(_protocol(str(disk.type), disk.source.path, cdrom), disk.source.path,
+                    _fmt(disk.driver.type if disk.driver is not None else None))]
+    bs = disk.backing_store
+    while bs is not None and bs.type is not None:
+        if bs.source is None or bs.source.path is None:
+            raise ConfigUnsupported("unsupported configuration: backing store without a local path")
+        layers.append(Layer(_protocol(str(bs.type), bs.source.path, False), bs.source.path, _fmt(bs.format)))
+        bs = bs.backing_store
+    return layers, _END_NONE if bs is not None else _END_UNKNOWN
 
 
 def disk_has_media(disk: DiskDef) -> bool:
@@ -47,13 +79,10 @@ def disk_has_media(disk: DiskDef) -> bool:
 
 
 def blockdev_args(disk: DiskDef, index: int) -> list[str]:
-    """The storage + format node pair of one disk (empty for a CD-ROM without media)."""
-    if not disk_has_media(disk):
-        return []
+    """The storage + format node pairs of one disk's chain, bottom layer first (QEMU must
+    know a backing node before the node that names it). ``index`` is the top's number."""
+    layers, end = disk_layers(disk)
     drv = disk.driver
-    fmt = str(drv.type) if drv is not None and drv.type else "raw"
-    if fmt not in ("raw", "qcow2"):
-        raise ConfigUnsupported(f"unsupported configuration: disk format '{fmt}' is not supported")
     cache: dict[str, bool] | None = None
     cache_mode = effective_cache(disk)
     if cache_mode is not None:
@@ -61,25 +90,33 @@ def blockdev_args(disk: DiskDef, index: int) -> list[str]:
         if mode is None:
             raise ConfigUnsupported(f"unsupported configuration: disk cache mode '{cache_mode}'")
         cache = {"direct": mode[1], "no-flush": mode[2]}
-    name, path = _storage_driver(disk)
-    node = f"libvirt-{index}"
-    storage: JsonProps = {"driver": name, "filename": path}
-    if drv is not None and drv.io:
-        storage["aio"] = drv.io
-    storage["node-name"] = f"{node}-storage"
-    if cache is not None:
-        storage["cache"] = cache
-    storage["auto-read-only"] = True
-    storage["discard"] = "unmap"
-    ro = bool(disk.readonly) or str(disk.device) == "cdrom"
-    fmt_node: JsonProps = {"node-name": f"{node}-format", "read-only": ro}
-    if drv is not None and drv.discard:
-        fmt_node["discard"] = drv.discard
-    if cache is not None:
-        fmt_node["cache"] = cache
-    fmt_node["driver"] = fmt
-    fmt_node["file"] = f"{node}-storage"
-    return ["-blockdev", qjson(storage), "-blockdev", qjson(fmt_node)]
+    argv: list[str] = []
+    for depth in range(len(layers) - 1, -1, -1):
+        layer = layers[depth]
+        node = f"libvirt-{index + depth}"
+        storage: JsonProps = {"driver": layer.protocol, "filename": layer.path}
+        if drv is not None and drv.io:
+            storage["aio"] = drv.io
+        storage["node-name"] = f"{node}-storage"
+        if cache is not None:
+            storage["cache"] = cache
+        storage["auto-read-only"] = True
+        storage["discard"] = "unmap"
+        top = depth == 0
+        ro = (bool(disk.readonly) or str(disk.device) == "cdrom") if top else True
+        fmt_node: JsonProps = {"node-name": f"{node}-format", "read-only": ro}
+        if top and drv is not None and drv.discard:
+            fmt_node["discard"] = drv.discard
+        if cache is not None:
+            fmt_node["cache"] = cache
+        fmt_node["driver"] = layer.fmt
+        fmt_node["file"] = f"{node}-storage"
+        if depth + 1 < len(layers):
+            fmt_node["backing"] = f"libvirt-{index + depth + 1}-format"
+        elif end == _END_NONE and layer.fmt == "qcow2":
+            fmt_node["backing"] = None  # the chain ends here: QEMU must not open a backing file
+        argv += ["-blockdev", qjson(storage), "-blockdev", qjson(fmt_node)]
+    return argv
 
 
 def effective_cache(disk: DiskDef) -> str | None:
@@ -216,9 +253,15 @@ def disk_args(defn: DomainDef, bootindexes: dict[int, int]) -> list[str]:
     """All disks, in definition order; node indexes count down as libvirt assigns them."""
     disks = defn.devices.disks
     argv = floppy_boot_args(defn, bootindexes)
-    total = len(disks)
-    for i, disk in enumerate(disks):
-        index = total - i
+    # libvirt numbers nodes from the last disk up, each disk's top image first and its
+    # backing images after it: the first disk of four plain ones is libvirt-4.
+    tops: dict[int, int] = {}
+    counter = 1
+    for disk in reversed(disks):
+        tops[id(disk)] = counter
+        counter += max(1, len(disk_layers(disk)[0]))
+    for disk in disks:
+        index = tops[id(disk)]
         argv += blockdev_args(disk, index)
         argv += ["-device", qjson(device_props(disk, index, bootindexes.get(id(disk)), defn))]
     return argv
