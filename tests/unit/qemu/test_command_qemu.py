@@ -94,10 +94,10 @@ async def test_qemu_accepts_argv(machine: str, tmp_path: Path) -> None:
         xml = xml.replace("</devices>", EXTRA.format(tmp=tmp_path) + "</devices>")
         for name in ("sda.raw", "sdh.raw", "fd.raw", "base.raw"):
             (tmp_path / name).write_bytes(b"\0" * 1474560)
-        for img, backing, fmt in (("mid.qcow2", "base.raw", "raw"), ("top.qcow2", "mid.qcow2", "qcow2")):
+        for image, backing, fmt in (("mid.qcow2", "base.raw", "raw"), ("top.qcow2", "mid.qcow2", "qcow2")):
             mk = await asyncio.create_subprocess_exec(
                 "qemu-img", "create", "-q", "-f", "qcow2", "-b", str(tmp_path / backing), "-F", fmt,
-                str(tmp_path / img))
+                str(tmp_path / image))
             assert await mk.wait() == 0
     defn = postparse(parse_domain(xml), caps)
     # server=on with fd=N: QEMU wants an already-listening socket, as libvirt passes it.
