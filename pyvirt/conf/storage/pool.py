@@ -194,12 +194,11 @@ def parse_pool_xml(xml: str) -> PoolDef:
     except ValueError:
         raise storage_error(f"internal error: unknown storage pool type {type_s}",
                             ErrorCode.INTERNAL_ERROR) from None
-    name = root.findtext("name")
+    # a logical pool may be named by its volume group only
+    name = root.findtext("name") or (root.findtext("source/name")
+                                     if ptype is PoolType.LOGICAL else None)
     if not name:
-        if ptype is PoolType.LOGICAL and root.findtext("source/name"):
-            name = root.findtext("source/name")
-        else:
-            raise storage_error("XML error: missing pool source name element")
+        raise storage_error("XML error: missing pool source name element")
     check_name(name)
     uuid_s = root.findtext("uuid")
     if uuid_s is None:

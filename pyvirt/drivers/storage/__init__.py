@@ -1,0 +1,1 @@
+"""Storage driver: dir/fs pools on the local filesystem, volumes through qemu-img."""

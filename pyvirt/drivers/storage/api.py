@@ -1,0 +1,413 @@
+"""StorageMixin: the Driver's storage methods over one StorageState (pools on disk).
+
+A driver that serves storage (the QEMU driver) inherits this mixin before ``Driver`` and sets
+``self.storage = StorageState.open(config_dir, run_dir)``. Mutating calls are serialised per
+connection state by one asyncio lock: storage operations are short (qemu-img), and a single
+lock makes "check, then act" free of races between concurrent clients.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import uuid as uuidlib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from pyvirt.conf.storage.pool import PoolType, parse_pool_xml
+from pyvirt.conf.storage.volume import VolDef, parse_vol_xml
+from pyvirt.drivers.base import (
+    ByteStream,
+    StoragePoolInfo,
+    StoragePoolRef,
+    StorageVolInfo,
+    StorageVolRef,
+)
+from pyvirt.drivers.storage import backend, qemuimg
+from pyvirt.drivers.storage.pools import PoolObj, PoolStore, err
+from pyvirt.drivers.storage.streams import FileStream
+from pyvirt.errors import ErrorCode, VirtError
+
+# VIR_CONNECT_LIST_STORAGE_POOLS_* filter bits
+_INACTIVE, _ACTIVE, _PERSISTENT, _TRANSIENT, _AUTOSTART, _NO_AUTOSTART = 1, 2, 4, 8, 16, 32
+_TYPE_BITS = {PoolType.DIR: 64, PoolType.FS: 128, PoolType.NETFS: 256, PoolType.LOGICAL: 512,
+              PoolType.DISK: 1024, PoolType.ISCSI: 2048, PoolType.SCSI: 4096,
+              PoolType.MPATH: 8192, PoolType.RBD: 16384, PoolType.SHEEPDOG: 32768,
+              PoolType.GLUSTER: 65536, PoolType.ZFS: 131072, PoolType.VSTORAGE: 262144,
+              PoolType.ISCSI_DIRECT: 524288}
+_BACKENDS = frozenset({PoolType.DIR, PoolType.FS})
+VOL_CREATE_PREALLOC_METADATA = 1
+RESIZE_ALLOCATE, RESIZE_DELTA, RESIZE_SHRINK = 1, 2, 4
+POOL_RUNNING, POOL_INACTIVE = 2, 0
+
+
+@dataclass
+class StorageState:
+    store: PoolStore
+    pools: dict[str, PoolObj] = field(default_factory=dict)
+    lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+
+    @classmethod
+    def open(cls, config_dir: Path, run_dir: Path) -> StorageState:
+        store = PoolStore(config_dir, run_dir)
+        store.ensure()
+        return cls(store, store.load())
+
+
+def _ref(obj: PoolObj) -> StoragePoolRef:
+    return StoragePoolRef(obj.defn.name, obj.uuid_bytes)
+
+
+class StorageMixin:
+    storage: StorageState
+
+    # ------------------------------------------------------------------ lookups
+    def _pool(self, ref: StoragePoolRef | str) -> PoolObj:
+        name = ref if isinstance(ref, str) else ref.name
+        obj = self.storage.pools.get(name)
+        if obj is None or (not isinstance(ref, str) and obj.uuid_bytes != ref.uuid):
+            raise err(ErrorCode.NO_STORAGE_POOL,
+                      f"Storage pool not found: no storage pool with matching name '{name}'")
+        return obj
+
+    def _active_pool(self, ref: StoragePoolRef | str) -> PoolObj:
+        obj = self._pool(ref)
+        if not obj.active:
+            raise err(ErrorCode.OPERATION_INVALID, "Requested operation is not valid: "
+                      f"storage pool '{obj.defn.name}' is not active")
+        return obj
+
+    def _vol(self, ref: StorageVolRef) -> tuple[PoolObj, Path]:
+        pool = self._active_pool(ref.pool)
+        path = backend.vol_path(pool, ref.name)
+        if not path.is_file():
+            raise err(ErrorCode.NO_STORAGE_VOL,
+                      f"Storage volume not found: no storage vol with matching name '{ref.name}'")
+        return pool, path
+
+    async def list_all_storage_pools(self, flags: int = 0) -> list[StoragePoolRef]:
+        out = []
+        types = flags & ~0x3F
+        for obj in sorted(self.storage.pools.values(), key=lambda o: o.defn.name):
+            if flags & (_ACTIVE | _INACTIVE) and not flags & (_ACTIVE if obj.active else _INACTIVE):
+                continue
+            if flags & (_PERSISTENT | _TRANSIENT) and not flags & (
+                    _PERSISTENT if obj.persistent else _TRANSIENT):
+                continue
+            if flags & (_AUTOSTART | _NO_AUTOSTART) and not flags & (
+                    _AUTOSTART if obj.autostart else _NO_AUTOSTART):
+                continue
+            if types and not types & _TYPE_BITS.get(obj.defn.type, 0):
+                continue
+            out.append(_ref(obj))
+        return out
+
+    async def storage_pool_lookup_by_name(self, name: str) -> StoragePoolRef:
+        return _ref(self._pool(name))
+
+    async def storage_pool_lookup_by_uuid(self, uuid: bytes) -> StoragePoolRef:
+        for obj in self.storage.pools.values():
+            if obj.uuid_bytes == uuid:
+                return _ref(obj)
+        raise err(ErrorCode.NO_STORAGE_POOL, "Storage pool not found: no storage pool with "
+                  f"matching uuid '{uuidlib.UUID(bytes=uuid)}'")
+
+    async def storage_pool_lookup_by_volume(self, vol: StorageVolRef) -> StoragePoolRef:
+        return _ref(self._pool(vol.pool))
+
+    # ------------------------------------------------------------------ pool definition
+    def _check_new(self, xml: str) -> PoolObj:
+        defn = parse_pool_xml(xml)
+        if defn.type not in _BACKENDS:
+            raise err(ErrorCode.NO_SUPPORT, "this function is not supported by the connection "
+                      f"driver: pool type '{defn.type.value}' has no backend here")
+        for other in self.storage.pools.values():
+            if other.defn.name == defn.name and other.defn.uuid != defn.uuid:
+                raise err(ErrorCode.OPERATION_FAILED, f"operation failed: pool '{defn.name}' "
+                          f"already exists with uuid {other.defn.uuid}")
+            if other.defn.uuid == defn.uuid and other.defn.name != defn.name:
+                raise err(ErrorCode.OPERATION_FAILED, f"operation failed: pool '{other.defn.name}'"
+                          f" is already defined with uuid {defn.uuid}")
+            if (other.defn.name != defn.name and other.defn.target_path == defn.target_path):
+                raise err(ErrorCode.OPERATION_FAILED, "operation failed: Storage source conflict "
+                          f"with pool: '{other.defn.name}'")
+        return PoolObj(defn)
+
+    async def storage_pool_define_xml(self, xml: str, flags: int = 0) -> StoragePoolRef:
+        async with self.storage.lock:
+            new = self._check_new(xml)
+            old = self.storage.pools.get(new.defn.name)
+            if old is not None:
+                new.active, new.autostart = old.active, old.autostart
+            self.storage.store.save_config(new)
+            self.storage.pools[new.defn.name] = new
+            return _ref(new)
+
+    async def storage_pool_create_xml(self, xml: str, flags: int = 0) -> StoragePoolRef:
+        async with self.storage.lock:
+            new = self._check_new(xml)
+            if new.defn.name in self.storage.pools:
+                raise err(ErrorCode.OPERATION_FAILED, f"operation failed: pool "
+                          f"'{new.defn.name}' already exists")
+            new.persistent = False
+            self._start(new)
+            self.storage.pools[new.defn.name] = new
+            return _ref(new)
+
+    async def storage_pool_undefine(self, pool: StoragePoolRef) -> None:
+        async with self.storage.lock:
+            obj = self._pool(pool)
+            if obj.active:
+                raise err(ErrorCode.OPERATION_INVALID, "Requested operation is not valid: "
+                          f"storage pool '{obj.defn.name}' is still active")
+            self.storage.store.delete_config(obj.defn.name)
+            del self.storage.pools[obj.defn.name]
+
+    # ------------------------------------------------------------------ pool lifecycle
+    async def storage_pool_build(self, pool: StoragePoolRef, flags: int = 0) -> None:
+        async with self.storage.lock:
+            obj = self._pool(pool)
+            if obj.active:
+                raise err(ErrorCode.OPERATION_INVALID, "Requested operation is not valid: "
+                          f"storage pool '{obj.defn.name}' is already active")
+            assert obj.defn.target_path is not None
+            perms = obj.defn.perms
+            mode = perms.mode if perms is not None and perms.mode is not None else 0o711
+            os.makedirs(obj.defn.target_path, mode=0o755, exist_ok=True)
+            os.chmod(obj.defn.target_path, mode)
+
+    def _start(self, obj: PoolObj) -> None:
+        assert obj.defn.target_path is not None
+        if not os.path.isdir(obj.defn.target_path):
+            raise err(ErrorCode.OPERATION_INVALID, "Requested operation is not valid: "
+                      f"cannot open directory '{obj.defn.target_path}': No such file or directory")
+        obj.active = True
+        self._refresh_sizes(obj)
+        self.storage.store.save_status(obj)
+
+    def _refresh_sizes(self, obj: PoolObj) -> None:
+        assert obj.defn.target_path is not None
+        st = os.statvfs(obj.defn.target_path)
+        obj.defn.capacity = st.f_frsize * st.f_blocks
+        obj.defn.available = st.f_frsize * st.f_bavail
+        obj.defn.allocation = obj.defn.capacity - st.f_frsize * st.f_bfree
+
+    async def storage_pool_create(self, pool: StoragePoolRef, flags: int = 0) -> None:
+        async with self.storage.lock:
+            obj = self._pool(pool)
+            if obj.active:
+                raise err(ErrorCode.OPERATION_INVALID, "Requested operation is not valid: "
+                          f"storage pool '{obj.defn.name}' is already active")
+            self._start(obj)
+
+    async def storage_pool_destroy(self, pool: StoragePoolRef) -> None:
+        async with self.storage.lock:
+            obj = self._active_pool(pool)
+            obj.active = False
+            obj.defn.capacity = obj.defn.allocation = obj.defn.available = 0
+            self.storage.store.delete_status(obj.defn.name)
+            if not obj.persistent:
+                del self.storage.pools[obj.defn.name]
+
+    async def storage_pool_delete(self, pool: StoragePoolRef, flags: int = 0) -> None:
+        async with self.storage.lock:
+            obj = self._pool(pool)
+            if obj.active:
+                raise err(ErrorCode.OPERATION_INVALID, "Requested operation is not valid: "
+                          f"storage pool '{obj.defn.name}' is still active")
+            assert obj.defn.target_path is not None
+            try:
+                os.rmdir(obj.defn.target_path)
+            except FileNotFoundError:
+                pass
+            except OSError as e:
+                raise err(ErrorCode.SYSTEM_ERROR, f"failed to remove pool "
+                          f"'{obj.defn.target_path}': {e.strerror}") from None
+
+    async def storage_pool_refresh(self, pool: StoragePoolRef, flags: int = 0) -> None:
+        self._refresh_sizes(self._active_pool(pool))
+
+    async def storage_pool_get_info(self, pool: StoragePoolRef) -> StoragePoolInfo:
+        obj = self._pool(pool)
+        if obj.active:
+            self._refresh_sizes(obj)
+            return StoragePoolInfo(POOL_RUNNING, obj.defn.capacity, obj.defn.allocation,
+                                   obj.defn.available)
+        return StoragePoolInfo(POOL_INACTIVE, 0, 0, 0)
+
+    async def storage_pool_get_xml_desc(self, pool: StoragePoolRef, flags: int = 0) -> str:
+        obj = self._pool(pool)
+        if obj.active and not flags & 1:  # VIR_STORAGE_XML_INACTIVE
+            self._refresh_sizes(obj)
+        return obj.defn.format()
+
+    async def storage_pool_get_autostart(self, pool: StoragePoolRef) -> bool:
+        return self._pool(pool).autostart
+
+    async def storage_pool_set_autostart(self, pool: StoragePoolRef, autostart: bool) -> None:
+        async with self.storage.lock:
+            obj = self._pool(pool)
+            if not obj.persistent:
+                raise err(ErrorCode.INTERNAL_ERROR,
+                          "internal error: cannot set autostart for transient pool")
+            self.storage.store.set_autostart(obj.defn.name, autostart)
+            obj.autostart = autostart
+
+    async def storage_pool_is_active(self, pool: StoragePoolRef) -> bool:
+        return self._pool(pool).active
+
+    async def storage_pool_is_persistent(self, pool: StoragePoolRef) -> bool:
+        return self._pool(pool).persistent
+
+    async def autostart_storage_pools(self) -> None:
+        """Start every autostart pool that is not running (daemon start-up)."""
+        async with self.storage.lock:
+            for obj in self.storage.pools.values():
+                if obj.autostart and not obj.active:
+                    # one broken pool (target gone) must not stop the others
+                    with contextlib.suppress(VirtError, OSError):
+                        self._start(obj)
+
+    # ------------------------------------------------------------------ volumes
+    async def storage_pool_list_all_volumes(self, pool: StoragePoolRef, flags: int = 0) -> list[StorageVolRef]:
+        obj = self._active_pool(pool)
+        return [StorageVolRef(obj.defn.name, n, str(backend.vol_path(obj, n)))
+                for n in backend.list_names(obj)]
+
+    async def storage_vol_lookup_by_name(self, pool: StoragePoolRef, name: str) -> StorageVolRef:
+        obj = self._active_pool(pool)
+        try:
+            path: Path | None = backend.vol_path(obj, name)
+        except VirtError:
+            path = None
+        if path is None or not path.is_file():
+            raise err(ErrorCode.NO_STORAGE_VOL,
+                      f"Storage volume not found: no storage vol with matching name '{name}'")
+        return StorageVolRef(obj.defn.name, name, str(path))
+
+    def _find_path(self, path: str) -> StorageVolRef | None:
+        for obj in self.storage.pools.values():
+            if obj.active and obj.defn.target_path is not None:
+                name = backend.inside(obj, path)
+                if name is not None:
+                    return StorageVolRef(obj.defn.name, name, str(backend.vol_path(obj, name)))
+        return None
+
+    async def storage_vol_lookup_by_path(self, path: str) -> StorageVolRef:
+        ref = self._find_path(path)
+        if ref is None:
+            raise err(ErrorCode.NO_STORAGE_VOL,
+                      f"Storage volume not found: no storage vol with matching path '{path}'")
+        return ref
+
+    async def storage_vol_lookup_by_key(self, key: str) -> StorageVolRef:
+        ref = self._find_path(key)
+        if ref is None or ref.key != key:
+            raise err(ErrorCode.NO_STORAGE_VOL,
+                      f"Storage volume not found: no storage vol with matching key {key}")
+        return ref
+
+    def _new_vol(self, pool: StoragePoolRef, xml: str) -> tuple[PoolObj, VolDef, Path]:
+        obj = self._active_pool(pool)
+        vol = parse_vol_xml(xml, obj.defn.type)
+        path = backend.vol_path(obj, vol.name)
+        if path.exists() or path.is_symlink():
+            raise err(ErrorCode.STORAGE_VOL_EXIST,
+                      f"storage volume '{vol.name}' exists already")
+        return obj, vol, path
+
+    async def storage_vol_create_xml(self, pool: StoragePoolRef, xml: str, flags: int = 0) -> StorageVolRef:
+        async with self.storage.lock:
+            obj, vol, path = self._new_vol(pool, xml)
+            backing_fmt = None
+            if vol.backing is not None:
+                bpath = vol.backing.path
+                if not os.path.exists(bpath):
+                    raise err(ErrorCode.OPERATION_FAILED, "operation failed: backing storage "
+                              f"not supported for raw volumes or missing: '{bpath}'")
+                backing_fmt = vol.backing.format or (await qemuimg.info(bpath)).format
+            fmt = vol.format or "raw"
+            try:
+                await qemuimg.create(str(path), fmt, vol.capacity,
+                                     backing=vol.backing.path if vol.backing else None,
+                                     backing_fmt=backing_fmt,
+                                     prealloc_metadata=bool(flags & VOL_CREATE_PREALLOC_METADATA),
+                                     compat=vol.compat, cluster_size=vol.cluster_size,
+                                     features=vol.features)
+                if fmt == "raw" and vol.has_allocation and vol.allocation >= vol.capacity > 0:
+                    await asyncio.to_thread(_fallocate, path, vol.capacity)
+                if vol.perms is not None and vol.perms.mode is not None:
+                    os.chmod(path, vol.perms.mode)
+            except BaseException:
+                path.unlink(missing_ok=True)  # bad input leaves no file behind
+                raise
+            return StorageVolRef(obj.defn.name, vol.name, str(path))
+
+    async def storage_vol_create_xml_from(
+        self, pool: StoragePoolRef, xml: str, clone: StorageVolRef, flags: int = 0
+    ) -> StorageVolRef:
+        async with self.storage.lock:
+            _, src = self._vol(clone)
+            obj, vol, path = self._new_vol(pool, xml)
+            src_fmt = (await qemuimg.info(str(src))).format
+            try:
+                await qemuimg.convert(str(src), src_fmt, str(path), vol.format or src_fmt)
+            except BaseException:
+                path.unlink(missing_ok=True)
+                raise
+            return StorageVolRef(obj.defn.name, vol.name, str(path))
+
+    async def storage_vol_delete(self, vol: StorageVolRef, flags: int = 0) -> None:
+        async with self.storage.lock:
+            _, path = self._vol(vol)
+            path.unlink()
+
+    async def storage_vol_wipe(self, vol: StorageVolRef, flags: int = 0) -> None:
+        async with self.storage.lock:
+            _, path = self._vol(vol)
+            info = await qemuimg.info(str(path))
+            if info.format == "raw":
+                await backend.wipe(path)
+            else:  # zeroing a qcow2 file would destroy its header: recreate it empty instead
+                await qemuimg.create(str(path), info.format, info.capacity)
+
+    async def storage_vol_resize(self, vol: StorageVolRef, capacity: int, flags: int = 0) -> None:
+        async with self.storage.lock:
+            _, path = self._vol(vol)
+            info = await qemuimg.info(str(path))
+            new = info.capacity + capacity if flags & RESIZE_DELTA else capacity
+            if new < info.capacity and not flags & RESIZE_SHRINK:
+                raise err(ErrorCode.INVALID_ARG, "invalid argument: Can't shrink capacity below "
+                          "current capacity unless shrink flag explicitly specified")
+            await qemuimg.resize(str(path), info.format, new, shrink=new < info.capacity)
+            if flags & RESIZE_ALLOCATE and info.format == "raw":
+                await asyncio.to_thread(_fallocate, path, new)
+
+    async def storage_vol_get_info(self, vol: StorageVolRef) -> StorageVolInfo:
+        pool, _ = self._vol(vol)
+        d = await backend.describe(pool, vol.name)
+        return StorageVolInfo(0, d.capacity, d.allocation)  # VIR_STORAGE_VOL_FILE
+
+    async def storage_vol_get_xml_desc(self, vol: StorageVolRef, flags: int = 0) -> str:
+        pool, _ = self._vol(vol)
+        return (await backend.describe(pool, vol.name)).format_xml()
+
+    async def storage_vol_get_path(self, vol: StorageVolRef) -> str:
+        return str(self._vol(vol)[1])
+
+    async def storage_vol_upload(self, vol: StorageVolRef, offset: int, length: int, flags: int = 0) -> ByteStream:
+        _, path = self._vol(vol)
+        return await FileStream.open(path, offset, length, write=True)
+
+    async def storage_vol_download(self, vol: StorageVolRef, offset: int, length: int, flags: int = 0) -> ByteStream:
+        _, path = self._vol(vol)
+        return await FileStream.open(path, offset, length, write=False)
+
+
+def _fallocate(path: Path, size: int) -> None:
+    fd = os.open(path, os.O_WRONLY)
+    try:
+        os.posix_fallocate(fd, 0, size)
+    finally:
+        os.close(fd)

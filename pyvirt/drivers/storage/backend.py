@@ -1,0 +1,103 @@
+"""The dir (and fs, once mounted) pool backend: a directory whose regular files are volumes.
+
+Every name and path handed in is checked to stay inside the pool: volume names cannot hold
+'/' or be '.'/'..', and a path is accepted only when its real path (symlinks resolved) is a
+direct child of the pool's real target directory.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from pathlib import Path
+
+from pyvirt.conf.storage.volume import BackingStore, VolDef, VolType
+from pyvirt.drivers.storage import qemuimg
+from pyvirt.drivers.storage.pools import PoolObj, err
+from pyvirt.errors import ErrorCode
+
+
+def check_vol_name(name: str) -> None:
+    if not name or "/" in name or name in (".", "..") or "\0" in name:
+        raise err(ErrorCode.INVALID_ARG,
+                  f"invalid argument: volume name '{name}' cannot contain '/'")
+
+
+def vol_path(pool: PoolObj, name: str) -> Path:
+    """The path of volume ``name`` in ``pool``; refuses anything that would leave the pool."""
+    check_vol_name(name)
+    assert pool.defn.target_path is not None
+    base = Path(pool.defn.target_path)
+    path = base / name
+    real_base = base.resolve()
+    if path.is_symlink() and path.resolve().parent != real_base:
+        raise err(ErrorCode.INVALID_ARG,
+                  f"invalid argument: volume '{name}' points outside pool '{pool.defn.name}'")
+    return path
+
+
+def inside(pool: PoolObj, path: str) -> str | None:
+    """The volume name if ``path`` names a file directly inside the pool, else None."""
+    assert pool.defn.target_path is not None
+    real_base = Path(pool.defn.target_path).resolve()
+    real = Path(os.path.normpath(path)).resolve()
+    if real.parent != real_base or not real.is_file():
+        return None
+    return real.name
+
+
+def list_names(pool: PoolObj) -> list[str]:
+    assert pool.defn.target_path is not None
+    base = Path(pool.defn.target_path)
+    real_base = base.resolve()
+    out = []
+    for entry in sorted(os.scandir(base), key=lambda e: e.name):
+        if entry.name.startswith("."):
+            continue
+        p = Path(entry.path)
+        # a symlink out of the pool is not one of its volumes
+        if p.is_symlink() and p.resolve().parent != real_base:
+            continue
+        if p.is_file():
+            out.append(entry.name)
+    return out
+
+
+async def describe(pool: PoolObj, name: str) -> VolDef:
+    """A volume's live definition: qemu-img info for format and sizes, stat for the rest."""
+    path = vol_path(pool, name)
+    try:
+        st = path.stat()
+    except FileNotFoundError:
+        raise err(ErrorCode.NO_STORAGE_VOL,
+                  f"Storage volume not found: no storage vol with matching name '{name}'") from None
+    info = await qemuimg.info(str(path))
+    fmt = info.format
+    vol = VolDef(name, VolType.FILE, key=str(path), capacity=info.capacity,
+                 allocation=st.st_blocks * 512, path=str(path), format=fmt)
+    from pyvirt.conf.storage.common import Perms
+
+    vol.perms = Perms(st.st_mode & 0o777, st.st_uid, st.st_gid)
+    vol.timestamps = {k: f"{getattr(st, f'st_{k}_ns') // 10**9}.{getattr(st, f'st_{k}_ns') % 10**9:09d}"
+                      for k in ("atime", "mtime", "ctime")}
+    if fmt == "qcow2":
+        vol.compat = info.compat
+    if info.backing:
+        vol.backing = BackingStore(info.backing, info.backing_format or "raw")
+    return vol
+
+
+async def wipe(path: Path) -> None:
+    """Zero the file's contents in place (libvirt's default wipe algorithm)."""
+    def _zero() -> None:
+        size = path.stat().st_size
+        chunk = b"\0" * (1 << 20)
+        with path.open("r+b") as f:
+            left = size
+            while left > 0:
+                n = min(left, len(chunk))
+                f.write(chunk[:n])
+                left -= n
+            f.flush()
+            os.fsync(f.fileno())
+    await asyncio.to_thread(_zero)
