@@ -32,6 +32,8 @@ from pyvirt.drivers.qemu.jobs import JobKind
 from pyvirt.drivers.qemu.lifecycle import Lifecycle
 from pyvirt.drivers.qemu.paths import QemuPaths
 from pyvirt.drivers.qemu.status import atomic_write, proc_cpu_time_ns
+from pyvirt.drivers.storage.api import StorageMixin, StorageState
+from pyvirt.drivers.storage.pools import PoolStore
 from pyvirt.drivers.test import domxml
 from pyvirt.enums import (
     DefinedDetail,
@@ -61,7 +63,7 @@ def _not_running(domain: ErrorDomain = ErrorDomain.DOMAIN) -> VirtError:
     return _err(ErrorCode.OPERATION_INVALID, "Requested operation is not valid: domain is not running", domain)
 
 
-class QemuDriver(Driver):
+class QemuDriver(StorageMixin, Driver):
     """One open qemu:/// connection.
 
     Construct with ``await QemuDriver.open(uri)``; the constructor takes the resolved
@@ -73,6 +75,9 @@ class QemuDriver(Driver):
         self.paths = paths
         self.store = DomainStore(paths)
         self.lc = Lifecycle(paths, self.store, self.events)
+        # storage pools live beside the qemu dirs: <config>/storage, <run>/storage
+        self.storage = StorageState(PoolStore(paths.config_dir.parent / "storage",
+                                              paths.run_dir.parent / "storage"))
 
     @classmethod
     async def open(cls, uri: str) -> QemuDriver:
@@ -89,6 +94,7 @@ class QemuDriver(Driver):
         drv = cls(paths)
         drv.paths.ensure()
         drv.store.load()
+        drv.storage = StorageState.open(drv.storage.store.config_dir, drv.storage.store.run_dir)
         await drv.lc.reap_dead()
         return drv
 
