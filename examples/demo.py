@@ -199,6 +199,8 @@ def main() -> None:
     ap.add_argument("--name", default="pyvirt-demo", help="domain name (default pyvirt-demo)")
     ap.add_argument("--real-libvirt", action="store_true",
                     help="run the same steps on the real libvirt (qemu:///system, virsh)")
+    ap.add_argument("--root", type=Path, default=REPO / ".demo",
+                    help="embed root for pyvirt's state (default <repo>/.demo)")
     args = ap.parse_args()
     if args.real_libvirt:
         # the C library's binding, e.g. /usr/bin/python3 with python3-libvirt
@@ -210,7 +212,7 @@ def main() -> None:
         import pyvirt.libvirt as pyvirt_libvirt
 
         lv = pyvirt_libvirt
-        uri = f"qemu:///embed?root={REPO / '.demo'}"
+        uri = f"qemu:///embed?root={args.root}"
         venv_virsh = Path(sys.executable).parent / "pyvirsh"
         virsh = [str(venv_virsh)] if venv_virsh.exists() else [sys.executable, "-m",
                                                                 "pyvirt.cli"]
@@ -220,7 +222,7 @@ def main() -> None:
     # Errors still raise libvirtError; this only stops the default handler from printing
     # the expected ones (e.g. the lookup of a domain that is not there yet) on stderr.
     lv.registerErrorHandler(lambda _ctx, _err: None, None)
-    Demo(lv, uri, virsh, REPO / ".demo", args.name).run()
+    Demo(lv, uri, virsh, args.root, args.name).run()
 
 
 if __name__ == "__main__":
