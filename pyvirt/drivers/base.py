@@ -77,6 +77,14 @@ class StorageVolInfo:
 
 
 @dataclass(frozen=True, slots=True)
+class SnapshotRef:
+    """A domain snapshot as clients see it (remote_nonnull_domain_snapshot: name + domain)."""
+
+    dom: DomainRef
+    name: str
+
+
+@dataclass(frozen=True, slots=True)
 class DomainInfo:
     """virDomainInfo: memory in KiB, cpu_time in nanoseconds."""
 
@@ -482,3 +490,52 @@ class Driver(ABC):
 
     async def storage_vol_download(self, vol: StorageVolRef, offset: int, length: int, flags: int = 0) -> ByteStream:
         raise self._no_storage("virStorageVolDownload")
+
+    # ---- snapshots (virDomainSnapshot*); one method per remote procedure
+    async def snapshot_create_xml(self, dom: DomainRef, xml: str, flags: int = 0) -> SnapshotRef:
+        raise NoSupport("this function is not supported by the connection driver: virDomainSnapshotCreateXML")
+
+    async def snapshot_get_xml_desc(self, snap: SnapshotRef, flags: int = 0) -> str:
+        raise NoSupport("this function is not supported by the connection driver: virDomainSnapshotGetXMLDesc")
+
+    async def snapshot_num(self, dom: DomainRef, flags: int = 0) -> int:
+        return len(await self.snapshot_list_names(dom, flags))
+
+    async def snapshot_list_names(self, dom: DomainRef, flags: int = 0) -> list[str]:
+        raise NoSupport("this function is not supported by the connection driver: virDomainSnapshotListNames")
+
+    async def list_all_snapshots(self, dom: DomainRef, flags: int = 0) -> list[SnapshotRef]:
+        return [SnapshotRef(dom, n) for n in await self.snapshot_list_names(dom, flags)]
+
+    async def snapshot_num_children(self, snap: SnapshotRef, flags: int = 0) -> int:
+        return len(await self.snapshot_list_children_names(snap, flags))
+
+    async def snapshot_list_children_names(self, snap: SnapshotRef, flags: int = 0) -> list[str]:
+        raise NoSupport("this function is not supported by the connection driver: virDomainSnapshotListChildrenNames")
+
+    async def snapshot_list_all_children(self, snap: SnapshotRef, flags: int = 0) -> list[SnapshotRef]:
+        return [SnapshotRef(snap.dom, n) for n in await self.snapshot_list_children_names(snap, flags)]
+
+    async def snapshot_lookup_by_name(self, dom: DomainRef, name: str, flags: int = 0) -> SnapshotRef:
+        raise NoSupport("this function is not supported by the connection driver: virDomainSnapshotLookupByName")
+
+    async def has_current_snapshot(self, dom: DomainRef, flags: int = 0) -> bool:
+        raise NoSupport("this function is not supported by the connection driver: virDomainHasCurrentSnapshot")
+
+    async def snapshot_get_parent(self, snap: SnapshotRef, flags: int = 0) -> SnapshotRef:
+        raise NoSupport("this function is not supported by the connection driver: virDomainSnapshotGetParent")
+
+    async def snapshot_current(self, dom: DomainRef, flags: int = 0) -> SnapshotRef:
+        raise NoSupport("this function is not supported by the connection driver: virDomainSnapshotCurrent")
+
+    async def snapshot_is_current(self, snap: SnapshotRef, flags: int = 0) -> bool:
+        raise NoSupport("this function is not supported by the connection driver: virDomainSnapshotIsCurrent")
+
+    async def snapshot_has_metadata(self, snap: SnapshotRef, flags: int = 0) -> bool:
+        raise NoSupport("this function is not supported by the connection driver: virDomainSnapshotHasMetadata")
+
+    async def revert_to_snapshot(self, snap: SnapshotRef, flags: int = 0) -> None:
+        raise NoSupport("this function is not supported by the connection driver: virDomainRevertToSnapshot")
+
+    async def snapshot_delete(self, snap: SnapshotRef, flags: int = 0) -> None:
+        raise NoSupport("this function is not supported by the connection driver: virDomainSnapshotDelete")
