@@ -31,6 +31,7 @@ from pyvirt.drivers.qemu.domainobj import DomainDefinition, DomainObj, DomainSto
 from pyvirt.drivers.qemu.jobs import JobKind
 from pyvirt.drivers.qemu.lifecycle import Lifecycle
 from pyvirt.drivers.qemu.paths import QemuPaths
+from pyvirt.drivers.qemu.snapshot_api import SnapshotAPI
 from pyvirt.drivers.qemu.status import atomic_write, proc_cpu_time_ns
 from pyvirt.drivers.storage.api import StorageMixin, StorageState
 from pyvirt.drivers.storage.pools import PoolStore
@@ -63,7 +64,7 @@ def _not_running(domain: ErrorDomain = ErrorDomain.DOMAIN) -> VirtError:
     return _err(ErrorCode.OPERATION_INVALID, "Requested operation is not valid: domain is not running", domain)
 
 
-class QemuDriver(StorageMixin, Driver):
+class QemuDriver(SnapshotAPI, StorageMixin, Driver):
     """One open qemu:/// connection.
 
     Construct with ``await QemuDriver.open(uri)``; the constructor takes the resolved
