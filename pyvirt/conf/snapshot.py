@@ -349,3 +349,48 @@ def default_external_path(source: str, snap_name: str) -> str:
         stem = stem[: stem.rindex(".")]
     new = f"{stem}.{snap_name}"
     return f"{base[0]}/{new}" if len(base) == 2 else new
+
+
+class SnapshotCreateFlags(enum.IntFlag):
+    """VIR_DOMAIN_SNAPSHOT_CREATE_*."""
+
+    REDEFINE = 1
+    CURRENT = 2
+    NO_METADATA = 4
+    HALT = 8
+    DISK_ONLY = 16
+    REUSE_EXT = 32
+    QUIESCE = 64
+    ATOMIC = 128
+    LIVE = 256
+    VALIDATE = 512
+
+
+class SnapshotListFlags(enum.IntFlag):
+    """VIR_DOMAIN_SNAPSHOT_LIST_* (ROOTS and DESCENDANTS share bit 0, as in libvirt)."""
+
+    ROOTS = 1
+    DESCENDANTS = 1
+    METADATA = 2
+    LEAVES = 4
+    NO_LEAVES = 8
+    NO_METADATA = 16
+    INACTIVE = 32
+    ACTIVE = 64
+    DISK_ONLY = 128
+    INTERNAL = 256
+    EXTERNAL = 512
+    TOPOLOGICAL = 1024
+
+
+class SnapshotRevertFlags(enum.IntFlag):
+    RUNNING = 1
+    PAUSED = 2
+    FORCE = 4
+    RESET_NVRAM = 8
+
+
+class SnapshotDeleteFlags(enum.IntFlag):
+    CHILDREN = 1
+    METADATA_ONLY = 2
+    CHILDREN_ONLY = 4
