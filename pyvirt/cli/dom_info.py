@@ -3,7 +3,7 @@ domblklist, domiflist."""
 
 from __future__ import annotations
 
-import xml.etree.ElementTree as ET
+from typing import TYPE_CHECKING
 
 from pyvirt.cli.ctl import CmdFailed, Ctl
 from pyvirt.cli.fmt import kv, reason_name, state_name, table
@@ -11,6 +11,9 @@ from pyvirt.cli.spec import BoundArgs
 from pyvirt.drivers.base import DomainRef
 from pyvirt.enums import ListDomainsFlags, XMLFlags
 from pyvirt.errors import ErrorCode, VirtError
+
+if TYPE_CHECKING:
+    import xml.etree.ElementTree as ET
 
 
 def _uuid_str(raw: bytes) -> str:
@@ -128,6 +131,8 @@ def cmd_dominfo(ctl: Ctl, a: BoundArgs) -> None:
 
 
 def _os_type(ctl: Ctl, d: DomainRef) -> str | None:
+    import xml.etree.ElementTree as ET
+
     try:
         return ctl.call(ctl.conn.get_os_type(d))
     except VirtError as e:
@@ -197,6 +202,8 @@ def cmd_dumpxml(ctl: Ctl, a: BoundArgs) -> None:
 
 
 def _domain_xml(ctl: Ctl, d: DomainRef, inactive: bool) -> ET.Element:
+    import xml.etree.ElementTree as ET
+
     with ctl.failing("Failed to get domain XML"):
         xml = ctl.call(ctl.conn.get_xml_desc(d, XMLFlags.INACTIVE if inactive else 0))
     return ET.fromstring(xml)

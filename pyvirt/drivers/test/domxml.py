@@ -14,10 +14,14 @@ from __future__ import annotations
 
 import os
 import re
-import xml.etree.ElementTree as ET
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from pyvirt.errors import ErrorCode, ErrorDomain, VirtError, XMLError
+
+if TYPE_CHECKING:
+    # Imported where used: pyvirsh's `list` never needs an XML parser (start-up time).
+    import xml.etree.ElementTree as ET
 
 # libvirt's formatting order for the top-level children of <domain> (virDomainDefFormat).
 _TOP_ORDER = (
@@ -103,7 +107,44 @@ class DomainDoc:
         return "".join(out)
 
 
+class LazyDomainDoc(DomainDoc):
+    """A definition whose facts are known up front and whose XML is parsed on first use.
+
+    The stock domain of test:///default is one: listing it then needs no XML parser, which
+    keeps ``pyvirsh list`` light. The facts must be the ones :func:`parse` would find (a unit
+    test checks that for the stock XML).
+    """
+
+    def __init__(self, xml: str, name: str, uuid: bytes, virt_type: str, max_mem_kib: int,
+                 cur_mem_kib: int, vcpus: int, on_reboot: str, on_poweroff: str) -> None:
+        self._xml = xml
+        self._root: ET.Element | None = None
+        self.name, self.uuid, self.virt_type = name, uuid, virt_type
+        self.max_mem_kib, self.cur_mem_kib, self.vcpus = max_mem_kib, cur_mem_kib, vcpus
+        self.on_reboot, self.on_poweroff = on_reboot, on_poweroff
+
+    @property
+    def parsed(self) -> bool:
+        return self._root is not None
+
+    def clone(self) -> LazyDomainDoc:
+        return LazyDomainDoc(self._xml, self.name, self.uuid, self.virt_type, self.max_mem_kib,
+                             self.cur_mem_kib, self.vcpus, self.on_reboot, self.on_poweroff)
+
+    @property
+    def root(self) -> ET.Element:
+        if self._root is None:
+            self._root = parse(self._xml).root
+        return self._root
+
+    @root.setter
+    def root(self, value: ET.Element) -> None:
+        self._root = value
+
+
 def parse(xml: str) -> DomainDoc:
+    import xml.etree.ElementTree as ET
+
     try:
         root = ET.fromstring(xml)
     except ET.ParseError as e:
@@ -163,6 +204,8 @@ _IFACE_INDEX = {n: i for i, n in enumerate(_IFACE_ORDER)}
 
 def _fill_interfaces(devices: ET.Element) -> None:
     """Give each NIC a MAC (QEMU's 52:54:00 prefix), as libvirt's parser does."""
+    import xml.etree.ElementTree as ET
+
     for iface in devices.findall("interface"):
         if iface.find("mac") is None:
             tail = os.urandom(3)
@@ -182,6 +225,8 @@ def apply_test_defaults(doc: DomainDoc) -> None:
 def generate_ifnames(doc: DomainDoc) -> None:
     """libvirt's *test* driver names every NIC without a target testnetN (N = its index);
     real drivers leave that to the host, so this is not part of :func:`parse`."""
+    import xml.etree.ElementTree as ET
+
     devices = doc.root.find("devices")
     for i, iface in enumerate(devices.findall("interface") if devices is not None else ()):
         target = iface.find("target")
@@ -265,6 +310,8 @@ def assign_drive_addresses(doc: DomainDoc) -> None:
     """Give drive-bus disks a drive address and add the controllers they need, as libvirt's
     test driver ends up with. Real drivers do their own (QEMU refuses IDE on q35, for one),
     so this is not part of :func:`parse`."""
+    import xml.etree.ElementTree as ET
+
     devices = doc.root.find("devices")
     if devices is None:
         return
@@ -333,6 +380,8 @@ def taint_messages(root: ET.Element) -> list[str]:
 
 def _fill_memory(root: ET.Element) -> tuple[int, int]:
     """Normalize <memory>/<currentMemory> to KiB; current defaults to (and is capped at) max."""
+    import xml.etree.ElementTree as ET
+
     mem_el = root.find("memory")
     if mem_el is None:
         raise XMLError("XML error: Memory size must be specified via <memory> or in the <numa> "
@@ -348,6 +397,8 @@ def _fill_memory(root: ET.Element) -> tuple[int, int]:
 
 
 def _fill_vcpu(root: ET.Element) -> int:
+    import xml.etree.ElementTree as ET
+
     vcpu_el = root.find("vcpu")
     if vcpu_el is None:
         vcpu_el = ET.SubElement(root, "vcpu")
@@ -369,6 +420,8 @@ def _set_kib(el: ET.Element, kib: int) -> None:
 
 
 def _fill_os(root: ET.Element) -> None:
+    import xml.etree.ElementTree as ET
+
     os_el = root.find("os")
     if os_el is None:
         raise XMLError("XML error: an os <type> must be specified")

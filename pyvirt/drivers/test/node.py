@@ -8,13 +8,16 @@ last one closes; :class:`TestNodeHub` keeps that reference count.
 from __future__ import annotations
 
 import os
-import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from pyvirt.drivers.base import DomainEvent, EventBus, NodeInfo
 from pyvirt.drivers.test import domxml
 from pyvirt.enums import DomainState, RunningReason
 from pyvirt.errors import ErrorCode, ErrorDomain, VirtError
+
+if TYPE_CHECKING:  # parsed only for node files and definitions, not on pyvirsh's list path
+    import xml.etree.ElementTree as ET
 
 # The stock domain of test:///default, in the canonical form libvirt 9.0 prints for it.
 STOCK_DOMAIN_XML = """<domain type='test'>
@@ -172,9 +175,7 @@ class TestNode:
             # libvirt keeps the persistent config as a copy made by formatting and
             # re-parsing the definition; the re-parse sees the filled-in disk buses, so its
             # disk order can differ from the live one. That copy is what --inactive shows.
-            copy = domxml.parse(obj.doc.format(None))
-            domxml.apply_test_defaults(copy)
-            obj.new_doc = copy
+            obj.new_doc = persistent_copy(obj.doc)
 
     def add_running(self, doc: domxml.DomainDoc) -> TestDomainObj:
         obj = TestDomainObj(doc)
@@ -184,9 +185,26 @@ class TestNode:
         return obj
 
 
+def persistent_copy(doc: domxml.DomainDoc) -> domxml.DomainDoc:
+    """Format and re-parse ``doc``; a not-yet-parsed lazy doc stays lazy (its source XML is
+    canonical, so re-parsing it gives the same document)."""
+    if isinstance(doc, domxml.LazyDomainDoc) and not doc.parsed:
+        return doc.clone()
+    copy = domxml.parse(doc.format(None))
+    domxml.apply_test_defaults(copy)
+    return copy
+
+
+def stock_domain_doc() -> domxml.DomainDoc:
+    """The stock domain ``test``, parsed lazily (its facts are those of STOCK_DOMAIN_XML)."""
+    return domxml.LazyDomainDoc(STOCK_DOMAIN_XML, "test",
+                                bytes.fromhex("6695eb01f6a4830479aa97f2502e193f"), "test",
+                                8388608, 2097152, 2, "restart", "destroy")
+
+
 def default_node() -> TestNode:
     node = TestNode()
-    node.add_running(domxml.parse(STOCK_DOMAIN_XML))
+    node.add_running(stock_domain_doc())
     node.networks["default"] = StockObject("default", STOCK_NETWORK_XML)
     node.pools["default-pool"] = StockObject("default-pool", STOCK_POOL_XML)
     node.interfaces["eth1"] = StockObject("eth1", STOCK_INTERFACE_XML)
@@ -200,6 +218,8 @@ def _open_error(msg: str) -> VirtError:
 
 def load_node_file(path: str) -> TestNode:
     """Build a node from a ``test:///PATH.xml`` file: ``<node>`` with inline or file= objects."""
+    import xml.etree.ElementTree as ET
+
     try:
         root = ET.parse(path).getroot()
     except (OSError, ET.ParseError):
@@ -238,6 +258,8 @@ _TEST_NS = "{http://libvirt.org/schemas/domain/test/1.0}"
 
 def _add_node_domain(node: TestNode, xml: str) -> None:
     """A node file's domain: running unless its test:runstate says otherwise."""
+    import xml.etree.ElementTree as ET
+
     root = ET.fromstring(xml)
     runstate = root.findtext(f"{_TEST_NS}runstate")
     transient = root.find(f"{_TEST_NS}transient") is not None
@@ -259,6 +281,8 @@ def _add_node_domain(node: TestNode, xml: str) -> None:
 
 
 def _inline_or_file(el: ET.Element, base: str) -> str:
+    import xml.etree.ElementTree as ET
+
     ref = el.get("file")
     if ref is None:
         # Inline definition: the element itself is the object (testnodeinline.xml style).

@@ -236,3 +236,14 @@ async def test_node_file() -> None:
     assert msgs[0] == "tainted: running with undesirable elevated privileges"
     assert msgs[-1] == "deprecated configuration: CPU model Deprecated-Test"
     await d.close()
+
+
+def test_lazy_stock_doc_has_the_parsed_facts() -> None:
+    from pyvirt.drivers.test import domxml
+    from pyvirt.drivers.test.node import STOCK_DOMAIN_XML, stock_domain_doc
+
+    lazy, parsed = stock_domain_doc(), domxml.parse(STOCK_DOMAIN_XML)
+    for f in ("name", "uuid", "virt_type", "max_mem_kib", "cur_mem_kib", "vcpus", "on_reboot",
+              "on_poweroff"):
+        assert getattr(lazy, f) == getattr(parsed, f), f
+    assert lazy.format(1) == parsed.format(1)
