@@ -90,6 +90,12 @@ def workdirs() -> Iterator[tuple[Path, Path]]:
     yield ours, real
     subprocess.run([VIRSH or "virsh", "-c", "qemu:///system", f"destroy {NAME}; undefine {NAME}"],
                    capture_output=True, check=False)
+    # An in-process (embed) guest outlives pyvirsh by design; a failed test must not leak it.
+    for pidfile in ours.glob("root/run/qemu/*/qemu.pid"):
+        pid = int(pidfile.read_text().split()[0])
+        cmdline = Path(f"/proc/{pid}/cmdline")
+        if cmdline.exists() and str(ours).encode() in cmdline.read_bytes():
+            os.kill(pid, 9)
     for d in (ours, real):
         shutil.rmtree(d, ignore_errors=True)
 
