@@ -109,6 +109,41 @@ class NodeInfo:
     threads: int
 
 
+@dataclass(frozen=True, slots=True)
+class BlockJobInfo:
+    """virDomainBlockJobInfo: bandwidth in MiB/s (bytes/s with the BYTES flag)."""
+
+    type: BlockJobType
+    bandwidth: int
+    cur: int
+    end: int
+
+
+@dataclass(frozen=True, slots=True)
+class BlockInfo:
+    """virDomainBlockInfo, in bytes."""
+
+    capacity: int
+    allocation: int
+    physical: int
+
+
+@dataclass(frozen=True, slots=True)
+class BlockStats:
+    """virDomainBlockStats (errs -1: QEMU does not count them) plus the extra fields
+    virDomainBlockStatsFlags reports."""
+
+    rd_req: int
+    rd_bytes: int
+    wr_req: int
+    wr_bytes: int
+    errs: int = -1
+    flush_req: int = 0
+    rd_total_times: int = 0
+    wr_total_times: int = 0
+    flush_total_times: int = 0
+
+
 # ----------------------------------------------------------------------------- events
 
 
@@ -387,6 +422,50 @@ class Driver(ABC):
         """virDomainGetMessages: taint and deprecation notes."""
         await self.get_state(dom)
         return []
+
+    # ---- block jobs, block devices, save/restore (drivers/qemu/blockjob*.py, save.py)
+    async def block_commit(self, dom: DomainRef, disk: str, base: str | None, top: str | None,
+                           bandwidth: int, flags: int = 0) -> None:
+        raise NoSupport("this function is not supported by the connection driver: virDomainBlockCommit")
+
+    async def block_rebase(self, dom: DomainRef, disk: str, base: str | None, bandwidth: int,
+                           flags: int = 0) -> None:
+        """virDomainBlockRebase (and virDomainBlockPull with base None)."""
+        raise NoSupport("this function is not supported by the connection driver: virDomainBlockRebase")
+
+    async def block_copy(self, dom: DomainRef, disk: str, destxml: str, bandwidth: int,
+                         flags: int = 0) -> None:
+        raise NoSupport("this function is not supported by the connection driver: virDomainBlockCopy")
+
+    async def get_block_job_info(self, dom: DomainRef, disk: str, flags: int = 0) -> BlockJobInfo | None:
+        raise NoSupport("this function is not supported by the connection driver: virDomainGetBlockJobInfo")
+
+    async def block_job_abort(self, dom: DomainRef, disk: str, flags: int = 0) -> None:
+        raise NoSupport("this function is not supported by the connection driver: virDomainBlockJobAbort")
+
+    async def block_job_set_speed(self, dom: DomainRef, disk: str, bandwidth: int, flags: int = 0) -> None:
+        raise NoSupport("this function is not supported by the connection driver: virDomainBlockJobSetSpeed")
+
+    async def get_block_info(self, dom: DomainRef, disk: str, flags: int = 0) -> BlockInfo:
+        raise NoSupport("this function is not supported by the connection driver: virDomainGetBlockInfo")
+
+    async def block_stats(self, dom: DomainRef, disk: str) -> BlockStats:
+        raise NoSupport("this function is not supported by the connection driver: virDomainBlockStats")
+
+    async def block_resize(self, dom: DomainRef, disk: str, size: int, flags: int = 0) -> None:
+        raise NoSupport("this function is not supported by the connection driver: virDomainBlockResize")
+
+    async def save(self, dom: DomainRef, to: str, dxml: str | None = None, flags: int = 0) -> None:
+        raise NoSupport("this function is not supported by the connection driver: virDomainSave")
+
+    async def restore(self, frm: str, dxml: str | None = None, flags: int = 0) -> None:
+        raise NoSupport("this function is not supported by the connection driver: virDomainRestore")
+
+    async def managed_save(self, dom: DomainRef, flags: int = 0) -> None:
+        raise NoSupport("this function is not supported by the connection driver: virDomainManagedSave")
+
+    async def managed_save_remove(self, dom: DomainRef, flags: int = 0) -> None:
+        raise NoSupport("this function is not supported by the connection driver: virDomainManagedSaveRemove")
 
     # ---- storage pools and volumes. Drivers with storage mix in
     # pyvirt.drivers.storage.api.StorageMixin, which implements all of these.
