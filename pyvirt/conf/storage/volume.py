@@ -13,7 +13,7 @@ from lxml import etree
 
 from pyvirt.conf._xml import Writer, attrs, write_raw
 from pyvirt.conf.storage.common import Perms, parse_root, sanitize_path, scale, storage_error
-from pyvirt.conf.storage.pool import PoolType, check_name
+from pyvirt.conf.storage.pool import PoolType
 from pyvirt.errors import ErrorCode
 
 PARSE_NO_CAPACITY = 1 << 1  # VIR_VOL_XML_PARSE_NO_CAPACITY
@@ -139,7 +139,7 @@ def parse_vol_xml(xml: str, pool_type: PoolType = PoolType.DIR, flags: int = 0) 
     name = root.findtext("name")
     if not name:
         raise storage_error("XML error: missing volume name element")
-    check_name(name)
+    # names with '/' parse (as in libvirt); the pool backend refuses them
     file_pool = pool_type in _FILE_POOLS
     vtype_s = root.get("type")
     if vtype_s is not None:

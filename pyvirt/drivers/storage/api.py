@@ -190,8 +190,9 @@ class StorageMixin:
         assert obj.defn.target_path is not None
         st = os.statvfs(obj.defn.target_path)
         obj.defn.capacity = st.f_frsize * st.f_blocks
-        obj.defn.available = st.f_frsize * st.f_bavail
-        obj.defn.allocation = obj.defn.capacity - st.f_frsize * st.f_bfree
+        # libvirt counts root-reserved blocks as available: free, not bavail
+        obj.defn.available = st.f_frsize * st.f_bfree
+        obj.defn.allocation = obj.defn.capacity - obj.defn.available
 
     async def storage_pool_create(self, pool: StoragePoolRef, flags: int = 0) -> None:
         async with self.storage.lock:
@@ -332,10 +333,11 @@ class StorageMixin:
                 await qemuimg.create(str(path), fmt, vol.capacity,
                                      backing=vol.backing.path if vol.backing else None,
                                      backing_fmt=backing_fmt,
-                                     prealloc_metadata=bool(flags & VOL_CREATE_PREALLOC_METADATA),
+                                     prealloc=_prealloc_mode(vol, flags),
                                      compat=vol.compat, cluster_size=vol.cluster_size,
                                      features=vol.features)
-                if fmt == "raw" and vol.has_allocation and vol.allocation >= vol.capacity > 0:
+                # raw files are allocated up front when allocation (default: capacity) asks so
+                if fmt == "raw" and vol.allocation >= vol.capacity > 0:
                     await asyncio.to_thread(_fallocate, path, vol.capacity)
                 if vol.perms is not None and vol.perms.mode is not None:
                     os.chmod(path, vol.perms.mode)
@@ -376,7 +378,13 @@ class StorageMixin:
         async with self.storage.lock:
             _, path = self._vol(vol)
             info = await qemuimg.info(str(path))
-            new = info.capacity + capacity if flags & RESIZE_DELTA else capacity
+            # a delta with SHRINK subtracts (virStorageVolResize's unsigned capacity)
+            if flags & RESIZE_DELTA:
+                new = info.capacity - capacity if flags & RESIZE_SHRINK else info.capacity + capacity
+            else:
+                new = capacity
+            if new < 0:
+                raise err(ErrorCode.INVALID_ARG, "invalid argument: can't shrink capacity below 0")
             if new < info.capacity and not flags & RESIZE_SHRINK:
                 raise err(ErrorCode.INVALID_ARG, "invalid argument: Can't shrink capacity below "
                           "current capacity unless shrink flag explicitly specified")
@@ -403,6 +411,14 @@ class StorageMixin:
     async def storage_vol_download(self, vol: StorageVolRef, offset: int, length: int, flags: int = 0) -> ByteStream:
         _, path = self._vol(vol)
         return await FileStream.open(path, offset, length, write=False)
+
+
+def _prealloc_mode(vol: VolDef, flags: int) -> str | None:
+    """PREALLOC_METADATA asks for metadata only when the allocation is below the capacity;
+    at full allocation (the default) the whole image is fallocated, as libvirt does."""
+    if not flags & VOL_CREATE_PREALLOC_METADATA:
+        return None
+    return "metadata" if vol.allocation < vol.capacity else "falloc"
 
 
 def _fallocate(path: Path, size: int) -> None:

@@ -18,9 +18,12 @@ from pyvirt.errors import ErrorCode
 
 
 def check_vol_name(name: str) -> None:
-    if not name or "/" in name or name in (".", "..") or "\0" in name:
-        raise err(ErrorCode.INVALID_ARG,
-                  f"invalid argument: volume name '{name}' cannot contain '/'")
+    if "/" in name:
+        raise err(ErrorCode.OPERATION_INVALID,
+                  f"Requested operation is not valid: volume name '{name}' cannot contain '/'")
+    if name in ("", ".", "..") or "\0" in name:
+        raise err(ErrorCode.OPERATION_INVALID,
+                  f"Requested operation is not valid: volume name '{name}' is not allowed")
 
 
 def vol_path(pool: PoolObj, name: str) -> Path:

@@ -45,14 +45,14 @@ async def info(path: str) -> ImageInfo:
 
 
 async def create(path: str, fmt: str, capacity: int, *, backing: str | None = None,
-                 backing_fmt: str | None = None, prealloc_metadata: bool = False,
+                 backing_fmt: str | None = None, prealloc: str | None = None,
                  compat: str | None = None, cluster_size: int | None = None,
                  features: list[str] | None = None) -> None:
     opts: list[str] = []
     if backing is not None:
         opts += [f"backing_file={backing}", f"backing_fmt={backing_fmt or 'raw'}"]
-    if prealloc_metadata:
-        opts.append("preallocation=metadata")
+    if prealloc is not None:
+        opts.append(f"preallocation={prealloc}")
     if fmt == "qcow2":
         opts.append(f"compat={compat or '1.1'}")
         if cluster_size:
