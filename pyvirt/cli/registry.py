@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pyvirt.cli.spec import CmdDef, OptDef, OptKind
+from pyvirt.cli.storage import STORAGE_COMMANDS
 
 B = OptKind.BOOL
 I = OptKind.INT
@@ -94,5 +95,7 @@ COMMANDS: tuple[CmdDef, ...] = (
     CmdDef("help", _H, "cmd_help", (OptDef("command", positional=True),), "print help",
            needs_conn=False),
 )
+
+COMMANDS += STORAGE_COMMANDS  # pool-* and vol-* (pyvirt/cli/storage.py)
 
 BY_NAME: dict[str, CmdDef] = {c.name: c for c in COMMANDS}
