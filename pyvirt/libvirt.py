@@ -23,6 +23,7 @@ from typing import Any
 from pyvirt._compat.errors import call, fail, libvirtError, virGetLastError
 from pyvirt._compat.objects import virConnect, virDomain
 from pyvirt._compat.runtime import ErrorHandler, existing_runtime, runtime
+from pyvirt._compat.storage import virStoragePool, virStorageVol, virStream
 from pyvirt.errors import VirtError
 
 _LIB_VERSION = 9_000_000
@@ -174,4 +175,5 @@ __all__ = [
     "virEventRunDefaultImpl", "virEventUpdateHandle", "virEventUpdateTimeout",
     "virGetLastError", "virGetLastErrorCode", "virGetLastErrorDomain", "virGetLastErrorMessage",
     "virInitialize", "virResetLastError",
+    "virStoragePool", "virStorageVol", "virStream",
 ]

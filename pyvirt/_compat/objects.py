@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any, Self, TypeVar
 
 from pyvirt._compat.errors import call, fail
 from pyvirt._compat.runtime import runtime
+from pyvirt._compat.storage import StorageConnMixin
 from pyvirt.errors import ErrorCode, ErrorDomain, VirtError
 
 if TYPE_CHECKING:
@@ -70,7 +71,7 @@ class _ConnCore:
         return left
 
 
-class virConnect:
+class virConnect(StorageConnMixin):  # storage calls: pyvirt/_compat/storage.py
     """A hypervisor connection, as libvirt-python's virConnect."""
 
     def __init__(self, aio_conn: AioConnection, inline: bool = False) -> None:
