@@ -117,9 +117,9 @@ class SnapshotManager:
     # ------------------------------------------------------------------ metadata
     def tree(self, obj: DomainObj) -> SnapshotTree:
         """Read from disk every time: one-shot pyvirsh processes share the files."""
-        from pyvirt.drivers.test import domxml
+        from pyvirt.drivers.qemu.domainobj import format_uuid
 
-        return SnapshotTree.load(self.drv.paths.lib_dir / "snapshot" / obj.name, domxml.format_uuid(obj.uuid))
+        return SnapshotTree.load(self.drv.paths.lib_dir / "snapshot" / obj.name, format_uuid(obj.uuid))
 
     def _cur_xml(self, obj: DomainObj) -> str:
         if obj.active and obj.live_xml:
@@ -314,7 +314,9 @@ class SnapshotManager:
             if plan.external:
                 actions = []
                 for info, sd in plan.external:
+                    # overlay node names only need to be unique within this QEMU run
                     data = {"node-name": _node(nodes, info), "snapshot-file": sd.source_file,
+                            "snapshot-node-name": f"snap-{info.target}-{time.monotonic_ns() % 10**12:x}",
                             "format": sd.driver_type or "qcow2",
                             "mode": "existing" if flags & C.REUSE_EXT else "absolute-paths"}
                     actions.append({"type": "blockdev-snapshot-sync", "data": data})

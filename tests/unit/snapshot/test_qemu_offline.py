@@ -6,6 +6,7 @@ Checks files with qemu-img itself, metadata with a second driver instance (a res
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import tempfile
 import uuid
@@ -17,8 +18,8 @@ from pyvirt.drivers.base import SnapshotRef
 from pyvirt.drivers.qemu.driver import QemuDriver
 from pyvirt.errors import ErrorCode, VirtError
 
-pytestmark = pytest.mark.skipif(subprocess.run(["which", "qemu-img"], capture_output=True).returncode != 0,
-                                reason="qemu-img not installed")
+pytestmark = pytest.mark.skipif(shutil.which("qemu-img") is None or shutil.which("qemu-io") is None,
+                                reason="qemu-img / qemu-io not installed")
 
 _CAPS_CACHE = Path(tempfile.mkdtemp(prefix="pyvirt-caps-"))
 
