@@ -136,6 +136,7 @@ class DomainDef:
     metadata: etree._Element | None = None  # kept verbatim
     genid: str | None = None
     memory_kib: int = 0
+    memory_dump_core: str | None = None  # <memory dumpCore='on|off'>
     current_memory_kib: int = 0
     max_memory_kib: int | None = None
     max_memory_slots: int | None = None

@@ -115,7 +115,7 @@ def _parse_source(c: etree._Element, ch: ChardevDef) -> None:
             elif isinstance(r.tag, str):
                 ch.source_extra.append(r)
         return
-    if ch.type == ChardevType.SPICEPORT:
+    if ch.type in (ChardevType.SPICEPORT, ChardevType.DBUS):
         ch.source_channel = g("channel")
         return
     if ch.type not in _PATH_TYPES:
@@ -235,7 +235,7 @@ def _format_source(w: Writer, d: int, ch: ChardevDef, inactive: bool) -> None:
             w.line(d, "</source>")
         if t == ChardevType.TCP:
             w.empty(d, "protocol", attrs(("type", ch.protocol_type or "raw")))
-    elif t == ChardevType.SPICEPORT and ch.source_channel is not None:
+    elif t in (ChardevType.SPICEPORT, ChardevType.DBUS) and ch.source_channel is not None:
         w.empty(d, "source", attrs(("channel", ch.source_channel)))
     elif ch.source_extra:
         w.line(d, "<source>")

@@ -49,6 +49,10 @@ CONTROLLER_MODELS: dict[str, tuple[str, ...]] = {
 }
 VIDEO_MODELS = ("default", "vga", "cirrus", "vmvga", "xen", "vbox", "qxl", "parallels", "virtio",
                 "gop", "none", "bochs", "ramfb")
+NET_MODELS = ("virtio", "virtio-transitional", "virtio-non-transitional", "e1000", "e1000e",
+              "igb", "rtl8139", "netfront", "usb-net", "spapr-vlan", "lan9118", "scm91c111",
+              "vlance", "vmxnet", "vmxnet2", "vmxnet3", "am79c970a", "am79c973", "82540em",
+              "82545em", "82543gc")
 INTERFACE_TYPES = ("user", "ethernet", "vhostuser", "server", "client", "mcast", "network",
                    "bridge", "internal", "direct", "hostdev", "udp", "vdpa", "null", "vds")
 
@@ -212,6 +216,8 @@ def parse_interface(el: etree._Element) -> InterfaceDef:
             net.target_dev, net.target_managed = c.get("dev"), c.get("managed")
         elif tag == "model":
             net.model = c.get("type")
+            if net.model is not None and net.model.lower() in NET_MODELS:
+                net.model = net.model.lower()  # libvirt matches model names case-blind
         elif tag == "driver":
             net.driver = {str(k): str(v) for k, v in c.attrib.items()}
             net.driver_extra = _kids(c)
@@ -244,9 +250,14 @@ def format_interface(w: Writer, depth: int, net: InterfaceDef, inactive: bool) -
     d = depth + 1
     if net.mac is not None:
         w.empty(d, "mac", attrs(("address", net.mac), *net.mac_extra.items()))
-    src = attrs(("network", net.source_network), ("portgroup", net.source_portgroup),
-                ("bridge", net.source_bridge), ("dev", net.source_dev),
-                ("mode", net.source_mode), *net.source_other.items())
+    if net.type == "vhostuser":
+        other = dict(net.source_other)
+        src = attrs(("type", other.pop("type", None)), ("path", other.pop("path", None)),
+                    ("mode", net.source_mode), *other.items())
+    else:
+        src = attrs(("network", net.source_network), ("portgroup", net.source_portgroup),
+                    ("bridge", net.source_bridge), ("dev", net.source_dev),
+                    ("mode", net.source_mode), *net.source_other.items())
     if net.source_extra:
         w.line(d, f"<source{src}>")
         emit_extras(w, d + 1, net.source_extra)
@@ -406,6 +417,10 @@ def _graphics_defaults(gr: GraphicsDef, listen_attr: str | None) -> None:
                            f"'{first.address}')")
     if gr.type not in ("vnc", "spice", "rdp"):
         return
+    first = gr.listens[0] if gr.listens else None
+    if (gr.type == "vnc" and gr.socket is None and first is not None and first.type == "socket"
+            and first.socket):
+        gr.socket = first.socket  # the legacy attribute mirrors the first socket listen
     for lst in gr.listens:
         if lst.type == "network" and lst.network is None:
             raise XMLError("XML error: 'network' attribute is required for listen type "
@@ -423,7 +438,19 @@ def _graphics_defaults(gr: GraphicsDef, listen_attr: str | None) -> None:
         gr.autoport = True
     if gr.type == "vnc" and gr.autoport is None:
         gr.autoport = gr.port is None or gr.port == 0
-    if gr.type == "vnc" and not gr.listens:
+    if gr.type == "spice":
+        if gr.autoport is None and (gr.port or gr.tls_port):
+            gr.autoport = False
+        if not gr.port and not gr.tls_port and not gr.autoport and not gr.listens:
+            # a spice server without ports listens nowhere: libvirt says so explicitly
+            gr.listens = [GraphicsListenDef(type="none")]
+            return
+    if gr.type == "rdp":
+        if gr.autoport is None:
+            gr.autoport = True
+        if gr.port is None:
+            gr.port = 0
+    if not gr.listens:
         gr.listens.append(GraphicsListenDef(type="address"))
 
 
@@ -431,20 +458,26 @@ def format_graphics(w: Writer, depth: int, gr: GraphicsDef, inactive: bool,
                     secure: bool = True) -> None:
     """``secure`` False drops the password, as libvirt does without VIR_DOMAIN_XML_SECURE."""
     pairs: list[tuple[str, object | None]] = [("type", gr.type)]
-    if gr.type in ("vnc", "spice", "rdp") and gr.socket is None:
+    # a socket or no listener at all means there is no TCP port to show
+    portless = gr.socket is not None or (
+        bool(gr.listens) and gr.listens[0].type in ("socket", "none"))
+    if gr.type in ("vnc", "spice", "rdp") and not portless:
         port = gr.port
+        autoport = gr.autoport
         if gr.type != "vnc":
             # spice/rdp show only real ports; autoport ones are dropped from inactive XML
             if gr.autoport and inactive:
                 port = None
-            pairs.append(("port", port if port else None))
             tls = None if gr.autoport and inactive else gr.tls_port
+            pairs.append(("port", port if port or gr.type == "rdp" else None))
             pairs.append(("tlsPort", tls if tls else None))
+            if gr.type == "spice" and not gr.autoport and not gr.port and not gr.tls_port:
+                autoport = None  # nothing to say about ports at all
         else:
             if gr.autoport and (inactive or not port or port < 0):
                 port = -1
             pairs.append(("port", port))
-        pairs.append(("autoport", gr.autoport))
+        pairs.append(("autoport", autoport))
         if gr.websocket is not None:
             pairs.append(("websocket", gr.websocket))
     pairs.append(("socket", gr.socket))
@@ -592,6 +625,8 @@ def parse_rng(el: etree._Element) -> RngDef:
                 _chardev_sources(c, rng.backend_type or "")
             text = (c.text or "").strip()
             rng.backend_path = text or None
+            if rng.backend_model == "random" and rng.backend_path is None:
+                rng.backend_path = "/dev/random"  # libvirt's default entropy source
         else:
             rng.extra.append(c)
     return rng

@@ -306,7 +306,8 @@ def format_disk(w: Writer, depth: int, disk: DiskDef, inactive: bool) -> None:
         _format_backing(w, d, disk.backing_store, inactive)
     emit_extras(w, d, disk.extra, _BEFORE_TARGET[1:])
     t = disk.target
-    w.empty(d, "target", attrs(("dev", t.dev), ("bus", t.bus), ("tray", t.tray),
+    tray = t.tray if t.tray == "open" else None  # closed is the default libvirt leaves out
+    w.empty(d, "target", attrs(("dev", t.dev), ("bus", t.bus), ("tray", tray),
                                ("removable", t.removable), ("rotation_rate", t.rotation_rate)))
     emit_extras(w, d, disk.extra, _BEFORE_FLAGS)
     if disk.readonly:

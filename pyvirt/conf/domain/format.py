@@ -66,7 +66,7 @@ def format_domain_xml(d: DomainDef, *, inactive: bool, secure: bool) -> str:
     if d.max_memory_kib is not None:
         w.text(1, "maxMemory", d.max_memory_kib,
                attrs(("slots", d.max_memory_slots), ("unit", "KiB")))
-    w.text(1, "memory", d.memory_kib, attrs(("unit", "KiB")))
+    w.text(1, "memory", d.memory_kib, attrs(("dumpCore", d.memory_dump_core), ("unit", "KiB")))
     w.text(1, "currentMemory", d.current_memory_kib, attrs(("unit", "KiB")))
     _extras(w, d, ("blkiotune", "memtune", "memoryBacking"), ns)
     format_vcpu(w, d.vcpu)

@@ -224,6 +224,7 @@ class OSDef:
     extra: list[etree._Element] = field(default_factory=list)
 
 
+_LOADER_ORDER = ("readonly", "secure", "type", "format", "stateless")
 _OS_EARLY = ("firmware", "init", "initarg", "initenv", "initdir", "inituser", "initgroup")
 _OS_MID = ("root", "acpi")
 
@@ -270,7 +271,11 @@ def format_os(w: Writer, os_: OSDef) -> None:
     w.text(2, "type", os_.type, attrs(("arch", os_.arch), ("machine", os_.machine)))
     emit_extras(w, 2, os_.extra, _OS_EARLY)
     if os_.loader is not None:
-        at = attrs(*os_.loader.attrs.items())
+        la = dict(os_.loader.attrs)
+        if os_.loader.path is not None and "type" not in la and os_.firmware is None:
+            la["type"] = "rom"  # a loader image without a type is a ROM
+        known = [(k, la.get(k)) for k in _LOADER_ORDER]
+        at = attrs(*known, *((k, v) for k, v in la.items() if k not in _LOADER_ORDER))
         if os_.loader.path is not None:
             w.text(2, "loader", os_.loader.path, at)
         else:
@@ -285,8 +290,8 @@ def format_os(w: Writer, os_: OSDef) -> None:
     for dev in os_.boot_devices:
         w.empty(2, "boot", attrs(("dev", dev)))
     if os_.boot_menu is not None:
-        w.empty(2, "bootmenu", attrs(("enable", os_.boot_menu),
-                                     ("timeout", os_.boot_menu_timeout)))
+        timeout = os_.boot_menu_timeout if os_.boot_menu else None
+        w.empty(2, "bootmenu", attrs(("enable", os_.boot_menu), ("timeout", timeout)))
     if os_.bios_useserial is not None or os_.bios_reboot_timeout is not None:
         w.empty(2, "bios", attrs(("useserial", os_.bios_useserial),
                                  ("rebootTimeout", os_.bios_reboot_timeout)))
@@ -339,6 +344,11 @@ def parse_features(el: etree._Element) -> FeaturesDef:
     return f
 
 
+# switches libvirt shows as state='on'/'off' even when written as a bare element
+_TRISTATE_FEATURES = ("pmu", "vmport", "smm", "htm", "nested-hv", "ccf-assist", "pvspinlock",
+                      "vmcoreinfo", "ioapic")
+
+
 def format_features(w: Writer, f: FeaturesDef) -> None:
     names = [n for n in FEATURE_ORDER if n in f.elements or
              (n in ("acpi", "apic", "pae", "hap", "smm", "vmport", "pmu") and getattr(f, n))]
@@ -354,6 +364,8 @@ def format_features(w: Writer, f: FeaturesDef) -> None:
             w.empty(2, n)
         elif n in _FLAG_FEATURES and not len(el) and not el.attrib and not getattr(f, n, True):
             continue
+        elif n in _TRISTATE_FEATURES and el.get("state") is None and not len(el) and n != "ioapic":
+            w.empty(2, n, attrs(("state", "on"), *((str(k), str(v)) for k, v in el.attrib.items())))
         else:
             write_raw(w, 2, el, None)
     w.line(1, "</features>")
@@ -428,9 +440,11 @@ def format_cpu(w: Writer, cpu: CPUDef) -> None:
     head = "<cpu" + attrs(("mode", cpu.mode), ("match", cpu.match), ("check", cpu.check),
                           ("migratable", cpu.migratable))
     lines = Writer()
+    mat = attrs(("fallback", cpu.model_fallback), ("vendor_id", cpu.model_vendor_id))
     if cpu.model is not None:
-        lines.text(2, "model", cpu.model, attrs(("fallback", cpu.model_fallback),
-                                                ("vendor_id", cpu.model_vendor_id)))
+        lines.text(2, "model", cpu.model, mat)
+    elif mat:
+        lines.empty(2, "model", mat)
     if cpu.vendor is not None:
         lines.text(2, "vendor", cpu.vendor)
     t = cpu.topology

@@ -103,6 +103,7 @@ def parse_domain_xml(xml: str) -> DomainDef:
         elif tag == "memory":
             memory = scale_to_kib(_text(c), c.get("unit"), "./memory[1]")
             d.memory_kib = memory
+            d.memory_dump_core = c.get("dumpCore")
         elif tag == "currentMemory":
             d.current_memory_kib = scale_to_kib(_text(c), c.get("unit"), "./currentMemory[1]")
         elif tag == "maxMemory":

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 
 from pyvirt.conf.domain.address import AddressDef
 from pyvirt.conf.domain.chardev import ChardevDef, ChardevKind
+from pyvirt.conf.domain.devices import VideoDef
 from pyvirt.conf.domain.disk import DiskBus, DiskDef, DiskDevice, DiskType
 from pyvirt.conf.domain.general import BootDev
 from pyvirt.conf.domain.resctrl import resolve as resolve_resctrl
@@ -56,6 +57,9 @@ def _identity(d: DomainDef) -> None:
         d.uuid = str(_uuid.UUID(d.uuid.strip()))
     else:
         d.uuid = str(_uuid.uuid4())
+    if d.genid is not None:
+        # <genid/> asks for a generated one
+        d.genid = str(_uuid.UUID(d.genid)) if d.genid else str(_uuid.uuid4())
 
 
 def _memory(d: DomainDef) -> None:
@@ -69,7 +73,7 @@ def _os(d: DomainDef) -> None:
         # libvirt takes the default arch from the driver capabilities; every driver we have
         # runs x86_64 guests on an x86_64 host.
         os_.arch = "x86_64"
-    if os_.type == "hvm" and not os_.boot_devices and not os_.kernel:
+    if os_.type == "hvm" and not os_.boot_devices:
         if not any(dev.boot_order is not None for dev in d.devices.all()):
             os_.boot_devices = [BootDev.HD]
     elif os_.boot_devices and any(dev.boot_order is not None for dev in d.devices.all()):
@@ -188,6 +192,9 @@ def _chardevs(d: DomainDef) -> None:
     for ch in devs.channels:
         if ch.target_type is None:
             raise XMLError("XML error: unknown target type '' specified for character device")
+    # consoles are numbered by their position in the XML, whatever port they name
+    for i, con in enumerate(devs.consoles):
+        con.target_port = i
     # virDomainDefAddConsoleCompat: console 0 of an HVM guest mirrors serial 0.
     if d.os.type != "hvm":
         return
@@ -198,13 +205,30 @@ def _chardevs(d: DomainDef) -> None:
             con.target_port = 0
         if not devs.serials:
             devs.serials.append(_copy_chardev(con, ChardevKind.SERIAL, None))
-    elif devs.serials and not devs.consoles:
-        devs.consoles.append(_copy_chardev(devs.serials[0], ChardevKind.CONSOLE, "serial"))
-    elif devs.serials and devs.consoles[0].target_type not in (None, "serial"):
-        devs.consoles.insert(0, _copy_chardev(devs.serials[0], ChardevKind.CONSOLE, "serial"))
-    for con in devs.consoles[1:]:
-        if con.target_port is None:
-            con.target_port = devs.consoles.index(con)
+        else:
+            # the console is serial 0 seen from the other side: same backend
+            _share_source(devs.serials[0], con)
+    elif devs.serials and devs.serials[0].target_type in _CONSOLE_SERIALS:
+        if not devs.consoles:
+            devs.consoles.append(_copy_chardev(devs.serials[0], ChardevKind.CONSOLE, "serial"))
+        elif devs.consoles[0].target_type not in (None, "serial"):
+            devs.consoles.insert(0, _copy_chardev(devs.serials[0], ChardevKind.CONSOLE, "serial"))
+
+
+# serial target types a serial console can mirror (libvirt's console compat)
+_CONSOLE_SERIALS = (None, "isa-serial", "system-serial", "spapr-vio-serial", "sclp-serial")
+
+
+_SOURCE_FIELDS = ("type", "source_path", "source_mode", "source_append", "source_host",
+                  "source_service", "source_tls", "source_channel", "bind_host", "bind_service",
+                  "reconnect_enabled", "reconnect_timeout", "protocol_type", "log_file",
+                  "log_append")
+
+
+def _share_source(src: ChardevDef, dst: ChardevDef) -> None:
+    for name in _SOURCE_FIELDS:
+        setattr(dst, name, getattr(src, name))
+    dst.source_extra = list(src.source_extra)
 
 
 def _copy_chardev(src: ChardevDef, kind: ChardevKind, target_type: str | None) -> ChardevDef:
@@ -243,8 +267,11 @@ def add_implicit_controllers(d: DomainDef) -> None:
             # libvirt adds every index up to the highest one used
             for n in range(idx + 1):
                 ensure(ctype, n)
-    if any(c.target_type == "virtio" for c in (*d.devices.channels, *d.devices.consoles)):
-        ensure("virtio-serial", 0)
+    for ch in (*d.devices.channels, *d.devices.consoles):
+        if ch.target_type == "virtio":
+            a = ch.address
+            ensure("virtio-serial", a.controller or 0 if a is not None and a.type == "virtio-serial"
+                   else 0)
     cards = [o for o in d.devices.others if o.tag == "smartcard"]
     if cards:
         ensure("ccid", 0)
@@ -262,6 +289,19 @@ def add_implicit_controllers(d: DomainDef) -> None:
                                                     "slot": str(slot)})
         card.element.append(addr)
         taken.add(slot)
+
+
+def add_implicit_devices(d: DomainDef, *, video_model: str = "cirrus") -> None:
+    """libvirt's generic implicit devices: the controllers above, and a video adapter when
+    there is graphics but no video (``video_model`` is the driver's default type; cirrus is
+    what libvirt's generic layer and test driver use)."""
+    add_implicit_controllers(d)
+    devs = d.devices
+    if devs.graphics and not devs.videos and any(g.type != "egl-headless" for g in devs.graphics):
+        video = VideoDef(model=video_model)
+        _video_defaults(video)
+        video.primary = True
+        devs.videos.append(video)
 
 
 def random_mac() -> str:
@@ -309,8 +349,17 @@ def _misc_devices(d: DomainDef, mac_gen: Callable[[], str]) -> None:
                 inp.bus = "ps2" if d.os.type == "hvm" else "xen"
             elif inp.type == "tablet":
                 inp.bus = "usb"
-    if devs.videos and not any(v.primary for v in devs.videos):
+    for v in devs.videos:
+        _video_defaults(v)
+    primary = next((v for v in devs.videos if v.primary), None)
+    if primary is not None:
+        # libvirt keeps the primary adapter first
+        devs.videos.remove(primary)
+        devs.videos.insert(0, primary)
+    elif devs.videos and devs.videos[0].model != "none":
         devs.videos[0].primary = True
+    if d.cpu is not None:
+        _cpu_defaults(d)
     if d.vcpu.count < 1:
         raise VirtError("internal error: vcpu count must be positive", ErrorCode.INTERNAL_ERROR,
                         ErrorDomain.DOMAIN)
@@ -328,6 +377,10 @@ def strip_live(d: DomainDef) -> None:
     for disk in devs.disks:
         if disk.source is not None:
             disk.source.index = None
+        bs = disk.backing_store
+        while bs is not None:
+            bs.index = None
+            bs = bs.backing_store
     for ch in (*devs.serials, *devs.parallels, *devs.consoles, *devs.channels):
         if ch.type == "pty":
             ch.source_path = None
@@ -336,6 +389,42 @@ def strip_live(d: DomainDef) -> None:
         if g.autoport:
             g.port = None if g.type != "vnc" else -1
             g.tls_port = None
+
+
+# video RAM (KiB) libvirt's generic layer fills in per model
+_VRAM = {"vga": 16384, "cirrus": 16384, "vmvga": 16384, "bochs": 16384, "xen": 4096,
+         "qxl": 65536}
+
+
+def _video_defaults(v: VideoDef) -> None:
+    if v.model is None or v.model == "none":
+        return
+    if v.vram is None and v.model in _VRAM:
+        v.vram = _VRAM[v.model]
+    if v.model == "qxl" and v.ram is None:
+        v.ram = 65536
+    if v.heads is None:
+        v.heads = 1
+
+
+def _cpu_defaults(d: DomainDef) -> None:
+    cpu = d.cpu
+    assert cpu is not None
+    if (cpu.mode is None and cpu.model is None and cpu.topology is None and not cpu.features
+            and not cpu.extra and cpu.match is None and cpu.check is None):
+        d.cpu = None  # an empty <cpu/> says nothing; libvirt drops it
+        return
+    if cpu.mode is None and (cpu.model is not None or cpu.match is not None):
+        cpu.mode = "custom"
+    if cpu.mode == "custom" and cpu.model is not None and cpu.match is None:
+        cpu.match = "exact"
+    if (cpu.mode in ("custom", "host-model") and cpu.model is not None
+            and cpu.model_fallback is None):
+        cpu.model_fallback = "allow"
+    if cpu.mode in (None, "custom"):
+        for f in cpu.features:
+            if f.policy is None:
+                f.policy = "require"
 
 
 def unmodeled_paths(d: DomainDef) -> list[str]:
