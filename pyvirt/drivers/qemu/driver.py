@@ -28,6 +28,7 @@ from pyvirt.drivers.base import (
     NodeInfo,
 )
 from pyvirt.drivers.qemu.domainobj import DomainDefinition, DomainObj, DomainStore
+from pyvirt.drivers.qemu.blockjob_api import BlockJobAPI
 from pyvirt.drivers.qemu.jobs import JobKind
 from pyvirt.drivers.qemu.lifecycle import Lifecycle
 from pyvirt.drivers.qemu.paths import QemuPaths
@@ -64,7 +65,7 @@ def _not_running(domain: ErrorDomain = ErrorDomain.DOMAIN) -> VirtError:
     return _err(ErrorCode.OPERATION_INVALID, "Requested operation is not valid: domain is not running", domain)
 
 
-class QemuDriver(SnapshotAPI, StorageMixin, Driver):
+class QemuDriver(SnapshotAPI, StorageMixin, BlockJobAPI, Driver):
     """One open qemu:/// connection.
 
     Construct with ``await QemuDriver.open(uri)``; the constructor takes the resolved
@@ -76,6 +77,7 @@ class QemuDriver(SnapshotAPI, StorageMixin, Driver):
         self.paths = paths
         self.store = DomainStore(paths)
         self.lc = Lifecycle(paths, self.store, self.events)
+        self.init_blockjobs()  # block jobs + save/restore (blockjob_api.py)
         # storage pools live beside the qemu dirs: <config>/storage, <run>/storage
         self.storage = StorageState(PoolStore(paths.config_dir.parent / "storage",
                                               paths.run_dir.parent / "storage"))
@@ -311,10 +313,6 @@ class QemuDriver(SnapshotAPI, StorageMixin, Driver):
                     link.unlink()
             obj.autostart = autostart
 
-    async def has_managed_save_image(self, dom: DomainRef, flags: int = 0) -> bool:
-        self._obj(dom)
-        return False
-
     # ------------------------------------------------------------------ lifecycle
     async def create(self, dom: DomainRef, flags: int = 0) -> DomainRef:
         allowed = DomainCreateFlags.START_PAUSED | DomainCreateFlags.START_AUTODESTROY | DomainCreateFlags.START_BYPASS_CACHE \
@@ -326,7 +324,9 @@ class QemuDriver(SnapshotAPI, StorageMixin, Driver):
             self.store.refresh(obj)
             if obj.active:
                 raise _err(ErrorCode.OPERATION_INVALID, "Requested operation is not valid: domain is already running")
-            await self.lc.start(obj, obj.definition.copy(), paused=bool(flags & DomainCreateFlags.START_PAUSED))
+            if not await self.start_from_managed_save(obj, bool(flags & DomainCreateFlags.START_PAUSED)):
+                await self.lc.start(obj, obj.definition.copy(), paused=bool(flags & DomainCreateFlags.START_PAUSED))
+            await self.refresh_chains_after_start(obj)
         return obj.ref()
 
     async def create_xml(self, xml: str, flags: int = 0) -> DomainRef:
@@ -346,6 +346,7 @@ class QemuDriver(SnapshotAPI, StorageMixin, Driver):
                     raise _err(ErrorCode.OPERATION_INVALID,
                                f"Requested operation is not valid: domain '{obj.name}' is already active", ErrorDomain.DOMAIN)
                 await self.lc.start(obj, d, paused=bool(flags & DomainCreateFlags.START_PAUSED))
+                await self.refresh_chains_after_start(obj)
         except BaseException:
             if existing is None and not obj.active:
                 self.store.by_name.pop(obj.name, None)

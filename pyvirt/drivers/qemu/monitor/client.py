@@ -19,6 +19,7 @@ import contextlib
 import enum
 import itertools
 import json
+import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -160,6 +161,40 @@ class QMPMonitor:
             try:
                 self._writer.write(json.dumps(msg).encode() + b"\n")
                 await self._writer.drain()
+            except (ConnectionError, OSError) as e:
+                self._pending.pop(cid, None)
+                raise QMPClosed(str(e)) from e
+        try:
+            reply = await asyncio.wait_for(fut, timeout)
+        finally:
+            self._pending.pop(cid, None)
+        if "error" in reply:
+            err = reply["error"]
+            raise QMPCommandError(command, str(err.get("class", "GenericError")), str(err.get("desc", "")))
+        return reply.get("return")
+
+    async def execute_with_fd(self, command: str, arguments: JSONObject | None, fd: int,
+                              timeout: float | None = 60.0) -> Any:
+        """Like :meth:`execute`, passing ``fd`` along with the command (SCM_RIGHTS), as
+        ``getfd``/``add-fd`` need. The command goes out in one sendmsg on a dup of the
+        socket, under the write lock, after pending writes drained."""
+        import socket
+
+        if self.state is not RunState.RUNNING:
+            raise QMPClosed("monitor is not connected")
+        cid = f"pyvirt-{next(self._ids)}"
+        msg: JSONObject = {"execute": command, "id": cid}
+        if arguments:
+            msg["arguments"] = arguments
+        fut: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+        self._pending[cid] = fut
+        async with self._lock:
+            try:
+                await self._writer.drain()
+                tsock = self._writer.get_extra_info("socket")
+                with socket.socket(fileno=os.dup(tsock.fileno())) as sock:
+                    sock.setblocking(True)
+                    socket.send_fds(sock, [json.dumps(msg).encode() + b"\n"], [fd])
             except (ConnectionError, OSError) as e:
                 self._pending.pop(cid, None)
                 raise QMPClosed(str(e)) from e

@@ -1,0 +1,118 @@
+"""Backing chains: read them (qemu-img offline, query-block live) and show them in the
+live domain XML as libvirt does (``<backingStore type='file' index='N'>`` nested, ending
+with an empty ``<backingStore/>``).
+
+QEMU is the authority on the chain of a running disk: after every block job the live XML
+is rebuilt from ``query-block``, so it always agrees with ``qemu-img info --backing-chain``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from pyvirt.errors import ErrorCode, ErrorDomain, VirtError
+
+if TYPE_CHECKING:
+    from pyvirt.conf.domain import DiskDef
+
+
+@dataclass(frozen=True, slots=True)
+class ChainLayer:
+    """One image of a chain, top first."""
+
+    path: str
+    format: str
+
+
+async def run_qemu_img(*args: str) -> str:
+    """Run qemu-img; its stderr becomes an OPERATION_FAILED error like libvirt's."""
+    proc = await asyncio.create_subprocess_exec(
+        "qemu-img", *args, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+    out, err = await proc.communicate()
+    if proc.returncode != 0:
+        msg = err.decode(errors="replace").strip() or f"qemu-img {args[0]} failed"
+        raise VirtError(f"internal error: Child process (qemu-img {' '.join(args)}) unexpected exit status "
+                        f"{proc.returncode}: {msg}", ErrorCode.INTERNAL_ERROR, ErrorDomain.NONE)
+    return out.decode()
+
+
+async def image_chain(path: str, fmt: str | None = None) -> list[ChainLayer]:
+    """The chain under ``path`` as qemu-img sees it (``-U``: the image may be in use)."""
+    args = ["info", "--backing-chain", "--output=json", "-U"]
+    if fmt:
+        args += ["-f", fmt]
+    data: Any = json.loads(await run_qemu_img(*args, path))
+    items = data if isinstance(data, list) else [data]
+    return [ChainLayer(str(i["filename"]), str(i.get("format", "raw"))) for i in items]
+
+
+def chain_from_image_info(image: dict[str, Any]) -> list[ChainLayer]:
+    """The chain in one ``query-block`` entry's ``inserted.image`` (nested backing-image)."""
+    out: list[ChainLayer] = []
+    cur: dict[str, Any] | None = image
+    while cur:
+        out.append(ChainLayer(str(cur.get("filename", "")), str(cur.get("format", "raw"))))
+        nxt = cur.get("backing-image")
+        cur = nxt if isinstance(nxt, dict) else None
+    return out
+
+
+def set_disk_chain(disk: DiskDef, chain: list[ChainLayer], next_index: int) -> int:
+    """Make ``disk`` show ``chain`` (top first); returns the next free source index.
+
+    The top keeps its source index if it has one; every backing layer gets a fresh one,
+    numbered as libvirt does (unique within the domain).
+    """
+    from pyvirt.conf.domain.disk import BackingStoreDef, DiskDriverDef, DiskSourceDef
+
+    if not chain:
+        return next_index
+    top = chain[0]
+    if disk.source is None:
+        disk.source = DiskSourceDef()
+    disk.source.path = top.path
+    if disk.driver is None:
+        disk.driver = DiskDriverDef(name="qemu")
+    disk.driver.type = top.format
+    if disk.source.index is None:
+        disk.source.index = next_index
+        next_index += 1
+    tail: BackingStoreDef = BackingStoreDef()  # the terminating <backingStore/>
+    layers = chain[1:]
+    indexes = list(range(next_index, next_index + len(layers)))
+    for layer, idx in zip(reversed(layers), reversed(indexes), strict=True):
+        tail = BackingStoreDef(type="file", index=idx, format=layer.format,
+                               source=DiskSourceDef(path=layer.path), backing_store=tail)
+    disk.backing_store = tail
+    return next_index + len(layers)
+
+
+def chain_of(disk: DiskDef) -> list[ChainLayer]:
+    """The chain a (live) disk definition shows, top first."""
+    out: list[ChainLayer] = []
+    if disk.source is None or disk.source.path is None:
+        return out
+    out.append(ChainLayer(disk.source.path, str(disk.driver.type) if disk.driver and disk.driver.type else "raw"))
+    bs = disk.backing_store
+    while bs is not None and bs.type is not None:
+        if bs.source is not None and bs.source.path is not None:
+            out.append(ChainLayer(bs.source.path, bs.format or "raw"))
+        bs = bs.backing_store
+    return out
+
+
+def live_xml_with_chains(live_xml: str, chains: dict[str, list[ChainLayer]]) -> str:
+    """Rewrite the live XML so each disk named in ``chains`` (by target) shows its chain."""
+    from pyvirt.conf.domain import format_domain, parse_domain
+
+    m = parse_domain(live_xml)
+    used = [d.source.index for d in m.devices.disks if d.source is not None and d.source.index is not None]
+    next_index = max(used, default=0) + 1
+    for disk in m.devices.disks:
+        chain = chains.get(disk.target.dev)
+        if chain is not None:
+            next_index = set_disk_chain(disk, chain, next_index)
+    return str(format_domain(m))
