@@ -14,7 +14,7 @@ import struct
 from dataclasses import dataclass
 from typing import Any, Generic, NamedTuple, TypeVar
 
-from pyvirt.drivers.base import DomainRef
+from pyvirt.drivers.base import DomainRef, StoragePoolRef, StorageVolRef
 from pyvirt.rpc import xdr
 
 PROGRAM = 0x20008086
@@ -623,6 +623,202 @@ DOMAIN_GET_MESSAGES = _p(
     DOM_FLAGS_ARGS,
     S(GetMessagesRet, xdr.Array(NonnullString, DOMAIN_MESSAGES_MAX)),
     high=True,
+)
+
+# ---- storage pools and volumes (remote_nonnull_storage_pool/_vol are StoragePoolRef/StorageVolRef)
+STORAGE_POOL_LIST_MAX = 16384
+STORAGE_VOL_LIST_MAX = 16384
+NonnullStoragePool = S(StoragePoolRef, NonnullString, Uuid)
+NonnullStorageVol = S(StorageVolRef, NonnullString, NonnullString, NonnullString)
+
+
+class PoolArgs(NamedTuple):
+    pool: StoragePoolRef
+
+
+class PoolFlagsArgs(NamedTuple):
+    pool: StoragePoolRef
+    flags: int
+
+
+class PoolRet(NamedTuple):
+    pool: StoragePoolRef
+
+
+class VolArgs(NamedTuple):
+    vol: StorageVolRef
+
+
+class VolFlagsArgs(NamedTuple):
+    vol: StorageVolRef
+    flags: int
+
+
+class VolRet(NamedTuple):
+    vol: StorageVolRef
+
+
+class PoolXmlArgs(NamedTuple):
+    xml: str
+    flags: int
+
+
+class PoolGetInfoRet(NamedTuple):
+    state: int
+    capacity: int
+    allocation: int
+    available: int
+
+
+class PoolSetAutostartArgs(NamedTuple):
+    pool: StoragePoolRef
+    autostart: int
+
+
+class PoolListVolumesArgs(NamedTuple):
+    pool: StoragePoolRef
+    maxnames: int
+
+
+class NamesRet(NamedTuple):
+    names: list[str]
+
+
+class VolLookupByNameArgs(NamedTuple):
+    pool: StoragePoolRef
+    name: str
+
+
+class VolLookupByKeyArgs(NamedTuple):
+    key: str
+
+
+class VolLookupByPathArgs(NamedTuple):
+    path: str
+
+
+class VolCreateXmlArgs(NamedTuple):
+    pool: StoragePoolRef
+    xml: str
+    flags: int
+
+
+class VolCreateXmlFromArgs(NamedTuple):
+    pool: StoragePoolRef
+    xml: str
+    clonevol: StorageVolRef
+    flags: int
+
+
+class VolGetInfoRet(NamedTuple):
+    type: int
+    capacity: int
+    allocation: int
+
+
+class VolGetPathRet(NamedTuple):
+    name: str
+
+
+class VolResizeArgs(NamedTuple):
+    vol: StorageVolRef
+    capacity: int
+    flags: int
+
+
+class VolTransferArgs(NamedTuple):
+    vol: StorageVolRef
+    offset: int
+    length: int
+    flags: int
+
+
+class ListAllPoolsRet(NamedTuple):
+    pools: list[StoragePoolRef]
+    ret: int
+
+
+class PoolListAllVolumesArgs(NamedTuple):
+    pool: StoragePoolRef
+    need_results: int
+    flags: int
+
+
+class ListAllVolsRet(NamedTuple):
+    vols: list[StorageVolRef]
+    ret: int
+
+
+POOL_ARGS = S(PoolArgs, NonnullStoragePool)
+POOL_FLAGS_ARGS = S(PoolFlagsArgs, NonnullStoragePool, U)
+POOL_RET = S(PoolRet, NonnullStoragePool)
+VOL_ARGS = S(VolArgs, NonnullStorageVol)
+VOL_FLAGS_ARGS = S(VolFlagsArgs, NonnullStorageVol, U)
+VOL_RET = S(VolRet, NonnullStorageVol)
+POOL_NAMES_RET = S(NamesRet, xdr.Array(NonnullString, STORAGE_POOL_LIST_MAX))
+VOL_TRANSFER_ARGS = S(VolTransferArgs, NonnullStorageVol, UH, UH, U)
+
+CONNECT_NUM_OF_STORAGE_POOLS = _p(71, "CONNECT_NUM_OF_STORAGE_POOLS", V, S(NumRet, I))
+CONNECT_LIST_STORAGE_POOLS = _p(72, "CONNECT_LIST_STORAGE_POOLS", S(ListDefinedDomainsArgs, I), POOL_NAMES_RET)
+CONNECT_NUM_OF_DEFINED_STORAGE_POOLS = _p(73, "CONNECT_NUM_OF_DEFINED_STORAGE_POOLS", V, S(NumRet, I))
+CONNECT_LIST_DEFINED_STORAGE_POOLS = _p(
+    74, "CONNECT_LIST_DEFINED_STORAGE_POOLS", S(ListDefinedDomainsArgs, I), POOL_NAMES_RET
+)
+STORAGE_POOL_CREATE_XML = _p(76, "STORAGE_POOL_CREATE_XML", S(PoolXmlArgs, NonnullString, U), POOL_RET, rw=True)
+STORAGE_POOL_DEFINE_XML = _p(77, "STORAGE_POOL_DEFINE_XML", S(PoolXmlArgs, NonnullString, U), POOL_RET, rw=True)
+STORAGE_POOL_CREATE = _p(78, "STORAGE_POOL_CREATE", POOL_FLAGS_ARGS, V, rw=True)
+STORAGE_POOL_BUILD = _p(79, "STORAGE_POOL_BUILD", POOL_FLAGS_ARGS, V, rw=True)
+STORAGE_POOL_DESTROY = _p(80, "STORAGE_POOL_DESTROY", POOL_ARGS, V, rw=True)
+STORAGE_POOL_DELETE = _p(81, "STORAGE_POOL_DELETE", POOL_FLAGS_ARGS, V, rw=True)
+STORAGE_POOL_UNDEFINE = _p(82, "STORAGE_POOL_UNDEFINE", POOL_ARGS, V, rw=True)
+STORAGE_POOL_REFRESH = _p(83, "STORAGE_POOL_REFRESH", POOL_FLAGS_ARGS, V, rw=True)
+STORAGE_POOL_LOOKUP_BY_NAME = _p(
+    84, "STORAGE_POOL_LOOKUP_BY_NAME", S(LookupByNameArgs, NonnullString), POOL_RET
+)
+STORAGE_POOL_LOOKUP_BY_UUID = _p(85, "STORAGE_POOL_LOOKUP_BY_UUID", S(LookupByUuidArgs, Uuid), POOL_RET)
+STORAGE_POOL_LOOKUP_BY_VOLUME = _p(86, "STORAGE_POOL_LOOKUP_BY_VOLUME", VOL_ARGS, POOL_RET)
+STORAGE_POOL_GET_INFO = _p(
+    87, "STORAGE_POOL_GET_INFO", POOL_ARGS, S(PoolGetInfoRet, xdr.UChar, UH, UH, UH)
+)
+STORAGE_POOL_GET_XML_DESC = _p(88, "STORAGE_POOL_GET_XML_DESC", POOL_FLAGS_ARGS, S(GetXmlDescRet, NonnullString))
+STORAGE_POOL_GET_AUTOSTART = _p(89, "STORAGE_POOL_GET_AUTOSTART", POOL_ARGS, S(GetAutostartRet, I))
+STORAGE_POOL_SET_AUTOSTART = _p(
+    90, "STORAGE_POOL_SET_AUTOSTART", S(PoolSetAutostartArgs, NonnullStoragePool, I), V, rw=True
+)
+STORAGE_POOL_NUM_OF_VOLUMES = _p(91, "STORAGE_POOL_NUM_OF_VOLUMES", POOL_ARGS, S(NumRet, I))
+STORAGE_POOL_LIST_VOLUMES = _p(
+    92, "STORAGE_POOL_LIST_VOLUMES", S(PoolListVolumesArgs, NonnullStoragePool, I),
+    S(NamesRet, xdr.Array(NonnullString, STORAGE_VOL_LIST_MAX)),
+)
+STORAGE_VOL_CREATE_XML = _p(
+    93, "STORAGE_VOL_CREATE_XML", S(VolCreateXmlArgs, NonnullStoragePool, NonnullString, U), VOL_RET, rw=True
+)
+STORAGE_VOL_DELETE = _p(94, "STORAGE_VOL_DELETE", VOL_FLAGS_ARGS, V, rw=True)
+STORAGE_VOL_LOOKUP_BY_NAME = _p(
+    95, "STORAGE_VOL_LOOKUP_BY_NAME", S(VolLookupByNameArgs, NonnullStoragePool, NonnullString), VOL_RET
+)
+STORAGE_VOL_LOOKUP_BY_KEY = _p(96, "STORAGE_VOL_LOOKUP_BY_KEY", S(VolLookupByKeyArgs, NonnullString), VOL_RET)
+STORAGE_VOL_LOOKUP_BY_PATH = _p(97, "STORAGE_VOL_LOOKUP_BY_PATH", S(VolLookupByPathArgs, NonnullString), VOL_RET)
+STORAGE_VOL_GET_INFO = _p(98, "STORAGE_VOL_GET_INFO", VOL_ARGS, S(VolGetInfoRet, xdr.Char, UH, UH))
+STORAGE_VOL_GET_XML_DESC = _p(99, "STORAGE_VOL_GET_XML_DESC", VOL_FLAGS_ARGS, S(GetXmlDescRet, NonnullString))
+STORAGE_VOL_GET_PATH = _p(100, "STORAGE_VOL_GET_PATH", VOL_ARGS, S(VolGetPathRet, NonnullString))
+STORAGE_VOL_CREATE_XML_FROM = _p(
+    125, "STORAGE_VOL_CREATE_XML_FROM",
+    S(VolCreateXmlFromArgs, NonnullStoragePool, NonnullString, NonnullStorageVol, U), VOL_RET, rw=True,
+)
+STORAGE_POOL_IS_ACTIVE = _p(154, "STORAGE_POOL_IS_ACTIVE", POOL_ARGS, S(IsActiveRet, I))
+STORAGE_POOL_IS_PERSISTENT = _p(155, "STORAGE_POOL_IS_PERSISTENT", POOL_ARGS, S(IsPersistentRet, I))
+STORAGE_VOL_WIPE = _p(165, "STORAGE_VOL_WIPE", VOL_FLAGS_ARGS, V, rw=True)
+STORAGE_VOL_UPLOAD = _p(208, "STORAGE_VOL_UPLOAD", VOL_TRANSFER_ARGS, V, rw=True)
+STORAGE_VOL_DOWNLOAD = _p(209, "STORAGE_VOL_DOWNLOAD", VOL_TRANSFER_ARGS, V)
+STORAGE_VOL_RESIZE = _p(260, "STORAGE_VOL_RESIZE", S(VolResizeArgs, NonnullStorageVol, UH, U), V, rw=True)
+CONNECT_LIST_ALL_STORAGE_POOLS = _p(
+    281, "CONNECT_LIST_ALL_STORAGE_POOLS", S(ListAllDomainsArgs, I, U),
+    S(ListAllPoolsRet, xdr.Array(NonnullStoragePool, STORAGE_POOL_LIST_MAX), U),
+)
+STORAGE_POOL_LIST_ALL_VOLUMES = _p(
+    282, "STORAGE_POOL_LIST_ALL_VOLUMES", S(PoolListAllVolumesArgs, NonnullStoragePool, I, U),
+    S(ListAllVolsRet, xdr.Array(NonnullStorageVol, STORAGE_VOL_LIST_MAX), U),
 )
 
 # ---- events (server -> client MESSAGE packets, serial 1)
