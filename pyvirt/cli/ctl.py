@@ -6,7 +6,7 @@ import sys
 from collections.abc import Coroutine, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, TextIO, TypeVar
+from typing import TYPE_CHECKING, Any, TextIO, TypeVar, cast
 
 from pyvirt.errors import VirtError
 
@@ -49,6 +49,31 @@ async def open_remote_or_local(uri: str, readonly: bool) -> Driver:
     return await open_driver(uri, readonly=readonly)
 
 
+def open_light(uri: str) -> Driver | None:
+    """The QEMU driver's read-only view for a plain qemu:/// URI served in process, or None
+    (a daemon is running for it, another URI form, or state only the full driver may fix)."""
+    from pyvirt.drivers.qemu.readonly import QemuReadView, light_dirs
+    from pyvirt.remote.sockpaths import running_daemon_socket
+
+    dirs = light_dirs(uri)
+    if dirs is None or running_daemon_socket(uri) is not None:
+        return None
+    view = QemuReadView.open(uri, *dirs)
+    # The view implements the reads of the commands flagged CmdDef.light, with the
+    # Driver's names and signatures; only such commands run on it.
+    return cast("Driver", view) if view is not None else None
+
+
+def run_inline(coro: Coroutine[Any, Any, T]) -> T:
+    """Drive a coroutine that never suspends (an ``inline`` driver's) without a loop."""
+    try:
+        coro.send(None)
+    except StopIteration as stop:
+        return cast(T, stop.value)
+    coro.close()
+    raise RuntimeError("coroutine suspended; it needs an event loop")
+
+
 @dataclass
 class Ctl:
     uri: str | None
@@ -57,6 +82,9 @@ class Ctl:
     out: TextIO = field(default_factory=lambda: sys.stdout)
     err: TextIO = field(default_factory=lambda: sys.stderr)
     skip_separator: bool = False  # set by a command whose output must not be followed by "\n"
+    # Every command of the line is a light read (CmdDef.light): a qemu:/// URI served in
+    # process may then use the driver's read-only view instead of the driver proper.
+    light: bool = False
     _driver: Driver | None = None
     _runner: Any = None
 
@@ -75,6 +103,8 @@ class Ctl:
                 from pyvirt.drivers.test.driver import TestDriver
 
                 self._driver = TestDriver(uri, readonly=self.readonly)
+            elif self.light and (view := open_light(uri)) is not None:
+                self._driver = view
             else:
                 self._driver = self.call_async(open_remote_or_local(uri, self.readonly))
         except VirtError as e:
@@ -95,6 +125,8 @@ class Ctl:
 
     def call(self, coro: Coroutine[Any, Any, T]) -> T:
         """Run one driver call. The test driver never suspends: no event loop is needed."""
+        if getattr(self._driver, "inline", False):
+            return run_inline(coro)
         from pyvirt.drivers.test.driver import TestDriver, run_sync
 
         if isinstance(self._driver, TestDriver):

@@ -131,6 +131,19 @@ def parse_all(cmds: list[list[str]]) -> list[BoundArgs]:
     return out
 
 
+def _all_light(rest: list[str]) -> bool:
+    """Whether the command line holds only light reads (CmdDef.light); anything odd (no
+    command: the shell; an unknown word) is not light."""
+    if not rest:
+        return False
+    try:
+        cmds = split_commands(rest[0]) if len(rest) == 1 else [rest]
+    except UsageError:
+        return False
+    return bool(cmds) and all((c := BY_NAME.get(words[0])) is not None and c.light
+                              for words in cmds)
+
+
 def run_command(ctl: Ctl, args: BoundArgs) -> bool:
     """Run one bound command; print its output or errors; True on success."""
     cmd = args.cmd
@@ -209,6 +222,7 @@ def main(argv: list[str] | None = None) -> int:
               or os.environ.get("LIBVIRT_DEFAULT_URI") or None)
     try:
         rest = _parse_global(argv, ctl)
+        ctl.light = _all_light(rest)
         # virsh connects before reading any command; a failure ends it right there.
         try:
             ctl.connect()

@@ -36,6 +36,9 @@ class CmdDef:
     opts: tuple[OptDef, ...] = ()
     help: str = ""
     needs_conn: bool = True
+    # Served by the QEMU driver's light read-only view (pyvirt.drivers.qemu.readonly): a
+    # line made only of such commands runs without asyncio, QMP or the XML model.
+    light: bool = False
 
 
 class UsageError(Exception):
