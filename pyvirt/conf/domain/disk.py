@@ -159,7 +159,30 @@ def _parse_source(el: etree._Element, dtype: str | None) -> DiskSourceDef:
         src.path = g(attr)
     src.other = {str(k): str(v) for k, v in el.attrib.items() if k not in _SRC_KNOWN}
     src.extra = list(el)
+    if dtype == DiskType.NETWORK and src.protocol in DEFAULT_PORTS:
+        _host_ports(el, DEFAULT_PORTS[src.protocol])
     return src
+
+
+# the port libvirt fills in for a network disk <host> that names none, per protocol
+DEFAULT_PORTS = {"nbd": "10809", "iscsi": "3260", "gluster": "24007", "http": "80",
+                 "https": "443", "ftp": "21", "ftps": "990", "tftp": "69", "ssh": "22",
+                 "sheepdog": "7000"}
+
+
+def _host_ports(src: etree._Element, port: str) -> None:
+    for host in src.iterchildren("host"):
+        if host.get("port") is not None or host.get("transport") in ("unix", "rdma"):
+            continue
+        if host.get("name") is None:
+            continue
+        rest = [(k, v) for k, v in host.attrib.items() if k != "name"]
+        name = host.get("name") or ""
+        host.attrib.clear()
+        host.set("name", name)
+        host.set("port", port)
+        for k, v in rest:
+            host.set(k, v)
 
 
 def _source_attrs(src: DiskSourceDef, dtype: str | None, inactive: bool) -> str:

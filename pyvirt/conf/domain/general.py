@@ -440,7 +440,9 @@ def format_cpu(w: Writer, cpu: CPUDef) -> None:
     head = "<cpu" + attrs(("mode", cpu.mode), ("match", cpu.match), ("check", cpu.check),
                           ("migratable", cpu.migratable))
     lines = Writer()
-    mat = attrs(("fallback", cpu.model_fallback), ("vendor_id", cpu.model_vendor_id))
+    # without a model name only the vendor id says anything (libvirt drops the fallback)
+    fallback = cpu.model_fallback if cpu.model is not None else None
+    mat = attrs(("fallback", fallback), ("vendor_id", cpu.model_vendor_id))
     if cpu.model is not None:
         lines.text(2, "model", cpu.model, mat)
     elif mat:

@@ -297,7 +297,7 @@ def add_implicit_devices(d: DomainDef, *, video_model: str = "cirrus") -> None:
     what libvirt's generic layer and test driver use)."""
     add_implicit_controllers(d)
     devs = d.devices
-    if devs.graphics and not devs.videos and any(g.type != "egl-headless" for g in devs.graphics):
+    if devs.graphics and not devs.videos:
         video = VideoDef(model=video_model)
         _video_defaults(video)
         video.primary = True
