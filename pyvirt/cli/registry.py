@@ -97,6 +97,52 @@ COMMANDS: tuple[CmdDef, ...] = (
            needs_conn=False),
 )
 
+_S = "snapshot"
+
+
+def _snapname(required: bool = False) -> OptDef:
+    return OptDef("snapshotname", positional=True, required=required, help="snapshot name")
+
+
+COMMANDS += (
+    # ---- snapshots (pyvirt/cli/snapshot.py)
+    CmdDef("snapshot-create", _S, "cmd_snapshot_create", (
+        _dom(), OptDef("xmlfile", positional=True), OptDef("redefine", B), OptDef("current", B),
+        OptDef("no-metadata", B), OptDef("halt", B), OptDef("disk-only", B), OptDef("reuse-external", B),
+        OptDef("quiesce", B), OptDef("atomic", B), OptDef("live", B), OptDef("validate", B)),
+        "Create a snapshot from XML"),
+    CmdDef("snapshot-create-as", _S, "cmd_snapshot_create_as", (
+        _dom(), OptDef("name", positional=True), OptDef("description", positional=True),
+        OptDef("print-xml", B), OptDef("no-metadata", B), OptDef("halt", B), OptDef("disk-only", B),
+        OptDef("reuse-external", B), OptDef("quiesce", B), OptDef("atomic", B), OptDef("live", B),
+        OptDef("validate", B), OptDef("memspec"), OptDef("diskspec", OptKind.ARGV, positional=True)),
+        "Create a snapshot from a set of args"),
+    CmdDef("snapshot-list", _S, "cmd_snapshot_list", (
+        _dom(), OptDef("parent", B), OptDef("roots", B), OptDef("leaves", B), OptDef("no-leaves", B),
+        OptDef("metadata", B), OptDef("no-metadata", B), OptDef("inactive", B), OptDef("active", B),
+        OptDef("disk-only", B), OptDef("internal", B), OptDef("external", B), OptDef("tree", B),
+        OptDef("from"), OptDef("current", B), OptDef("descendants", B), OptDef("name", B),
+        OptDef("topological", B)), "List snapshots for a domain"),
+    CmdDef("snapshot-info", _S, "cmd_snapshot_info", (_dom(), _snapname(), OptDef("current", B)),
+           "snapshot information"),
+    CmdDef("snapshot-dumpxml", _S, "cmd_snapshot_dumpxml", (
+        _dom(), _snapname(True), OptDef("security-info", B)), "Dump XML for a domain snapshot"),
+    CmdDef("snapshot-current", _S, "cmd_snapshot_current", (
+        _dom(), OptDef("name", B), OptDef("security-info", B), _snapname()),
+        "Get or set the current snapshot"),
+    CmdDef("snapshot-parent", _S, "cmd_snapshot_parent", (_dom(), _snapname(), OptDef("current", B)),
+           "Get the name of the parent of a snapshot"),
+    CmdDef("snapshot-edit", _S, "cmd_snapshot_edit", (
+        _dom(), _snapname(), OptDef("current", B), OptDef("rename", B), OptDef("clone", B)),
+        "edit XML for a snapshot"),
+    CmdDef("snapshot-revert", _S, "cmd_snapshot_revert", (
+        _dom(), _snapname(), OptDef("current", B), OptDef("running", B), OptDef("paused", B),
+        OptDef("force", B), OptDef("reset-nvram", B)), "Revert a domain to a snapshot"),
+    CmdDef("snapshot-delete", _S, "cmd_snapshot_delete", (
+        _dom(), _snapname(), OptDef("current", B), OptDef("children", B), OptDef("children-only", B),
+        OptDef("metadata", B)), "Delete a domain snapshot"),
+)
+
 COMMANDS += STORAGE_COMMANDS  # pool-* and vol-* (pyvirt/cli/storage.py)
 
 BY_NAME: dict[str, CmdDef] = {c.name: c for c in COMMANDS}
