@@ -3,17 +3,20 @@
 from __future__ import annotations
 
 import sys
-from collections.abc import Coroutine, Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, TextIO, TypeVar, cast
+from types import TracebackType
 
 from pyvirt.errors import VirtError
 
+# typing (which imports re) and contextlib are kept off pyvirsh's start-up path; mypy
+# treats a constant named TYPE_CHECKING like typing's.
+TYPE_CHECKING = False
 if TYPE_CHECKING:  # the driver layer loads with the connection, not at start-up
+    from collections.abc import Coroutine
+    from typing import Any, TextIO, TypeVar
+
     from pyvirt.drivers.base import DomainRef, Driver
 
-T = TypeVar("T")
+    T = TypeVar("T")
 _HEX = frozenset("0123456789abcdefABCDEF")
 
 
@@ -49,6 +52,23 @@ async def open_remote_or_local(uri: str, readonly: bool) -> Driver:
     return await open_driver(uri, readonly=readonly)
 
 
+class _Failing:
+    """``with ctl.failing(what):`` (a class rather than contextlib: start-up cost)."""
+
+    __slots__ = ("what",)
+
+    def __init__(self, what: str) -> None:
+        self.what = what
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, typ: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        if isinstance(exc, VirtError):
+            raise CmdFailed(self.what, exc.message) from None
+
+
 def open_light(uri: str) -> Driver | None:
     """The QEMU driver's read-only view for a plain qemu:/// URI served in process, or None
     (a daemon is running for it, another URI form, or state only the full driver may fix)."""
@@ -61,7 +81,7 @@ def open_light(uri: str) -> Driver | None:
     view = QemuReadView.open(uri, *dirs)
     # The view implements the reads of the commands flagged CmdDef.light, with the
     # Driver's names and signatures; only such commands run on it.
-    return cast("Driver", view) if view is not None else None
+    return view  # type: ignore[return-value]
 
 
 def run_inline(coro: Coroutine[Any, Any, T]) -> T:
@@ -69,24 +89,27 @@ def run_inline(coro: Coroutine[Any, Any, T]) -> T:
     try:
         coro.send(None)
     except StopIteration as stop:
-        return cast(T, stop.value)
+        return stop.value  # type: ignore[no-any-return]
     coro.close()
     raise RuntimeError("coroutine suspended; it needs an event loop")
 
 
-@dataclass
 class Ctl:
-    uri: str | None
-    readonly: bool = False
-    quiet: bool = False
-    out: TextIO = field(default_factory=lambda: sys.stdout)
-    err: TextIO = field(default_factory=lambda: sys.stderr)
-    skip_separator: bool = False  # set by a command whose output must not be followed by "\n"
-    # Every command of the line is a light read (CmdDef.light): a qemu:/// URI served in
-    # process may then use the driver's read-only view instead of the driver proper.
-    light: bool = False
-    _driver: Driver | None = None
-    _runner: Any = None
+    # A plain class, not a dataclass: see the note in pyvirt.cli.spec (start-up cost).
+    def __init__(self, uri: str | None, readonly: bool = False, quiet: bool = False,
+                 out: TextIO | None = None, err: TextIO | None = None) -> None:
+        self.uri = uri
+        self.readonly = readonly
+        self.quiet = quiet
+        self.out: TextIO = sys.stdout if out is None else out
+        self.err: TextIO = sys.stderr if err is None else err
+        # set by a command whose output must not be followed by "\n"
+        self.skip_separator = False
+        # Every command of the line is a light read (CmdDef.light): a qemu:/// URI served in
+        # process may then use the driver's read-only view instead of the driver proper.
+        self.light = False
+        self._driver: Driver | None = None
+        self._runner: Any = None
 
     # ------------------------------------------------------------------ connection
     @property
@@ -156,13 +179,9 @@ class Ctl:
         self.err.write(f"error: {msg}\n")
         self.err.flush()
 
-    @contextmanager
-    def failing(self, what: str) -> Iterator[None]:
+    def failing(self, what: str) -> _Failing:
         """Turn a driver error into virsh's two lines: what failed, then libvirt's message."""
-        try:
-            yield
-        except VirtError as e:
-            raise CmdFailed(what, e.message) from None
+        return _Failing(what)
 
     # ------------------------------------------------------------------ lookup
     def domain(self, text: str, by_id: bool = True, by_uuid: bool = True,

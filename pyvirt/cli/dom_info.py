@@ -3,17 +3,18 @@ domblklist, domiflist."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+TYPE_CHECKING = False  # not typing: it imports re, off pyvirsh's start-up path
 
 from pyvirt.cli.ctl import CmdFailed, Ctl
 from pyvirt.cli.fmt import kv, reason_name, state_name, table
 from pyvirt.cli.spec import BoundArgs
-from pyvirt.drivers.base import DomainRef
 from pyvirt.enums import ListDomainsFlags, XMLFlags
 from pyvirt.errors import ErrorCode, VirtError
 
 if TYPE_CHECKING:
     import xml.etree.ElementTree as ET
+
+    from pyvirt.drivers.base import DomainRef  # annotations only: the list path stays light
 
 
 def _uuid_str(raw: bytes) -> str:

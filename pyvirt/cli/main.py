@@ -6,7 +6,6 @@ a command's module (and anything heavy it needs) is imported when the command ru
 
 from __future__ import annotations
 
-import contextlib
 import importlib
 import os
 import sys
@@ -248,8 +247,10 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         code = 1
     finally:
-        with contextlib.suppress(Exception):  # closing must not mask the command's result
+        try:
             ctl.disconnect()
+        except Exception:  # noqa: BLE001, S110  (closing must not mask the command's result)
+            pass
     sys.stdout.flush()
     return code
 

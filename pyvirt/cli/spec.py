@@ -8,7 +8,6 @@ booleans take no value.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from enum import Enum
 
 
@@ -19,37 +18,58 @@ class OptKind(Enum):
     ARGV = "argv"  # every remaining bare word
 
 
-@dataclass(frozen=True)
+# The records below are plain slotted classes rather than dataclasses: pyvirsh imports them
+# on every start, and dataclasses' own import chain (inspect, ast, re) plus building the
+# classes cost more than a whole `virsh list` (docs/bench.md). Treat them as immutable.
 class OptDef:
-    name: str
-    kind: OptKind = OptKind.STRING
-    positional: bool = False  # may be given as a bare word ("data" option in virsh)
-    required: bool = False
-    help: str = ""
+    __slots__ = ("help", "kind", "name", "positional", "required")
+
+    def __init__(self, name: str, kind: OptKind = OptKind.STRING, positional: bool = False,
+                 required: bool = False, help: str = "") -> None:
+        self.name = name
+        self.kind = kind
+        self.positional = positional  # may be given as a bare word ("data" option in virsh)
+        self.required = required
+        self.help = help
+
+    def __repr__(self) -> str:
+        return f"OptDef({self.name!r}, {self.kind})"
 
 
-@dataclass(frozen=True)
 class CmdDef:
-    name: str
-    module: str  # implementing module under pyvirt.cli
-    func: str
-    opts: tuple[OptDef, ...] = ()
-    help: str = ""
-    needs_conn: bool = True
-    # Served by the QEMU driver's light read-only view (pyvirt.drivers.qemu.readonly): a
-    # line made only of such commands runs without asyncio, QMP or the XML model.
-    light: bool = False
+    __slots__ = ("func", "help", "light", "module", "name", "needs_conn", "opts")
+
+    def __init__(self, name: str, module: str, func: str, opts: tuple[OptDef, ...] = (),
+                 help: str = "", needs_conn: bool = True, light: bool = False) -> None:
+        self.name = name
+        self.module = module  # implementing module under pyvirt.cli
+        self.func = func
+        self.opts = opts
+        self.help = help
+        self.needs_conn = needs_conn
+        # Served by the QEMU driver's light read-only view (pyvirt.drivers.qemu.readonly): a
+        # line made only of such commands runs without asyncio, QMP or the XML model.
+        self.light = light
+
+    def __repr__(self) -> str:
+        return f"CmdDef({self.name!r})"
 
 
 class UsageError(Exception):
     """A command line virsh refuses before running anything; the message is printed as is."""
 
 
-@dataclass
 class BoundArgs:
-    cmd: CmdDef
-    values: dict[str, str | bool] = field(default_factory=dict)
-    argv: list[str] = field(default_factory=list)
+    __slots__ = ("argv", "cmd", "values")
+
+    def __init__(self, cmd: CmdDef, values: dict[str, str | bool] | None = None,
+                 argv: list[str] | None = None) -> None:
+        self.cmd = cmd
+        self.values: dict[str, str | bool] = {} if values is None else values
+        self.argv: list[str] = [] if argv is None else argv
+
+    def __repr__(self) -> str:
+        return f"BoundArgs({self.cmd.name!r}, {self.values!r}, {self.argv!r})"
 
     def flag(self, name: str) -> bool:
         return bool(self.values.get(name, False))

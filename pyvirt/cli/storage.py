@@ -3,7 +3,7 @@ module imports nothing heavy at top level) and their implementations, with virsh
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+TYPE_CHECKING = False  # not typing: it imports re, off pyvirsh's start-up path
 
 from pyvirt.cli.spec import CmdDef, OptDef, OptKind
 

@@ -19,8 +19,8 @@ scanners below are shared with it so that the two can never disagree.
 from __future__ import annotations
 
 import os
-from typing import TYPE_CHECKING
 
+TYPE_CHECKING = False  # typing (and the re it imports) stays off the light path
 if TYPE_CHECKING:
     from pyvirt.errors import VirtError
 
@@ -136,8 +136,17 @@ class DomainEntry:
     """One domain as the files describe it. ``name``/``uuid``/``id`` are what a
     :class:`pyvirt.drivers.base.DomainRef` carries, so callers can use either."""
 
-    __slots__ = ("name", "uuid", "id", "state", "reason", "persistent", "autostart", "pid",
-                 "start_time")
+    __slots__ = (
+        "autostart",
+        "id",
+        "name",
+        "persistent",
+        "pid",
+        "reason",
+        "start_time",
+        "state",
+        "uuid",
+    )
 
     def __init__(self, name: str, uuid: bytes) -> None:
         self.name = name
@@ -277,13 +286,16 @@ class QemuReadView:
                             ErrorCode.INVALID_ARG, ErrorDomain.QEMU)
         e = self._entry(dom)
         if not e.active:
-            # the shut-off reason outlives the process that recorded it (DomainStore)
-            try:
-                with open(os.path.join(self.run_dir, e.name + ".shutoff")) as f:
-                    e.reason = int(f.read().strip() or 0)
-            except (OSError, ValueError):
-                pass
+            self._load_shutoff_reason(e)
         return e.state, e.reason
+
+    def _load_shutoff_reason(self, e: DomainEntry) -> None:
+        # the shut-off reason outlives the process that recorded it (DomainStore)
+        try:
+            with open(os.path.join(self.run_dir, e.name + ".shutoff")) as f:
+                e.reason = int(f.read().strip() or 0)
+        except (OSError, ValueError):
+            pass
 
     async def is_active(self, dom: DomainEntry) -> bool:
         return self._entry(dom).active
