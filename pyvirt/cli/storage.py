@@ -206,6 +206,9 @@ def cmd_pool_list(ctl: Ctl, a: BoundArgs) -> None:
     from pyvirt.cli.ctl import CmdFailed
     from pyvirt.cli.fmt import table
 
+    for other in ("uuid", "name"):
+        if a.flag("details") and a.flag(other):
+            raise CmdFailed(f"Options --details and --{other} are mutually exclusive")
     flags = 0
     if a.flag("all"):
         flags |= 0
