@@ -393,3 +393,7 @@ async def open_console(s: RemoteSession, a: P.OpenConsoleArgs) -> None:
     serial = s.current_serial
     stream = await s.drv.open_console(a.dom, a.dev_name, a.flags)
     s.start_stream(serial, P.DOMAIN_OPEN_CONSOLE.number, stream)
+
+
+# The storage procedures live in their own module; importing it registers them here.
+from pyvirt.remote import storage_handlers  # noqa: F401
