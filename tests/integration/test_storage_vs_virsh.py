@@ -50,7 +50,7 @@ def script(pool: str, target: str) -> str:
         f"pool-autostart {pool}", f"pool-info {pool}", f"pool-autostart {pool} --disable",
         f"pool-refresh {pool}", f"pool-undefine {pool}", f"pool-delete {pool}",
         f"pool-destroy {pool}", f"pool-destroy {pool}", f"vol-list {pool}", f"pool-info {pool}",
-        f"pool-list --all --details --type dir --name", "pool-info no-such-pool",
+        "pool-list --all --details --type dir --name", "pool-info no-such-pool",
         f"pool-delete {pool}",
     ])
 
@@ -60,12 +60,12 @@ def cleanup(pool: str, target: str) -> str:
 
 
 # pool-level sizes (statvfs) move while the run goes on: masked; volume sizes are not
-_POOL_SIZE = re.compile(r"^(Capacity|Allocation|Available):( +)\d+\.\d\d \S+$", re.M)
+_POOL_SIZE = re.compile(r"^(Capacity|Allocation|Available):( +)\d+\.\d\d \S+$", re.MULTILINE)
 
 
 def normalise(out: str, pool: str, target: str) -> str:
     out = out.replace(target, "/TARGET").replace(pool, "POOL")
-    out = re.sub(r"^(UUID: +).*$", r"\1UUID", out, flags=re.M)
+    out = re.sub(r"^(UUID: +).*$", r"\1UUID", out, flags=re.MULTILINE)
     return _POOL_SIZE.sub(r"\1:\2SIZE", out)
 
 
