@@ -17,17 +17,22 @@ import os
 import xml.etree.ElementTree as ET
 from typing import TYPE_CHECKING, Any
 
-from pyvirt.drivers.base import BlockInfo, BlockJobEventMsg, BlockJobInfo, BlockStats, DomainEvent, DomainRef
+from pyvirt.drivers.base import (
+    BlockInfo,
+    BlockJobEventMsg,
+    BlockJobInfo,
+    BlockStats,
+    DomainEvent,
+    DomainRef,
+)
 from pyvirt.drivers.qemu import blockjob as bj
-from pyvirt.drivers.qemu.backingchain import image_chain, run_qemu_img
+from pyvirt.drivers.qemu.backingchain import run_qemu_img
 from pyvirt.drivers.qemu.jobs import JobKind
 from pyvirt.drivers.qemu.save import Migrations, managed_save_path, read_header, restore_into, save
 from pyvirt.enums import BlockJobStatus, DomainState
 from pyvirt.errors import ErrorCode, ErrorDomain, VirtError
 
 if TYPE_CHECKING:
-    import asyncio
-
     from pyvirt.conf.domain import DomainDef
     from pyvirt.drivers.base import EventBus
     from pyvirt.drivers.qemu.domainobj import DomainDefinition, DomainObj, DomainStore
@@ -402,12 +407,3 @@ class BlockJobAPI:
         with contextlib.suppress(VirtError, OSError):
             await self.blockjobs.refresh_chains(obj)
 
-
-async def offline_chain(path: str, fmt: str | None = None) -> list[str]:
-    """The file names of a chain, top first (for callers that want qemu-img's view)."""
-    return [layer.path for layer in await image_chain(path, fmt)]
-
-
-_ = (BlockJobInfo, BlockStats)  # re-exported for the driver's users
-if TYPE_CHECKING:
-    _q: asyncio.Queue[int]
