@@ -23,6 +23,7 @@ from typing import Any
 from pyvirt._compat.errors import call, fail, libvirtError, virGetLastError
 from pyvirt._compat.objects import virConnect, virDomain
 from pyvirt._compat.runtime import ErrorHandler, existing_runtime, runtime
+from pyvirt._compat.snapshot import virDomainSnapshot
 from pyvirt._compat.storage import virStoragePool, virStorageVol, virStream
 from pyvirt.errors import VirtError
 
@@ -169,7 +170,7 @@ def openAuth(uri: str | None, auth: list[Any] | None, flags: int = 0) -> virConn
 
 __all__ = [
     "getVersion", "libvirtError", "open", "openAuth", "openReadOnly", "registerErrorHandler",
-    "virConnect", "virDomain", "virEventAddHandle", "virEventAddTimeout",
+    "virConnect", "virDomain", "virDomainSnapshot", "virEventAddHandle", "virEventAddTimeout",
     "virEventRegisterDefaultImpl", "virEventRegisterImpl", "virEventRemoveHandle",
     "virEventRemoveTimeout",
     "virEventRunDefaultImpl", "virEventUpdateHandle", "virEventUpdateTimeout",

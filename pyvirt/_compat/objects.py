@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any, Self, TypeVar
 
 from pyvirt._compat.errors import call, fail
 from pyvirt._compat.runtime import runtime
+from pyvirt._compat.snapshot import SnapshotDomainMixin
 from pyvirt._compat.storage import StorageConnMixin
 from pyvirt.errors import ErrorCode, ErrorDomain, VirtError
 
@@ -300,7 +301,7 @@ class virConnect(StorageConnMixin):  # storage calls: pyvirt/_compat/storage.py
             self._old_token = None
 
 
-class virDomain:
+class virDomain(SnapshotDomainMixin):  # snapshot calls: pyvirt/_compat/snapshot.py
     """A domain handle; keeps its connection open until it is collected, like libvirt."""
 
     def __init__(self, conn: virConnect, dom: AioDomain) -> None:
