@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-import pyvirt.libvirt as libvirt
+from pyvirt import libvirt
 from pyvirt.cli.snapshot import build_create_as_xml
 
 pytestmark = pytest.mark.skipif(shutil.which("qemu-img") is None, reason="qemu-img not installed")

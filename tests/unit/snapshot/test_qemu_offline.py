@@ -11,6 +11,7 @@ import subprocess
 import tempfile
 import uuid
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -43,7 +44,7 @@ XML = """<domain type='qemu'>
 </domain>"""
 
 
-def img_info(path: str) -> dict[str, object]:
+def img_info(path: str) -> dict[str, Any]:
     out = subprocess.run(["qemu-img", "info", "-U", "--output=json", path], capture_output=True, check=True, text=True)
     return dict(json.loads(out.stdout))
 
@@ -80,7 +81,7 @@ async def test_internal_offline_create_list_revert_delete(tmp_path: Path, img: P
     write(img / "vda.qcow2", 0, b"\x11")
     s1 = await drv.snapshot_create_xml(dom, "<domainsnapshot><name>s1</name><description>d</description></domainsnapshot>")
     assert s1.name == "s1"
-    names = [s["name"] for s in img_info(str(img / "vda.qcow2"))["snapshots"]]  # type: ignore[union-attr]
+    names = [s["name"] for s in img_info(str(img / "vda.qcow2"))["snapshots"]]
     assert names == ["s1"]
     write(img / "vda.qcow2", 0, b"\x22")
     await drv.snapshot_create_xml(dom, "<domainsnapshot><name>s2</name></domainsnapshot>")
