@@ -16,7 +16,10 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Self
 
 from pyvirt.drivers.base import (
+    BlockInfo,
     BlockJobEventMsg,
+    BlockJobInfo,
+    BlockStats,
     ByteStream,
     DomainEvent,
     DomainInfo,
@@ -240,6 +243,10 @@ class Connection:
         drv = self._writable("virDomainDefineXML" if not flags else "virDomainDefineXMLFlags")
         return self._dom(await drv.define_xml(xml, flags))
 
+    async def restore(self, frm: str, dxml: str | None = None, flags: int = 0) -> None:
+        """virDomainRestore(Flags): start the domain saved in ``frm``."""
+        await self._writable("virDomainRestoreFlags" if flags or dxml else "virDomainRestore").restore(frm, dxml, flags)
+
     async def create_xml(self, xml: str, flags: int = 0) -> Domain:
         return self._dom(await self._writable("virDomainCreateXML").create_xml(xml, flags))
 
@@ -430,6 +437,50 @@ class Domain:
 
     async def set_autostart(self, autostart: bool) -> None:
         await self._w("virDomainSetAutostart").set_autostart(self.ref, bool(autostart))
+
+    # ------------------------------------------------------------------ block jobs, save
+    async def block_commit(self, disk: str, base: str | None, top: str | None, bandwidth: int = 0,
+                           flags: int = 0) -> None:
+        await self._w("virDomainBlockCommit").block_commit(self.ref, disk, base, top, bandwidth, flags)
+
+    async def block_rebase(self, disk: str, base: str | None, bandwidth: int = 0, flags: int = 0) -> None:
+        await self._w("virDomainBlockRebase").block_rebase(self.ref, disk, base, bandwidth, flags)
+
+    async def block_pull(self, disk: str, bandwidth: int = 0, flags: int = 0) -> None:
+        await self._w("virDomainBlockPull").block_rebase(self.ref, disk, None, bandwidth, flags)
+
+    async def block_copy(self, disk: str, destxml: str, bandwidth: int = 0, flags: int = 0) -> None:
+        """virDomainBlockCopy; ``bandwidth`` in bytes/s (its typed parameter)."""
+        await self._w("virDomainBlockCopy").block_copy(self.ref, disk, destxml, bandwidth, flags)
+
+    async def block_job_info(self, disk: str, flags: int = 0) -> BlockJobInfo | None:
+        return await self.conn.driver.get_block_job_info(self.ref, disk, flags)
+
+    async def block_job_abort(self, disk: str, flags: int = 0) -> None:
+        await self._w("virDomainBlockJobAbort").block_job_abort(self.ref, disk, flags)
+
+    async def block_job_set_speed(self, disk: str, bandwidth: int, flags: int = 0) -> None:
+        await self._w("virDomainBlockJobSetSpeed").block_job_set_speed(self.ref, disk, bandwidth, flags)
+
+    async def block_info(self, disk: str, flags: int = 0) -> BlockInfo:
+        return await self.conn.driver.get_block_info(self.ref, disk, flags)
+
+    async def block_stats(self, disk: str) -> BlockStats:
+        return await self.conn.driver.block_stats(self.ref, disk)
+
+    async def block_resize(self, disk: str, size: int, flags: int = 0) -> None:
+        await self._w("virDomainBlockResize").block_resize(self.ref, disk, size, flags)
+
+    async def save(self, to: str, dxml: str | None = None, flags: int = 0) -> None:
+        await self._w("virDomainSaveFlags" if flags or dxml else "virDomainSave").save(self.ref, to, dxml, flags)
+        self.ref = DomainRef(self.ref.name, self.ref.uuid, -1)
+
+    async def managed_save(self, flags: int = 0) -> None:
+        await self._w("virDomainManagedSave").managed_save(self.ref, flags)
+        self.ref = DomainRef(self.ref.name, self.ref.uuid, -1)
+
+    async def managed_save_remove(self, flags: int = 0) -> None:
+        await self._w("virDomainManagedSaveRemove").managed_save_remove(self.ref, flags)
 
 
 __all__ = [
