@@ -7,6 +7,7 @@ import weakref
 from collections.abc import Callable, Coroutine
 from typing import TYPE_CHECKING, Any, Self, TypeVar
 
+from pyvirt._compat.blockjob import BlockJobDomainMixin, SaveConnMixin
 from pyvirt._compat.errors import call, fail
 from pyvirt._compat.runtime import runtime
 from pyvirt._compat.snapshot import SnapshotDomainMixin
@@ -72,7 +73,7 @@ class _ConnCore:
         return left
 
 
-class virConnect(StorageConnMixin):  # storage calls: pyvirt/_compat/storage.py
+class virConnect(StorageConnMixin, SaveConnMixin):  # storage calls: pyvirt/_compat/storage.py
     """A hypervisor connection, as libvirt-python's virConnect."""
 
     def __init__(self, aio_conn: AioConnection, inline: bool = False) -> None:
@@ -301,7 +302,7 @@ class virConnect(StorageConnMixin):  # storage calls: pyvirt/_compat/storage.py
             self._old_token = None
 
 
-class virDomain(SnapshotDomainMixin):  # snapshot calls: pyvirt/_compat/snapshot.py
+class virDomain(SnapshotDomainMixin, BlockJobDomainMixin):  # snapshot calls: pyvirt/_compat/snapshot.py
     """A domain handle; keeps its connection open until it is collected, like libvirt."""
 
     def __init__(self, conn: virConnect, dom: AioDomain) -> None:

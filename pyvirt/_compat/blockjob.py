@@ -1,0 +1,107 @@
+"""virDomain's block job, block device and save methods and virConnect's restore, for the
+libvirt-python facade (mixed into the classes by :mod:`pyvirt._compat.objects`). Names,
+arguments and return values follow libvirt-python: 0 for success, a dict for
+blockJobInfo (empty when no job runs), a list for blockInfo, a tuple for blockStats."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Coroutine
+from typing import TYPE_CHECKING, Any, TypeVar, cast
+
+from pyvirt._compat.errors import call
+
+if TYPE_CHECKING:
+    from pyvirt._compat.objects import virConnect, virDomain
+    from pyvirt.aio.connection import Connection as AioConnection
+    from pyvirt.aio.connection import Domain as AioDomain
+
+T = TypeVar("T")
+
+
+def _run(obj: object, api: str, fn: Callable[[AioDomain], Coroutine[Any, Any, T]]) -> T:
+    d = cast("virDomain", obj)
+    return call(api, fn(d._dom), d._conn._core.inline)
+
+
+class BlockJobDomainMixin:
+    """virDomain's block job / block device / save calls."""
+
+    def blockCommit(self, disk: str, base: str | None, top: str | None, bandwidth: int = 0, flags: int = 0) -> int:
+        _run(self, "virDomainBlockCommit", lambda d: d.block_commit(disk, base, top, bandwidth, flags))
+        return 0
+
+    def blockPull(self, disk: str, bandwidth: int = 0, flags: int = 0) -> int:
+        _run(self, "virDomainBlockPull", lambda d: d.block_pull(disk, bandwidth, flags))
+        return 0
+
+    def blockRebase(self, disk: str, base: str | None, bandwidth: int = 0, flags: int = 0) -> int:
+        _run(self, "virDomainBlockRebase", lambda d: d.block_rebase(disk, base, bandwidth, flags))
+        return 0
+
+    def blockCopy(self, disk: str, destxml: str, params: dict[str, Any] | None = None, flags: int = 0) -> int:
+        bandwidth = int((params or {}).get("bandwidth", 0))
+        _run(self, "virDomainBlockCopy", lambda d: d.block_copy(disk, destxml, bandwidth, flags))
+        return 0
+
+    def blockJobInfo(self, path: str, flags: int = 0) -> dict[str, int]:
+        info = _run(self, "virDomainGetBlockJobInfo", lambda d: d.block_job_info(path, flags))
+        if info is None:
+            return {}
+        return {"type": int(info.type), "bandwidth": info.bandwidth, "cur": info.cur, "end": info.end}
+
+    def blockJobAbort(self, disk: str, flags: int = 0) -> int:
+        _run(self, "virDomainBlockJobAbort", lambda d: d.block_job_abort(disk, flags))
+        return 0
+
+    def blockJobSetSpeed(self, disk: str, bandwidth: int, flags: int = 0) -> int:
+        _run(self, "virDomainBlockJobSetSpeed", lambda d: d.block_job_set_speed(disk, bandwidth, flags))
+        return 0
+
+    def blockInfo(self, path: str, flags: int = 0) -> list[int]:
+        i = _run(self, "virDomainGetBlockInfo", lambda d: d.block_info(path, flags))
+        return [i.capacity, i.allocation, i.physical]
+
+    def blockStats(self, path: str) -> tuple[int, int, int, int, int]:
+        s = _run(self, "virDomainBlockStats", lambda d: d.block_stats(path))
+        return (s.rd_req, s.rd_bytes, s.wr_req, s.wr_bytes, s.errs)
+
+    def blockStatsFlags(self, path: str, flags: int = 0) -> dict[str, int]:
+        s = _run(self, "virDomainBlockStatsFlags", lambda d: d.block_stats(path))
+        return {"rd_operations": s.rd_req, "rd_bytes": s.rd_bytes, "wr_operations": s.wr_req,
+                "wr_bytes": s.wr_bytes, "flush_operations": s.flush_req, "rd_total_times": s.rd_total_times,
+                "wr_total_times": s.wr_total_times, "flush_total_times": s.flush_total_times}
+
+    def blockResize(self, disk: str, size: int, flags: int = 0) -> int:
+        _run(self, "virDomainBlockResize", lambda d: d.block_resize(disk, size, flags))
+        return 0
+
+    def save(self, to: str) -> int:
+        _run(self, "virDomainSave", lambda d: d.save(to))
+        return 0
+
+    def saveFlags(self, to: str, dxml: str | None = None, flags: int = 0) -> int:
+        _run(self, "virDomainSaveFlags", lambda d: d.save(to, dxml, flags))
+        return 0
+
+    def managedSave(self, flags: int = 0) -> int:
+        _run(self, "virDomainManagedSave", lambda d: d.managed_save(flags))
+        return 0
+
+    def managedSaveRemove(self, flags: int = 0) -> int:
+        _run(self, "virDomainManagedSaveRemove", lambda d: d.managed_save_remove(flags))
+        return 0
+
+
+class SaveConnMixin:
+    """virConnect's restore calls."""
+
+    def _restore(self, api: str, fn: Callable[[AioConnection], Coroutine[Any, Any, None]]) -> int:
+        c = cast("virConnect", self)
+        c._c(api, fn)
+        return 0
+
+    def restore(self, frm: str) -> int:
+        return self._restore("virDomainRestore", lambda a: a.restore(frm))
+
+    def restoreFlags(self, frm: str, dxml: str | None = None, flags: int = 0) -> int:
+        return self._restore("virDomainRestoreFlags", lambda a: a.restore(frm, dxml, flags))
