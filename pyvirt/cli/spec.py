@@ -121,9 +121,12 @@ def bind(cmd: CmdDef, words: list[str]) -> BoundArgs:
                     if i >= len(words):
                         raise UsageError(f"expected syntax: --{name} <{opt.kind.value}>")
                     val = words[i]
-                if name in out.values:
+                if opt.kind is OptKind.ARGV:
+                    out.argv.append(val)  # argv options repeat: --diskspec a --diskspec b
+                elif name in out.values:
                     raise UsageError(f"option --{name} already seen")
-                out.values[name] = val
+                else:
+                    out.values[name] = val
         else:
             target = next((o for o in positional if o.name not in out.values
                            and o.kind is not OptKind.ARGV), None)
