@@ -1,0 +1,58 @@
+"""pyvirsh's light commands on a qemu:/// URI served in process import none of the heavy
+machinery (checked on a fresh interpreter's sys.modules; behaviour, not timing)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+# What start-up must not pay for on the light path (docs/bench.md says why each matters).
+HEAVY = ("asyncio", "lxml", "lxml.etree", "dataclasses", "typing", "re", "inspect",
+         "xml.etree.ElementTree", "pyvirt.drivers.base", "pyvirt.drivers.qemu.driver",
+         "pyvirt.drivers.qemu.domainobj", "pyvirt.remote.client", "pyvirt.aio",
+         "pyvirt.conf", "qemu", "socket", "urllib.parse")
+
+PROBE = """
+import sys
+from pyvirt.cli.main import main
+code = main(sys.argv[1:])
+mods = sorted(sys.modules)
+import json  # only now: json imports re
+sys.stdout.flush()
+print("\\nMODULES=" + json.dumps(mods), file=sys.stderr)
+sys.exit(code)
+"""
+
+
+def _run(argv: list[str]) -> tuple[int, str, set[str]]:
+    p = subprocess.run([sys.executable, "-c", PROBE, *argv], capture_output=True, text=True,
+                       timeout=60, check=False)
+    line = next(ln for ln in p.stderr.splitlines() if ln.startswith("MODULES="))
+    return p.returncode, p.stdout, set(json.loads(line.removeprefix("MODULES=")))
+
+
+@pytest.mark.parametrize("cmd", [["list", "--all"], ["list; domstate x; domid x"],
+                                 ["domuuid", "x"], ["domstate", "x", "--reason"]])
+def test_light_commands_import_nothing_heavy(tmp_path: Path, cmd: list[str]) -> None:
+    root = tmp_path / "root"
+    (root / "etc" / "qemu").mkdir(parents=True)
+    (root / "etc" / "qemu" / "x.xml").write_text(
+        "<domain type='qemu'><name>x</name><uuid>00000001-1111-2222-3333-000000000001</uuid>"
+        "<memory>65536</memory><os><type>hvm</type></os></domain>\n")
+    code, out, mods = _run(["-c", f"qemu:///embed?root={root}", *cmd])
+    assert code == 0, out
+    assert not sorted(mods & set(HEAVY)), out
+    assert "pyvirt.drivers.qemu.readonly" in mods
+
+
+def test_a_heavy_command_still_loads_the_driver(tmp_path: Path) -> None:
+    """The check above can fail: dominfo is not a light command and loads the driver."""
+    root = tmp_path / "root"
+    code, out, mods = _run(["-c", f"qemu:///embed?root={root}", "list; dominfo nosuch"])
+    assert code == 1, out
+    assert "pyvirt.drivers.qemu.driver" in mods and "asyncio" in mods
+    assert "pyvirt.drivers.qemu.readonly" not in mods
