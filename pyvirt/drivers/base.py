@@ -578,7 +578,12 @@ class Driver(ABC):
         raise NoSupport("this function is not supported by the connection driver: virDomainSnapshotGetXMLDesc")
 
     async def snapshot_num(self, dom: DomainRef, flags: int = 0) -> int:
-        return len(await self.snapshot_list_names(dom, flags))
+        try:
+            return len(await self.snapshot_list_names(dom, flags))
+        except NoSupport:
+            # a driver without snapshots has none (virsh undefine asks before undefining)
+            await self.get_state(dom)
+            return 0
 
     async def snapshot_list_names(self, dom: DomainRef, flags: int = 0) -> list[str]:
         raise NoSupport("this function is not supported by the connection driver: virDomainSnapshotListNames")

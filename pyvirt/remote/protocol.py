@@ -14,7 +14,7 @@ import struct
 from dataclasses import dataclass
 from typing import Any, Generic, NamedTuple, TypeVar
 
-from pyvirt.drivers.base import DomainRef, StoragePoolRef, StorageVolRef
+from pyvirt.drivers.base import DomainRef, SnapshotRef, StoragePoolRef, StorageVolRef
 from pyvirt.rpc import xdr
 
 PROGRAM = 0x20008086
@@ -819,6 +819,128 @@ CONNECT_LIST_ALL_STORAGE_POOLS = _p(
 STORAGE_POOL_LIST_ALL_VOLUMES = _p(
     282, "STORAGE_POOL_LIST_ALL_VOLUMES", S(PoolListAllVolumesArgs, NonnullStoragePool, I, U),
     S(ListAllVolsRet, xdr.Array(NonnullStorageVol, STORAGE_VOL_LIST_MAX), U),
+)
+
+# ---- domain snapshots (remote_nonnull_domain_snapshot is SnapshotRef: name, then domain)
+SNAPSHOT_LIST_MAX = 16384
+
+
+class _WireSnapshot(NamedTuple):
+    name: str
+    dom: DomainRef
+
+
+class _NonnullSnapshotCodec(xdr.StructCodec[Any]):
+    """remote_nonnull_domain_snapshot (name, dom) carried as SnapshotRef (dom, name)."""
+
+    def pack(self, out: bytearray, v: Any) -> None:
+        super().pack(out, _WireSnapshot(v.name, v.dom))
+
+    def unpack(self, buf: xdr.Buffer, off: int) -> tuple[Any, int]:
+        w, off = super().unpack(buf, off)
+        return SnapshotRef(w.dom, w.name), off
+
+
+NonnullSnapshot = _NonnullSnapshotCodec(_WireSnapshot, (NonnullString, NonnullDomain))
+
+
+class SnapCreateXmlArgs(NamedTuple):
+    dom: DomainRef
+    xml_desc: str
+    flags: int
+
+
+class SnapArgs(NamedTuple):
+    snap: SnapshotRef
+    flags: int
+
+
+class SnapRet(NamedTuple):
+    snap: SnapshotRef
+
+
+class SnapListNamesArgs(NamedTuple):
+    dom: DomainRef
+    maxnames: int
+    flags: int
+
+
+class SnapChildrenNamesArgs(NamedTuple):
+    snap: SnapshotRef
+    maxnames: int
+    flags: int
+
+
+class SnapListAllArgs(NamedTuple):
+    dom: DomainRef
+    need_results: int
+    flags: int
+
+
+class SnapListAllChildrenArgs(NamedTuple):
+    snapshot: SnapshotRef
+    need_results: int
+    flags: int
+
+
+class SnapListAllRet(NamedTuple):
+    snapshots: list[SnapshotRef]
+    ret: int
+
+
+class SnapLookupArgs(NamedTuple):
+    dom: DomainRef
+    name: str
+    flags: int
+
+
+class HasCurrentSnapshotRet(NamedTuple):
+    result: int
+
+
+class SnapIsCurrentRet(NamedTuple):
+    current: int
+
+
+class SnapHasMetadataRet(NamedTuple):
+    metadata: int
+
+
+SNAP_ARGS = S(SnapArgs, NonnullSnapshot, U)
+SNAP_RET = S(SnapRet, NonnullSnapshot)
+SNAP_NAMES_RET = S(NamesRet, xdr.Array(NonnullString, SNAPSHOT_LIST_MAX))
+SNAP_LIST_ALL_RET = S(SnapListAllRet, xdr.Array(NonnullSnapshot, SNAPSHOT_LIST_MAX), I)
+
+DOMAIN_SNAPSHOT_CREATE_XML = _p(
+    185, "DOMAIN_SNAPSHOT_CREATE_XML", S(SnapCreateXmlArgs, NonnullDomain, NonnullString, U), SNAP_RET, rw=True
+)
+DOMAIN_SNAPSHOT_GET_XML_DESC = _p(
+    186, "DOMAIN_SNAPSHOT_GET_XML_DESC", SNAP_ARGS, S(GetXmlDescRet, NonnullString), high=True
+)
+DOMAIN_SNAPSHOT_LIST_NAMES = _p(
+    188, "DOMAIN_SNAPSHOT_LIST_NAMES", S(SnapListNamesArgs, NonnullDomain, I, U), SNAP_NAMES_RET, high=True
+)
+DOMAIN_SNAPSHOT_LOOKUP_BY_NAME = _p(
+    189, "DOMAIN_SNAPSHOT_LOOKUP_BY_NAME", S(SnapLookupArgs, NonnullDomain, NonnullString, U), SNAP_RET, high=True
+)
+DOMAIN_HAS_CURRENT_SNAPSHOT = _p(190, "DOMAIN_HAS_CURRENT_SNAPSHOT", DOM_FLAGS_ARGS, S(HasCurrentSnapshotRet, I))
+DOMAIN_SNAPSHOT_CURRENT = _p(191, "DOMAIN_SNAPSHOT_CURRENT", DOM_FLAGS_ARGS, SNAP_RET)
+DOMAIN_REVERT_TO_SNAPSHOT = _p(192, "DOMAIN_REVERT_TO_SNAPSHOT", SNAP_ARGS, V, rw=True)
+DOMAIN_SNAPSHOT_DELETE = _p(193, "DOMAIN_SNAPSHOT_DELETE", SNAP_ARGS, V, rw=True)
+DOMAIN_SNAPSHOT_GET_PARENT = _p(244, "DOMAIN_SNAPSHOT_GET_PARENT", SNAP_ARGS, SNAP_RET, high=True)
+DOMAIN_SNAPSHOT_NUM_CHILDREN = _p(246, "DOMAIN_SNAPSHOT_NUM_CHILDREN", SNAP_ARGS, S(SnapshotNumRet, I), high=True)
+DOMAIN_SNAPSHOT_LIST_CHILDREN_NAMES = _p(
+    247, "DOMAIN_SNAPSHOT_LIST_CHILDREN_NAMES", S(SnapChildrenNamesArgs, NonnullSnapshot, I, U), SNAP_NAMES_RET,
+    high=True,
+)
+DOMAIN_SNAPSHOT_IS_CURRENT = _p(271, "DOMAIN_SNAPSHOT_IS_CURRENT", SNAP_ARGS, S(SnapIsCurrentRet, I))
+DOMAIN_SNAPSHOT_HAS_METADATA = _p(272, "DOMAIN_SNAPSHOT_HAS_METADATA", SNAP_ARGS, S(SnapHasMetadataRet, I))
+DOMAIN_LIST_ALL_SNAPSHOTS = _p(
+    274, "DOMAIN_LIST_ALL_SNAPSHOTS", S(SnapListAllArgs, NonnullDomain, I, U), SNAP_LIST_ALL_RET, high=True
+)
+DOMAIN_SNAPSHOT_LIST_ALL_CHILDREN = _p(
+    275, "DOMAIN_SNAPSHOT_LIST_ALL_CHILDREN", S(SnapListAllChildrenArgs, NonnullSnapshot, I, U), SNAP_LIST_ALL_RET,
+    high=True,
 )
 
 # ---- events (server -> client MESSAGE packets, serial 1)
