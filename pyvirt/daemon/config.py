@@ -157,9 +157,4 @@ class DaemonConfig:
         emb = QemuPaths.embed(self.root)
         paths = QemuPaths(uri.split("?", 1)[0], emb.config_dir, emb.run_dir, emb.lib_dir,
                           emb.cache_dir, emb.log_dir)  # fmt: skip
-        # What QemuDriver.open does for its own paths: load definitions, reap dead QEMUs.
-        drv = QemuDriver(paths)
-        drv.paths.ensure()
-        drv.store.load()
-        await drv.lc.reap_dead()
-        return drv
+        return await QemuDriver.open_paths(paths)

@@ -1,11 +1,9 @@
 """DomainObj: a domain's definition, live definition, state + reason, job and runtime.
 
-The definition seam: the full domain model (:mod:`pyvirt.conf.domain`) is being written
-concurrently. Until the QEMU driver switches to it, :class:`DomainDefinition` wraps the
-same small lossless ElementTree round trip the test driver uses
-(:mod:`pyvirt.drivers.test.domxml`) and adds the QEMU-relevant validation (disk bus,
-duplicate targets) with libvirt's messages. :meth:`DomainDefinition.parse` is the single
-place to switch over.
+Definitions are the project's domain model (:mod:`pyvirt.conf.domain`): the driver parses
+what a client sends with :func:`parse_domain`, adds QEMU's defaults
+(:mod:`pyvirt.drivers.qemu.postparse`) and persists libvirt's canonical inactive XML;
+:class:`DomainDefinition` wraps one parsed :class:`DomainDef`.
 """
 
 from __future__ import annotations
@@ -13,133 +11,72 @@ from __future__ import annotations
 import contextlib
 import copy
 import re
-import xml.etree.ElementTree as ET
-from collections.abc import Callable
+import uuid as uuidlib
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pyvirt.drivers.base import DomainRef
 from pyvirt.drivers.qemu.jobs import DomainJob
 from pyvirt.drivers.qemu.paths import QemuPaths
 from pyvirt.drivers.qemu.status import StatusDoc, atomic_write, unescape_attr
-from pyvirt.drivers.test import domxml
 from pyvirt.enums import DomainState, ShutoffReason
-from pyvirt.errors import ErrorCode, ErrorDomain, VirtError
 
-_DISK_BUSES = ("ide", "fdc", "scsi", "virtio", "xen", "usb", "uml", "sata", "sd")
-_SUPPORTED_VIRT = ("qemu", "kvm")
+if TYPE_CHECKING:
+    from pyvirt.conf.domain import DomainDef
+
+DEFAULT_EMULATOR = "/usr/bin/qemu-system-x86_64"
+
+
+def format_uuid(raw: bytes) -> str:
+    return str(uuidlib.UUID(bytes=raw))
 
 
 @dataclass
 class DomainDefinition:
-    """A parsed, defaults-filled definition plus the facts the runtime needs."""
+    """One parsed definition (the domain model) plus the facts the runtime needs."""
 
-    doc: domxml.DomainDoc
+    model: DomainDef
 
     @property
     def name(self) -> str:
-        return self.doc.name
+        return self.model.name
 
     @property
     def uuid(self) -> bytes:
-        return self.doc.uuid
+        return uuidlib.UUID(self.model.uuid).bytes
 
     @property
     def uuid_str(self) -> str:
-        return domxml.format_uuid(self.doc.uuid)
+        return self.model.uuid
 
     @property
-    def root(self) -> ET.Element:
-        return self.doc.root
+    def emulator(self) -> str:
+        return self.model.devices.emulator or DEFAULT_EMULATOR
 
     def action(self, tag: str) -> str:
-        default = {"on_poweroff": "destroy", "on_reboot": "restart", "on_crash": "destroy"}[tag]
-        return (self.root.findtext(tag) or default).strip()
+        """on_poweroff / on_reboot / on_crash as the XML spells it."""
+        return str(getattr(self.model, tag))
 
-    def format(self, live_id: int | None = None) -> str:
-        return self.doc.format(live_id)
+    def format(self) -> str:
+        """libvirt's canonical inactive XML (what define persists and dumpxml --inactive shows)."""
+        from pyvirt.conf.domain import format_domain
+
+        return format_domain(self.model, inactive=True)
 
     def copy(self) -> DomainDefinition:
-        return DomainDefinition(domxml.DomainDoc(
-            copy.deepcopy(self.doc.root), self.doc.name, self.doc.uuid, self.doc.virt_type,
-            self.doc.max_mem_kib, self.doc.cur_mem_kib, self.doc.vcpus, self.doc.on_reboot,
-            self.doc.on_poweroff,
-        ))
+        return DomainDefinition(copy.deepcopy(self.model))
 
     @classmethod
-    def parse(cls, xml: str, machine_alias: Callable[[str | None], str] | None = None) -> DomainDefinition:
-        """Parse + validate; raises VirtError with libvirt's code and message.
+    def parse(cls, xml: str) -> DomainDefinition:
+        """Re-read XML this driver wrote (stored definition or live XML); raises VirtError.
 
-        ``machine_alias`` expands a machine alias (``q35``, ``pc``, none) to the versioned
-        type the way libvirt does from the emulator's capabilities (``pc-q35-7.2``).
+        Client XML goes through :meth:`Lifecycle.parse` instead, which also applies QEMU's
+        defaults and checks.
         """
-        root = _preparse(xml)
-        ostype = root.find("os/type")
-        if ostype is None:
-            raise VirtError("XML error: an os <type> must be specified", ErrorCode.XML_ERROR, ErrorDomain.DOMAIN)
-        _validate_disks(root)
-        # QEMU defaults the test-driver seam does not know: host arch, versioned machine.
-        attrs = dict(ostype.attrib)
-        attrs.setdefault("arch", "x86_64")
-        if machine_alias is not None:
-            attrs["machine"] = machine_alias(attrs.get("machine"))
-        ostype.attrib = {"arch": attrs.pop("arch"), **({"machine": attrs.pop("machine")} if "machine" in attrs else {}), **attrs}
-        devices = root.find("devices")
-        if devices is not None and devices.find("emulator") is None:
-            emu = ET.Element("emulator")
-            emu.text = "/usr/bin/qemu-system-x86_64"
-            devices.insert(0, emu)
-        try:
-            doc = domxml.parse(ET.tostring(root, encoding="unicode"))
-        except VirtError as e:
-            # libvirt's message carries the code's prefix ("invalid argument: ..."); the
-            # seam's parser leaves it off for this one.
-            if e.code == ErrorCode.INVALID_ARG and not e.message.startswith("invalid argument: "):
-                raise VirtError(f"invalid argument: {e.message}", e.code, e.domain) from None
-            raise
-        if doc.virt_type not in _SUPPORTED_VIRT:
-            raise VirtError(
-                f"invalid argument: virt type '{doc.virt_type}' is not supported",
-                ErrorCode.INVALID_ARG, ErrorDomain.QEMU,
-            )
-        return cls(doc)
+        from pyvirt.conf.domain import parse_domain
 
-
-def _preparse(xml: str) -> ET.Element:
-    try:
-        return ET.fromstring(xml)
-    except ET.ParseError as e:
-        raise VirtError(f"(domain_definition):1: {e}", ErrorCode.XML_DETAIL, ErrorDomain.DOMAIN) from None
-
-
-def _disk_source(disk: ET.Element) -> str:
-    src = disk.find("source")
-    if src is None:
-        return ""
-    return src.get("file") or src.get("dev") or src.get("name") or src.get("dir") or ""
-
-
-def _validate_disks(root: ET.Element) -> None:
-    seen: dict[str, str] = {}
-    for disk in root.findall("devices/disk"):
-        tgt = disk.find("target")
-        if tgt is None or not tgt.get("dev"):
-            raise VirtError("missing target information for device", ErrorCode.NO_TARGET, ErrorDomain.DOMAIN)
-        bus = tgt.get("bus")
-        if bus is not None and bus not in _DISK_BUSES:
-            raise VirtError(
-                f"XML error: Invalid value for attribute 'bus' in element 'target': '{bus}'.",
-                ErrorCode.XML_ERROR, ErrorDomain.XML,
-            )
-        dev = tgt.get("dev", "")
-        src = _disk_source(disk)
-        if dev in seen:
-            raise VirtError(
-                f"XML error: target '{dev}' duplicated for disk sources '{seen[dev]}' and '{src}'",
-                ErrorCode.XML_ERROR, ErrorDomain.DOMAIN,
-            )
-        seen[dev] = src
+        return cls(parse_domain(xml))
 
 
 @dataclass
@@ -202,7 +139,7 @@ class DomainObj:
 
     def to_status(self) -> StatusDoc:
         return StatusDoc(
-            name=self.name, uuid=domxml.format_uuid(self.uuid), id=self.id, pid=self.pid,
+            name=self.name, uuid=format_uuid(self.uuid), id=self.id, pid=self.pid,
             start_time=self.start_time, monitor=self.monitor_path, state=int(self.state),
             reason=self.reason, live_xml=self.live_xml or "", persistent=self.persistent,
         )

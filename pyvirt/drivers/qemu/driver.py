@@ -27,7 +27,7 @@ from pyvirt.drivers.base import (
     LifecycleEventMsg,
     NodeInfo,
 )
-from pyvirt.drivers.qemu.domainobj import DomainDefinition, DomainObj, DomainStore
+from pyvirt.drivers.qemu.domainobj import DomainDefinition, DomainObj, DomainStore, format_uuid
 from pyvirt.drivers.qemu.blockjob_api import BlockJobAPI
 from pyvirt.drivers.qemu.jobs import JobKind
 from pyvirt.drivers.qemu.lifecycle import Lifecycle
@@ -36,7 +36,6 @@ from pyvirt.drivers.qemu.snapshot_api import SnapshotAPI
 from pyvirt.drivers.qemu.status import atomic_write, proc_cpu_time_ns
 from pyvirt.drivers.storage.api import StorageMixin, StorageState
 from pyvirt.drivers.storage.pools import PoolStore
-from pyvirt.drivers.test import domxml
 from pyvirt.enums import (
     DefinedDetail,
     DestroyFlags,
@@ -125,14 +124,9 @@ class QemuDriver(SnapshotAPI, StorageMixin, BlockJobAPI, Driver):
         return (await self.lc.caps()).version
 
     async def get_capabilities(self) -> str:
-        from pyvirt.drivers.qemu.capsxml import capabilities_xml, describe_host
+        from pyvirt.drivers.qemu.capsxml import connect_capabilities
 
-        caps_list = []
-        for binary in ("/usr/bin/qemu-system-i386", "/usr/bin/qemu-system-x86_64"):
-            if os.path.exists(binary):
-                with contextlib.suppress(VirtError, OSError):
-                    caps_list.append(await self.lc.caps(binary))
-        return capabilities_xml(caps_list, describe_host())
+        return await connect_capabilities(self.lc.caps_cache_dir)
 
     async def node_get_info(self) -> NodeInfo:
         from pyvirt.drivers.qemu import hostinfo
@@ -142,12 +136,12 @@ class QemuDriver(SnapshotAPI, StorageMixin, BlockJobAPI, Driver):
     async def get_domain_capabilities(
         self, emulator: str | None, arch: str | None, machine: str | None, virttype: str | None, flags: int
     ) -> str:
-        from pyvirt.drivers.qemu.domcapsxml import domain_capabilities_xml
+        from pyvirt.drivers.qemu.domcapsxml import connect_domain_capabilities
 
         if flags:
             raise _bad_flags(flags, "qemuConnectGetDomainCapabilities")
-        caps = await self.lc.caps(emulator)
-        return domain_capabilities_xml(caps, emulator, arch, machine, virttype)
+        # The binary follows the arch when no emulator is named (i686 -> qemu-system-i386).
+        return await connect_domain_capabilities(self.lc.caps_cache_dir, emulator, arch, machine, virttype)
 
     # ------------------------------------------------------------------ lookup
     def _obj(self, dom: DomainRef) -> DomainObj:
@@ -157,7 +151,7 @@ class QemuDriver(SnapshotAPI, StorageMixin, BlockJobAPI, Driver):
         if obj is None:
             raise _err(
                 ErrorCode.NO_DOMAIN,
-                f"Domain not found: no domain with matching uuid '{domxml.format_uuid(dom.uuid)}' ({dom.name})",
+                f"Domain not found: no domain with matching uuid '{format_uuid(dom.uuid)}' ({dom.name})",
             )
         return obj
 
@@ -171,7 +165,7 @@ class QemuDriver(SnapshotAPI, StorageMixin, BlockJobAPI, Driver):
         for obj in self.store.by_name.values():
             if obj.uuid == uuid:
                 return obj.ref()
-        raise _err(ErrorCode.NO_DOMAIN, f"Domain not found: no domain with matching uuid '{domxml.format_uuid(uuid)}'")
+        raise _err(ErrorCode.NO_DOMAIN, f"Domain not found: no domain with matching uuid '{format_uuid(uuid)}'")
 
     async def lookup_by_id(self, id: int) -> DomainRef:
         for obj in self.store.by_name.values():
@@ -208,7 +202,7 @@ class QemuDriver(SnapshotAPI, StorageMixin, BlockJobAPI, Driver):
                 raise _err(
                     ErrorCode.OPERATION_FAILED,
                     f"operation failed: domain '{obj.name}' already exists with uuid "
-                    f"{domxml.format_uuid(obj.uuid)}",
+                    f"{format_uuid(obj.uuid)}",
                     ErrorDomain.DOMAIN,
                 )
         return None
@@ -278,9 +272,10 @@ class QemuDriver(SnapshotAPI, StorageMixin, BlockJobAPI, Driver):
 
     async def get_info(self, dom: DomainRef) -> DomainInfo:
         obj = self._obj(dom)
-        d = self._live_def(obj).doc
+        m = self._live_def(obj).model
         cpu = proc_cpu_time_ns(obj.pid) if obj.active else 0
-        return DomainInfo(obj.state, d.max_mem_kib, d.cur_mem_kib, d.vcpus, cpu)
+        vcpus = m.vcpu.current if m.vcpu.current is not None else m.vcpu.count
+        return DomainInfo(obj.state, m.memory_kib, m.current_memory_kib, vcpus, cpu)
 
     async def get_state(self, dom: DomainRef, flags: int = 0) -> tuple[int, int]:
         if flags:

@@ -31,7 +31,13 @@ from pyvirt.drivers.base import (
     RebootEventMsg,
     TrayChangeEventMsg,
 )
-from pyvirt.drivers.qemu.domainobj import DomainDefinition, DomainObj, DomainStore, domain_dir
+from pyvirt.drivers.qemu.domainobj import (
+    DEFAULT_EMULATOR,
+    DomainDefinition,
+    DomainObj,
+    DomainStore,
+    domain_dir,
+)
 from pyvirt.drivers.qemu.events import (
     Action,
     Actions,
@@ -45,8 +51,6 @@ from pyvirt.drivers.qemu.monitor import QMPClosed, QMPCommandError, QMPEvent, QM
 from pyvirt.drivers.qemu.paths import QemuPaths
 from pyvirt.drivers.qemu.process import (
     ProcessWatch,
-    RuntimeLayout,
-    fallback_argv,
     kill,
     make_monitor_listener,
     spawn,
@@ -69,13 +73,13 @@ from pyvirt.enums import (
 from pyvirt.errors import ErrorCode, ErrorDomain, VirtError
 
 if TYPE_CHECKING:
+    from pyvirt.conf.domain import DomainDef
     from pyvirt.drivers.qemu.caps import QemuCaps
 
 log = logging.getLogger(__name__)
 
 AGENT_CHANNEL = "org.qemu.guest_agent.0"
 PIDFILE = "qemu.pid"
-DEFAULT_EMULATOR = "/usr/bin/qemu-system-x86_64"
 
 
 def _qmp_error(e: Exception) -> VirtError:
@@ -95,9 +99,6 @@ class Lifecycle:
         self._caps: dict[str, QemuCaps] = {}
         self._ids = IdAllocator(paths.run_dir / "next-id")
         self._bg: set[asyncio.Task[None]] = set()
-        # The full domain model + golden-tested argv builder (pyvirt.conf.domain,
-        # drivers/qemu/command). Off: the interim seam (domainobj/process) does both.
-        self.use_model = True
         self.caps_cache_dir = paths.cache_dir  # tests share one across embed roots
         # Block-job and migration events (BLOCK_JOB_*, JOB_STATUS_CHANGE, MIGRATION) go to
         # the driver's job code (blockjob.py, save.py), still in the domain's worker order.
@@ -115,26 +116,32 @@ class Lifecycle:
         return c
 
     async def parse(self, xml: str) -> DomainDefinition:
-        """Parse with the emulator's machine aliases expanded (pc -> pc-i440fx-7.2)."""
-        d0 = DomainDefinition.parse(xml)  # validation errors first, before probing anything
-        ostype = d0.root.find("os/type")
-        machine = ostype.get("machine") if ostype is not None else None
-        if machine is not None and machine not in ("pc", "q35", "isapc", "microvm") and not self.use_model:
-            return d0  # already versioned: no need to look at the emulator
-        emulator = d0.root.findtext("devices/emulator") or DEFAULT_EMULATOR
-        try:
-            caps = await self.caps(emulator)
-        except Exception:  # noqa: BLE001 - no caps: keep the machine as written
-            return d0
+        """A client's XML -> the definition define/create keep, or libvirt's error.
 
-        def alias(m: str | None) -> str:
-            name = m or caps.default_machine() or "pc"
-            mt = caps.tcg.machine(name)
-            return mt.name if mt is not None else name
+        Generic parse + validation first (before probing anything), then what libvirt's
+        QEMU driver checks and adds from the emulator's capabilities: the virt type, the
+        emulator for the arch, the versioned machine type, implicit controllers, default
+        devices, aliases and addresses.
+        """
+        from pyvirt.conf.domain import parse_domain
+        from pyvirt.drivers.qemu.postparse import postparse
 
-        d1 = DomainDefinition.parse(xml, alias)
-        canonical = model_canonical_xml(d1.format(), caps)
-        return d1 if canonical is None else DomainDefinition.parse(canonical)
+        m = parse_domain(xml, inactive=True)
+        _require_os_type(xml)
+        if m.devices.emulator is None:
+            from pyvirt.drivers.qemu.caps_probe import emulator_for_arch
+
+            m.devices.emulator = emulator_for_arch(str(m.os.arch or "x86_64"))
+        if str(m.type) not in ("qemu", "kvm"):
+            raise VirtError(
+                f"unsupported configuration: Emulator '{m.devices.emulator}' does not support virt type '{m.type}'",
+                ErrorCode.CONFIG_UNSUPPORTED, ErrorDomain.QEMU)
+        if m.os.arch is None:
+            m.os.arch = "x86_64"
+        postparse(m, await self.caps(m.devices.emulator))
+        # What define persists is the canonical inactive form, read back: the runtime-only
+        # parts postparse assigned (aliases) are not kept in the definition.
+        return DomainDefinition.parse(DomainDefinition(m).format())
 
     # ------------------------------------------------------------------ publishing
     def _publish(self, obj: DomainObj, event: LifecycleEvent, detail: int) -> None:
@@ -152,7 +159,7 @@ class Lifecycle:
         (``-incoming defer``); the callback feeds it before the vCPUs run, and the domain
         starts as restored (STARTED/RESTORED, running/restored)."""
         live = d.copy()
-        emulator = live.root.findtext("devices/emulator") or DEFAULT_EMULATOR
+        emulator = live.emulator
         if not Path(emulator).exists():
             raise VirtError(f"Cannot check QEMU binary {emulator}: No such file or directory",
                             ErrorCode.SYSTEM_ERROR, ErrorDomain.QEMU)
@@ -160,14 +167,8 @@ class Lifecycle:
         ddir = domain_dir(self.paths.run_dir, dom_id, obj.name)
         ddir.mkdir(parents=True, exist_ok=True)
         listener = make_monitor_listener(ddir / "monitor.sock")
-        model: Any = None
         try:
-            if self.use_model:
-                built = await self._model_argv(live, dom_id, listener.fileno(), ddir)
-                if built is not None:
-                    argv, model = built
-            if model is None:
-                argv = fallback_argv(live.root, RuntimeLayout(dom_id, listener.fileno(), ddir))
+            argv, model = await self._model_argv(live, dom_id, listener.fileno(), ddir)
         except BaseException:
             listener.close()
             shutil.rmtree(ddir, ignore_errors=True)
@@ -198,11 +199,7 @@ class Lifecycle:
         sp.watch.on_exit(rt.on_exit)
         try:
             chardevs = await sp.monitor.execute("query-chardev")
-            if model is not None:
-                obj.live_xml = model_live_xml(model, chardevs, ddir)
-            else:
-                _record_ptys(live.root, chardevs)
-                obj.live_xml = live.format(dom_id)
+            obj.live_xml = model_live_xml(model, chardevs, ddir)
             self.store.save_status(obj)
             started = StartedDetail.BOOTED
             if incoming is not None:
@@ -230,28 +227,18 @@ class Lifecycle:
             raise
 
     async def _model_argv(self, live: DomainDefinition, dom_id: int, monitor_fd: int,
-                          ddir: Path) -> tuple[list[str], Any] | None:
-        """argv from the project's builder, or None when it does not cover this definition."""
-        from pyvirt.errors import ConfigUnsupported
+                          ddir: Path) -> tuple[list[str], DomainDef]:
+        """argv from the project's builder and the runtime model it was built from (fresh
+        aliases and addresses from QEMU's post-parse; the live XML is formatted from it)."""
+        from pyvirt.drivers.qemu.command import CommandRuntime, build
+        from pyvirt.drivers.qemu.postparse import postparse
 
-        emulator = live.root.findtext("devices/emulator") or DEFAULT_EMULATOR
-        caps = await self.caps(emulator)
-        try:
-            from pyvirt.drivers.qemu.command import CommandRuntime, build
-
-            m = model_postparsed(live.format(), caps)
-            m.id = dom_id
-            rt = CommandRuntime(domain_id=dom_id, domain_dir=str(ddir), channel_dir=str(ddir),
-                                monitor_fd=monitor_fd, master_key=False)
-            return build(m, caps, rt), m
-        except ConfigUnsupported as e:
-            log.info("argv builder does not cover %s (%s); using the interim builder", live.name, e.message)
-            return None
-        except VirtError:
-            raise
-        except Exception:
-            log.exception("argv builder failed for %s; using the interim builder", live.name)
-            return None
+        caps = await self.caps(live.emulator)
+        m = postparse(live.model, caps)
+        m.id = dom_id
+        rt = CommandRuntime(domain_id=dom_id, domain_dir=str(ddir), channel_dir=str(ddir),
+                            monitor_fd=monitor_fd, master_key=False)
+        return build(m, caps, rt), m
 
     # ------------------------------------------------------------------ attach / reap
     def _unattended_exit(self, obj: DomainObj) -> tuple[ShutoffReason, StoppedDetail]:
@@ -561,34 +548,6 @@ def _job_kind() -> JobKind:
     return JobKind.MODIFY
 
 
-def _record_ptys(root: ET.Element, chardevs: list[dict[str, object]]) -> None:
-    """Put QEMU's pty paths into the live XML like libvirt (<source path=.../> and tty=)."""
-    by_label = {str(c.get("label")): str(c.get("filename", "")) for c in chardevs}
-    devices = root.find("devices")
-    if devices is None:
-        return
-    ptys: dict[int, str] = {}
-    for i, serial in enumerate(devices.findall("serial")):
-        fn = by_label.get(f"charserial{i}", "")
-        if serial.get("type", "pty") == "pty" and fn.startswith("pty:"):
-            ptys[i] = fn[4:]
-            _set_source(serial, fn[4:])
-    for con in devices.findall("console"):
-        tgt = con.find("target")
-        port = int(tgt.get("port", "0")) if tgt is not None else 0
-        if con.get("type", "pty") == "pty" and port in ptys:
-            con.set("tty", ptys[port])
-            _set_source(con, ptys[port])
-
-
-def _set_source(el: ET.Element, path: str) -> None:
-    src = el.find("source")
-    if src is None:
-        src = ET.Element("source")
-        el.insert(0, src)
-    src.attrib = {"path": path}
-
-
 def _agent_channel(root: ET.Element) -> tuple[str | None, int]:
     for i, ch in enumerate(root.findall("devices/channel")):
         tgt = ch.find("target")
@@ -637,33 +596,17 @@ async def agent_shutdown(path: str, mode: str, timeout: float = 5.0) -> None:
         writer.close()
 
 
-def model_postparsed(xml: str, caps: QemuCaps) -> Any:
-    """parse_domain + QEMU postparse (controllers, aliases, addresses) of the full model."""
-    from pyvirt.conf.domain import parse_domain
-    from pyvirt.drivers.qemu.postparse import postparse
+def _require_os_type(xml: str) -> None:
+    """libvirt requires <os><type>; the generic model defaults it when <os> is absent."""
+    from lxml import etree
 
-    m = parse_domain(xml, inactive=True)
-    postparse(m, caps)
-    return m
-
-
-def model_canonical_xml(xml: str, caps: QemuCaps) -> str | None:
-    """libvirt's stored form of a definition (what define persists), or None if the model
-    cannot take it (then the interim seam's form is kept)."""
-    try:
-        from pyvirt.conf.domain import format_domain
-
-        return str(format_domain(model_postparsed(xml, caps), inactive=True))
-    except VirtError as e:
-        if e.code in (ErrorCode.CONFIG_UNSUPPORTED,):
-            return None
-        raise
-    except Exception:
-        log.exception("domain model failed on a definition; keeping the interim form")
-        return None
+    with contextlib.suppress(etree.XMLSyntaxError):
+        root = etree.fromstring(xml.encode())
+        if root.find("os/type") is None:
+            raise VirtError("XML error: an os <type> must be specified", ErrorCode.XML_ERROR, ErrorDomain.DOMAIN)
 
 
-def model_live_xml(m: Any, chardevs: list[dict[str, Any]], channel_dir: Path) -> str:
+def model_live_xml(m: DomainDef, chardevs: list[dict[str, Any]], channel_dir: Path) -> str:
     """The live XML: pty paths from query-chardev on serials and their consoles, and the
     socket paths chosen for unix channels that did not name one."""
     from pyvirt.conf.domain import format_domain
