@@ -138,8 +138,11 @@ def cmd_pool_list(ctl: Ctl, a: BoundArgs) -> None:
     with ctl.failing("Failed to list pools"):
         refs = ctl.call(drv.list_all_storage_pools(flags))
     if a.flag("uuid") or a.flag("name"):
+        # virsh pads the name column to 20 even when it is the last one
         for r in refs:
-            ctl.print(" ".join(([_uuid(r)] if a.flag("uuid") else []) + ([r.name] if a.flag("name") else [])) + "\n")
+            uuid = _uuid(r) if a.flag("uuid") else None
+            name = f"{r.name:<20}" if a.flag("name") else None
+            ctl.print(" ".join(x for x in (uuid, name) if x is not None) + "\n")
         return
     rows = []
     for r in refs:
@@ -181,7 +184,7 @@ def cmd_pool_info(ctl: Ctl, a: BoundArgs) -> None:
 def cmd_pool_dumpxml(ctl: Ctl, a: BoundArgs) -> None:
     r = pool_ref(ctl, a.req("pool"))
     with ctl.failing(f"failed to get XML of pool {r.name}"):
-        ctl.print(ctl.call(ctl.conn.storage_pool_get_xml_desc(r, 1 if a.flag("inactive") else 0)) + "\n")
+        ctl.print(ctl.call(ctl.conn.storage_pool_get_xml_desc(r, 1 if a.flag("inactive") else 0)))
 
 
 def cmd_pool_define(ctl: Ctl, a: BoundArgs) -> None:
@@ -335,7 +338,7 @@ def cmd_vol_info(ctl: Ctl, a: BoundArgs) -> None:
 def cmd_vol_dumpxml(ctl: Ctl, a: BoundArgs) -> None:
     v = vol_ref(ctl, a)
     with ctl.failing("failed to get vol XML"):
-        ctl.print(ctl.call(ctl.conn.storage_vol_get_xml_desc(v)) + "\n")
+        ctl.print(ctl.call(ctl.conn.storage_vol_get_xml_desc(v)))
 
 
 def cmd_vol_path(ctl: Ctl, a: BoundArgs) -> None:

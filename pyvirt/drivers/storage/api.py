@@ -25,17 +25,13 @@ from pyvirt.drivers.base import (
     StorageVolRef,
 )
 from pyvirt.drivers.storage import backend, qemuimg
+from pyvirt.drivers.storage.pools import TYPE_BITS as _TYPE_BITS
 from pyvirt.drivers.storage.pools import PoolObj, PoolStore, err
 from pyvirt.drivers.storage.streams import FileStream
 from pyvirt.errors import ErrorCode, VirtError
 
 # VIR_CONNECT_LIST_STORAGE_POOLS_* filter bits
 _INACTIVE, _ACTIVE, _PERSISTENT, _TRANSIENT, _AUTOSTART, _NO_AUTOSTART = 1, 2, 4, 8, 16, 32
-_TYPE_BITS = {PoolType.DIR: 64, PoolType.FS: 128, PoolType.NETFS: 256, PoolType.LOGICAL: 512,
-              PoolType.DISK: 1024, PoolType.ISCSI: 2048, PoolType.SCSI: 4096,
-              PoolType.MPATH: 8192, PoolType.RBD: 16384, PoolType.SHEEPDOG: 32768,
-              PoolType.GLUSTER: 65536, PoolType.ZFS: 131072, PoolType.VSTORAGE: 262144,
-              PoolType.ISCSI_DIRECT: 524288}
 _BACKENDS = frozenset({PoolType.DIR, PoolType.FS})
 VOL_CREATE_PREALLOC_METADATA = 1
 RESIZE_ALLOCATE, RESIZE_DELTA, RESIZE_SHRINK = 1, 2, 4
