@@ -22,6 +22,7 @@ from pyvirt.drivers.base import (
     LifecycleEventMsg,
     NodeInfo,
 )
+from pyvirt.drivers.storage.memory import MemoryStorageMixin
 from pyvirt.drivers.test import domxml
 from pyvirt.drivers.test.caps import capabilities_xml
 from pyvirt.drivers.test.node import PROCESS_HUB, TestDomainObj, TestNode, TestNodeHub
@@ -71,7 +72,7 @@ def _not_running() -> VirtError:
                 ErrorDomain.DOMAIN)
 
 
-class TestDriver(Driver):
+class TestDriver(MemoryStorageMixin, Driver):  # storage: pyvirt/drivers/storage/memory.py
     """One connection to a test node. Connections to test:///default share one node."""
 
     __test__ = False  # not a pytest test class despite the name
