@@ -25,13 +25,11 @@ from pyvirt.drivers.base import (
     StorageVolRef,
 )
 from pyvirt.drivers.storage import backend, qemuimg
-from pyvirt.drivers.storage.pools import TYPE_BITS as _TYPE_BITS
+from pyvirt.drivers.storage.flags import pool_matches
 from pyvirt.drivers.storage.pools import PoolObj, PoolStore, err
 from pyvirt.drivers.storage.streams import FileStream
 from pyvirt.errors import ErrorCode, VirtError
 
-# VIR_CONNECT_LIST_STORAGE_POOLS_* filter bits
-_INACTIVE, _ACTIVE, _PERSISTENT, _TRANSIENT, _AUTOSTART, _NO_AUTOSTART = 1, 2, 4, 8, 16, 32
 _BACKENDS = frozenset({PoolType.DIR, PoolType.FS})
 VOL_CREATE_PREALLOC_METADATA = 1
 RESIZE_ALLOCATE, RESIZE_DELTA, RESIZE_SHRINK = 1, 2, 4
@@ -84,17 +82,8 @@ class StorageMixin:
 
     async def list_all_storage_pools(self, flags: int = 0) -> list[StoragePoolRef]:
         out = []
-        types = flags & ~0x3F
         for obj in sorted(self.storage.pools.values(), key=lambda o: o.defn.name):
-            if flags & (_ACTIVE | _INACTIVE) and not flags & (_ACTIVE if obj.active else _INACTIVE):
-                continue
-            if flags & (_PERSISTENT | _TRANSIENT) and not flags & (
-                    _PERSISTENT if obj.persistent else _TRANSIENT):
-                continue
-            if flags & (_AUTOSTART | _NO_AUTOSTART) and not flags & (
-                    _AUTOSTART if obj.autostart else _NO_AUTOSTART):
-                continue
-            if types and not types & _TYPE_BITS.get(obj.defn.type, 0):
+            if not pool_matches(flags, obj.active, obj.persistent, obj.autostart, obj.defn.type.value):
                 continue
             out.append(_ref(obj))
         return out

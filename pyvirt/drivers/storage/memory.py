@@ -8,18 +8,25 @@ Every method completes without suspending: pyvirsh drives the test driver withou
 
 from __future__ import annotations
 
-import uuid as uuidlib
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from pyvirt.conf.storage.pool import PoolDef, parse_pool_xml
-from pyvirt.conf.storage.volume import VolDef, parse_vol_xml
 from pyvirt.drivers.base import StoragePoolInfo, StoragePoolRef, StorageVolInfo, StorageVolRef
-from pyvirt.drivers.storage.pools import TYPE_BITS, PoolObj
+from pyvirt.drivers.storage.flags import pool_matches
 from pyvirt.errors import ErrorCode, ErrorDomain, VirtError
+
+if TYPE_CHECKING:  # the XML model (lxml) loads on the first storage call, not with the driver
+    from pyvirt.conf.storage.pool import PoolDef
+    from pyvirt.conf.storage.volume import VolDef
+    from pyvirt.drivers.storage.pools import PoolObj
 
 POOL_CAPACITY = 100 * 1024**3
 _INACTIVE, _ACTIVE, _PERSISTENT, _TRANSIENT, _AUTOSTART, _NO_AUTOSTART = 1, 2, 4, 8, 16, 32
+
+
+def _uuid_str(raw: bytes) -> str:
+    h = raw.hex()
+    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
 
 
 def _err(code: ErrorCode, msg: str, domain: ErrorDomain = ErrorDomain.TEST) -> VirtError:
@@ -50,6 +57,9 @@ class MemStorage:
     @classmethod
     def from_stock(cls, stock: dict[str, Any]) -> MemStorage:
         """Pools of the node (the stock default-pool, or a node file's <pool>s)."""
+        from pyvirt.conf.storage.pool import parse_pool_xml
+        from pyvirt.drivers.storage.pools import PoolObj
+
         st = cls()
         for so in stock.values():
             try:
@@ -114,15 +124,7 @@ class MemoryStorageMixin:
         out = []
         for p in self._mem().pools.values():
             o = p.obj
-            if flags & (_ACTIVE | _INACTIVE) and not flags & (_ACTIVE if o.active else _INACTIVE):
-                continue
-            if flags & (_PERSISTENT | _TRANSIENT) and not flags & (
-                    _PERSISTENT if o.persistent else _TRANSIENT):
-                continue
-            if flags & (_AUTOSTART | _NO_AUTOSTART) and not flags & (
-                    _AUTOSTART if o.autostart else _NO_AUTOSTART):
-                continue
-            if flags & ~0x3F and not flags & TYPE_BITS.get(o.defn.type, 0):
+            if not pool_matches(flags, o.active, o.persistent, o.autostart, o.defn.type.value):
                 continue
             out.append(p.ref())
         return sorted(out, key=lambda r: r.name)
@@ -135,12 +137,14 @@ class MemoryStorageMixin:
             if p.obj.uuid_bytes == uuid:
                 return p.ref()
         raise _err(ErrorCode.NO_STORAGE_POOL, "Storage pool not found: no storage pool with "
-                   f"matching uuid '{uuidlib.UUID(bytes=uuid)}'")
+                   f"matching uuid '{_uuid_str(uuid)}'")
 
     async def storage_pool_lookup_by_volume(self, vol: StorageVolRef) -> StoragePoolRef:
         return self._mpool(vol.pool).ref()
 
     def _new_pool(self, xml: str) -> PoolDef:
+        from pyvirt.conf.storage.pool import parse_pool_xml
+
         defn = parse_pool_xml(xml)
         for p in self._mem().pools.values():
             if p.name == defn.name and p.obj.defn.uuid != defn.uuid:
@@ -152,6 +156,8 @@ class MemoryStorageMixin:
         return defn
 
     async def storage_pool_define_xml(self, xml: str, flags: int = 0) -> StoragePoolRef:
+        from pyvirt.drivers.storage.pools import PoolObj
+
         defn = self._new_pool(xml)
         old = self._mem().pools.get(defn.name)
         new = MemPool(PoolObj(defn))
@@ -165,6 +171,8 @@ class MemoryStorageMixin:
         if defn.name in self._mem().pools:
             raise _err(ErrorCode.OPERATION_FAILED,
                        f"operation failed: pool '{defn.name}' already exists", ErrorDomain.STORAGE)
+        from pyvirt.drivers.storage.pools import PoolObj
+
         new = MemPool(PoolObj(defn, active=True, persistent=False))
         self._mem().pools[defn.name] = new
         return new.ref()
@@ -247,6 +255,8 @@ class MemoryStorageMixin:
         return self._find("path", path)
 
     def _add_vol(self, pool: StoragePoolRef, xml: str) -> tuple[MemPool, VolDef]:
+        from pyvirt.conf.storage.volume import parse_vol_xml
+
         p = self._mactive(pool)
         vol = parse_vol_xml(xml, p.obj.defn.type)
         if vol.name in p.vols:

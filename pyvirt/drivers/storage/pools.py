@@ -9,15 +9,8 @@ import uuid as uuidlib
 from dataclasses import dataclass
 from pathlib import Path
 
-from pyvirt.conf.storage.pool import PoolDef, PoolType, parse_pool_xml
+from pyvirt.conf.storage.pool import PoolDef, parse_pool_xml
 from pyvirt.errors import ErrorCode, ErrorDomain, VirtError
-
-# VIR_CONNECT_LIST_STORAGE_POOLS_<TYPE> filter bits
-TYPE_BITS = {PoolType.DIR: 64, PoolType.FS: 128, PoolType.NETFS: 256, PoolType.LOGICAL: 512,
-              PoolType.DISK: 1024, PoolType.ISCSI: 2048, PoolType.SCSI: 4096,
-              PoolType.MPATH: 8192, PoolType.RBD: 16384, PoolType.SHEEPDOG: 32768,
-              PoolType.GLUSTER: 65536, PoolType.ZFS: 131072, PoolType.VSTORAGE: 262144,
-              PoolType.ISCSI_DIRECT: 524288}
 
 
 def err(code: ErrorCode, msg: str) -> VirtError:
