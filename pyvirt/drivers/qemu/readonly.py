@@ -97,13 +97,36 @@ def pid_alive_as(pid: int, start_time: int) -> bool:
     return int(rest.split()[19]) == start_time and rest[:1] not in (b"Z", b"X")
 
 
-def _xml_stems(path: str) -> list[str]:
-    """``NAME`` of every ``NAME.xml`` in path, in directory order (what Path.glob yields)."""
+def _dir_names(path: str) -> list[str]:
+    """Every name in path, in directory order (the order Path.glob yields them in)."""
     try:
         with os.scandir(path) as it:
-            return [e.name[:-4] for e in it if e.name.endswith(".xml")]
+            return [e.name for e in it]
     except (FileNotFoundError, NotADirectoryError):
         return []
+
+
+def _xml_stems(names: list[str]) -> list[str]:
+    """``NAME`` of every ``NAME.xml`` (Path.glob("*.xml") matches dot-files too)."""
+    return [n[:-4] for n in names if n.endswith(".xml")]
+
+
+def _read_until(path: str, marker: bytes) -> bytes:
+    """The file's bytes up to and including the first ``marker`` (or all of it): a listing
+    reads one small prefix per domain instead of whole files through the io stack."""
+    fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+    try:
+        data = b""
+        while True:
+            chunk = os.read(fd, 4096)
+            if not chunk:
+                return data
+            start = max(0, len(data) - len(marker))
+            data += chunk
+            if data.find(marker, start) >= 0:
+                return data
+    finally:
+        os.close(fd)
 
 
 def list_flags_match(flags: int, active: bool, persistent: bool, autostart: bool,
@@ -195,6 +218,7 @@ class QemuReadView:
         self.config_dir = config_dir
         self.run_dir = run_dir
         self.by_name: dict[str, DomainEntry] = {}
+        self._shutoff: set[str] = set()  # names with a recorded shut-off reason
 
     @classmethod
     def open(cls, uri: str, config_dir: str, run_dir: str) -> QemuReadView | None:
@@ -208,24 +232,26 @@ class QemuReadView:
 
     def _load(self) -> None:
         # Mirrors DomainStore.load: definitions first, then status documents (which win).
-        autostart = set(_xml_stems(os.path.join(self.config_dir, "autostart")))
-        for name in _xml_stems(self.config_dir):
+        autostart = set(_xml_stems(_dir_names(os.path.join(self.config_dir, "autostart"))))
+        for name in _xml_stems(_dir_names(self.config_dir)):
             try:
-                with open(os.path.join(self.config_dir, name + ".xml"), "rb") as f:
-                    uuid = config_uuid(f.read())
+                # config_uuid takes the first <uuid>...</uuid>: a prefix holding it suffices
+                uuid = config_uuid(_read_until(os.path.join(self.config_dir, name + ".xml"),
+                                               b"</uuid>"))
             except OSError:
                 continue
             if uuid is None:
                 continue
             e = self.by_name[name] = DomainEntry(name, uuid)
             e.autostart = name in autostart
-        for stem in _xml_stems(self.run_dir):
+        run_names = _dir_names(self.run_dir)
+        self._shutoff = {n[:-8] for n in run_names if n.endswith(".shutoff")}
+        for stem in _xml_stems(run_names):
             try:
-                with open(os.path.join(self.run_dir, stem + ".xml"), encoding="utf-8") as f:
-                    first = f.readline()
+                raw = _read_until(os.path.join(self.run_dir, stem + ".xml"), b"\n")
             except OSError:
                 continue
-            a = status_attrs(first)
+            a = status_attrs(raw.split(b"\n", 1)[0].decode("utf-8", "replace"))
             if "name" not in a:
                 continue
             name = a["name"]
@@ -290,7 +316,10 @@ class QemuReadView:
         return e.state, e.reason
 
     def _load_shutoff_reason(self, e: DomainEntry) -> None:
-        # the shut-off reason outlives the process that recorded it (DomainStore)
+        # the shut-off reason outlives the process that recorded it (DomainStore); the
+        # scan saw which files exist, so listing 1000 domains opens no missing ones
+        if e.name not in self._shutoff:
+            return
         try:
             with open(os.path.join(self.run_dir, e.name + ".shutoff")) as f:
                 e.reason = int(f.read().strip() or 0)

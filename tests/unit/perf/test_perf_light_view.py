@@ -247,3 +247,16 @@ def test_config_uuid() -> None:
         == bytes.fromhex("00000001111122223333000000000001")
     assert readonly.config_uuid(b"<domain><name>x</name></domain>") is None
     assert readonly.config_uuid(b"<uuid>zz</uuid>") is None
+
+
+@pytest.mark.parametrize("pad", [0, 4090, 4093, 5000, 9000])
+def test_read_until_finds_markers_across_chunks(tmp_path: Path, pad: int) -> None:
+    """The listing reads a prefix up to </uuid>: wherever the uuid sits (a long <title>
+    before it, the marker split by a read boundary), the view finds the driver's uuid."""
+    uuid = _uuid(77)
+    text = f"<domain><title>{'x' * pad}</title><uuid>{uuid}</uuid><name>n</name></domain>\n"
+    p = tmp_path / "n.xml"
+    p.write_text(text)
+    head = readonly._read_until(str(p), b"</uuid>")
+    assert head.endswith(b"</uuid>") or head == text.encode()
+    assert readonly.config_uuid(head) == bytes.fromhex(uuid.replace("-", ""))
