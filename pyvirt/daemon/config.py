@@ -125,6 +125,10 @@ class DaemonConfig:
         if autostart is not None and not marker.exists():
             marker.parent.mkdir(parents=True, exist_ok=True)
             marker.touch()
+            # storage pools first, as libvirt's storage driver does: guests may use them
+            pools = getattr(drv, "autostart_storage_pools", None)
+            if pools is not None:
+                await pools()
             started = await autostart()
             if started:
                 log.info("autostarted: %s", ", ".join(started))
