@@ -1,8 +1,9 @@
 """Snapshot commands: snapshot-create, -create-as, -list, -info, -dumpxml, -current,
 -parent, -edit, -revert, -delete — virsh 9.0's output and errors.
 
-virsh prints the create/delete messages without a newline (the command separator ends
-the line) and the revert message with one (so a blank line follows); we do the same.
+virsh prints the create message and bare names (snapshot-parent, snapshot-current --name)
+without a newline (the command separator ends the line) and the revert/delete messages
+with one (so a blank line follows); we do the same.
 """
 
 from __future__ import annotations
@@ -222,7 +223,7 @@ def cmd_snapshot_current(ctl: Ctl, a: BoundArgs) -> None:
             raise CmdFailed(f"domain '{dom.name}' has no current snapshot")
         snap = ctl.call(ctl.conn.snapshot_current(dom))
         if a.flag("name"):
-            ctl.print(f"{snap.name}\n")
+            ctl.print(snap.name)
         else:
             ctl.print(ctl.call(ctl.conn.snapshot_get_xml_desc(snap, 1 if a.flag("security-info") else 0)))
 
@@ -233,7 +234,7 @@ def cmd_snapshot_parent(ctl: Ctl, a: BoundArgs) -> None:
     d = _parse(ctl, snap)
     if d.parent is None:
         raise CmdFailed(f"snapshot '{snap.name}' has no parent")
-    ctl.print(f"{d.parent}\n")
+    ctl.print(d.parent)  # virsh prints the bare name; the command separator ends the line
 
 
 def cmd_snapshot_info(ctl: Ctl, a: BoundArgs) -> None:
@@ -406,6 +407,6 @@ def cmd_snapshot_delete(ctl: Ctl, a: BoundArgs) -> None:
     with ctl.failing(f"Failed to delete snapshot {snap.name}"):
         ctl.call(ctl.conn.snapshot_delete(snap, flags))
     if flags & D.CHILDREN_ONLY:
-        ctl.print_extra(f"Domain snapshot {snap.name} children deleted")
+        ctl.print_extra(f"Domain snapshot {snap.name} children deleted\n")
     else:
-        ctl.print_extra(f"Domain snapshot {snap.name} deleted")
+        ctl.print_extra(f"Domain snapshot {snap.name} deleted\n")

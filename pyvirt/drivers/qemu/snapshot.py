@@ -155,7 +155,8 @@ class SnapshotManager:
             if d.memory not in (None, SnapshotLocation.NO):
                 raise _err(ErrorCode.XML_ERROR,
                            "XML error: memory state cannot be saved with offline or disk-only snapshot")
-            d.state = SnapshotState.DISK_SNAPSHOT
+            # libvirt: a disk-only snapshot of a shut-off domain is simply "shutoff"
+            d.state = SnapshotState.DISK_SNAPSHOT if obj.active else SnapshotState.SHUTOFF
         else:
             d.state = _STATE_NAMES.get(obj.state, SnapshotState.NOSTATE)
         if d.memory is None:
@@ -163,7 +164,7 @@ class SnapshotManager:
         if not obj.active and d.memory is not SnapshotLocation.NO:
             raise _err(ErrorCode.XML_ERROR, "XML error: memory state cannot be saved with offline or disk-only snapshot")
         cur_xml = self._cur_xml(obj)
-        plan = self._align(d, cur_xml, name=d.name, reuse=bool(flags & C.REUSE_EXT))
+        plan = self._align(d, cur_xml, name=d.name, reuse=bool(flags & C.REUSE_EXT), disk_only=disk_only)
         if d.memory is SnapshotLocation.EXTERNAL:
             raise _err(ErrorCode.CONFIG_UNSUPPORTED,
                        "unsupported configuration: external memory snapshots are not supported by pyvirt yet")
@@ -195,7 +196,7 @@ class SnapshotManager:
             tree.save(d.name)
         return d.name
 
-    def _align(self, d: DomainSnapshotDef, dom_xml: str, *, name: str, reuse: bool) -> _Plan:
+    def _align(self, d: DomainSnapshotDef, dom_xml: str, *, name: str, reuse: bool, disk_only: bool) -> _Plan:
         """libvirt's disk alignment: every listed disk must exist; unlisted disks follow the
         snapshot's default (external for disk-only or external memory, else internal)."""
         disks = [x for x in domain_disks(dom_xml) if x.device == "disk"]
@@ -211,8 +212,8 @@ class SnapshotManager:
                            f"unsupported configuration: disk '{sd.name}' specified twice")
             sd.name = info.target
             seen[info.target] = sd
-        default = (SnapshotLocation.EXTERNAL if d.state is SnapshotState.DISK_SNAPSHOT
-                   or d.memory is SnapshotLocation.EXTERNAL else SnapshotLocation.INTERNAL)
+        default = (SnapshotLocation.EXTERNAL if disk_only or d.memory is SnapshotLocation.EXTERNAL
+                   else SnapshotLocation.INTERNAL)
         ordered: list[SnapshotDiskDef] = []
         plan = _Plan([], [])
         for info in disks:
@@ -373,9 +374,8 @@ class SnapshotManager:
         if dom_xml is None:
             raise _err(ErrorCode.SNAPSHOT_REVERT_RISKY,
                        "revert requires force: snapshot has no domain definition", ErrorDomain.QEMU)
-        want_active = d.is_active_state or (flags & (R.RUNNING | R.PAUSED) and not d.is_disk_only)
-        if d.is_disk_only and flags & (R.RUNNING | R.PAUSED):
-            want_active = True
+        # --running / --paused start a domain from any snapshot (disk-only ones included)
+        want_active = d.is_active_state or bool(flags & (R.RUNNING | R.PAUSED))
         if d.memory is SnapshotLocation.EXTERNAL and d.is_active_state:
             raise _err(ErrorCode.CONFIG_UNSUPPORTED,
                        "unsupported configuration: revert to an external snapshot with memory state is not supported yet")
