@@ -35,6 +35,7 @@ from pyvirt.enums import DomainState, EventID
 from pyvirt.errors import ErrorCode, ErrorDomain, InvalidArg, VirtError
 from pyvirt.remote import events as rev
 from pyvirt.remote import protocol as P
+from pyvirt.remote.blockjob_client import RemoteBlockJobMixin
 from pyvirt.remote.snapshot_client import RemoteSnapshotMixin
 from pyvirt.remote.storage_client import RemoteStorageMixin
 from pyvirt.rpc import packet as pk
@@ -186,7 +187,7 @@ class _RemoteStream:
         self._rpc.drop_stream(self._ch.serial)
 
 
-class RemoteDriver(RemoteSnapshotMixin, RemoteStorageMixin, Driver):
+class RemoteDriver(RemoteSnapshotMixin, RemoteStorageMixin, RemoteBlockJobMixin, Driver):
     def __init__(self, uri: str, rpc: RPCClient, type_name: str) -> None:
         super().__init__()
         self.events = _RemoteEventBus(self._want_events)

@@ -964,6 +964,133 @@ EVENT_AGENT_LIFECYCLE = _m(
     348, "DOMAIN_EVENT_CALLBACK_AGENT_LIFECYCLE", S(AgentLifecycleMsg, I, NonnullDomain, I, I)
 )
 
+# ----------------------------------------------------------------------------- block jobs, save
+
+
+class BlockStatsArgs(NamedTuple):
+    dom: DomainRef
+    path: str
+
+
+class BlockStatsRet(NamedTuple):
+    rd_req: int
+    rd_bytes: int
+    wr_req: int
+    wr_bytes: int
+    errs: int
+
+
+class SaveArgs(NamedTuple):
+    dom: DomainRef
+    to: str
+
+
+class RestoreArgs(NamedTuple):
+    from_: str
+
+
+class BlockPathFlagsArgs(NamedTuple):
+    dom: DomainRef
+    path: str
+    flags: int
+
+
+class GetBlockInfoRet(NamedTuple):
+    allocation: int
+    capacity: int
+    physical: int
+
+
+class GetBlockJobInfoRet(NamedTuple):
+    found: int
+    type: int
+    bandwidth: int
+    cur: int
+    end: int
+
+
+class BlockBandwidthArgs(NamedTuple):
+    """block_job_set_speed and block_pull: (dom, path, bandwidth, flags)."""
+
+    dom: DomainRef
+    path: str
+    bandwidth: int
+    flags: int
+
+
+class BlockResizeArgs(NamedTuple):
+    dom: DomainRef
+    disk: str
+    size: int
+    flags: int
+
+
+class BlockRebaseArgs(NamedTuple):
+    dom: DomainRef
+    path: str
+    base: str | None
+    bandwidth: int
+    flags: int
+
+
+class SaveFlagsArgs(NamedTuple):
+    dom: DomainRef
+    to: str
+    dxml: str | None
+    flags: int
+
+
+class RestoreFlagsArgs(NamedTuple):
+    from_: str
+    dxml: str | None
+    flags: int
+
+
+class BlockCommitArgs(NamedTuple):
+    dom: DomainRef
+    disk: str
+    base: str | None
+    top: str | None
+    bandwidth: int
+    flags: int
+
+
+_BLOCK_PATH_FLAGS = S(BlockPathFlagsArgs, NonnullDomain, NonnullString, U)
+_BLOCK_BANDWIDTH = S(BlockBandwidthArgs, NonnullDomain, NonnullString, UH, U)
+DOMAIN_RESTORE = _p(54, "DOMAIN_RESTORE", S(RestoreArgs, NonnullString), V, rw=True)
+DOMAIN_SAVE = _p(55, "DOMAIN_SAVE", S(SaveArgs, NonnullDomain, NonnullString), V, rw=True)
+DOMAIN_BLOCK_STATS = _p(
+    64, "DOMAIN_BLOCK_STATS", S(BlockStatsArgs, NonnullDomain, NonnullString),
+    S(BlockStatsRet, xdr.Hyper, xdr.Hyper, xdr.Hyper, xdr.Hyper, xdr.Hyper), high=True,
+)
+DOMAIN_MANAGED_SAVE = _p(182, "DOMAIN_MANAGED_SAVE", DOM_FLAGS_ARGS, V, rw=True)
+DOMAIN_MANAGED_SAVE_REMOVE = _p(184, "DOMAIN_MANAGED_SAVE_REMOVE", DOM_FLAGS_ARGS, V, rw=True)
+DOMAIN_GET_BLOCK_INFO = _p(
+    194, "DOMAIN_GET_BLOCK_INFO", _BLOCK_PATH_FLAGS, S(GetBlockInfoRet, UH, UH, UH), high=True
+)
+DOMAIN_SAVE_FLAGS = _p(
+    232, "DOMAIN_SAVE_FLAGS", S(SaveFlagsArgs, NonnullDomain, NonnullString, OptString, U), V, rw=True
+)
+DOMAIN_RESTORE_FLAGS = _p(
+    233, "DOMAIN_RESTORE_FLAGS", S(RestoreFlagsArgs, NonnullString, OptString, U), V, rw=True
+)
+DOMAIN_BLOCK_JOB_ABORT = _p(237, "DOMAIN_BLOCK_JOB_ABORT", _BLOCK_PATH_FLAGS, V, rw=True)
+DOMAIN_GET_BLOCK_JOB_INFO = _p(
+    238, "DOMAIN_GET_BLOCK_JOB_INFO", _BLOCK_PATH_FLAGS, S(GetBlockJobInfoRet, I, I, UH, UH, UH), high=True
+)
+DOMAIN_BLOCK_JOB_SET_SPEED = _p(239, "DOMAIN_BLOCK_JOB_SET_SPEED", _BLOCK_BANDWIDTH, V, rw=True)
+DOMAIN_BLOCK_PULL = _p(240, "DOMAIN_BLOCK_PULL", _BLOCK_BANDWIDTH, V, rw=True)
+DOMAIN_BLOCK_RESIZE = _p(
+    251, "DOMAIN_BLOCK_RESIZE", S(BlockResizeArgs, NonnullDomain, NonnullString, UH, U), V, rw=True
+)
+DOMAIN_BLOCK_REBASE = _p(
+    266, "DOMAIN_BLOCK_REBASE", S(BlockRebaseArgs, NonnullDomain, NonnullString, OptString, UH, U), V, rw=True
+)
+DOMAIN_BLOCK_COMMIT = _p(
+    290, "DOMAIN_BLOCK_COMMIT",
+    S(BlockCommitArgs, NonnullDomain, NonnullString, OptString, OptString, UH, U), V, rw=True,
+)
+
 PROCEDURES: dict[int, Procedure[Any, Any]] = {
     p.number: p for p in list(globals().values()) if isinstance(p, Procedure) and not p.message
 }

@@ -1,0 +1,70 @@
+"""Client side of the block job, block device and save/restore procedures, mixed into
+RemoteDriver."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from pyvirt.drivers.base import BlockInfo, BlockJobInfo, BlockStats, DomainRef
+from pyvirt.enums import BlockJobType
+from pyvirt.remote import protocol as P
+
+R = TypeVar("R")
+
+
+class RemoteBlockJobMixin:
+    if TYPE_CHECKING:  # provided by RemoteDriver
+
+        async def _call(self, proc: P.Procedure[Any, R], args: Any = None) -> R: ...
+
+    async def block_commit(self, dom: DomainRef, disk: str, base: str | None, top: str | None,
+                           bandwidth: int, flags: int = 0) -> None:
+        await self._call(P.DOMAIN_BLOCK_COMMIT, P.BlockCommitArgs(dom, disk, base, top, bandwidth, flags))
+
+    async def block_rebase(self, dom: DomainRef, disk: str, base: str | None, bandwidth: int,
+                           flags: int = 0) -> None:
+        if base is None:
+            await self._call(P.DOMAIN_BLOCK_PULL, P.BlockBandwidthArgs(dom, disk, bandwidth, flags))
+        else:
+            await self._call(P.DOMAIN_BLOCK_REBASE, P.BlockRebaseArgs(dom, disk, base, bandwidth, flags))
+
+    async def get_block_job_info(self, dom: DomainRef, disk: str, flags: int = 0) -> BlockJobInfo | None:
+        r = await self._call(P.DOMAIN_GET_BLOCK_JOB_INFO, P.BlockPathFlagsArgs(dom, disk, flags))
+        if not r.found:
+            return None
+        return BlockJobInfo(BlockJobType(r.type), r.bandwidth, r.cur, r.end)
+
+    async def block_job_abort(self, dom: DomainRef, disk: str, flags: int = 0) -> None:
+        await self._call(P.DOMAIN_BLOCK_JOB_ABORT, P.BlockPathFlagsArgs(dom, disk, flags))
+
+    async def block_job_set_speed(self, dom: DomainRef, disk: str, bandwidth: int, flags: int = 0) -> None:
+        await self._call(P.DOMAIN_BLOCK_JOB_SET_SPEED, P.BlockBandwidthArgs(dom, disk, bandwidth, flags))
+
+    async def get_block_info(self, dom: DomainRef, disk: str, flags: int = 0) -> BlockInfo:
+        r = await self._call(P.DOMAIN_GET_BLOCK_INFO, P.BlockPathFlagsArgs(dom, disk, flags))
+        return BlockInfo(r.capacity, r.allocation, r.physical)
+
+    async def block_stats(self, dom: DomainRef, disk: str) -> BlockStats:
+        r = await self._call(P.DOMAIN_BLOCK_STATS, P.BlockStatsArgs(dom, disk))
+        return BlockStats(r.rd_req, r.rd_bytes, r.wr_req, r.wr_bytes, r.errs)
+
+    async def block_resize(self, dom: DomainRef, disk: str, size: int, flags: int = 0) -> None:
+        await self._call(P.DOMAIN_BLOCK_RESIZE, P.BlockResizeArgs(dom, disk, size, flags))
+
+    async def save(self, dom: DomainRef, to: str, dxml: str | None = None, flags: int = 0) -> None:
+        if dxml is None and not flags:
+            await self._call(P.DOMAIN_SAVE, P.SaveArgs(dom, to))
+        else:
+            await self._call(P.DOMAIN_SAVE_FLAGS, P.SaveFlagsArgs(dom, to, dxml, flags))
+
+    async def restore(self, frm: str, dxml: str | None = None, flags: int = 0) -> None:
+        if dxml is None and not flags:
+            await self._call(P.DOMAIN_RESTORE, P.RestoreArgs(frm))
+        else:
+            await self._call(P.DOMAIN_RESTORE_FLAGS, P.RestoreFlagsArgs(frm, dxml, flags))
+
+    async def managed_save(self, dom: DomainRef, flags: int = 0) -> None:
+        await self._call(P.DOMAIN_MANAGED_SAVE, P.DomFlagsArgs(dom, flags))
+
+    async def managed_save_remove(self, dom: DomainRef, flags: int = 0) -> None:
+        await self._call(P.DOMAIN_MANAGED_SAVE_REMOVE, P.DomFlagsArgs(dom, flags))
