@@ -24,7 +24,7 @@ from pyvirt.drivers.base import (
     StorageVolInfo,
     StorageVolRef,
 )
-from pyvirt.drivers.storage import backend, qemuimg
+from pyvirt.drivers.storage import backend, fs, qemuimg
 from pyvirt.drivers.storage.flags import pool_matches
 from pyvirt.drivers.storage.pools import PoolObj, PoolStore, err
 from pyvirt.drivers.storage.streams import FileStream
@@ -34,6 +34,7 @@ _BACKENDS = frozenset({PoolType.DIR, PoolType.FS})
 VOL_CREATE_PREALLOC_METADATA = 1
 RESIZE_ALLOCATE, RESIZE_DELTA, RESIZE_SHRINK = 1, 2, 4
 POOL_RUNNING, POOL_INACTIVE = 2, 0
+BUILD_OVERWRITE = 4  # VIR_STORAGE_POOL_BUILD_OVERWRITE
 
 
 @dataclass
@@ -136,7 +137,7 @@ class StorageMixin:
                 raise err(ErrorCode.OPERATION_FAILED, f"operation failed: pool "
                           f"'{new.defn.name}' already exists")
             new.persistent = False
-            self._start(new)
+            await self._start(new)
             self.storage.pools[new.defn.name] = new
             return _ref(new)
 
@@ -161,12 +162,15 @@ class StorageMixin:
             mode = perms.mode if perms is not None and perms.mode is not None else 0o711
             os.makedirs(obj.defn.target_path, mode=0o755, exist_ok=True)
             os.chmod(obj.defn.target_path, mode)
+            if flags & BUILD_OVERWRITE and obj.defn.type is PoolType.FS:
+                await fs.mkfs(obj.defn)
 
-    def _start(self, obj: PoolObj) -> None:
+    async def _start(self, obj: PoolObj) -> None:
         assert obj.defn.target_path is not None
         if not os.path.isdir(obj.defn.target_path):
             raise err(ErrorCode.OPERATION_INVALID, "Requested operation is not valid: "
                       f"cannot open directory '{obj.defn.target_path}': No such file or directory")
+        await fs.mount(obj.defn)
         obj.active = True
         self._refresh_sizes(obj)
         self.storage.store.save_status(obj)
@@ -185,11 +189,12 @@ class StorageMixin:
             if obj.active:
                 raise err(ErrorCode.OPERATION_INVALID, "Requested operation is not valid: "
                           f"storage pool '{obj.defn.name}' is already active")
-            self._start(obj)
+            await self._start(obj)
 
     async def storage_pool_destroy(self, pool: StoragePoolRef) -> None:
         async with self.storage.lock:
             obj = self._active_pool(pool)
+            await fs.unmount(obj.defn)
             obj.active = False
             obj.defn.capacity = obj.defn.allocation = obj.defn.available = 0
             self.storage.store.delete_status(obj.defn.name)
@@ -253,7 +258,7 @@ class StorageMixin:
                 if obj.autostart and not obj.active:
                     # one broken pool (target gone) must not stop the others
                     with contextlib.suppress(VirtError, OSError):
-                        self._start(obj)
+                        await self._start(obj)
 
     # ------------------------------------------------------------------ volumes
     async def storage_pool_list_all_volumes(self, pool: StoragePoolRef, flags: int = 0) -> list[StorageVolRef]:
