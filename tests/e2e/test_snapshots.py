@@ -189,3 +189,55 @@ async def test_live_snapshots_with_writer(embed_root: Path, guest_xml, tmp_path:
         await drv.destroy(dom)
     finally:
         await drv.close()
+
+
+_BOOT = re.compile(rb"boot=([0-9a-f-]{36})")
+
+
+def boot_id(path: str, tmp: Path) -> bytes:
+    out = tmp / "b0.raw"
+    subprocess.run(["qemu-img", "dd", "-U", "-O", "raw", "bs=4096", "count=1", f"if={path}", f"of={out}"],
+                   check=True, capture_output=True)
+    m = _BOOT.search(out.read_bytes())
+    out.unlink()
+    assert m is not None
+    return m.group(1)
+
+
+async def test_external_snapshot_with_memory_and_revert(embed_root: Path, guest_xml, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """--memspec: memory saved through a migration to the file, disks switched to overlays;
+    reverting restores the running guest (same boot, counter continues from the snapshot)."""
+    drv = await open_drv(embed_root)
+    try:
+        dom = await drv.define_xml(guest_xml("snapm", cmdline_extra="testguest.writer=1"))
+        dom = await drv.create(dom)
+        await boot(drv, dom)
+        base = live_chain(await drv.get_xml_desc(dom), "vda")[0]
+        await wait_seq(drv, dom, tmp_path, 3)
+        booted = boot_id(base, tmp_path)
+        mem = embed_root / "images" / "snapm.mem"
+        ov = embed_root / "images" / "snapm-vda.m1"
+        await drv.snapshot_create_xml(dom, f"""<domainsnapshot><name>m1</name>
+            <memory snapshot='external' file='{mem}'/>
+            <disks><disk name='vda' snapshot='external'><source file='{ov}'/></disk></disks>
+            </domainsnapshot>""")
+        assert mem.stat().st_size > 1 << 20
+        assert (await drv.get_state(dom))[0] == DomainState.RUNNING
+        frozen = assert_intact(base, tmp_path)
+        later = await wait_seq(drv, dom, tmp_path, frozen + 10)
+        xml = await drv.snapshot_get_xml_desc(SnapshotRef(dom, "m1"))
+        assert f"<memory snapshot='external' file='{mem}'/>" in xml and "<state>running</state>" in xml
+
+        await drv.revert_to_snapshot(SnapshotRef(dom, "m1"))
+        assert await drv.get_state(dom) == (DomainState.RUNNING, RunningReason.FROM_SNAPSHOT)
+        top = live_chain(await drv.get_xml_desc(dom), "vda")[0]
+        assert img_chain(top)[1] == base
+        seq = await wait_seq(drv, dom, tmp_path, frozen)
+        # the same boot continues from the snapshot's memory: no reboot, the counter resumes
+        # right after the frozen value instead of after the later one
+        assert boot_id(top, tmp_path) == booted
+        assert seq < later + 5
+        assert_intact(top, tmp_path, frozen)
+        await drv.destroy(dom)
+    finally:
+        await drv.close()

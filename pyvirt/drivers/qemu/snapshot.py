@@ -166,8 +166,9 @@ class SnapshotManager:
         cur_xml = self._cur_xml(obj)
         plan = self._align(d, cur_xml, name=d.name, reuse=bool(flags & C.REUSE_EXT), disk_only=disk_only)
         if d.memory is SnapshotLocation.EXTERNAL:
-            raise _err(ErrorCode.CONFIG_UNSUPPORTED,
-                       "unsupported configuration: external memory snapshots are not supported by pyvirt yet")
+            if os.path.exists(d.memory_file or "") and not flags & C.REUSE_EXT:
+                raise _err(ErrorCode.CONFIG_UNSUPPORTED,
+                           f"unsupported configuration: external snapshot file for memory already exists: {d.memory_file}")
         if plan.internal and plan.external:
             raise _err(ErrorCode.CONFIG_UNSUPPORTED,
                        "unsupported configuration: mixing internal and external targets for a snapshot is not yet supported")
@@ -300,6 +301,16 @@ class SnapshotManager:
         paused_here = False
         try:
             nodes = await disk_nodes(mon)
+            if d.memory is SnapshotLocation.EXTERNAL:
+                # vCPUs stop for the disk switch-over (and, without --live, for the whole
+                # save), so memory and disks are one point in time.
+                if obj.state is DomainState.RUNNING and not flags & C.LIVE:
+                    await self._pause(obj, mon, PausedReason.SNAPSHOT, SuspendedDetail.PAUSED)
+                    paused_here = True
+                await self._save_memory(obj, mon, d)
+                if obj.state is DomainState.RUNNING:  # --live: the migration ended with vCPUs stopped
+                    obj.set_state(DomainState.PAUSED, PausedReason.SNAPSHOT)
+                    paused_here = True
             if d.memory is SnapshotLocation.INTERNAL:
                 # A full checkpoint: vCPUs stop for the save (libvirt's "snapshot" pause).
                 if obj.state is DomainState.RUNNING:
@@ -339,6 +350,25 @@ class SnapshotManager:
             if paused_here and not flags & C.HALT:
                 await self._resume(obj, mon, RunningReason.UNPAUSED, ResumedDetail.UNPAUSED)
 
+    async def _save_memory(self, obj: DomainObj, mon: QMPMonitor, d: DomainSnapshotDef) -> None:
+        """The guest's memory into the memspec file: a migration to an fd, in the save
+        module's image format (header with the domain XML), so revert restores it like a
+        saved domain."""
+        from pyvirt.drivers.qemu.save import SaveHeader, _run_migration
+
+        path = d.memory_file or ""
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o600)
+        try:
+            os.write(fd, SaveHeader(obj.live_xml or "", d.state is SnapshotState.RUNNING).encode())
+            await _run_migration(mon, self.drv.migrations, obj.name, fd, incoming=False)
+            os.fsync(fd)
+        except BaseException:
+            with contextlib.suppress(OSError):
+                os.unlink(path)
+            raise
+        finally:
+            os.close(fd)
+
     # ------------------------------------------------------------------ vCPU control with libvirt's reasons
     async def _pause(self, obj: DomainObj, mon: QMPMonitor, reason: PausedReason, detail: SuspendedDetail) -> None:
         # State first: the STOP event QEMU sends is then a no-op for the worker, and the
@@ -376,9 +406,10 @@ class SnapshotManager:
                        "revert requires force: snapshot has no domain definition", ErrorDomain.QEMU)
         # --running / --paused start a domain from any snapshot (disk-only ones included)
         want_active = d.is_active_state or bool(flags & (R.RUNNING | R.PAUSED))
-        if d.memory is SnapshotLocation.EXTERNAL and d.is_active_state:
-            raise _err(ErrorCode.CONFIG_UNSUPPORTED,
-                       "unsupported configuration: revert to an external snapshot with memory state is not supported yet")
+        if d.memory is SnapshotLocation.EXTERNAL and d.is_active_state and not os.path.exists(d.memory_file or ""):
+            raise _err(ErrorCode.OPERATION_INVALID,
+                       f"Requested operation is not valid: memory state file '{d.memory_file}' of snapshot "
+                       f"'{name}' is missing", ErrorDomain.QEMU)
         # 1. the domain goes down (disk state is replaced under it)
         if obj.active:
             if d.memory is SnapshotLocation.INTERNAL and d.is_active_state and not d.is_external:
@@ -407,6 +438,15 @@ class SnapshotManager:
         if not want_active:
             return
         paused = bool(flags & R.PAUSED) or (d.state is SnapshotState.PAUSED and not flags & R.RUNNING)
+        if d.memory is SnapshotLocation.EXTERNAL and d.is_active_state:
+            from pyvirt.drivers.qemu.save import read_header, restore_into
+
+            _, offset = read_header(d.memory_file or "")
+            await restore_into(self.drv.lc, self.drv.migrations, obj, obj.definition.copy(), d.memory_file or "",
+                               offset, paused)
+            obj.set_state(obj.state, PausedReason.FROM_SNAPSHOT if paused else RunningReason.FROM_SNAPSHOT)
+            self.drv.store.save_status(obj)
+            return
         if d.memory is SnapshotLocation.INTERNAL and d.is_active_state:
             await self.drv.lc.start(obj, obj.definition.copy(), paused=True)
             rt = await self.drv.lc.runtime(obj)
