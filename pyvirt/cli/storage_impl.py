@@ -199,7 +199,7 @@ def cmd_pool_create(ctl: Ctl, a: BoundArgs) -> None:
     path = a.req("file")
     xml = _read_file(path)
     with ctl.failing(f"Failed to create pool from {path}"):
-        r = ctl.call(ctl.conn.storage_pool_create_xml(xml, 0))
+        r = ctl.call(ctl.conn.storage_pool_create_xml(xml, _create_flags(a)))
     ctl.print(f"Pool {r.name} created from {path}\n")
 
 
@@ -242,7 +242,7 @@ def cmd_pool_create_as(ctl: Ctl, a: BoundArgs) -> None:
         ctl.print(xml)
         return
     with ctl.failing(f"Failed to create pool {a.req('name')}"):
-        r = ctl.call(ctl.conn.storage_pool_create_xml(xml, 0))
+        r = ctl.call(ctl.conn.storage_pool_create_xml(xml, _create_flags(a)))
     ctl.print(f"Pool {r.name} created\n")
 
 
@@ -254,15 +254,23 @@ def _pool_action(ctl: Ctl, a: BoundArgs, method: str, fail: str, done: str) -> N
 
 
 def cmd_pool_build(ctl: Ctl, a: BoundArgs) -> None:
-    _pool_action(ctl, a, "storage_pool_build", "Failed to build pool", "built")
+    r = pool_ref(ctl, a.req("pool"))
+    flags = (8 if a.flag("overwrite") else 0) | (4 if a.flag("no-overwrite") else 0)
+    with ctl.failing(f"Failed to build pool {r.name}"):
+        ctl.call(ctl.conn.storage_pool_build(r, flags))
+    ctl.print(f"Pool {r.name} built\n")
+
+
+def _create_flags(a: BoundArgs) -> int:
+    """--build/--overwrite/--no-overwrite as VIR_STORAGE_POOL_CREATE_WITH_BUILD* bits."""
+    return ((1 if a.flag("build") else 0) | (2 if a.flag("overwrite") else 0)
+            | (4 if a.flag("no-overwrite") else 0))
 
 
 def cmd_pool_start(ctl: Ctl, a: BoundArgs) -> None:
     r = pool_ref(ctl, a.req("pool"))
     with ctl.failing(f"Failed to start pool {r.name}"):
-        if a.flag("build"):
-            ctl.call(ctl.conn.storage_pool_build(r))
-        ctl.call(ctl.conn.storage_pool_create(r))
+        ctl.call(ctl.conn.storage_pool_create(r, _create_flags(a)))
     ctl.print(f"Pool {r.name} started\n")
 
 

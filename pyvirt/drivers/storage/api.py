@@ -34,7 +34,9 @@ _BACKENDS = frozenset({PoolType.DIR, PoolType.FS})
 VOL_CREATE_PREALLOC_METADATA = 1
 RESIZE_ALLOCATE, RESIZE_DELTA, RESIZE_SHRINK = 1, 2, 4
 POOL_RUNNING, POOL_INACTIVE = 2, 0
-BUILD_OVERWRITE = 4  # VIR_STORAGE_POOL_BUILD_OVERWRITE
+BUILD_NO_OVERWRITE, BUILD_OVERWRITE = 4, 8  # VIR_STORAGE_POOL_BUILD_*
+# VIR_STORAGE_POOL_CREATE_WITH_BUILD, _OVERWRITE, _NO_OVERWRITE
+CREATE_WITH_BUILD, CREATE_BUILD_OVERWRITE, CREATE_BUILD_NO_OVERWRITE = 1, 2, 4
 
 
 @dataclass
@@ -137,6 +139,7 @@ class StorageMixin:
                 raise err(ErrorCode.OPERATION_FAILED, f"operation failed: pool "
                           f"'{new.defn.name}' already exists")
             new.persistent = False
+            await self._build_for_create(new, flags)
             await self._start(new)
             self.storage.pools[new.defn.name] = new
             return _ref(new)
@@ -157,13 +160,26 @@ class StorageMixin:
             if obj.active:
                 raise err(ErrorCode.OPERATION_INVALID, "Requested operation is not valid: "
                           f"storage pool '{obj.defn.name}' is already active")
-            assert obj.defn.target_path is not None
-            perms = obj.defn.perms
-            mode = perms.mode if perms is not None and perms.mode is not None else 0o711
-            os.makedirs(obj.defn.target_path, mode=0o755, exist_ok=True)
-            os.chmod(obj.defn.target_path, mode)
-            if flags & BUILD_OVERWRITE and obj.defn.type is PoolType.FS:
-                await fs.mkfs(obj.defn)
+            await self._build(obj, flags)
+
+    async def _build(self, obj: PoolObj, flags: int) -> None:
+        if flags & BUILD_OVERWRITE and flags & BUILD_NO_OVERWRITE:
+            raise err(ErrorCode.INVALID_ARG, "invalid argument: Flags 'overwrite' and "
+                      "'no-overwrite' are mutually exclusive")
+        assert obj.defn.target_path is not None
+        perms = obj.defn.perms
+        mode = perms.mode if perms is not None and perms.mode is not None else 0o711
+        os.makedirs(obj.defn.target_path, mode=0o755, exist_ok=True)
+        os.chmod(obj.defn.target_path, mode)
+        if flags & BUILD_OVERWRITE and obj.defn.type is PoolType.FS:
+            await fs.mkfs(obj.defn)
+
+    async def _build_for_create(self, obj: PoolObj, flags: int) -> None:
+        """virStoragePoolCreate's WITH_BUILD flags: build first, mapping the overwrite bits."""
+        if flags & (CREATE_WITH_BUILD | CREATE_BUILD_OVERWRITE | CREATE_BUILD_NO_OVERWRITE):
+            bflags = ((BUILD_OVERWRITE if flags & CREATE_BUILD_OVERWRITE else 0)
+                      | (BUILD_NO_OVERWRITE if flags & CREATE_BUILD_NO_OVERWRITE else 0))
+            await self._build(obj, bflags)
 
     async def _start(self, obj: PoolObj) -> None:
         assert obj.defn.target_path is not None

@@ -52,7 +52,7 @@ async def test_fs_pool_mounts_device(drv: QemuDriver, loopdev: str, tmp_path: Pa
         f"<format type='ext4'/></source><target><path>{mnt}</path></target></pool>")
     with pytest.raises(VirtError):
         await drv.storage_pool_create(p)  # no target directory yet
-    await drv.storage_pool_build(p, 4)  # BUILD_OVERWRITE: mkdir + mkfs.ext4 on the device
+    await drv.storage_pool_build(p, 8)  # BUILD_OVERWRITE: mkdir + mkfs.ext4 on the device
     await drv.storage_pool_create(p)
     assert is_mounted(str(mnt))
     info = await drv.storage_pool_get_info(p)
