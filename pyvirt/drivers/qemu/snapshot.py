@@ -165,9 +165,9 @@ class SnapshotManager:
             raise _err(ErrorCode.XML_ERROR, "XML error: memory state cannot be saved with offline or disk-only snapshot")
         cur_xml = self._cur_xml(obj)
         plan = self._align(d, cur_xml, name=d.name, reuse=bool(flags & C.REUSE_EXT), disk_only=disk_only)
-        if d.memory is SnapshotLocation.EXTERNAL:
-            if os.path.exists(d.memory_file or "") and not flags & C.REUSE_EXT:
-                raise _err(ErrorCode.CONFIG_UNSUPPORTED,
+        if (d.memory is SnapshotLocation.EXTERNAL and os.path.exists(d.memory_file or "")
+                and not flags & C.REUSE_EXT):
+            raise _err(ErrorCode.CONFIG_UNSUPPORTED,
                            f"unsupported configuration: external snapshot file for memory already exists: {d.memory_file}")
         if plan.internal and plan.external:
             raise _err(ErrorCode.CONFIG_UNSUPPORTED,
