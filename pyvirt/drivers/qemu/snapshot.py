@@ -514,18 +514,18 @@ class SnapshotManager:
             raise _bad_flags(flags, "qemuDomainSnapshotDelete")
         tree = self.tree(obj)
         tree.get(name)
-        victims: list[str] = []
+        victims: list[str] = [] if flags & D.CHILDREN_ONLY else [name]  # parents before children
         if flags & (D.CHILDREN | D.CHILDREN_ONLY):
-            victims = tree.descendants(name)
-        if not flags & D.CHILDREN_ONLY:
-            victims.append(name)
+            victims += tree.descendants(name)
+        # a deleted current snapshot hands "current" to the nearest survivor above it
+        survivor = name if flags & D.CHILDREN_ONLY else tree.snaps[name].parent
         # deepest first, so every merge sees its children already gone
         for v in reversed(victims):
             sd = tree.snaps[v]
             if not flags & D.METADATA_ONLY:
                 await self._delete_data(obj, tree, sd)
             if tree.current == v:
-                tree.set_current(sd.parent if sd.parent in tree.snaps and sd.parent not in victims else None)
+                tree.set_current(survivor if survivor in tree.snaps else None)
             tree.reparent_children(v)
             tree.remove(v)
 

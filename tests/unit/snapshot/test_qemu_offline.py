@@ -166,3 +166,38 @@ async def test_bad_input_changes_nothing(tmp_path: Path, img: Path) -> None:
         await drv.snapshot_create_xml(dom, "<domainsnapshot/>", 64)  # quiesce without disk-only
     assert e.value.code == ErrorCode.INVALID_ARG
     await drv.close()
+
+
+async def test_external_chain_delete_children_merges_everything(tmp_path: Path, img: Path) -> None:
+    """e1 <- e2 stacked, under an internal parent (libvirt 9.0 refuses both cases):
+    delete e1 --children merges e2 into e1's overlay, then that into the base."""
+    drv = await open_drv(tmp_path / "root")
+    dom = await drv.define_xml(XML.format(uuid=uuid.uuid4(), img=img))
+    await drv.snapshot_create_xml(dom, "<domainsnapshot><name>i0</name></domainsnapshot>")
+    await drv.snapshot_create_xml(dom, "<domainsnapshot><name>e1</name></domainsnapshot>", 16)
+    write(img / "vda.e1", 0, b"\x55")
+    await drv.snapshot_create_xml(dom, "<domainsnapshot><name>e2</name></domainsnapshot>", 16)
+    write(img / "vda.e2", 512, b"\x66")
+    assert await drv.snapshot_list_names(dom, 512) == ["e1", "e2"]  # --external
+    assert await drv.snapshot_list_names(dom, 256) == ["i0"]  # --internal
+    await drv.snapshot_delete(SnapshotRef(dom, "e1"), 1)
+    assert await drv.snapshot_list_names(dom) == ["i0"]
+    assert (await drv.snapshot_current(dom)).name == "i0"
+    for name in ("vda.e1", "vda.e2", "vdb.e1", "vdb.e2"):
+        assert not (img / name).exists(), name
+    assert read_byte(img / "vda.qcow2", 0) == 0x55 and read_byte(img / "vda.qcow2", 512) == 0x66
+    assert f"<source file='{img}/vda.qcow2'/>" in await drv.get_xml_desc(dom)
+    await drv.close()
+
+
+async def test_metadata_only_and_no_metadata(tmp_path: Path, img: Path) -> None:
+    drv = await open_drv(tmp_path / "root")
+    dom = await drv.define_xml(XML.format(uuid=uuid.uuid4(), img=img))
+    await drv.snapshot_create_xml(dom, "<domainsnapshot><name>nm</name></domainsnapshot>", 4)  # no metadata
+    assert await drv.snapshot_list_names(dom) == []
+    assert "nm" in [s["name"] for s in img_info(str(img / "vda.qcow2"))["snapshots"]]
+    await drv.snapshot_create_xml(dom, "<domainsnapshot><name>m</name></domainsnapshot>")
+    await drv.snapshot_delete(SnapshotRef(dom, "m"), 2)  # --metadata: the qcow2 keeps it
+    assert await drv.snapshot_list_names(dom) == []
+    assert [s["name"] for s in img_info(str(img / "vda.qcow2"))["snapshots"]] == ["nm", "m"]
+    await drv.close()
