@@ -143,6 +143,54 @@ COMMANDS += (
         OptDef("metadata", B)), "Delete a domain snapshot"),
 )
 
+_BJ = "blockjob"
+
+
+def _path(help: str = "fully-qualified path of disk") -> OptDef:
+    return OptDef("path", positional=True, required=True, help=help)
+
+
+COMMANDS += (
+    # ---- block jobs, block devices, save/restore (pyvirt/cli/blockjob.py)
+    CmdDef("blockcommit", _BJ, "cmd_blockcommit", (
+        _dom(), _path(), OptDef("bandwidth"), OptDef("base"), OptDef("shallow", B), OptDef("top"),
+        OptDef("active", B), OptDef("delete", B), OptDef("wait", B), OptDef("verbose", B), OptDef("timeout", I),
+        OptDef("pivot", B), OptDef("keep-overlay", B), OptDef("async", B), OptDef("keep-relative", B),
+        OptDef("bytes", B)), "Start a block commit operation."),
+    CmdDef("blockpull", _BJ, "cmd_blockpull", (
+        _dom(), _path(), OptDef("bandwidth"), OptDef("base"), OptDef("wait", B), OptDef("verbose", B),
+        OptDef("timeout", I), OptDef("async", B), OptDef("keep-relative", B), OptDef("bytes", B)),
+        "Populate a disk from its backing image."),
+    CmdDef("blockcopy", _BJ, "cmd_blockcopy", (
+        _dom(), _path(), OptDef("dest", positional=True), OptDef("bandwidth"), OptDef("shallow", B),
+        OptDef("reuse-external", B), OptDef("blockdev", B), OptDef("wait", B), OptDef("verbose", B),
+        OptDef("timeout", I), OptDef("pivot", B), OptDef("finish", B), OptDef("async", B), OptDef("xml"),
+        OptDef("format"), OptDef("granularity"), OptDef("buf-size"), OptDef("bytes", B),
+        OptDef("transient-job", B), OptDef("synchronous-writes", B), OptDef("print-xml", B)),
+        "Start a block copy operation."),
+    CmdDef("blockjob", _BJ, "cmd_blockjob", (
+        _dom(), _path(), OptDef("abort", B), OptDef("async", B), OptDef("pivot", B), OptDef("info", B),
+        OptDef("raw", B), OptDef("bytes", B), OptDef("bandwidth", positional=True)),
+        "Manage active block operations"),
+    CmdDef("domblkinfo", _BJ, "cmd_domblkinfo", (
+        _dom(), OptDef("device", positional=True), OptDef("human", B), OptDef("all", B)),
+        "domain block device size information"),
+    CmdDef("domblkstat", _BJ, "cmd_domblkstat", (
+        _dom(), OptDef("device", positional=True), OptDef("human", B)), "get device block stats for a domain"),
+    CmdDef("blockresize", _BJ, "cmd_blockresize", (
+        _dom(), _path(), OptDef("size", positional=True, required=True)), "Resize block device of domain."),
+    CmdDef("save", _BJ, "cmd_save", (
+        _dom(), OptDef("file", positional=True, required=True), OptDef("bypass-cache", B), OptDef("xml"),
+        OptDef("running", B), OptDef("paused", B), OptDef("verbose", B)), "save a domain state to a file"),
+    CmdDef("restore", _BJ, "cmd_restore", (
+        OptDef("file", positional=True, required=True), OptDef("bypass-cache", B), OptDef("xml"),
+        OptDef("running", B), OptDef("paused", B), OptDef("reset-nvram", B)), "restore a domain from a saved state in a file"),
+    CmdDef("managedsave", _BJ, "cmd_managedsave", (
+        _dom(), OptDef("bypass-cache", B), OptDef("running", B), OptDef("paused", B), OptDef("verbose", B)),
+        "managed save of a domain state"),
+    CmdDef("managedsave-remove", _BJ, "cmd_managedsave_remove", (_dom(),), "Remove managed save of a domain"),
+)
+
 COMMANDS += STORAGE_COMMANDS  # pool-* and vol-* (pyvirt/cli/storage.py)
 
 BY_NAME: dict[str, CmdDef] = {c.name: c for c in COMMANDS}

@@ -1,0 +1,441 @@
+"""pyvirsh blockcommit, blockpull, blockcopy, blockjob, domblkinfo, domblkstat, blockresize,
+save, restore, managedsave, managedsave-remove - with virsh 9.0's output.
+
+``--wait`` waits on the BLOCK_JOB events (virsh polls every 500 ms; we never poll). The
+``--verbose`` progress bar goes to stderr as virsh's does (``\\rBlock Pull: [100 %]``).
+Messages carry no trailing newline where virsh's do not: the command separator (an empty
+line after every command) ends them, as in virsh.
+
+On a shut-off domain, commit and pull run offline (qemu-img) inside the API call; there
+is nothing to wait for, so the completion message follows at once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import TYPE_CHECKING
+
+from pyvirt.cli.ctl import CmdFailed
+from pyvirt.drivers.base import BlockJobEventMsg, DomainEvent, DomainRef
+from pyvirt.enums import BlockJobStatus, BlockJobType
+from pyvirt.errors import VirtError
+
+if TYPE_CHECKING:
+    from collections.abc import Awaitable, Callable
+
+    from pyvirt.cli.ctl import Ctl
+    from pyvirt.cli.spec import BoundArgs
+    from pyvirt.drivers.base import Driver
+
+COMMIT_SHALLOW, COMMIT_DELETE, COMMIT_ACTIVE, COMMIT_RELATIVE, COMMIT_BYTES = 1, 2, 4, 8, 16
+REBASE_SHALLOW, REBASE_REUSE_EXT, REBASE_COPY, REBASE_RELATIVE, REBASE_BYTES = 1, 2, 8, 16, 64
+ABORT_ASYNC, ABORT_PIVOT = 1, 2
+SAVE_BYPASS_CACHE, SAVE_RUNNING, SAVE_PAUSED = 1, 2, 4
+
+_LABELS = {BlockJobType.PULL: "Block Pull", BlockJobType.COPY: "Block Copy",
+           BlockJobType.COMMIT: "Block commit", BlockJobType.ACTIVE_COMMIT: "Active Block Commit"}
+_UNITS = ("B", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB")
+
+
+def _pretty(n: int) -> tuple[float, str]:
+    val, unit = float(n), 0
+    while val >= 1024 and unit < len(_UNITS) - 1:
+        val /= 1024
+        unit += 1
+    return val, _UNITS[unit]
+
+
+def _run(ctl: Ctl, coro: Awaitable[object]) -> None:
+    async def go() -> None:
+        await coro
+
+    try:
+        ctl.call(go())
+    except VirtError as e:
+        raise CmdFailed(e.message) from None
+
+
+def _progress(ctl: Ctl, label: str, cur: int, end: int) -> None:
+    pct = 100 if end == 0 else int(cur * 100 / end)
+    ctl.err.write(f"\r{label}: [{pct:3d} %]")
+    ctl.err.flush()
+
+
+def _bandwidth(ctl: Ctl, a: BoundArgs) -> int:
+    return a.int("bandwidth") or 0
+
+
+class _Waiter:
+    """Collects one disk's block job events from the moment it is created."""
+
+    def __init__(self, drv: Driver, dom: DomainRef) -> None:
+        self.drv = drv
+        self.dom = dom
+        self.queue: asyncio.Queue[BlockJobEventMsg] = asyncio.Queue()
+        self.token = drv.events.subscribe(self._on)
+
+    def _on(self, ev: DomainEvent) -> None:
+        if isinstance(ev, BlockJobEventMsg) and ev.dom.uuid == self.dom.uuid:
+            self.queue.put_nowait(ev)
+
+    async def next(self, disk: str, path: str, timeout: float | None) -> BlockJobEventMsg:
+        async def loop() -> BlockJobEventMsg:
+            while True:
+                ev = await self.queue.get()
+                if disk in (ev.disk, ev.path) or path in (ev.disk, ev.path):
+                    return ev
+
+        return await asyncio.wait_for(loop(), timeout)
+
+    def close(self) -> None:
+        self.drv.events.unsubscribe(self.token)
+
+
+async def _job_run(ctl: Ctl, dom: DomainRef, disk: str, start: Callable[[], Awaitable[None]], *,
+                   blocking: bool, verbose: bool, timeout: int | None, label_type: BlockJobType,
+                   on_ready: Callable[[], Awaitable[str]] | None) -> str | BlockJobStatus | None:
+    """Start a job; when blocking, wait for its end (or READY, then ``on_ready``).
+
+    Returns None when not blocking, the final message, or the status it ended with.
+    """
+    drv = ctl.conn
+    active = await drv.is_active(dom)
+    waiter = _Waiter(drv, dom) if blocking and active else None
+    try:
+        await start()
+        if waiter is None:
+            return None if not blocking else BlockJobStatus.COMPLETED
+        if verbose:
+            info = await drv.get_block_job_info(dom, disk, 0)
+            if info is not None:
+                _progress(ctl, _LABELS.get(info.type, _LABELS[label_type]), info.cur, info.end)
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout if timeout else None
+        while True:
+            left = None if deadline is None else max(0.0, deadline - loop.time())
+            try:
+                ev = await waiter.next(disk, disk, left)
+            except TimeoutError:
+                await drv.block_job_abort(dom, disk, 0)
+                return BlockJobStatus.CANCELED
+            if verbose and ev.status in (BlockJobStatus.READY, BlockJobStatus.COMPLETED):
+                _progress(ctl, _LABELS.get(ev.type, _LABELS[label_type]), 1, 1)
+            if ev.status is BlockJobStatus.READY:
+                if on_ready is not None:
+                    return await on_ready()
+                return BlockJobStatus.READY
+            return ev.status
+    finally:
+        if waiter is not None:
+            waiter.close()
+
+
+def _run_job(ctl: Ctl, coro: Awaitable[str | BlockJobStatus | None]) -> str | BlockJobStatus | None:
+    async def go() -> str | BlockJobStatus | None:
+        return await coro
+
+    try:
+        return ctl.call_async(go())
+    except VirtError as e:
+        raise CmdFailed(e.message) from None
+
+
+def _check_verbose(a: BoundArgs, blocking: bool, extra: str) -> None:
+    if a.flag("verbose") and not blocking:
+        raise CmdFailed(f"--verbose requires at least one of --timeout, --wait, --pivot, or --{extra}")
+    if a.flag("async") and not blocking:
+        raise CmdFailed(f"--async requires at least one of --timeout, --wait, --pivot, or --{extra}")
+
+
+# ----------------------------------------------------------------------------- blockcommit
+
+
+def cmd_blockcommit(ctl: Ctl, a: BoundArgs) -> None:
+    d = ctl.domain(a.req("domain"))
+    path = a.req("path")
+    pivot, keep = a.flag("pivot"), a.flag("keep-overlay")
+    if pivot and keep:
+        raise CmdFailed("Options --pivot and --keep-overlay are mutually exclusive")
+    active = a.flag("active") or pivot or keep
+    timeout = a.int("timeout")
+    blocking = a.flag("wait") or pivot or keep or timeout is not None
+    _check_verbose(a, blocking, "keep-overlay")
+    flags = 0
+    for opt, bit in (("shallow", COMMIT_SHALLOW), ("delete", COMMIT_DELETE), ("keep-relative", COMMIT_RELATIVE),
+                     ("bytes", COMMIT_BYTES)):
+        if a.flag(opt):
+            flags |= bit
+    if active:
+        flags |= COMMIT_ACTIVE
+    abort_flags = ABORT_ASYNC if a.flag("async") else 0
+    drv = ctl.conn
+
+    async def ready() -> str:
+        if pivot:
+            try:
+                await drv.block_job_abort(d, path, abort_flags | ABORT_PIVOT)
+            except VirtError as e:
+                raise CmdFailed(f"failed to pivot job for disk {path}", e.message) from None
+            return "\nSuccessfully pivoted"
+        if keep:
+            await drv.block_job_abort(d, path, abort_flags)
+            return "\nCommit complete, overlay image kept"
+        return "\nNow in synchronized phase"
+
+    res = _run_job(ctl, _job_run(
+        ctl, d, path, lambda: drv.block_commit(d, path, a.get("base"), a.get("top"), _bandwidth(ctl, a), flags),
+        blocking=blocking, verbose=a.flag("verbose"), timeout=timeout,
+        label_type=BlockJobType.ACTIVE_COMMIT if active else BlockJobType.COMMIT, on_ready=ready))
+    if res is None:
+        ctl.print_extra("Active Block Commit started" if active else "Block Commit started")
+    elif isinstance(res, str):
+        ctl.print_extra(res)
+    elif res is BlockJobStatus.FAILED:
+        raise CmdFailed("\nCommit failed")
+    elif res is BlockJobStatus.CANCELED:
+        ctl.print_extra("\nCommit aborted")
+    elif active and pivot:  # offline: the commit already made the base the disk's source
+        ctl.print_extra("\nSuccessfully pivoted")
+    else:
+        ctl.print_extra("\nCommit complete")
+
+
+# ----------------------------------------------------------------------------- blockpull
+
+
+def cmd_blockpull(ctl: Ctl, a: BoundArgs) -> None:
+    d = ctl.domain(a.req("domain"))
+    path = a.req("path")
+    timeout = a.int("timeout")
+    blocking = a.flag("wait") or timeout is not None
+    if a.flag("verbose") and not blocking:
+        raise CmdFailed("missing --wait option")
+    if a.flag("async") and not blocking:
+        raise CmdFailed("missing --wait option")
+    base = a.get("base")
+    flags = (REBASE_RELATIVE if a.flag("keep-relative") else 0) | (REBASE_BYTES if a.flag("bytes") else 0)
+    drv = ctl.conn
+    res = _run_job(ctl, _job_run(
+        ctl, d, path, lambda: drv.block_rebase(d, path, base, _bandwidth(ctl, a), flags),
+        blocking=blocking, verbose=a.flag("verbose"), timeout=timeout, label_type=BlockJobType.PULL, on_ready=None))
+    if res is None:
+        ctl.print_extra("Block Pull started")
+    elif res is BlockJobStatus.FAILED:
+        raise CmdFailed("\nPull failed")
+    elif res is BlockJobStatus.CANCELED:
+        ctl.print_extra("\nPull aborted")
+    else:
+        ctl.print_extra("\nPull complete")
+
+
+# ----------------------------------------------------------------------------- blockcopy
+
+
+def cmd_blockcopy(ctl: Ctl, a: BoundArgs) -> None:
+    d = ctl.domain(a.req("domain"))
+    path = a.req("path")
+    dest = a.get("dest")
+    if not dest:
+        raise CmdFailed("need either --dest or --xml")
+    pivot, finish = a.flag("pivot"), a.flag("finish")
+    if pivot and finish:
+        raise CmdFailed("Options --pivot and --finish are mutually exclusive")
+    timeout = a.int("timeout")
+    blocking = a.flag("wait") or pivot or finish or timeout is not None
+    _check_verbose(a, blocking, "finish")
+    flags = REBASE_COPY
+    if a.flag("shallow"):
+        flags |= REBASE_SHALLOW
+    if a.flag("reuse-external"):
+        flags |= REBASE_REUSE_EXT
+    if a.flag("bytes"):
+        flags |= REBASE_BYTES
+    fmt = a.get("format")
+    abort_flags = ABORT_ASYNC if a.flag("async") else 0
+    drv = ctl.conn
+
+    async def start() -> None:
+        if fmt:
+            xml = f"<disk type='file'><driver type='{fmt}'/><source file='{dest}'/></disk>"
+            bw = _bandwidth(ctl, a)
+            await drv.block_copy(d, path, xml, bw if a.flag("bytes") else bw << 20,
+                                 (1 if a.flag("shallow") else 0) | (2 if a.flag("reuse-external") else 0))
+        else:
+            await drv.block_rebase(d, path, dest, _bandwidth(ctl, a), flags)
+
+    async def ready() -> str:
+        if pivot:
+            try:
+                await drv.block_job_abort(d, path, abort_flags | ABORT_PIVOT)
+            except VirtError as e:
+                raise CmdFailed(f"failed to pivot job for disk {path}", e.message) from None
+            return "\nSuccessfully pivoted"
+        if finish:
+            await drv.block_job_abort(d, path, abort_flags)
+            return "\nSuccessfully copied"
+        return "\nNow in mirroring phase"
+
+    res = _run_job(ctl, _job_run(ctl, d, path, start, blocking=blocking, verbose=a.flag("verbose"),
+                                 timeout=timeout, label_type=BlockJobType.COPY, on_ready=ready))
+    if res is None:
+        ctl.print_extra("Block Copy started")
+    elif isinstance(res, str):
+        ctl.print_extra(res)
+    elif res is BlockJobStatus.FAILED:
+        raise CmdFailed("\nCopy failed")
+    elif res is BlockJobStatus.CANCELED:
+        ctl.print_extra("\nCopy aborted")
+
+
+# ----------------------------------------------------------------------------- blockjob
+
+
+def cmd_blockjob(ctl: Ctl, a: BoundArgs) -> None:
+    d = ctl.domain(a.req("domain"))
+    path = a.req("path")
+    drv = ctl.conn
+    bw = a.int("bandwidth")
+    if a.flag("abort") or a.flag("pivot"):
+        flags = (ABORT_ASYNC if a.flag("async") else 0) | (ABORT_PIVOT if a.flag("pivot") else 0)
+        _run(ctl, drv.block_job_abort(d, path, flags))
+        return
+    if bw is not None:
+        _run(ctl, drv.block_job_set_speed(d, path, bw, 1 if a.flag("bytes") else 0))
+        return
+    try:
+        info = ctl.call(drv.get_block_job_info(d, path, 1))  # bytes: virsh prints both units
+    except VirtError as e:
+        raise CmdFailed(e.message) from None
+    if info is None:
+        ctl.print(f"No current block job for {path}")
+        return
+    if a.flag("raw"):
+        ctl.print(f" type={int(info.type)}\n bandwidth={info.bandwidth}\n cur={info.cur}\n end={info.end}\n")
+        return
+    _progress(ctl, _LABELS.get(info.type, "Unknown job"), info.cur, info.end)
+    if info.bandwidth:
+        val, unit = _pretty(info.bandwidth)
+        ctl.print(f"    Bandwidth limit: {info.bandwidth} bytes/s ({val:.3f} {unit}/s)\n")
+    else:
+        ctl.print("\n")
+
+
+# ----------------------------------------------------------------------------- block devices
+
+
+def cmd_domblkinfo(ctl: Ctl, a: BoundArgs) -> None:
+    d = ctl.domain(a.req("domain"))
+    dev = a.get("device")
+    if not dev:
+        raise CmdFailed("command 'domblkinfo' requires <device> option")
+    try:
+        info = ctl.call(ctl.conn.get_block_info(d, dev, 0))
+    except VirtError as e:
+        raise CmdFailed(e.message) from None
+    for label, n in (("Capacity:", info.capacity), ("Allocation:", info.allocation), ("Physical:", info.physical)):
+        if a.flag("human"):
+            val, unit = _pretty(n)
+            ctl.print(f"{label:<16}{val:.3f} {unit}\n")
+        else:
+            ctl.print(f"{label:<16}{n}\n")
+
+
+def cmd_domblkstat(ctl: Ctl, a: BoundArgs) -> None:
+    d = ctl.domain(a.req("domain"))
+    dev = a.get("device") or ""
+    try:
+        st = ctl.call(ctl.conn.block_stats(d, dev))
+    except VirtError as e:
+        raise CmdFailed(e.message) from None
+    rows = [("rd_req", st.rd_req), ("rd_bytes", st.rd_bytes), ("wr_req", st.wr_req), ("wr_bytes", st.wr_bytes),
+            ("flush_operations", st.flush_req), ("rd_total_times", st.rd_total_times),
+            ("wr_total_times", st.wr_total_times), ("flush_total_times", st.flush_total_times)]
+    if st.errs >= 0:
+        rows.insert(4, ("errs", st.errs))
+    for name, n in rows:
+        ctl.print(f"{dev} {name} {n}\n")
+
+
+def cmd_blockresize(ctl: Ctl, a: BoundArgs) -> None:
+    from pyvirt.cli.storage_impl import _scaled
+
+    d = ctl.domain(a.req("domain"))
+    path = a.req("path")
+    text = a.req("size")
+    # virsh: a bare number is KiB; with a suffix it is scaled to bytes (then BYTES flag).
+    if text.isdigit():
+        size, flags = int(text) * 1024, 1
+    else:
+        size, flags = _scaled(text, "size"), 1
+    try:
+        ctl.call(ctl.conn.block_resize(d, path, size, flags))
+    except VirtError as e:
+        raise CmdFailed(f"Failed to resize block device '{path}'", e.message) from None
+    ctl.print_extra(f"Block device '{path}' is resized")
+
+
+# ----------------------------------------------------------------------------- save / restore
+
+
+def _save_flags(a: BoundArgs) -> int:
+    return ((SAVE_BYPASS_CACHE if a.flag("bypass-cache") else 0) | (SAVE_RUNNING if a.flag("running") else 0)
+            | (SAVE_PAUSED if a.flag("paused") else 0))
+
+
+def _read_xml(path: str | None) -> str | None:
+    if path is None:
+        return None
+    try:
+        with open(path) as f:
+            return f.read()
+    except OSError as e:
+        raise CmdFailed(f"Failed to read file '{path}' to parse: {e.strerror}") from None
+
+
+def cmd_save(ctl: Ctl, a: BoundArgs) -> None:
+    name = a.req("domain")
+    d = ctl.domain(name)
+    to = a.req("file")
+    xml = _read_xml(a.get("xml"))
+    try:
+        ctl.call(ctl.conn.save(d, to, xml, _save_flags(a)))
+    except VirtError as e:
+        raise CmdFailed(f"Failed to save domain '{name}' to {to}", e.message) from None
+    ctl.print_extra(f"\nDomain '{name}' saved to {to}\n")
+
+
+def cmd_restore(ctl: Ctl, a: BoundArgs) -> None:
+    frm = a.req("file")
+    xml = _read_xml(a.get("xml"))
+    try:
+        ctl.call(ctl.conn.restore(frm, xml, _save_flags(a)))
+    except VirtError as e:
+        raise CmdFailed(f"Failed to restore domain from {frm}", e.message) from None
+    ctl.print_extra(f"Domain restored from {frm}\n")
+
+
+def cmd_managedsave(ctl: Ctl, a: BoundArgs) -> None:
+    name = a.req("domain")
+    d = ctl.domain(name)
+    try:
+        ctl.call(ctl.conn.managed_save(d, _save_flags(a)))
+    except VirtError as e:
+        raise CmdFailed(f"Failed to save domain '{name}' state", e.message) from None
+    ctl.print_extra(f"\nDomain '{name}' state saved by libvirt\n")
+
+
+def cmd_managedsave_remove(ctl: Ctl, a: BoundArgs) -> None:
+    name = a.req("domain")
+    d = ctl.domain(name)
+    try:
+        has = ctl.call(ctl.conn.has_managed_save_image(d, 0))
+    except VirtError as e:
+        raise CmdFailed("Failed to check for domain managed save image", e.message) from None
+    if not has:
+        ctl.print_extra(f"Domain '{name}' has no manage save image; removal skipped")
+        return
+    try:
+        ctl.call(ctl.conn.managed_save_remove(d, 0))
+    except VirtError as e:
+        raise CmdFailed(f"Failed to remove managed save image for domain '{name}'", e.message) from None
+    ctl.print_extra(f"Removed managedsave image for domain '{name}'")
