@@ -28,7 +28,7 @@ from pyvirt.enums import (
     LifecycleEvent,
     TrayChangeReason,
 )
-from pyvirt.errors import NoSupport
+from pyvirt.errors import ErrorDomain, NoSupport
 
 
 @dataclass(frozen=True, slots=True)
@@ -470,7 +470,9 @@ class Driver(ABC):
     # ---- storage pools and volumes. Drivers with storage mix in
     # pyvirt.drivers.storage.api.StorageMixin, which implements all of these.
     def _no_storage(self, fn: str) -> NoSupport:
-        return NoSupport(f"this function is not supported by the connection driver: {fn}")
+        # libvirt-storage.c reports a missing driver method from VIR_FROM_STORAGE
+        return NoSupport(f"this function is not supported by the connection driver: {fn}",
+                         domain=ErrorDomain.STORAGE)
 
     async def list_all_storage_pools(self, flags: int = 0) -> list[StoragePoolRef]:
         raise self._no_storage("virConnectListAllStoragePools")

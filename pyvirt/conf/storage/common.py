@@ -34,12 +34,23 @@ def parse_root(xml: str, tag: str, what: str) -> etree._Element:
     try:
         root = etree.fromstring(xml.encode(), PARSER)
     except etree.XMLSyntaxError as e:
-        raise VirtError(f"({what}):{e.lineno}: {e.msg}", ErrorCode.XML_DETAIL,
-                        ErrorDomain.STORAGE) from None
+        raise syntax_error(xml, what, e) from None
     if root.tag != tag:
         raise XMLError(f"XML error: unexpected root element <{root.tag}>, expecting <{tag}>",
                        domain=ErrorDomain.STORAGE)
     return root
+
+
+def syntax_error(xml: str, what: str, e: etree.XMLSyntaxError) -> VirtError:
+    """libvirt's report of malformed XML: libxml2's message, then the offending line and a
+    pointer under the column ("(storage_pool_definition):1: msg\\n<line>\\n----^")."""
+    line, col = e.position
+    msg = re.sub(r", line \d+, column \d+$", "", e.msg or "")
+    lines = xml.splitlines()
+    text = lines[line - 1] if 0 < line <= len(lines) else ""
+    start = max(0, col - 1 - 80)  # libvirt shows at most 80 characters before the error
+    return VirtError(f"({what}):{line}: {msg}\n{text[start:]}\n{'-' * (col - 1 - start)}^",
+                     ErrorCode.XML_DETAIL, ErrorDomain.STORAGE)
 
 
 def scale(value: str, unit: str | None, what: str) -> int:
