@@ -109,6 +109,7 @@ class Ctl:
         # process may then use the driver's read-only view instead of the driver proper.
         self.light = False
         self._driver: Driver | None = None
+        self._inline = False  # the driver never suspends (test driver, light view): no loop
         self._runner: Any = None
 
     # ------------------------------------------------------------------ connection
@@ -125,11 +126,12 @@ class Ctl:
             if in_process(uri):
                 from pyvirt.drivers.test.driver import TestDriver
 
-                self._driver = TestDriver(uri, readonly=self.readonly)
+                self._driver, self._inline = TestDriver(uri, readonly=self.readonly), True
             elif self.light and (view := open_light(uri)) is not None:
-                self._driver = view
+                self._driver, self._inline = view, True
             else:
                 self._driver = self.call_async(open_remote_or_local(uri, self.readonly))
+                self._inline = False
         except VirtError as e:
             raise CmdFailed("failed to connect to the hypervisor", e.message) from None
         except OSError as e:
@@ -147,13 +149,10 @@ class Ctl:
             self._runner = None
 
     def call(self, coro: Coroutine[Any, Any, T]) -> T:
-        """Run one driver call. The test driver never suspends: no event loop is needed."""
-        if getattr(self._driver, "inline", False):
+        """Run one driver call. The test driver and the light view never suspend: no
+        event loop is needed (nor imported) for them."""
+        if self._inline:
             return run_inline(coro)
-        from pyvirt.drivers.test.driver import TestDriver, run_sync
-
-        if isinstance(self._driver, TestDriver):
-            return run_sync(coro)
         return self.call_async(coro)
 
     def call_async(self, coro: Coroutine[Any, Any, T]) -> T:
