@@ -41,6 +41,8 @@ def script(pool: str, target: str) -> str:
         f"vol-create-as {pool} ../x.img 1M", f"vol-create-as {pool} sub/x.img 1M",
         f"vol-list {pool}", f"vol-list {pool} --details", f"vol-info a.img --pool {pool}",
         f"vol-info --bytes c.qcow2 --pool {pool}", f"vol-info nope --pool {pool}",
+        f"vol-dumpxml c.qcow2 --pool {pool}", f"vol-dumpxml a.img --pool {pool}",
+        f"pool-dumpxml {pool}", f"pool-dumpxml --inactive {pool}",
         f"vol-path a.img --pool {pool}", f"vol-key a.img --pool {pool}",
         f"vol-name {target}/a.img", f"vol-pool {target}/a.img",
         f"vol-resize a.img 20M --pool {pool}", f"vol-info a.img --pool {pool}",
@@ -63,9 +65,19 @@ def cleanup(pool: str, target: str) -> str:
 _POOL_SIZE = re.compile(r"^(Capacity|Allocation|Available):( +)\d+\.\d\d \S+$", re.MULTILINE)
 
 
+_STAMP = re.compile(r"<(atime|mtime|ctime)>[0-9.]+</")
+_POOL_XML_SIZE = re.compile(r"^  <(capacity|allocation|available) unit='bytes'>\d+</", re.MULTILINE)
+
+
 def normalise(out: str, pool: str, target: str) -> str:
     out = out.replace(target, "/TARGET").replace(pool, "POOL")
     out = re.sub(r"^(UUID: +).*$", r"\1UUID", out, flags=re.MULTILINE)
+    out = re.sub(r"<uuid>.*</uuid>", "<uuid>UUID</uuid>", out)
+    out = _STAMP.sub(r"<\1>TIME</", out)
+    # pool XML sizes (statvfs) move during the run; volume sizes are compared as printed
+    out = re.sub(r"<pool type=.*?</pool>",
+                 lambda m: _POOL_XML_SIZE.sub(r"  <\1 unit='bytes'>SIZE</", m.group(0)),
+                 out, flags=re.DOTALL)
     return _POOL_SIZE.sub(r"\1:\2SIZE", out)
 
 

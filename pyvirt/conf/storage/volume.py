@@ -61,6 +61,17 @@ class BackingStore:
     path: str
     format: str | None = None
     perms: Perms | None = None
+    timestamps: dict[str, str] | None = None  # live only (stat of the backing file)
+
+
+def _format_timestamps(w: Writer, ts: dict[str, str] | None) -> None:
+    if not ts:
+        return
+    w.line(2, "<timestamps>")
+    for k in ("atime", "mtime", "ctime", "btime"):  # libvirt's order
+        if k in ts:
+            w.text(3, k, ts[k])
+    w.line(2, "</timestamps>")
 
 
 @dataclass(slots=True)
@@ -81,6 +92,7 @@ class VolDef:
     backing: BackingStore | None = None
     # timestamps (atime, mtime, ctime, btime) as "sec.nsec"; filled from stat, never parsed
     timestamps: dict[str, str] = field(default_factory=dict)
+    physical: int | None = None  # live only: the file's size
     has_allocation: bool = False  # <allocation> was given (else it follows capacity)
 
     def format_xml(self) -> str:
@@ -91,6 +103,8 @@ class VolDef:
             w.text(1, "key", self.key)
         w.line(1, f"<capacity unit='bytes'>{self.capacity}</capacity>")
         w.line(1, f"<allocation unit='bytes'>{self.allocation}</allocation>")
+        if self.physical is not None:
+            w.line(1, f"<physical unit='bytes'>{self.physical}</physical>")
         w.line(1, "<target>")
         if self.path is not None:
             w.text(2, "path", self.path)
@@ -98,12 +112,7 @@ class VolDef:
             w.empty(2, "format", attrs(("type", self.format)))
         if self.perms is not None:
             self.perms.format(w, 2)
-        if self.timestamps:
-            w.line(2, "<timestamps>")
-            for k in ("atime", "btime", "ctime", "mtime"):
-                if k in self.timestamps:
-                    w.text(3, k, self.timestamps[k])
-            w.line(2, "</timestamps>")
+        _format_timestamps(w, self.timestamps)
         if self.encryption is not None:
             write_raw(w, 2, self.encryption, None)
         if self.compat is not None:
@@ -127,6 +136,7 @@ class VolDef:
                 w.empty(2, "format", attrs(("type", b.format)))
             if b.perms is not None:
                 b.perms.format(w, 2)
+            _format_timestamps(w, b.timestamps)
             w.line(1, "</backingStore>")
         w.line(0, "</volume>")
         return w.getvalue()

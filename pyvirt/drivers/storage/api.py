@@ -15,6 +15,7 @@ import uuid as uuidlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from pyvirt.conf.storage.common import Perms
 from pyvirt.conf.storage.pool import PoolType, parse_pool_xml
 from pyvirt.conf.storage.volume import VolDef, parse_vol_xml
 from pyvirt.drivers.base import (
@@ -193,6 +194,10 @@ class StorageMixin:
 
     def _refresh_sizes(self, obj: PoolObj) -> None:
         assert obj.defn.target_path is not None
+        # like libvirt's refresh, the definition takes the target's real owner and mode
+        dst = os.stat(obj.defn.target_path)
+        label = obj.defn.perms.label if obj.defn.perms is not None else None
+        obj.defn.perms = Perms(dst.st_mode & 0o777, dst.st_uid, dst.st_gid, label)
         st = os.statvfs(obj.defn.target_path)
         obj.defn.capacity = st.f_frsize * st.f_blocks
         # libvirt counts root-reserved blocks as available: free, not bavail
@@ -245,7 +250,7 @@ class StorageMixin:
 
     async def storage_pool_get_xml_desc(self, pool: StoragePoolRef, flags: int = 0) -> str:
         obj = self._pool(pool)
-        if obj.active and not flags & 1:  # VIR_STORAGE_XML_INACTIVE
+        if obj.active:
             self._refresh_sizes(obj)
         return obj.defn.format()
 
@@ -345,8 +350,9 @@ class StorageMixin:
                 # raw files are allocated up front when allocation (default: capacity) asks so
                 if fmt == "raw" and vol.allocation >= vol.capacity > 0:
                     await asyncio.to_thread(_fallocate, path, vol.capacity)
-                if vol.perms is not None and vol.perms.mode is not None:
-                    os.chmod(path, vol.perms.mode)
+                # libvirt's default volume mode is 0600 (images may hold guest secrets)
+                mode = vol.perms.mode if vol.perms is not None and vol.perms.mode is not None else 0o600
+                os.chmod(path, mode)
             except BaseException:
                 path.unlink(missing_ok=True)  # bad input leaves no file behind
                 raise
@@ -361,6 +367,7 @@ class StorageMixin:
             src_fmt = (await qemuimg.info(str(src))).format
             try:
                 await qemuimg.convert(str(src), src_fmt, str(path), vol.format or src_fmt)
+                os.chmod(path, 0o600)
             except BaseException:
                 path.unlink(missing_ok=True)
                 raise

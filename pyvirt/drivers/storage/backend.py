@@ -11,6 +11,7 @@ import asyncio
 import os
 from pathlib import Path
 
+from pyvirt.conf.storage.common import Perms
 from pyvirt.conf.storage.volume import BackingStore, VolDef, VolType
 from pyvirt.drivers.storage import qemuimg
 from pyvirt.drivers.storage.pools import PoolObj, err
@@ -75,19 +76,27 @@ async def describe(pool: PoolObj, name: str) -> VolDef:
         raise err(ErrorCode.NO_STORAGE_VOL,
                   f"Storage volume not found: no storage vol with matching name '{name}'") from None
     info = await qemuimg.info(str(path))
-    fmt = info.format
     vol = VolDef(name, VolType.FILE, key=str(path), capacity=info.capacity,
-                 allocation=st.st_blocks * 512, path=str(path), format=fmt)
-    from pyvirt.conf.storage.common import Perms
-
-    vol.perms = Perms(st.st_mode & 0o777, st.st_uid, st.st_gid)
-    vol.timestamps = {k: f"{getattr(st, f'st_{k}_ns') // 10**9}.{getattr(st, f'st_{k}_ns') % 10**9:09d}"
-                      for k in ("atime", "mtime", "ctime")}
-    if fmt == "qcow2":
-        vol.compat = info.compat
+                 allocation=st.st_blocks * 512, path=str(path), format=info.format,
+                 physical=st.st_size)
+    vol.perms, vol.timestamps = _stat_facts(st)
     if info.backing:
         vol.backing = BackingStore(info.backing, info.backing_format or "raw")
+        try:
+            vol.backing.perms, vol.backing.timestamps = _stat_facts(os.stat(info.backing))
+        except OSError:
+            pass  # a missing backing file is still named, without facts
     return vol
+
+
+def _stat_facts(st: os.stat_result) -> tuple[Perms, dict[str, str]]:
+    """Permissions and timestamps as libvirt reports them (btime unknown: 0)."""
+    def ts(ns: int) -> str:
+        return f"{ns // 10**9}.{ns % 10**9:09d}"
+
+    stamps = {"atime": ts(st.st_atime_ns), "mtime": ts(st.st_mtime_ns),
+              "ctime": ts(st.st_ctime_ns), "btime": "0"}
+    return Perms(st.st_mode & 0o777, st.st_uid, st.st_gid), stamps
 
 
 async def wipe(path: Path) -> None:
