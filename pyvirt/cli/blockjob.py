@@ -108,7 +108,7 @@ async def _job_run(ctl: Ctl, dom: DomainRef, disk: str, start: Callable[[], Awai
         if verbose:
             info = await drv.get_block_job_info(dom, disk, 0)
             if info is not None:
-                _progress(ctl, _LABELS.get(info.type, _LABELS[label_type]), info.cur, info.end)
+                _progress(ctl, _LABELS[label_type], info.cur, info.end)
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout if timeout else None
         while True:
@@ -119,7 +119,7 @@ async def _job_run(ctl: Ctl, dom: DomainRef, disk: str, start: Callable[[], Awai
                 await drv.block_job_abort(dom, disk, 0)
                 return BlockJobStatus.CANCELED
             if verbose and ev.status in (BlockJobStatus.READY, BlockJobStatus.COMPLETED):
-                _progress(ctl, _LABELS.get(ev.type, _LABELS[label_type]), 1, 1)
+                _progress(ctl, _LABELS[label_type], 1, 1)
             if ev.status is BlockJobStatus.READY:
                 if on_ready is not None:
                     return await on_ready()
@@ -185,7 +185,7 @@ def cmd_blockcommit(ctl: Ctl, a: BoundArgs) -> None:
     res = _run_job(ctl, _job_run(
         ctl, d, path, lambda: drv.block_commit(d, path, a.get("base"), a.get("top"), _bandwidth(ctl, a), flags),
         blocking=blocking, verbose=a.flag("verbose"), timeout=timeout,
-        label_type=BlockJobType.ACTIVE_COMMIT if active else BlockJobType.COMMIT, on_ready=ready))
+        label_type=BlockJobType.COMMIT, on_ready=ready))
     if res is None:
         ctl.print_extra("Active Block Commit started" if active else "Block Commit started")
     elif isinstance(res, str):

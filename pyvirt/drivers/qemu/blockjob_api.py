@@ -315,12 +315,21 @@ class BlockJobAPI:
 
     # ------------------------------------------------------------------ save / restore
     def _save_xml(self, obj: DomainObj, dxml: str | None) -> str:
+        """The definition the image restores: the one the domain was started with, with each
+        disk's current top image (a pivot may have changed it). Not the live XML: its
+        runtime expansions (CPU model, addresses) are not what a client defines."""
         from pyvirt.conf.domain import format_domain, parse_domain
 
         if dxml:
             return dxml
-        m = parse_domain(obj.live_xml or "")
+        m = parse_domain(obj.definition.format(), inactive=True)
+        live = {d.target.dev: d for d in self.blockjobs.live_model(obj).devices.disks}
         for d in m.devices.disks:
+            cur = live.get(d.target.dev)
+            if cur is not None and cur.source is not None and d.source is not None:
+                d.source.path = cur.source.path
+                if d.driver is not None and cur.driver is not None:
+                    d.driver.type = cur.driver.type
             d.backing_store = None
         return str(format_domain(m, inactive=True))
 
