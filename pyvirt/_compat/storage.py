@@ -1,9 +1,9 @@
 """virStoragePool, virStorageVol and virStream of the libvirt-python facade, and the storage
-methods of virConnect (mixed into it by :mod:`pyvirt._compat.objects`)."""
+methods of virConnect (mixed into it by :mod:`pyvirt._compat.objects`). Thin wrappers on
+:mod:`pyvirt.aio.storage`, like virDomain on the aio Domain."""
 
 from __future__ import annotations
 
-import uuid as uuidlib
 from collections.abc import Callable, Coroutine
 from typing import TYPE_CHECKING, Any, TypeVar, cast
 
@@ -12,7 +12,9 @@ from pyvirt.errors import ErrorCode, ErrorDomain, VirtError
 
 if TYPE_CHECKING:
     from pyvirt._compat.objects import virConnect
-    from pyvirt.drivers.base import ByteStream, Driver, StoragePoolRef, StorageVolRef
+    from pyvirt.aio.connection import Connection as AioConnection
+    from pyvirt.aio.storage import StoragePool, StorageVol
+    from pyvirt.drivers.base import ByteStream
 
 T = TypeVar("T")
 
@@ -21,145 +23,138 @@ def _vc(obj: object) -> virConnect:
     return cast("virConnect", obj)
 
 
-def _drv(conn: virConnect, api: str, write: bool) -> Driver:
-    aio = conn._aio(api)
-    if write and aio.readonly:
-        raise fail(VirtError(f"operation forbidden: read only access prevents {api}",
-                             ErrorCode.OPERATION_DENIED, ErrorDomain.STORAGE), api)
-    return aio.driver
-
-
-def _run(conn: virConnect, api: str, fn: Callable[[Driver], Coroutine[Any, Any, T]],
-         write: bool = False) -> T:
-    return call(api, fn(_drv(conn, api, write)), conn._core.inline)
+def _run(conn: virConnect, api: str, fn: Callable[[AioConnection], Coroutine[Any, Any, T]]) -> T:
+    return call(api, fn(conn._aio(api)), conn._core.inline)
 
 
 class StorageConnMixin:
     """virConnect's storage calls (libvirt-python names and return values)."""
 
     def listAllStoragePools(self, flags: int = 0) -> list[virStoragePool]:
-        refs = _run(_vc(self), "virConnectListAllStoragePools", lambda d: d.list_all_storage_pools(flags))
-        return [virStoragePool(_vc(self), r) for r in refs]
+        c = _vc(self)
+        pools = _run(c, "virConnectListAllStoragePools", lambda a: a.list_all_storage_pools(flags))
+        return [virStoragePool(c, p) for p in pools]
 
     def listStoragePools(self) -> list[str]:
-        return [r.name for r in _run(_vc(self), "virConnectListStoragePools",
-                                     lambda d: d.list_all_storage_pools(2))]
+        return _run(_vc(self), "virConnectListStoragePools", lambda a: a.list_storage_pools())
 
     def listDefinedStoragePools(self) -> list[str]:
-        return [r.name for r in _run(_vc(self), "virConnectListDefinedStoragePools",
-                                     lambda d: d.list_all_storage_pools(1))]
+        return _run(_vc(self), "virConnectListDefinedStoragePools",
+                    lambda a: a.list_defined_storage_pools())
 
     def numOfStoragePools(self) -> int:
-        return len(StorageConnMixin.listStoragePools(self))
+        return len(self.listStoragePools())
 
     def numOfDefinedStoragePools(self) -> int:
-        return len(StorageConnMixin.listDefinedStoragePools(self))
+        return len(self.listDefinedStoragePools())
 
     def storagePoolLookupByName(self, name: str) -> virStoragePool:
-        return virStoragePool(_vc(self), _run(_vc(self), "virStoragePoolLookupByName",
-                                         lambda d: d.storage_pool_lookup_by_name(name)))
+        c = _vc(self)
+        return virStoragePool(c, _run(c, "virStoragePoolLookupByName",
+                                      lambda a: a.storage_pool_lookup_by_name(name)))
 
     def storagePoolLookupByUUID(self, uuid: bytes) -> virStoragePool:
-        return virStoragePool(_vc(self), _run(_vc(self), "virStoragePoolLookupByUUID",
-                                         lambda d: d.storage_pool_lookup_by_uuid(bytes(uuid))))
+        c = _vc(self)
+        return virStoragePool(c, _run(c, "virStoragePoolLookupByUUID",
+                                      lambda a: a.storage_pool_lookup_by_uuid(uuid)))
 
     def storagePoolLookupByUUIDString(self, uuidstr: str) -> virStoragePool:
-        try:
-            raw = uuidlib.UUID(uuidstr).bytes
-        except ValueError:
-            raise fail(VirtError("invalid argument: uuidstr", ErrorCode.INVALID_ARG,
-                                 ErrorDomain.STORAGE), "virStoragePoolLookupByUUIDString") from None
-        return StorageConnMixin.storagePoolLookupByUUID(self, raw)
+        c = _vc(self)
+        return virStoragePool(c, _run(c, "virStoragePoolLookupByUUIDString",
+                                      lambda a: a.storage_pool_lookup_by_uuid_string(uuidstr)))
 
     def storagePoolDefineXML(self, xml: str, flags: int = 0) -> virStoragePool:
-        return virStoragePool(_vc(self), _run(_vc(self), "virStoragePoolDefineXML",
-                                         lambda d: d.storage_pool_define_xml(xml, flags), True))
+        c = _vc(self)
+        return virStoragePool(c, _run(c, "virStoragePoolDefineXML",
+                                      lambda a: a.storage_pool_define_xml(xml, flags)))
 
     def storagePoolCreateXML(self, xmlDesc: str, flags: int = 0) -> virStoragePool:
-        return virStoragePool(_vc(self), _run(_vc(self), "virStoragePoolCreateXML",
-                                         lambda d: d.storage_pool_create_xml(xmlDesc, flags), True))
+        c = _vc(self)
+        return virStoragePool(c, _run(c, "virStoragePoolCreateXML",
+                                      lambda a: a.storage_pool_create_xml(xmlDesc, flags)))
 
     def storageVolLookupByPath(self, path: str) -> virStorageVol:
-        return virStorageVol(_vc(self), _run(_vc(self), "virStorageVolLookupByPath",
-                                        lambda d: d.storage_vol_lookup_by_path(path)))
+        c = _vc(self)
+        return virStorageVol(c, _run(c, "virStorageVolLookupByPath",
+                                     lambda a: a.storage_vol_lookup_by_path(path)))
 
     def storageVolLookupByKey(self, key: str) -> virStorageVol:
-        return virStorageVol(_vc(self), _run(_vc(self), "virStorageVolLookupByKey",
-                                        lambda d: d.storage_vol_lookup_by_key(key)))
+        c = _vc(self)
+        return virStorageVol(c, _run(c, "virStorageVolLookupByKey",
+                                     lambda a: a.storage_vol_lookup_by_key(key)))
 
     def newStream(self, flags: int = 0) -> virStream:
         return virStream(_vc(self))
 
 
 class virStoragePool:
-    def __init__(self, conn: virConnect, ref: StoragePoolRef) -> None:
+    def __init__(self, conn: virConnect, pool: StoragePool) -> None:
         self._conn = conn
-        self._ref = ref
+        self._o = pool
 
-    def _c(self, api: str, fn: Callable[[Driver], Coroutine[Any, Any, T]], write: bool = False) -> T:
-        return _run(self._conn, api, fn, write)
+    def _c(self, api: str, coro: Coroutine[Any, Any, T]) -> T:
+        # a closed connection fails inside the call (aio's Connection.driver raises)
+        return call(api, coro, self._conn._core.inline)
 
     def connect(self) -> virConnect:
         return self._conn
 
     def name(self) -> str:
-        return self._ref.name
+        return self._o.name
 
     def UUID(self) -> bytes:
-        return self._ref.uuid
+        return self._o.uuid
 
     def UUIDString(self) -> str:
-        return str(uuidlib.UUID(bytes=self._ref.uuid))
+        return self._o.uuid_string
 
     def info(self) -> list[int]:
-        i = self._c("virStoragePoolGetInfo", lambda d: d.storage_pool_get_info(self._ref))
+        i = self._c("virStoragePoolGetInfo", self._o.info())
         return [i.state, i.capacity, i.allocation, i.available]
 
     def XMLDesc(self, flags: int = 0) -> str:
-        return self._c("virStoragePoolGetXMLDesc", lambda d: d.storage_pool_get_xml_desc(self._ref, flags))
+        return self._c("virStoragePoolGetXMLDesc", self._o.xml_desc(flags))
 
     def isActive(self) -> int:
-        return int(self._c("virStoragePoolIsActive", lambda d: d.storage_pool_is_active(self._ref)))
+        return int(self._c("virStoragePoolIsActive", self._o.is_active()))
 
     def isPersistent(self) -> int:
-        return int(self._c("virStoragePoolIsPersistent", lambda d: d.storage_pool_is_persistent(self._ref)))
+        return int(self._c("virStoragePoolIsPersistent", self._o.is_persistent()))
 
     def autostart(self) -> int:
-        return int(self._c("virStoragePoolGetAutostart", lambda d: d.storage_pool_get_autostart(self._ref)))
+        return int(self._c("virStoragePoolGetAutostart", self._o.autostart()))
 
     def setAutostart(self, autostart: int) -> int:
-        self._c("virStoragePoolSetAutostart",
-                lambda d: d.storage_pool_set_autostart(self._ref, bool(autostart)), True)
+        self._c("virStoragePoolSetAutostart", self._o.set_autostart(bool(autostart)))
         return 0
 
     def create(self, flags: int = 0) -> int:
-        self._c("virStoragePoolCreate", lambda d: d.storage_pool_create(self._ref, flags), True)
+        self._c("virStoragePoolCreate", self._o.create(flags))
         return 0
 
     def build(self, flags: int = 0) -> int:
-        self._c("virStoragePoolBuild", lambda d: d.storage_pool_build(self._ref, flags), True)
+        self._c("virStoragePoolBuild", self._o.build(flags))
         return 0
 
     def destroy(self) -> int:
-        self._c("virStoragePoolDestroy", lambda d: d.storage_pool_destroy(self._ref), True)
+        self._c("virStoragePoolDestroy", self._o.destroy())
         return 0
 
     def delete(self, flags: int = 0) -> int:
-        self._c("virStoragePoolDelete", lambda d: d.storage_pool_delete(self._ref, flags), True)
+        self._c("virStoragePoolDelete", self._o.delete(flags))
         return 0
 
     def undefine(self) -> int:
-        self._c("virStoragePoolUndefine", lambda d: d.storage_pool_undefine(self._ref), True)
+        self._c("virStoragePoolUndefine", self._o.undefine())
         return 0
 
     def refresh(self, flags: int = 0) -> int:
-        self._c("virStoragePoolRefresh", lambda d: d.storage_pool_refresh(self._ref, flags), True)
+        self._c("virStoragePoolRefresh", self._o.refresh(flags))
         return 0
 
     def listAllVolumes(self, flags: int = 0) -> list[virStorageVol]:
-        refs = self._c("virStoragePoolListAllVolumes",
-                       lambda d: d.storage_pool_list_all_volumes(self._ref, flags))
-        return [virStorageVol(self._conn, r) for r in refs]
+        vols = self._c("virStoragePoolListAllVolumes", self._o.list_all_volumes(flags))
+        return [virStorageVol(self._conn, v) for v in vols]
 
     def listVolumes(self) -> list[str]:
         return [v.name() for v in self.listAllVolumes()]
@@ -168,70 +163,66 @@ class virStoragePool:
         return len(self.listAllVolumes())
 
     def storageVolLookupByName(self, name: str) -> virStorageVol:
-        return virStorageVol(self._conn, self._c(
-            "virStorageVolLookupByName", lambda d: d.storage_vol_lookup_by_name(self._ref, name)))
+        return virStorageVol(self._conn, self._c("virStorageVolLookupByName",
+                                                 self._o.vol_lookup_by_name(name)))
 
     def createXML(self, xmlDesc: str, flags: int = 0) -> virStorageVol:
-        return virStorageVol(self._conn, self._c(
-            "virStorageVolCreateXML", lambda d: d.storage_vol_create_xml(self._ref, xmlDesc, flags), True))
+        return virStorageVol(self._conn, self._c("virStorageVolCreateXML",
+                                                 self._o.create_vol_xml(xmlDesc, flags)))
 
     def createXMLFrom(self, xmlDesc: str, clonevol: virStorageVol, flags: int = 0) -> virStorageVol:
         return virStorageVol(self._conn, self._c(
-            "virStorageVolCreateXMLFrom",
-            lambda d: d.storage_vol_create_xml_from(self._ref, xmlDesc, clonevol._ref, flags), True))
+            "virStorageVolCreateXMLFrom", self._o.create_vol_xml_from(xmlDesc, clonevol._o, flags)))
 
 
 class virStorageVol:
-    def __init__(self, conn: virConnect, ref: StorageVolRef) -> None:
+    def __init__(self, conn: virConnect, vol: StorageVol) -> None:
         self._conn = conn
-        self._ref = ref
+        self._o = vol
 
-    def _c(self, api: str, fn: Callable[[Driver], Coroutine[Any, Any, T]], write: bool = False) -> T:
-        return _run(self._conn, api, fn, write)
+    def _c(self, api: str, coro: Coroutine[Any, Any, T]) -> T:
+        return call(api, coro, self._conn._core.inline)
 
     def connect(self) -> virConnect:
         return self._conn
 
     def name(self) -> str:
-        return self._ref.name
+        return self._o.name
 
     def key(self) -> str:
-        return self._ref.key
+        return self._o.key
 
     def path(self) -> str:
-        return self._c("virStorageVolGetPath", lambda d: d.storage_vol_get_path(self._ref))
+        return self._c("virStorageVolGetPath", self._o.path())
 
     def info(self) -> list[int]:
-        i = self._c("virStorageVolGetInfo", lambda d: d.storage_vol_get_info(self._ref))
+        i = self._c("virStorageVolGetInfo", self._o.info())
         return [i.type, i.capacity, i.allocation]
 
     def XMLDesc(self, flags: int = 0) -> str:
-        return self._c("virStorageVolGetXMLDesc", lambda d: d.storage_vol_get_xml_desc(self._ref, flags))
+        return self._c("virStorageVolGetXMLDesc", self._o.xml_desc(flags))
 
     def storagePoolLookupByVolume(self) -> virStoragePool:
-        return virStoragePool(self._conn, self._c(
-            "virStoragePoolLookupByVolume", lambda d: d.storage_pool_lookup_by_volume(self._ref)))
+        return virStoragePool(self._conn, self._c("virStoragePoolLookupByVolume", self._o.pool()))
 
     def delete(self, flags: int = 0) -> int:
-        self._c("virStorageVolDelete", lambda d: d.storage_vol_delete(self._ref, flags), True)
+        self._c("virStorageVolDelete", self._o.delete(flags))
         return 0
 
     def wipe(self, flags: int = 0) -> int:
-        self._c("virStorageVolWipe", lambda d: d.storage_vol_wipe(self._ref, flags), True)
+        self._c("virStorageVolWipe", self._o.wipe(flags))
         return 0
 
     def resize(self, capacity: int, flags: int = 0) -> int:
-        self._c("virStorageVolResize", lambda d: d.storage_vol_resize(self._ref, capacity, flags), True)
+        self._c("virStorageVolResize", self._o.resize(capacity, flags))
         return 0
 
     def upload(self, stream: virStream, offset: int, length: int, flags: int = 0) -> int:
-        stream._attach(self._c("virStorageVolUpload",
-                               lambda d: d.storage_vol_upload(self._ref, offset, length, flags), True))
+        stream._attach(self._c("virStorageVolUpload", self._o.upload(offset, length, flags)))
         return 0
 
     def download(self, stream: virStream, offset: int, length: int, flags: int = 0) -> int:
-        stream._attach(self._c("virStorageVolDownload",
-                               lambda d: d.storage_vol_download(self._ref, offset, length, flags)))
+        stream._attach(self._c("virStorageVolDownload", self._o.download(offset, length, flags)))
         return 0
 
 
