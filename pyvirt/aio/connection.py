@@ -15,6 +15,7 @@ from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Self
 
+from pyvirt.aio.storage import StorageConnMixin
 from pyvirt.drivers.base import (
     BlockInfo,
     BlockJobEventMsg,
@@ -86,7 +87,7 @@ class _State:
     bus_token: int | None = None
 
 
-class Connection:
+class Connection(StorageConnMixin):  # storage calls: pyvirt/aio/storage.py
     """One open connection. Create with :func:`pyvirt.aio.open`; use ``async with``."""
 
     def __init__(self, driver: Driver, uri: ConnectURI, *, readonly: bool = False,
