@@ -60,16 +60,26 @@ def chain_from_image_info(image: dict[str, Any]) -> list[ChainLayer]:
     return out
 
 
-def set_disk_chain(disk: DiskDef, chain: list[ChainLayer], next_index: int) -> int:
+def set_disk_chain(disk: DiskDef, chain: list[ChainLayer], next_index: int,
+                   known: dict[str, int] | None = None) -> int:
     """Make ``disk`` show ``chain`` (top first); returns the next free source index.
 
-    The top keeps its source index if it has one; every backing layer gets a fresh one,
-    numbered as libvirt does (unique within the domain).
+    An image keeps the index it already had (``known``: path -> index), as libvirt keeps
+    a node's index across pivots; a new image gets the next free one, numbered from the
+    top down like libvirt does when it opens a chain.
     """
     from pyvirt.conf.domain.disk import BackingStoreDef, DiskDriverDef, DiskSourceDef
 
     if not chain:
         return next_index
+    known = known or {}
+    indexes: list[int] = []
+    for layer in chain:
+        idx = known.get(layer.path)
+        if idx is None:
+            idx = next_index
+            next_index += 1
+        indexes.append(idx)
     top = chain[0]
     if disk.source is None:
         disk.source = DiskSourceDef()
@@ -77,17 +87,26 @@ def set_disk_chain(disk: DiskDef, chain: list[ChainLayer], next_index: int) -> i
     if disk.driver is None:
         disk.driver = DiskDriverDef(name="qemu")
     disk.driver.type = top.format
-    if disk.source.index is None:
-        disk.source.index = next_index
-        next_index += 1
+    disk.source.index = indexes[0]
     tail: BackingStoreDef = BackingStoreDef()  # the terminating <backingStore/>
-    layers = chain[1:]
-    indexes = list(range(next_index, next_index + len(layers)))
-    for layer, idx in zip(reversed(layers), reversed(indexes), strict=True):
+    for layer, idx in zip(reversed(chain[1:]), reversed(indexes[1:]), strict=True):
         tail = BackingStoreDef(type="file", index=idx, format=layer.format,
                                source=DiskSourceDef(path=layer.path), backing_store=tail)
     disk.backing_store = tail
-    return next_index + len(layers)
+    return next_index
+
+
+def _indexes(disk: DiskDef) -> dict[str, int]:
+    """path -> index of every image a disk's XML shows."""
+    out: dict[str, int] = {}
+    if disk.source is not None and disk.source.path and disk.source.index is not None:
+        out[disk.source.path] = disk.source.index
+    bs = disk.backing_store
+    while bs is not None and bs.type is not None:
+        if bs.source is not None and bs.source.path and bs.index is not None:
+            out[bs.source.path] = bs.index
+        bs = bs.backing_store
+    return out
 
 
 def chain_of(disk: DiskDef) -> list[ChainLayer]:
@@ -109,10 +128,10 @@ def live_xml_with_chains(live_xml: str, chains: dict[str, list[ChainLayer]]) -> 
     from pyvirt.conf.domain import format_domain, parse_domain
 
     m = parse_domain(live_xml)
-    used = [d.source.index for d in m.devices.disks if d.source is not None and d.source.index is not None]
-    next_index = max(used, default=0) + 1
-    for disk in m.devices.disks:
+    known = [_indexes(d) for d in m.devices.disks]
+    next_index = max((i for k in known for i in k.values()), default=0) + 1
+    for disk, k in zip(m.devices.disks, known, strict=True):
         chain = chains.get(disk.target.dev)
         if chain is not None:
-            next_index = set_disk_chain(disk, chain, next_index)
+            next_index = set_disk_chain(disk, chain, next_index, k)
     return str(format_domain(m))

@@ -23,7 +23,12 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from pyvirt.drivers.base import BlockJobEventMsg, BlockJobInfo, EventBus
-from pyvirt.drivers.qemu.backingchain import ChainLayer, chain_from_image_info, chain_of, live_xml_with_chains
+from pyvirt.drivers.qemu.backingchain import (
+    ChainLayer,
+    chain_from_image_info,
+    chain_of,
+    live_xml_with_chains,
+)
 from pyvirt.enums import BlockJobStatus, BlockJobType
 from pyvirt.errors import ErrorCode, ErrorDomain, VirtError
 
@@ -289,7 +294,8 @@ class BlockJobs:
         if reuse and not os.path.exists(dest):
             raise err(ErrorCode.INVALID_ARG, f"invalid argument: missing destination file for disk '{dev}': {dest}")
         if not reuse and os.path.exists(dest):
-            raise err(ErrorCode.INVALID_ARG, f"invalid argument: external destination file for disk '{dev}' already exists and is not a block device: {dest}")
+            raise err(ErrorCode.CONFIG_UNSUPPORTED, f"unsupported configuration: external destination file for "
+                      f"disk {dev} already exists and is not a block device: {dest}")
         created = False
         if not reuse:
             entry = self._block_entry(await self._qmp(mon, "query-block"), d.alias) or {}
