@@ -66,14 +66,15 @@ def pool_ref(ctl: Ctl, text: str) -> StoragePoolRef:
     raise CmdFailed(f"failed to get pool '{text}'", last.message)
 
 
-def vol_ref(ctl: Ctl, a: BoundArgs, opt: str = "vol") -> StorageVolRef:
+def vol_ref(ctl: Ctl, a: BoundArgs, opt: str = "vol", pool_opt: str = "pool",
+            hint: str = "") -> StorageVolRef:
     """virsh's volume argument: a name in --pool, else a key, else a path; the last error wins."""
     from pyvirt.cli.ctl import CmdFailed
     from pyvirt.errors import VirtError
 
     text = a.req(opt)
     drv = ctl.conn
-    pool_s = a.get("pool")
+    pool_s = a.get(pool_opt)
     last: VirtError | None = None
     if pool_s is not None:
         pool = pool_ref(ctl, pool_s)
@@ -87,7 +88,7 @@ def vol_ref(ctl: Ctl, a: BoundArgs, opt: str = "vol") -> StorageVolRef:
         except VirtError as e:
             last = e
     assert last is not None
-    raise CmdFailed(f"failed to get vol '{text}'", last.message)
+    raise CmdFailed(f"failed to get vol '{text}'{hint}", last.message)
 
 
 def _read_file(path: str) -> str:
@@ -429,12 +430,8 @@ def cmd_vol_create_from(ctl: Ctl, a: BoundArgs) -> None:
     r = pool_ref(ctl, a.req("pool"))
     path = a.req("file")
     xml = _read_file(path)
-    a.values.setdefault("pool", a.get("inputpool") or "")
-    if not a.get("inputpool"):
-        a.values.pop("pool")
-    else:
-        a.values["pool"] = a.req("inputpool")
-    src = vol_ref(ctl, a)
+    hint = "" if a.get("inputpool") else ", specifying --inputpool might help"
+    src = vol_ref(ctl, a, pool_opt="inputpool", hint=hint)
     with ctl.failing(f"Failed to create vol from {path}"):
         v = ctl.call(ctl.conn.storage_vol_create_xml_from(r, xml, src, _prealloc(a)))
     ctl.print(f"Vol {v.name} created from input vol {src.name}\n")
@@ -489,7 +486,7 @@ def cmd_vol_resize(ctl: Ctl, a: BoundArgs) -> None:
     with ctl.failing(f"Failed to change size of volume '{v.name}' to {a.req('capacity')}"):
         ctl.call(ctl.conn.storage_vol_resize(v, size, flags))
     verb = "by" if delta else "to"
-    ctl.print(f"Size of volume '{v.name}' successfully changed {verb} {a.req('capacity')}\n")
+    ctl.print(f"Size of volume '{v.name}' successfully changed {verb} {text}\n")
 
 
 def _offsets(a: BoundArgs) -> tuple[int, int]:

@@ -42,6 +42,21 @@ def script(pool: str, target: str) -> str:
         f"vol-list {pool}", f"vol-list {pool} --details", f"vol-info a.img --pool {pool}",
         f"vol-info --bytes c.qcow2 --pool {pool}", f"vol-info nope --pool {pool}",
         f"vol-dumpxml c.qcow2 --pool {pool}", f"vol-dumpxml a.img --pool {pool}",
+        f"vol-create-as {pool} m.qcow2 64M --format qcow2 --prealloc-metadata",
+        f"vol-create-as {pool} m2.qcow2 64M --allocation 1M --format qcow2 --prealloc-metadata",
+        f"vol-create-as {pool} n.qcow2 1G --format qcow2 --backing-vol b.qcow2",
+        f"vol-create-as {pool} s.img 1M --allocation 0", f"vol-info s.img --pool {pool}",
+        f"vol-create-as {pool} bad.img 1M --format nosuch", f"vol-create-as {pool} bad.img xyz",
+        f"vol-create {pool} vol.xml", f"vol-create {pool} badvol.xml", f"vol-create {pool} nofile.xml",
+        f"vol-create-from {pool} from.xml a.img", f"vol-info from.qcow2 --pool {pool}",
+        f"vol-upload a.img up.bin --pool {pool}", f"vol-download a.img down.bin --pool {pool} --length 1000",
+        f"vol-resize m.qcow2 1M --pool {pool}", f"vol-resize m.qcow2 1M --pool {pool} --shrink",
+        f"vol-resize a.img 4M --pool {pool} --delta", f"vol-info a.img --pool {pool}",
+        f"vol-resize a.img -2M --pool {pool}", f"vol-resize a.img -2M --pool {pool} --shrink",
+        f"vol-info a.img --pool {pool}", f"vol-list {pool} --details",
+        f"vol-delete m.qcow2 --pool {pool}", f"vol-delete m2.qcow2 --pool {pool}",
+        f"vol-delete n.qcow2 --pool {pool}", f"vol-delete s.img --pool {pool}",
+        f"vol-delete v.img --pool {pool}", f"vol-delete from.qcow2 --pool {pool}",
         f"pool-dumpxml {pool}", f"pool-dumpxml --inactive {pool}",
         f"vol-path a.img --pool {pool}", f"vol-key a.img --pool {pool}",
         f"vol-name {target}/a.img", f"vol-pool {target}/a.img",
@@ -58,7 +73,7 @@ def script(pool: str, target: str) -> str:
 
 
 def cleanup(pool: str, target: str) -> str:
-    return (f"pool-destroy {pool}; vol-delete a.img --pool {pool}; pool-undefine {pool}")
+    return (f"pool-destroy {pool}; pool-undefine {pool}")
 
 
 # pool-level sizes (statvfs) move while the run goes on: masked; volume sizes are not
@@ -81,7 +96,18 @@ def normalise(out: str, pool: str, target: str) -> str:
     return _POOL_SIZE.sub(r"\1:\2SIZE", out)
 
 
+def files(cwd: Path) -> None:
+    """The XML and data files the script reads."""
+    (cwd / "vol.xml").write_text("<volume><name>v.img</name><capacity unit='K'>64</capacity>"
+                                 "<target><format type='raw'/></target></volume>\n")
+    (cwd / "badvol.xml").write_text("<volume><name>w.img</name>\n")
+    (cwd / "from.xml").write_text("<volume><name>from.qcow2</name><capacity>0</capacity>"
+                                  "<target><format type='qcow2'/></target></volume>\n")
+    (cwd / "up.bin").write_bytes(bytes(range(256)) * 40)
+
+
 def run(argv: list[str], cwd: Path) -> str:
+    files(cwd)
     p = subprocess.run(argv, capture_output=True, text=True, timeout=120, cwd=cwd, check=False)
     return p.stdout + p.stderr + f"[rc={p.returncode}]"
 

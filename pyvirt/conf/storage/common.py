@@ -47,10 +47,14 @@ def syntax_error(xml: str, what: str, e: etree.XMLSyntaxError) -> VirtError:
     line, col = e.position
     msg = re.sub(r", line \d+, column \d+$", "", e.msg or "")
     lines = xml.splitlines()
-    text = lines[line - 1] if 0 < line <= len(lines) else ""
-    start = max(0, col - 1 - 80)  # libvirt shows at most 80 characters before the error
-    return VirtError(f"({what}):{line}: {msg}\n{text[start:]}\n{'-' * (col - 1 - start)}^",
-                     ErrorCode.XML_DETAIL, ErrorDomain.STORAGE)
+    if 0 < line <= len(lines):
+        text = lines[line - 1]
+        start = max(0, col - 1 - 80)  # libvirt shows at most 80 characters before the error
+        context = f"{text[start:]}\n{'-' * (col - 1 - start)}^"
+    else:  # past the end of the input libvirt prints its C null string
+        context = "(null)\n^"
+    return VirtError(f"({what}):{line}: {msg}\n{context}", ErrorCode.XML_DETAIL,
+                     ErrorDomain.STORAGE)
 
 
 def scale(value: str, unit: str | None, what: str) -> int:

@@ -221,8 +221,8 @@ def _parse_format(el: etree._Element | None, file_pool: bool) -> str | None:
         try:
             VolFormat(fmt)
         except ValueError:
-            raise storage_error(f"internal error: unknown volume format type {fmt}",
-                                ErrorCode.INTERNAL_ERROR) from None
+            raise storage_error(f"unsupported configuration: unknown volume format type {fmt}",
+                                ErrorCode.CONFIG_UNSUPPORTED) from None
     return fmt
 
 

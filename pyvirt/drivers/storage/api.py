@@ -341,15 +341,15 @@ class StorageMixin:
                 backing_fmt = vol.backing.format or (await qemuimg.info(bpath)).format
             fmt = vol.format or "raw"
             try:
-                await qemuimg.create(str(path), fmt, vol.capacity,
-                                     backing=vol.backing.path if vol.backing else None,
-                                     backing_fmt=backing_fmt,
-                                     prealloc=_prealloc_mode(vol, flags),
-                                     compat=vol.compat, cluster_size=vol.cluster_size,
-                                     features=vol.features)
-                # raw files are allocated up front when allocation (default: capacity) asks so
-                if fmt == "raw" and vol.allocation >= vol.capacity > 0:
-                    await asyncio.to_thread(_fallocate, path, vol.capacity)
+                if fmt == "raw" and vol.backing is None:
+                    await asyncio.to_thread(_create_raw, path, vol.capacity, vol.allocation)
+                else:
+                    await qemuimg.create(str(path), fmt, vol.capacity,
+                                         backing=vol.backing.path if vol.backing else None,
+                                         backing_fmt=backing_fmt,
+                                         prealloc=_prealloc_mode(vol, flags),
+                                         compat=vol.compat, cluster_size=vol.cluster_size,
+                                         features=vol.features)
                 # libvirt's default volume mode is 0600 (images may hold guest secrets)
                 mode = vol.perms.mode if vol.perms is not None and vol.perms.mode is not None else 0o600
                 os.chmod(path, mode)
@@ -393,11 +393,20 @@ class StorageMixin:
             info = await qemuimg.info(str(path))
             # a delta with SHRINK subtracts (virStorageVolResize's unsigned capacity)
             if flags & RESIZE_DELTA:
-                new = info.capacity - capacity if flags & RESIZE_SHRINK else info.capacity + capacity
+                if flags & RESIZE_SHRINK:
+                    if capacity > info.capacity:
+                        raise err(ErrorCode.INVALID_ARG,
+                                  "invalid argument: can't shrink capacity below zero")
+                    new = info.capacity - capacity
+                else:
+                    new = info.capacity + capacity
             else:
                 new = capacity
-            if new < 0:
-                raise err(ErrorCode.INVALID_ARG, "invalid argument: can't shrink capacity below 0")
+            # libvirt's order of checks: the allocation first, then the shrink flag
+            allocation = path.stat().st_blocks * 512
+            if new < allocation:
+                raise err(ErrorCode.INVALID_ARG,
+                          "invalid argument: can't shrink capacity below existing allocation")
             if new < info.capacity and not flags & RESIZE_SHRINK:
                 raise err(ErrorCode.INVALID_ARG, "invalid argument: Can't shrink capacity below "
                           "current capacity unless shrink flag explicitly specified")
@@ -432,6 +441,18 @@ def _prealloc_mode(vol: VolDef, flags: int) -> str | None:
     if not flags & VOL_CREATE_PREALLOC_METADATA:
         return None
     return "metadata" if vol.allocation < vol.capacity else "falloc"
+
+
+def _create_raw(path: Path, capacity: int, allocation: int) -> None:
+    """A raw file as libvirt makes it: exclusive create (never through a symlink), the
+    allocation (default: the capacity) reserved up front, then the size set."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
+    try:
+        if allocation > 0:
+            os.posix_fallocate(fd, 0, min(allocation, capacity) or allocation)
+        os.ftruncate(fd, capacity)
+    finally:
+        os.close(fd)
 
 
 def _fallocate(path: Path, size: int) -> None:
