@@ -233,6 +233,20 @@ async def test_commit_pull_chain_and_errors(drv: QemuDriver, guest_xml: Callable
     full = [full[0], full[-1]]
     await ck.check(full)
 
+    # block copy of the whole chain to a new file, then pivot onto it (the copy stands alone)
+    copy = str(images / "copy.qcow2")
+    await drv.block_rebase(dom, "vda", copy, 0, 8)  # VIR_DOMAIN_BLOCK_REBASE_COPY
+    await ev.wait_block("vda", (BlockJobType.COPY, BlockJobStatus.READY))
+    with pytest.raises(VirtError) as ei:  # the disk is busy while mirroring
+        await drv.block_commit(dom, "vda", None, None, 0, ACTIVE)
+    assert ei.value.code == ErrorCode.BLOCK_COPY_ACTIVE
+    await drv.block_job_abort(dom, "vda", PIVOT)
+    full = [copy]
+    await ck.check(full)
+    with pytest.raises(VirtError) as ei:  # an existing destination without reuse-external
+        await drv.block_rebase(dom, "vda", copy, 0, 8)
+    assert ei.value.code == ErrorCode.CONFIG_UNSUPPORTED
+
     info2 = await drv.get_block_info(dom, "vda")
     assert info2.capacity == 64 << 20 and info2.physical > 0
     stats = await drv.block_stats(dom, "vda")

@@ -456,6 +456,8 @@ class BlockJobs:
         new = self._disk_chain(obj, job.disk)
         if pivoted and old and new and old[0].path != new[0].path:
             self._persist_source(obj, job.disk, old[0].path, new[0])
+        if old and new:
+            await self._drop_nodes(mon, {layer.path for layer in old} - {layer.path for layer in new})
         if status is BlockJobStatus.COMPLETED and job.delete:
             keep = {layer.path for layer in new}
             for p in job.delete:
@@ -466,6 +468,26 @@ class BlockJobs:
         job.status = status
         job.done.set()
         self.events.publish(BlockJobEventMsg(obj.ref(), job.path, job.disk, job.type, status))
+
+    @staticmethod
+    async def _drop_nodes(mon: QMPMonitor, gone: set[str]) -> None:
+        """Delete the monitor-owned nodes of images that left the chain (the -blockdev pair
+        of an old top, a copy target): while they exist they keep a reference to the
+        image below, which then is no root node and cannot start the next job. Format
+        nodes first, then their protocol nodes; nodes QEMU opened itself go on their own."""
+        from pyvirt.drivers.qemu.monitor import QMPClosed, QMPCommandError
+
+        if not gone:
+            return
+        try:
+            nodes = await mon.execute("query-named-block-nodes", {"flat": True})
+        except (QMPClosed, QMPCommandError):
+            return
+        doomed = [n for n in nodes if str(n.get("file")) in gone and n.get("node-name")]
+        doomed.sort(key=lambda n: str(n.get("drv")) in _PROTOCOL_DRIVERS)
+        for n in doomed:
+            with contextlib.suppress(QMPClosed, QMPCommandError):
+                await mon.execute("blockdev-del", {"node-name": str(n["node-name"])})
 
     def _disk_chain(self, obj: DomainObj, dev: str) -> list[ChainLayer]:
         try:
