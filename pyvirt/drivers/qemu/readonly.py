@@ -112,7 +112,7 @@ def _xml_stems(names: list[str]) -> list[str]:
 
 
 def _read_until(path: str, marker: bytes) -> bytes:
-    """The file's bytes up to and including the first ``marker`` (or all of it): a listing
+    """The file's bytes at least up to the first ``marker`` (or all of it): a listing
     reads one small prefix per domain instead of whole files through the io stack."""
     fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
     try:

@@ -258,5 +258,5 @@ def test_read_until_finds_markers_across_chunks(tmp_path: Path, pad: int) -> Non
     p = tmp_path / "n.xml"
     p.write_text(text)
     head = readonly._read_until(str(p), b"</uuid>")
-    assert head.endswith(b"</uuid>") or head == text.encode()
+    assert b"</uuid>" in head
     assert readonly.config_uuid(head) == bytes.fromhex(uuid.replace("-", ""))
