@@ -19,9 +19,18 @@ from pathlib import Path
 import pytest
 from lxml import etree
 
-from pyvirt.drivers.base import DomainRef, SnapshotRef
+from pyvirt.drivers.base import DomainRef, LifecycleEventMsg, SnapshotRef
 from pyvirt.drivers.qemu.driver import QemuDriver
-from pyvirt.enums import DomainState, PausedReason, RunningReason
+from pyvirt.enums import (
+    DefinedDetail,
+    DomainState,
+    LifecycleEvent,
+    PausedReason,
+    RunningReason,
+    StartedDetail,
+    StoppedDetail,
+    SuspendedDetail,
+)
 from pyvirt.errors import ErrorCode, VirtError
 
 pytestmark = pytest.mark.e2e
@@ -61,7 +70,9 @@ def assert_intact(path: str, tmp: Path, at_least: int = 1) -> int:
     """The writer's pattern is whole and monotonic; returns the latest seq."""
     seq, ring = disk_state(path, tmp)
     assert seq >= max(at_least, 1), (seq, at_least)
-    ring = sorted(ring)
+    # entries above the latest seq are an earlier boot's, not yet overwritten (a reverted
+    # guest boots again and counts from 1); the current boot's must be complete
+    ring = sorted(r for r in ring if r <= seq + 1)
     # every seq up to the latest is in the ring (the newest may be one ahead of block 0:
     # the ring block is written first), without gaps
     top = ring[-1]
@@ -139,6 +150,7 @@ async def test_live_snapshots_with_writer(embed_root: Path, guest_xml, tmp_path:
         assert_intact(ov1, tmp_path, frozen)
 
         # 2. live internal checkpoint (snapshot-save job) on the overlay
+        before_cp = assert_intact(ov1, tmp_path, frozen)
         await drv.snapshot_create_xml(dom, "<domainsnapshot><name>cp1</name></domainsnapshot>")
         assert (await drv.get_state(dom))[0] == DomainState.RUNNING
         xml = await drv.snapshot_get_xml_desc(SnapshotRef(dom, "cp1"))
@@ -154,11 +166,19 @@ async def test_live_snapshots_with_writer(embed_root: Path, guest_xml, tmp_path:
         assert await drv.snapshot_list_names(dom) == ["ext1", "cp1"]
         assert (await drv.snapshot_current(dom)).name == "cp1"
 
-        # 4. revert to the checkpoint, paused: memory and disk come back to cp1
+        # 4. revert to the checkpoint, paused: memory and disk come back to cp1, with
+        # libvirt 9.0's events (checked on the real libvirtd: QEMU is restarted)
+        seen: list[tuple[int, int]] = []
+        drv.events.subscribe(lambda ev: seen.append((int(ev.event), int(ev.detail)))
+                             if isinstance(ev, LifecycleEventMsg) else None)
         await drv.revert_to_snapshot(SnapshotRef(dom, "cp1"), 2)
         assert await drv.get_state(dom) == (DomainState.PAUSED, PausedReason.FROM_SNAPSHOT)
+        L = LifecycleEvent
+        assert seen == [(L.STOPPED, StoppedDetail.FROM_SNAPSHOT), (L.STARTED, StartedDetail.FROM_SNAPSHOT),
+                        (L.SUSPENDED, SuspendedDetail.FROM_SNAPSHOT), (L.DEFINED, DefinedDetail.FROM_SNAPSHOT)]
+        seen.clear()
         back = assert_intact(ov1, tmp_path)
-        assert cp_seq <= back <= cp_seq + 1
+        assert before_cp <= back <= cp_seq  # the disk is back at the checkpoint's moment
         await drv.resume(dom)
         await wait_seq(drv, dom, tmp_path, back + 3)
 
@@ -167,8 +187,12 @@ async def test_live_snapshots_with_writer(embed_root: Path, guest_xml, tmp_path:
         assert await drv.snapshot_list_names(dom) == ["ext1"]
 
         # 6. revert to the external snapshot: restart from the frozen base
+        seen.clear()
         await drv.revert_to_snapshot(SnapshotRef(dom, "ext1"), 1)
-        assert await drv.get_state(dom) == (DomainState.RUNNING, RunningReason.FROM_SNAPSHOT)
+        # a disk-only snapshot started with --running boots: "running (booted)" as in libvirt
+        assert await drv.get_state(dom) == (DomainState.RUNNING, RunningReason.BOOTED)
+        assert seen[0] == (L.STOPPED, StoppedDetail.FROM_SNAPSHOT)
+        assert (L.STARTED, StartedDetail.FROM_SNAPSHOT) in seen and seen[-1] == (L.DEFINED, DefinedDetail.FROM_SNAPSHOT)
         live = await drv.get_xml_desc(dom)
         top = live_chain(live, "vda")[0]
         assert img_chain(top)[1] == base
@@ -181,11 +205,27 @@ async def test_live_snapshots_with_writer(embed_root: Path, guest_xml, tmp_path:
         assert e.value.code == ErrorCode.NO_DOMAIN_SNAPSHOT
 
         # 8. delete the external snapshot live: its overlay is merged back into the base
+        # (block commit + pivot); the new boot's data is then in the base file
+        # the fresh overlay shows the base's old boot until the new boot's writer flushed
+        old_boot = boot_id(base, tmp_path)
+        for _ in range(100):
+            if boot_id(top, tmp_path) != old_boot:
+                break
+            await asyncio.sleep(0.1)
+        new_boot = boot_id(top, tmp_path)
+        assert new_boot != old_boot
         await drv.snapshot_delete(SnapshotRef(dom, "ext1"))
         live = await drv.get_xml_desc(dom)
-        assert live_chain(live, "vda")[0] == base
-        seq = await wait_seq(drv, dom, tmp_path, 0)
-        assert_intact(base, tmp_path, seq)
+        assert live_chain(live, "vda") == img_chain(base) and live_chain(live, "vda")[0] == base
+        assert not Path(top).exists()
+        await wait_seq(drv, dom, tmp_path, 0)
+        # an outside reader sees the merged metadata once the guest flushes again (100 ms)
+        for _ in range(50):
+            if boot_id(base, tmp_path) == new_boot:
+                break
+            await asyncio.sleep(0.1)
+        assert boot_id(base, tmp_path) == new_boot
+        assert_intact(base, tmp_path, 1)
         await drv.destroy(dom)
     finally:
         await drv.close()

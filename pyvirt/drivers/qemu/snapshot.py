@@ -26,7 +26,7 @@ from __future__ import annotations
 import contextlib
 import os
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -62,12 +62,15 @@ from pyvirt.enums import (
     ResumedDetail,
     RunningReason,
     ShutoffReason,
+    StartedDetail,
+    StoppedDetail,
     SuspendedDetail,
 )
 from pyvirt.errors import ErrorCode, ErrorDomain, VirtError
 
 if TYPE_CHECKING:
     from pyvirt.drivers.qemu.driver import QemuDriver
+    from pyvirt.drivers.qemu.lifecycle import Lifecycle
 
 C = SnapshotCreateFlags
 
@@ -410,13 +413,15 @@ class SnapshotManager:
             raise _err(ErrorCode.OPERATION_INVALID,
                        f"Requested operation is not valid: memory state file '{d.memory_file}' of snapshot "
                        f"'{name}' is missing", ErrorDomain.QEMU)
-        # 1. the domain goes down (disk state is replaced under it)
+        # 1. the domain goes down (disk state is replaced under it). libvirt 9 restarts QEMU
+        # for every revert of a running domain, even to a checkpoint of the same definition,
+        # and reports it as Stopped/Snapshot with no Shutdown event before it.
         if obj.active:
-            if d.memory is SnapshotLocation.INTERNAL and d.is_active_state and not d.is_external:
-                await self._revert_checkpoint_live(obj, d, flags)
-                tree.set_current(name)
-                return
-            await self.drv.lc.destroy(obj, graceful=False)
+            with _rewritten_events(self.drv.lc, {
+                (LifecycleEvent.SHUTDOWN, None): None,
+                (LifecycleEvent.STOPPED, StoppedDetail.DESTROYED): (LifecycleEvent.STOPPED, StoppedDetail.FROM_SNAPSHOT),
+            }):
+                await self.drv.lc.destroy(obj, graceful=False)
         obj.set_state(DomainState.SHUTOFF, ShutoffReason.FROM_SNAPSHOT)
         if obj.persistent:
             self.drv.store.save_shutoff_reason(obj)
@@ -438,28 +443,39 @@ class SnapshotManager:
         if not want_active:
             return
         paused = bool(flags & R.PAUSED) or (d.state is SnapshotState.PAUSED and not flags & R.RUNNING)
-        if d.memory is SnapshotLocation.EXTERNAL and d.is_active_state:
-            from pyvirt.drivers.qemu.save import read_header, restore_into
+        started = (LifecycleEvent.STARTED, StartedDetail.FROM_SNAPSHOT)
+        if d.is_active_state:
+            # A guest with memory state: Started/Snapshot, then Resumed/Snapshot or
+            # Suspended/Snapshot, state running/paused (from snapshot) - libvirt's sequence.
+            with _rewritten_events(self.drv.lc, {
+                (LifecycleEvent.STARTED, None): started,
+                (LifecycleEvent.SUSPENDED, None): None,
+                (LifecycleEvent.RESUMED, None): None,
+            }):
+                if d.memory is SnapshotLocation.EXTERNAL:
+                    from pyvirt.drivers.qemu.save import read_header, restore_into
 
-            _, offset = read_header(d.memory_file or "")
-            await restore_into(self.drv.lc, self.drv.migrations, obj, obj.definition.copy(), d.memory_file or "",
-                               offset, paused)
-            obj.set_state(obj.state, PausedReason.FROM_SNAPSHOT if paused else RunningReason.FROM_SNAPSHOT)
-            self.drv.store.save_status(obj)
-            return
-        if d.memory is SnapshotLocation.INTERNAL and d.is_active_state:
-            await self.drv.lc.start(obj, obj.definition.copy(), paused=True)
+                    _, offset = read_header(d.memory_file or "")
+                    await restore_into(self.drv.lc, self.drv.migrations, obj, obj.definition.copy(),
+                                       d.memory_file or "", offset, True)
+                else:
+                    await self.drv.lc.start(obj, obj.definition.copy(), paused=True)
+                    rt = await self.drv.lc.runtime(obj)
+                    assert rt.monitor is not None
+                    await self._load(obj, rt.monitor, d)
             rt = await self.drv.lc.runtime(obj)
             assert rt.monitor is not None
-            await self._load(obj, rt.monitor, d)
-            obj.set_state(DomainState.PAUSED, PausedReason.FROM_SNAPSHOT)
-            self.drv.store.save_status(obj)
-            if not paused:
+            if paused:
+                obj.set_state(DomainState.PAUSED, PausedReason.FROM_SNAPSHOT)
+                self.drv.store.save_status(obj)
+                self.drv.lc._publish(obj, LifecycleEvent.SUSPENDED, SuspendedDetail.FROM_SNAPSHOT)
+            else:
                 await self._resume(obj, rt.monitor, RunningReason.FROM_SNAPSHOT, ResumedDetail.FROM_SNAPSHOT)
             return
-        await self.drv.lc.start(obj, obj.definition.copy(), paused=paused)
-        obj.set_state(obj.state, PausedReason.FROM_SNAPSHOT if paused else RunningReason.FROM_SNAPSHOT)
-        self.drv.store.save_status(obj)
+        # A disk-only / shut-off snapshot started with --running or --paused boots from the
+        # reverted disks: libvirt reports Started/Snapshot, the state stays "booted".
+        with _rewritten_events(self.drv.lc, {(LifecycleEvent.STARTED, None): started}):
+            await self.drv.lc.start(obj, obj.definition.copy(), paused=paused)
 
     async def _load(self, obj: DomainObj, mon: QMPMonitor, d: DomainSnapshotDef) -> None:
         nodes = await disk_nodes(mon)
@@ -468,22 +484,6 @@ class SnapshotManager:
         devs = [_node(nodes, i) for i in infos]
         await run_job(mon, "snapshot-load", {"tag": d.name, "vmstate": devs[0] if devs else "", "devices": devs},
                       f"snapload-{d.name}")
-
-    async def _revert_checkpoint_live(self, obj: DomainObj, d: DomainSnapshotDef, flags: int) -> None:
-        """Internal checkpoint onto the running QEMU: stop, snapshot-load, run as asked."""
-        rt = await self.drv.lc.runtime(obj)
-        mon = rt.monitor
-        assert mon is not None
-        if obj.state is DomainState.RUNNING:
-            await self._pause(obj, mon, PausedReason.FROM_SNAPSHOT, SuspendedDetail.FROM_SNAPSHOT)
-        else:
-            obj.set_state(DomainState.PAUSED, PausedReason.FROM_SNAPSHOT)
-            self.drv.store.save_status(obj)
-        await self._load(obj, mon, d)
-        R = SnapshotRevertFlags
-        paused = bool(flags & R.PAUSED) or (d.state is SnapshotState.PAUSED and not flags & R.RUNNING)
-        if not paused:
-            await self._resume(obj, mon, RunningReason.FROM_SNAPSHOT, ResumedDetail.FROM_SNAPSHOT)
 
     async def _revert_external_disks(self, d: DomainSnapshotDef, defn_xml: str, tree: SnapshotTree) -> str:
         """New overlays on the files the snapshot froze (the embedded domain's sources)."""
@@ -598,6 +598,32 @@ class SnapshotManager:
     def xml(self, obj: DomainObj, name: str) -> str:
         tree = self.tree(obj)
         return tree.get(name).format()
+
+
+EventKey = tuple[LifecycleEvent, "int | None"]
+
+
+@contextlib.contextmanager
+def _rewritten_events(lc: Lifecycle, mapping: dict[EventKey, tuple[LifecycleEvent, int] | None]) -> Iterator[None]:
+    """Rewrite (or drop, for None) the lifecycle events the lifecycle layer publishes while a
+    revert drives it, so clients see libvirt's */Snapshot details instead of a plain
+    destroy/boot. A key's detail None matches any detail of that event."""
+    orig = lc._publish
+
+    def publish(obj: DomainObj, event: LifecycleEvent, detail: int) -> None:
+        for key in ((event, int(detail)), (event, None)):
+            if key in mapping:
+                new = mapping[key]
+                if new is not None:
+                    orig(obj, *new)
+                return
+        orig(obj, event, detail)
+
+    setattr(lc, "_publish", publish)  # noqa: B010 - an instance override, restored below
+    try:
+        yield
+    finally:
+        lc.__dict__.pop("_publish", None)
 
 
 def _node(nodes: dict[str, str], info: DiskInfo) -> str:

@@ -71,7 +71,7 @@ class SnapshotAPI(Driver):
         async with obj.job.hold(JobKind.ASYNC):
             self.store.refresh(obj)
             await self.snapshots.revert(obj, snap.name, flags)
-        if not obj.active and obj.persistent:
+        if obj.persistent:  # the definition was replaced by the snapshot's (libvirt: always)
             self.events.publish(LifecycleEventMsg(obj.ref(), LifecycleEvent.DEFINED, DefinedDetail.FROM_SNAPSHOT))
 
     async def snapshot_delete(self, snap: SnapshotRef, flags: int = 0) -> None:

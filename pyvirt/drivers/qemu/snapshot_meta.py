@@ -44,7 +44,17 @@ class SnapshotTree:
                 d, cur = DomainSnapshotDef.parse(p.read_text(), redefine=True, internal=True)
                 if d.name:
                     loaded.append((d.creation_time or 0, d.name, d, cur))
-        for _, name, d, cur in sorted(loaded, key=lambda x: (x[0], x[1])):
+        parents = {name: d.parent for _, name, d, _ in loaded}
+
+        def depth(name: str) -> int:
+            n, seen = 0, set()
+            while (name := parents.get(name) or "") and name not in seen:
+                seen.add(name)
+                n += 1
+            return n
+
+        # creation order; within one second (creationTime's unit) parents come first
+        for _, _, name, d, cur in sorted((c, depth(n), n, d, cur) for c, n, d, cur in loaded):
             t.snaps[name] = d
             if cur:
                 t.current = name
