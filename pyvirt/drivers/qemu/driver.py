@@ -27,8 +27,8 @@ from pyvirt.drivers.base import (
     LifecycleEventMsg,
     NodeInfo,
 )
-from pyvirt.drivers.qemu.domainobj import DomainDefinition, DomainObj, DomainStore, format_uuid
 from pyvirt.drivers.qemu.blockjob_api import BlockJobAPI
+from pyvirt.drivers.qemu.domainobj import DomainDefinition, DomainObj, DomainStore, format_uuid
 from pyvirt.drivers.qemu.jobs import JobKind
 from pyvirt.drivers.qemu.lifecycle import Lifecycle
 from pyvirt.drivers.qemu.paths import QemuPaths
@@ -58,6 +58,18 @@ def _err(code: ErrorCode, msg: str, domain: ErrorDomain = ErrorDomain.QEMU) -> V
 def _bad_flags(flags: int, fn: str) -> VirtError:
     # virCheckFlags' message carries no "invalid argument: " prefix (checked on libvirt 9).
     return _err(ErrorCode.INVALID_ARG, f"unsupported flags (0x{flags:x}) in function {fn}")
+
+
+def _runs_as_root(pid: int) -> bool:
+    """QEMU's real uid is 0 (libvirt's high-privileges taint)."""
+    try:
+        with open(f"/proc/{pid}/status") as f:
+            for line in f:
+                if line.startswith("Uid:"):
+                    return line.split()[1] == "0"
+    except OSError:
+        pass
+    return False
 
 
 def _not_running(domain: ErrorDomain = ErrorDomain.DOMAIN) -> VirtError:
@@ -276,6 +288,18 @@ class QemuDriver(SnapshotAPI, StorageMixin, BlockJobAPI, Driver):
         cpu = proc_cpu_time_ns(obj.pid) if obj.active else 0
         vcpus = m.vcpu.current if m.vcpu.current is not None else m.vcpu.count
         return DomainInfo(obj.state, m.memory_kib, m.current_memory_kib, vcpus, cpu)
+
+    async def get_messages(self, dom: DomainRef, flags: int = 0) -> list[str]:
+        """virDomainGetMessages. The one taint libvirt reports for guests like ours: QEMU
+        running as root (read from the live process, so it holds across daemon restarts).
+        A shut-off domain has none; the guest never had deprecated settings to report."""
+        deprecation, tainting = 1, 2  # VIR_DOMAIN_MESSAGE_*
+        if flags & ~(deprecation | tainting):
+            raise _bad_flags(flags, "qemuDomainGetMessages")
+        obj = self._obj(dom)
+        if not obj.active or (flags and not flags & tainting):
+            return []
+        return ["tainted: running with undesirable elevated privileges"] if _runs_as_root(obj.pid) else []
 
     async def get_state(self, dom: DomainRef, flags: int = 0) -> tuple[int, int]:
         if flags:

@@ -22,7 +22,7 @@ import shutil
 import xml.etree.ElementTree as ET
 from collections.abc import Awaitable, Callable, Coroutine
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from pyvirt.drivers.base import (
     DeviceRemovedEventMsg,
@@ -31,6 +31,7 @@ from pyvirt.drivers.base import (
     RebootEventMsg,
     TrayChangeEventMsg,
 )
+from pyvirt.drivers.qemu import livexml
 from pyvirt.drivers.qemu.domainobj import (
     DEFAULT_EMULATOR,
     DomainDefinition,
@@ -75,6 +76,7 @@ from pyvirt.errors import ErrorCode, ErrorDomain, VirtError
 if TYPE_CHECKING:
     from pyvirt.conf.domain import DomainDef
     from pyvirt.drivers.qemu.caps import QemuCaps
+    from pyvirt.drivers.qemu.livecpu import CpuidMap
 
 log = logging.getLogger(__name__)
 
@@ -100,6 +102,7 @@ class Lifecycle:
         self._ids = IdAllocator(paths.run_dir / "next-id")
         self._bg: set[asyncio.Task[None]] = set()
         self.caps_cache_dir = paths.cache_dir  # tests share one across embed roots
+        self._cpuid_map: CpuidMap | Literal[False] | None = None  # loaded on first start
         # Block-job and migration events (BLOCK_JOB_*, JOB_STATUS_CHANGE, MIGRATION) go to
         # the driver's job code (blockjob.py, save.py), still in the domain's worker order.
         self.job_event_hook: Callable[[DomainObj, DomainRuntime, QMPEvent], Awaitable[None]] | None = None
@@ -198,8 +201,8 @@ class Lifecycle:
         rt.start()
         sp.watch.on_exit(rt.on_exit)
         try:
-            chardevs = await sp.monitor.execute("query-chardev")
-            obj.live_xml = model_live_xml(model, chardevs, ddir)
+            facts = await livexml.gather(sp.monitor, model)
+            obj.live_xml = livexml.live_xml(model, facts, ddir, self._cpuid())
             self.store.save_status(obj)
             started = StartedDetail.BOOTED
             if incoming is not None:
@@ -236,9 +239,18 @@ class Lifecycle:
         caps = await self.caps(live.emulator)
         m = postparse(live.model, caps)
         m.id = dom_id
+        livexml.assign_vnc_ports(m)
         rt = CommandRuntime(domain_id=dom_id, domain_dir=str(ddir), channel_dir=str(ddir),
                             monitor_fd=monitor_fd, master_key=False)
         return build(m, caps, rt), m
+
+    def _cpuid(self) -> CpuidMap | None:
+        """The CPU map for the live <cpu> update, read once per driver (None: not installed)."""
+        from pyvirt.drivers.qemu.livecpu import CpuidMap
+
+        if self._cpuid_map is None:
+            self._cpuid_map = CpuidMap.load() or False
+        return self._cpuid_map or None
 
     # ------------------------------------------------------------------ attach / reap
     def _unattended_exit(self, obj: DomainObj) -> tuple[ShutoffReason, StoppedDetail]:
@@ -604,25 +616,3 @@ def _require_os_type(xml: str) -> None:
         root = etree.fromstring(xml.encode())
         if root.find("os/type") is None:
             raise VirtError("XML error: an os <type> must be specified", ErrorCode.XML_ERROR, ErrorDomain.DOMAIN)
-
-
-def model_live_xml(m: DomainDef, chardevs: list[dict[str, Any]], channel_dir: Path) -> str:
-    """The live XML: pty paths from query-chardev on serials and their consoles, and the
-    socket paths chosen for unix channels that did not name one."""
-    from pyvirt.conf.domain import format_domain
-
-    for ch in m.devices.channels:
-        if str(ch.type) == "unix" and not ch.source_path and ch.target_name:
-            ch.source_path = str(channel_dir / ch.target_name)
-            ch.source_mode = "bind"
-
-    ptys = {str(c.get("label")): str(c.get("filename", ""))[4:] for c in chardevs
-            if str(c.get("filename", "")).startswith("pty:")}
-    for i, ser in enumerate(m.devices.serials):
-        path = ptys.get(f"charserial{i}")
-        if path:
-            ser.source_path = path
-            for con in m.devices.consoles:
-                if (con.target_port or 0) == (ser.target_port or i) and str(con.type) == "pty":
-                    con.source_path = path
-    return str(format_domain(m))

@@ -188,12 +188,32 @@ _VIDEO_DEFAULTS: dict[str, dict[str, int]] = {
 }
 
 
+def _cpu_defaults(defn: DomainDef, cpu: model.CPUDef) -> None:
+    """libvirt 9's QEMU CPU defaults (checked on the oracle): a topology-only <cpu> is the
+    default model; check='partial' only where the result can be compared with the host
+    (a named model under KVM, host-model), 'none' otherwise."""
+    named = cpu.model is not None
+    if cpu.mode is None and (named or cpu.topology is not None or cpu.features):
+        cpu.mode = "custom"
+    if cpu.mode == "custom":
+        cpu.match = cpu.match or "exact"
+        if not named and str(defn.type) in ("qemu", "kvm"):
+            cpu.model, cpu.model_fallback = "qemu64", cpu.model_fallback or "forbid"
+    if cpu.check is None and cpu.mode is not None:
+        partial = cpu.mode == "host-model" or (cpu.mode == "custom" and named and str(defn.type) == "kvm")
+        cpu.check = "partial" if partial else "none"
+    if cpu.mode == "host-passthrough" and cpu.migratable is None:
+        cpu.migratable = "on"
+
+
 def _default_devices(defn: DomainDef) -> None:
     devs = defn.devices
     if defn.cpu is None and str(defn.type) in ("qemu", "kvm"):
         # Guests without <cpu> get the machine's default model, written out explicitly.
         defn.cpu = model.CPUDef(mode="custom", match="exact", check="none", model="qemu64",
                                 model_fallback="forbid")
+    elif defn.cpu is not None:
+        _cpu_defaults(defn, defn.cpu)
     for ser in devs.serials:
         if str(ser.target_type) == "isa-serial" and ser.target_model is None:
             ser.target_model = "isa-serial"
@@ -306,8 +326,8 @@ def _aliases(defn: DomainDef) -> None:
         _set(inp, f"input{i}")
     for i, v in enumerate(devs.videos):
         _set(v, f"video{i}")
-    if devs.memballoon is not None:
-        _set(devs.memballoon, "balloon0")
+    if devs.memballoon is not None and str(devs.memballoon.model) != "none":
+        _set(devs.memballoon, "balloon0")  # model='none' is no device: libvirt shows no alias
     for i, rng in enumerate(devs.rngs):
         _set(rng, f"rng{i}")
     for i, wd in enumerate(o for o in devs.others if o.tag == "watchdog"):
