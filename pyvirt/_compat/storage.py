@@ -213,6 +213,10 @@ class virStorageVol:
         self._c("virStorageVolWipe", self._o.wipe(flags))
         return 0
 
+    def wipePattern(self, algorithm: int, flags: int = 0) -> int:
+        self._c("virStorageVolWipePattern", self._o.wipe_pattern(algorithm, flags))
+        return 0
+
     def resize(self, capacity: int, flags: int = 0) -> int:
         self._c("virStorageVolResize", self._o.resize(capacity, flags))
         return 0

@@ -217,6 +217,9 @@ class StorageVol:
     async def wipe(self, flags: int = 0) -> None:
         await self._w("virStorageVolWipe").storage_vol_wipe(self.ref, flags)
 
+    async def wipe_pattern(self, algorithm: int, flags: int = 0) -> None:
+        await self._w("virStorageVolWipePattern").storage_vol_wipe_pattern(self.ref, algorithm, flags)
+
     async def resize(self, capacity: int, flags: int = 0) -> None:
         await self._w("virStorageVolResize").storage_vol_resize(self.ref, capacity, flags)
 

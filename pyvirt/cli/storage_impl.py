@@ -463,10 +463,23 @@ def cmd_vol_delete(ctl: Ctl, a: BoundArgs) -> None:
     ctl.print(f"Vol {a.req('vol')} deleted\n")
 
 
+_WIPE_ALGORITHMS = ("zero", "nnsa", "dod", "bsi", "gutmann", "schneier", "pfitzner7",
+                    "pfitzner33", "random", "trim")
+
+
 def cmd_vol_wipe(ctl: Ctl, a: BoundArgs) -> None:
+    from pyvirt.cli.ctl import CmdFailed
+
     v = vol_ref(ctl, a)
+    name = a.get("algorithm")
+    if name is not None and name not in _WIPE_ALGORITHMS:
+        raise CmdFailed(f"Unsupported algorithm '{name}'")
+    alg = _WIPE_ALGORITHMS.index(name) if name is not None else 0
     with ctl.failing(f"Failed to wipe vol {a.req('vol')}"):
-        ctl.call(ctl.conn.storage_vol_wipe(v))
+        if alg:
+            ctl.call(ctl.conn.storage_vol_wipe_pattern(v, alg))
+        else:  # no algorithm: plain virStorageVolWipe, as virsh calls it
+            ctl.call(ctl.conn.storage_vol_wipe(v))
     ctl.print(f"Vol {a.req('vol')} wiped\n")
 
 

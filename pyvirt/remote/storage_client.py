@@ -109,6 +109,9 @@ class RemoteStorageMixin:
     async def storage_vol_wipe(self, vol: StorageVolRef, flags: int = 0) -> None:
         await self._call(P.STORAGE_VOL_WIPE, P.VolFlagsArgs(vol, flags))
 
+    async def storage_vol_wipe_pattern(self, vol: StorageVolRef, algorithm: int, flags: int = 0) -> None:
+        await self._call(P.STORAGE_VOL_WIPE_PATTERN, P.VolWipePatternArgs(vol, algorithm, flags))
+
     async def storage_vol_resize(self, vol: StorageVolRef, capacity: int, flags: int = 0) -> None:
         await self._call(P.STORAGE_VOL_RESIZE, P.VolResizeArgs(vol, capacity, flags))
 

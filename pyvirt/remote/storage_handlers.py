@@ -185,6 +185,11 @@ async def vol_wipe(s: RemoteSession, a: P.VolFlagsArgs) -> None:
     await s.drv.storage_vol_wipe(a.vol, a.flags)
 
 
+@serves(P.STORAGE_VOL_WIPE_PATTERN)
+async def vol_wipe_pattern(s: RemoteSession, a: P.VolWipePatternArgs) -> None:
+    await s.drv.storage_vol_wipe_pattern(a.vol, a.algorithm, a.flags)
+
+
 @serves(P.STORAGE_VOL_RESIZE)
 async def vol_resize(s: RemoteSession, a: P.VolResizeArgs) -> None:
     await s.drv.storage_vol_resize(a.vol, a.capacity, a.flags)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import shutil
 import uuid as uuidlib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -35,6 +36,10 @@ _BACKENDS = frozenset({PoolType.DIR, PoolType.FS})
 VOL_CREATE_PREALLOC_METADATA = 1
 RESIZE_ALLOCATE, RESIZE_DELTA, RESIZE_SHRINK = 1, 2, 4
 POOL_RUNNING, POOL_INACTIVE = 2, 0
+# virStorageVolWipeAlgorithm: zero, then scrub(1)'s patterns in libvirt's order
+WIPE_ALG_ZERO, WIPE_ALG_TRIM, WIPE_ALG_LAST = 0, 9, 10
+_SCRUB_PATTERNS = ("", "nnsa", "dod", "bsi", "gutmann", "schneier", "pfitzner7", "pfitzner33",
+                   "random", "")
 BUILD_NO_OVERWRITE, BUILD_OVERWRITE = 4, 8  # VIR_STORAGE_POOL_BUILD_*
 # VIR_STORAGE_POOL_CREATE_WITH_BUILD, _OVERWRITE, _NO_OVERWRITE
 CREATE_WITH_BUILD, CREATE_BUILD_OVERWRITE, CREATE_BUILD_NO_OVERWRITE = 1, 2, 4
@@ -379,13 +384,27 @@ class StorageMixin:
             path.unlink()
 
     async def storage_vol_wipe(self, vol: StorageVolRef, flags: int = 0) -> None:
+        await self.storage_vol_wipe_pattern(vol, WIPE_ALG_ZERO, flags)
+
+    async def storage_vol_wipe_pattern(self, vol: StorageVolRef, algorithm: int, flags: int = 0) -> None:
+        """Zero the whole file whatever its format, as libvirt does (a wiped qcow2 reads back
+        as a raw file of zeros); the other algorithms are scrub(1)'s."""
         async with self.storage.lock:
             _, path = self._vol(vol)
-            info = await qemuimg.info(str(path))
-            if info.format == "raw":
+            if not 0 <= algorithm < WIPE_ALG_LAST:
+                raise err(ErrorCode.INVALID_ARG,
+                          f"invalid argument: wiping algorithm {algorithm} not supported")
+            if algorithm == WIPE_ALG_ZERO:
                 await backend.wipe(path)
-            else:  # zeroing a qcow2 file would destroy its header: recreate it empty instead
-                await qemuimg.create(str(path), info.format, info.capacity)
+                return
+            if algorithm == WIPE_ALG_TRIM:
+                raise err(ErrorCode.ARGUMENT_UNSUPPORTED,
+                          "argument unsupported: 'trim' algorithm not supported")
+            scrub = shutil.which("scrub")
+            if scrub is None:
+                raise err(ErrorCode.SYSTEM_ERROR,
+                          "Cannot find 'scrub' in path: No such file or directory")
+            await backend.scrub(scrub, path, _SCRUB_PATTERNS[algorithm])
 
     async def storage_vol_resize(self, vol: StorageVolRef, capacity: int, flags: int = 0) -> None:
         async with self.storage.lock:

@@ -113,3 +113,14 @@ async def wipe(path: Path) -> None:
             f.flush()
             os.fsync(f.fileno())
     await asyncio.to_thread(_zero)
+
+
+async def scrub(binary: str, path: Path, pattern: str) -> None:
+    proc = await asyncio.create_subprocess_exec(
+        binary, "-f", "-p", pattern, str(path), stdin=asyncio.subprocess.DEVNULL,
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+    out, errout = await proc.communicate()
+    if proc.returncode != 0:
+        raise err(ErrorCode.INTERNAL_ERROR, f"internal error: Child process ({binary} -f -p "
+                  f"{pattern} {path}) unexpected exit status {proc.returncode}: "
+                  f"{(errout or out).decode(errors='replace').strip()}")
