@@ -554,6 +554,9 @@ class Driver(ABC):
     async def storage_vol_wipe(self, vol: StorageVolRef, flags: int = 0) -> None:
         raise self._no_storage("virStorageVolWipe")
 
+    async def storage_vol_wipe_pattern(self, vol: StorageVolRef, algorithm: int, flags: int = 0) -> None:
+        raise self._no_storage("virStorageVolWipePattern")
+
     async def storage_vol_resize(self, vol: StorageVolRef, capacity: int, flags: int = 0) -> None:
         raise self._no_storage("virStorageVolResize")
 

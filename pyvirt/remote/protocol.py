@@ -710,6 +710,12 @@ class VolCreateXmlFromArgs(NamedTuple):
     flags: int
 
 
+class VolWipePatternArgs(NamedTuple):
+    vol: StorageVolRef
+    algorithm: int
+    flags: int
+
+
 class VolGetInfoRet(NamedTuple):
     type: int
     capacity: int
@@ -811,6 +817,9 @@ STORAGE_POOL_IS_PERSISTENT = _p(155, "STORAGE_POOL_IS_PERSISTENT", POOL_ARGS, S(
 STORAGE_VOL_WIPE = _p(165, "STORAGE_VOL_WIPE", VOL_FLAGS_ARGS, V, rw=True)
 STORAGE_VOL_UPLOAD = _p(208, "STORAGE_VOL_UPLOAD", VOL_TRANSFER_ARGS, V, rw=True)
 STORAGE_VOL_DOWNLOAD = _p(209, "STORAGE_VOL_DOWNLOAD", VOL_TRANSFER_ARGS, V)
+STORAGE_VOL_WIPE_PATTERN = _p(
+    259, "STORAGE_VOL_WIPE_PATTERN", S(VolWipePatternArgs, NonnullStorageVol, U, U), V, rw=True
+)
 STORAGE_VOL_RESIZE = _p(260, "STORAGE_VOL_RESIZE", S(VolResizeArgs, NonnullStorageVol, UH, U), V, rw=True)
 CONNECT_LIST_ALL_STORAGE_POOLS = _p(
     281, "CONNECT_LIST_ALL_STORAGE_POOLS", S(ListAllDomainsArgs, I, U),
