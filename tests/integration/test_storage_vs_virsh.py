@@ -138,11 +138,18 @@ def test_storage_commands_match_libvirtd(dirs: tuple[Path, Path, Path], tmp_path
     expected = normalise(oracle, pool, targets[0])
     assert "Vol a.img created" in expected and "error:" in expected  # the oracle really ran
 
+    up = (tmp_path / "up.bin").read_bytes()
+    assert (tmp_path / "down.bin").read_bytes() == up[:1000]
+    (tmp_path / "down.bin").unlink()
+
     with DaemonThread(DaemonConfig(root=dirs[1] / "root")) as d:
         uri = f"qemu+unix:///system?socket={d.cfg.rw_socket}"
         theirs_client = run([VIRSH, "-c", uri, script(pool, targets[1])], tmp_path)
     assert normalise(theirs_client, pool, targets[1]) == expected
+    assert (tmp_path / "down.bin").read_bytes() == up[:1000]  # streams through pyvirtd
+    (tmp_path / "down.bin").unlink()
 
     uri = f"qemu:///embed?root={dirs[2] / 'root'}"
     ours = run([sys.executable, "-m", "pyvirt.cli", "-c", uri, script(pool, targets[2])], tmp_path)
     assert normalise(ours, pool, targets[2]) == expected
+    assert (tmp_path / "down.bin").read_bytes() == up[:1000]

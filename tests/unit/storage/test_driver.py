@@ -163,6 +163,9 @@ async def test_resize_clone_wipe_delete(drv: QemuDriver, pool: StoragePoolRef, t
     (img / "r.img").write_bytes(b"\x55" * (1 << 20))
     await drv.storage_vol_wipe(r)
     assert (img / "r.img").read_bytes() == b"\0" * (1 << 20)
+    # like libvirt, a wipe zeroes the whole file whatever its format: a qcow2 becomes raw
+    await drv.storage_vol_wipe(v)
+    assert set((img / "a.qcow2").read_bytes()) == {0} and qinfo(img / "a.qcow2")["format"] == "raw"
     await drv.storage_vol_delete(c)
     assert not (img / "c.img").exists()
     with pytest.raises(VirtError) as ei:
