@@ -130,16 +130,18 @@ async def boot(drv: QemuDriver, dom: DomainRef) -> None:
 async def test_live_snapshots_with_writer(embed_root: Path, guest_xml, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     drv = await open_drv(embed_root)
     try:
-        dom = await drv.define_xml(guest_xml("snapg", cmdline_extra="testguest.writer=1"))
+        chan = "<channel type='unix'><target type='virtio' name='org.qemu.guest_agent.0'/></channel>"
+        dom = await drv.define_xml(guest_xml("snapg", cmdline_extra="testguest.writer=1", devices_extra=chan))
         dom = await drv.create(dom)
         await boot(drv, dom)
         base = live_chain(await drv.get_xml_desc(dom), "vda")[0]
         seq0 = await wait_seq(drv, dom, tmp_path, 5)
 
-        # 1. live external disk-only snapshot: one transaction, the domain keeps running
+        # 1. live external disk-only snapshot, quiesced through the guest agent
+        # (fsfreeze/thaw): one transaction, the domain keeps running
         ov1 = str(embed_root / "images" / "snapg-vda.ext1")
         await drv.snapshot_create_xml(dom, f"""<domainsnapshot><name>ext1</name><disks>
-            <disk name='vda' snapshot='external'><source file='{ov1}'/></disk></disks></domainsnapshot>""", 16)
+            <disk name='vda' snapshot='external'><source file='{ov1}'/></disk></disks></domainsnapshot>""", 16 | 64)
         assert await drv.get_state(dom) == (DomainState.RUNNING, RunningReason.BOOTED)
         live = await drv.get_xml_desc(dom)
         assert live_chain(live, "vda") == img_chain(ov1)[:len(live_chain(live, "vda"))]
