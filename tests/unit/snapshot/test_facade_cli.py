@@ -107,3 +107,30 @@ def test_pyvirsh_snapshot_tree_and_messages(tmp_path: Path, domxml: str) -> None
                                   "Descendants:    0\nMetadata:       yes\n\n")
     finally:
         ctl.disconnect()
+
+
+def test_pyvirsh_snapshot_edit(tmp_path: Path, domxml: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    from pyvirt.cli.ctl import Ctl
+    from pyvirt.cli.main import run_line
+
+    (tmp_path / "d.xml").write_text(domxml)
+    out, err = io.StringIO(), io.StringIO()
+    ctl = Ctl(f"qemu:///embed?root={tmp_path / 'root'}", out=out, err=err)
+    monkeypatch.setenv("EDITOR", "sed -i s/hello/bye/")
+    monkeypatch.delenv("VISUAL", raising=False)
+    try:
+        run_line(ctl, [["define", str(tmp_path / "d.xml")]])
+        run_line(ctl, [["snapshot-create-as", "fsnap", "s1", "--description", "hello"]])
+        out.truncate(0)
+        out.seek(0)
+        run_line(ctl, [["snapshot-edit", "fsnap", "s1"]])
+        run_line(ctl, [["snapshot-edit", "fsnap", "--current"]])
+        # virsh 9.0 prints exactly these for the same edits (checked on test:///default)
+        assert out.getvalue() == "Snapshot s1 edited.\n\nSnapshot s1 XML configuration not changed.\n\n"
+        out.truncate(0)
+        out.seek(0)
+        run_line(ctl, [["snapshot-dumpxml", "fsnap", "s1"]])
+        assert "<description>bye</description>" in out.getvalue()
+        assert err.getvalue() == ""
+    finally:
+        ctl.disconnect()
