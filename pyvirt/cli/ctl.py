@@ -69,19 +69,27 @@ class _Failing:
             raise CmdFailed(self.what, exc.message) from None
 
 
-def open_light(uri: str) -> Driver | None:
-    """The QEMU driver's read-only view for a plain qemu:/// URI served in process, or None
-    (a daemon is running for it, another URI form, or state only the full driver may fix)."""
+def open_light(uri: str, readonly: bool = False) -> Driver | None:
+    """A light, never-suspending reader for a plain qemu:/// URI, or None (another URI
+    form, or state only the full driver may fix): the running pyvirtd's socket through a
+    blocking client, else the QEMU driver's read-only view of its files."""
     from pyvirt.drivers.qemu.readonly import QemuReadView, light_dirs
     from pyvirt.remote.sockpaths import running_daemon_socket
 
     dirs = light_dirs(uri)
-    if dirs is None or running_daemon_socket(uri) is not None:
+    if dirs is None:
         return None
-    view = QemuReadView.open(uri, *dirs)
-    # The view implements the reads of the commands flagged CmdDef.light, with the
-    # Driver's names and signatures; only such commands run on it.
-    return view  # type: ignore[return-value]
+    # Both implement the reads of the commands flagged CmdDef.light, with the Driver's
+    # names and signatures; only such commands run on them.
+    sock = running_daemon_socket(uri)
+    if sock is not None:
+        from pyvirt.remote.syncclient import SyncRemoteReads
+
+        try:
+            return SyncRemoteReads.open(sock, uri, readonly)  # type: ignore[return-value]
+        except (OSError, VirtError):
+            return None  # the full client reports the failure (or spawns, or retries)
+    return QemuReadView.open(uri, *dirs)  # type: ignore[return-value]
 
 
 def run_inline(coro: Coroutine[Any, Any, T]) -> T:
@@ -127,7 +135,7 @@ class Ctl:
                 from pyvirt.drivers.test.driver import TestDriver
 
                 self._driver, self._inline = TestDriver(uri, readonly=self.readonly), True
-            elif self.light and (view := open_light(uri)) is not None:
+            elif self.light and (view := open_light(uri, self.readonly)) is not None:
                 self._driver, self._inline = view, True
             else:
                 self._driver = self.call_async(open_remote_or_local(uri, self.readonly))

@@ -36,7 +36,7 @@ def _both(uri: str, argv: list[str], monkeypatch: pytest.MonkeyPatch) -> tuple[s
     outs = []
     for light in (True, False):
         if not light:
-            monkeypatch.setattr(ctl_mod, "open_light", lambda u: None)
+            monkeypatch.setattr(ctl_mod, "open_light", lambda u, readonly=False: None)
         buf, err = io.StringIO(), io.StringIO()
         monkeypatch.setattr(sys, "stdout", buf)
         monkeypatch.setattr(sys, "stderr", err)

@@ -158,8 +158,8 @@ def test_pyvirsh_light_output_equals_full(tmp_path: Path, sleeper: subprocess.Po
     opened: list[object] = []
     real_open = ctl_mod.open_light
 
-    def spy(u: str) -> object:
-        v = real_open(u)
+    def spy(u: str, readonly: bool = False) -> object:
+        v = real_open(u, readonly)
         opened.append(v)
         return v
 
@@ -167,7 +167,7 @@ def test_pyvirsh_light_output_equals_full(tmp_path: Path, sleeper: subprocess.Po
         monkeypatch.setattr(ctl_mod, "open_light", spy)
         light = _pyvirsh(["-c", uri, *line], monkeypatch)
         assert opened and opened[-1] is not None, line  # the light view served it
-        monkeypatch.setattr(ctl_mod, "open_light", lambda u: None)
+        monkeypatch.setattr(ctl_mod, "open_light", lambda u, readonly=False: None)
         full = _pyvirsh(["-c", uri, *line], monkeypatch)
         assert light == full, line
         opened.clear()
@@ -260,3 +260,73 @@ def test_read_until_finds_markers_across_chunks(tmp_path: Path, pad: int) -> Non
     head = readonly._read_until(str(p), b"</uuid>")
     assert b"</uuid>" in head
     assert readonly.config_uuid(head) == bytes.fromhex(uuid.replace("-", ""))
+
+
+# ---------------------------------------------------------------- through a running pyvirtd
+@pytest.fixture
+def daemon_with_state(tmp_path: Path, sleeper: subprocess.Popen[bytes],
+                      monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    """pyvirtd (in a thread) serving the _write_state domains; plain qemu:///system points
+    at its socket, as it would at /run/pyvirt/libvirt-sock."""
+    from pyvirt.daemon.config import DaemonConfig
+    from pyvirt.daemon.thread import DaemonThread
+
+    root = tmp_path / "d"
+    _write_state(root, sleeper.pid)
+    with DaemonThread(DaemonConfig(root=root, keepalive_interval=0, reattach=False)):
+        sock = str(root / "run" / "libvirt-sock")
+        monkeypatch.setattr(sockpaths, "SYSTEM_SOCKET", sock)
+        yield sock
+
+
+async def test_sync_client_answers_like_the_async_client(daemon_with_state: str) -> None:
+    from pyvirt.remote.syncclient import SyncRemoteReads
+
+    sync = SyncRemoteReads.open(daemon_with_state, "qemu:///system")
+    full = await client.RemoteDriver.open(f"qemu+unix:///system?socket={daemon_with_state}")
+    try:
+        for flags in FLAG_SETS:
+            want = _refs(await full.list_all_domains(flags))
+            assert _refs(run_sync(sync.list_all_domains(flags))) == want, hex(flags)
+        refs = await full.list_all_domains(0)
+        assert len(refs) == 7
+        for ref in refs:
+            assert run_sync(sync.get_state(ref)) == await full.get_state(ref)
+            assert _refs([run_sync(sync.lookup_by_name(ref.name))]) == _refs([ref])
+            assert _refs([run_sync(sync.lookup_by_uuid(ref.uuid))]) == _refs([ref])
+        for call_sync, call_full in (
+            (sync.lookup_by_name("nope"), full.lookup_by_name("nope")),
+            (sync.lookup_by_id(99), full.lookup_by_id(99)),
+        ):
+            with pytest.raises(VirtError) as es:
+                run_sync(call_sync)
+            with pytest.raises(VirtError) as ef:
+                await call_full
+            assert (es.value.code, es.value.domain, es.value.message) == \
+                (ef.value.code, ef.value.domain, ef.value.message)
+    finally:
+        run_sync(sync.close())
+        await full.close()
+
+
+def test_pyvirsh_through_the_daemon_light_equals_full(daemon_with_state: str,
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    from pyvirt.remote.syncclient import SyncRemoteReads
+
+    opened: list[object] = []
+    real_open = ctl_mod.open_light
+
+    def spy(u: str, readonly: bool = False) -> object:
+        v = real_open(u, readonly)
+        opened.append(v)
+        return v
+
+    for line in COMMAND_LINES:
+        monkeypatch.setattr(ctl_mod, "open_light", spy)
+        monkeypatch.setattr(sockpaths, "SYSTEM_SOCKET", daemon_with_state)
+        light = _pyvirsh(["-c", "qemu:///system", *line], monkeypatch)
+        assert isinstance(opened[-1], SyncRemoteReads), line  # the blocking client served it
+        full = _pyvirsh(["-c", f"qemu+unix:///system?socket={daemon_with_state}", *line],
+                        monkeypatch)
+        assert light == full, line
+        opened.clear()

@@ -1,0 +1,120 @@
+"""A blocking, read-only remote-protocol client for one-shot callers (pyvirsh's light reads).
+
+``pyvirsh list`` against a running pyvirtd needs a handful of calls in a row and no events,
+streams or keepalive; the asyncio client (:mod:`.client`) brings asyncio, the RPC client
+machinery and the whole driver surface with it. This client sends the same packets
+(:mod:`pyvirt.rpc.packet` framing, :mod:`.protocol`'s declarations and codecs) over a plain
+blocking socket, one call at a time, and serves only what the light commands use.
+
+Its coroutine methods carry the :class:`pyvirt.drivers.base.Driver` names and never
+suspend (``inline``): callers drive them without an event loop.
+"""
+
+from __future__ import annotations
+
+import socket
+
+from pyvirt.remote import protocol as P
+from pyvirt.rpc import packet as pk
+from pyvirt.rpc import xdr
+
+TYPE_CHECKING = False  # typing stays off the one-shot path (it imports re)
+if TYPE_CHECKING:
+    from typing import Any, TypeVar
+
+    from pyvirt.drivers.base import DomainRef
+
+    R = TypeVar("R")
+
+
+class SyncRemoteReads:
+    """One connection to a daemon, opened read-only-style for the light commands."""
+
+    inline = True
+
+    def __init__(self, sock: socket.socket, uri: str) -> None:
+        self._sock = sock
+        self._uri = uri
+        self._serial = 0  # libvirt's clients number their calls from 0
+        self._reader = pk.FrameReader()
+        self._ready: list[bytes] = []
+
+    @classmethod
+    def open(cls, path: str, uri: str, readonly: bool = False) -> SyncRemoteReads:
+        """Connect to the daemon socket at ``path`` and open ``uri`` on it.
+
+        The handshake is the async client's minus what one-shot reads never use (keepalive,
+        close callback, event features): AUTH_LIST, then CONNECT_OPEN. Raises OSError when
+        nothing listens and VirtError for the daemon's refusals.
+        """
+        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM | socket.SOCK_CLOEXEC)
+        try:
+            sock.connect(path)
+            conn = cls(sock, uri)
+            conn._call(P.AUTH_LIST, None)
+            conn._call(P.CONNECT_OPEN, P.OpenArgs(uri, 1 if readonly else 0))
+        except BaseException:
+            sock.close()
+            raise
+        return conn
+
+    def _packet(self) -> bytes:
+        while not self._ready:
+            data = self._sock.recv(65536)
+            if not data:
+                from pyvirt.errors import ErrorCode, ErrorDomain, VirtError
+
+                raise VirtError("internal error: client socket is closed",
+                                ErrorCode.INTERNAL_ERROR, ErrorDomain.RPC)
+            self._ready.extend(self._reader.feed(data))
+        return self._ready.pop(0)
+
+    def _call(self, proc: P.Procedure[Any, R], args: Any) -> R:
+        out = bytearray()
+        proc.args.pack(out, args)
+        serial = self._serial
+        self._serial += 1
+        self._sock.sendall(pk.frame(P.PROGRAM, P.VERSION, proc.number, pk.MessageType.CALL,
+                                    serial, pk.MessageStatus.OK, bytes(out)))
+        while True:
+            p = self._packet()
+            hdr = pk.parse_header(p)
+            if hdr.prog == pk.KEEPALIVE_PROGRAM and hdr.proc == pk.KEEPALIVE_PING:
+                # we never advertise keepalive, but answer a ping like the async client
+                self._sock.sendall(pk.frame(pk.KEEPALIVE_PROGRAM, 1, pk.KEEPALIVE_PONG,
+                                            pk.MessageType.MESSAGE, 0, 0))
+                continue
+            if (hdr.prog != P.PROGRAM or hdr.type != pk.MessageType.REPLY
+                    or hdr.serial != serial):
+                continue  # nothing else was asked for (no events registered)
+            if hdr.status != pk.MessageStatus.OK:
+                raise pk.error_to_virt(pk.decode_error(p[24:]))
+            return xdr.decode(proc.ret, p[24:], exact=False)
+
+    # ------------------------------------------------------------ Driver-shaped reads
+    def uri(self) -> str:
+        return self._uri
+
+    async def close(self) -> None:
+        try:
+            self._call(P.CONNECT_CLOSE, None)
+        except OSError:
+            pass
+        finally:
+            self._sock.close()
+
+    async def list_all_domains(self, flags: int = 0) -> list[DomainRef]:
+        return self._call(P.CONNECT_LIST_ALL_DOMAINS, P.ListAllDomainsArgs(1, flags)).domains
+
+    async def lookup_by_name(self, name: str) -> DomainRef:
+        return self._call(P.DOMAIN_LOOKUP_BY_NAME, P.LookupByNameArgs(name)).dom
+
+    async def lookup_by_uuid(self, uuid: bytes) -> DomainRef:
+        return self._call(P.DOMAIN_LOOKUP_BY_UUID, P.LookupByUuidArgs(uuid)).dom
+
+    async def lookup_by_id(self, id: int) -> DomainRef:
+        return self._call(P.DOMAIN_LOOKUP_BY_ID, P.LookupByIdArgs(id)).dom
+
+    async def get_state(self, dom: DomainRef, flags: int = 0) -> tuple[int, int]:
+        r = self._call(P.DOMAIN_GET_STATE, P.DomFlagsArgs(dom, flags))
+        return r.state, r.reason
