@@ -159,12 +159,20 @@ class BlockJobs:
         self.store = store
         self.events = events
         self._jobs: dict[tuple[str, str], JobState] = {}
+        self._models: dict[str, tuple[str, DomainDef]] = {}
 
     # ------------------------------------------------------------------ helpers
     def live_model(self, obj: DomainObj) -> DomainDef:
+        """The parsed live XML, cached per text (read-only: callers never mutate it)."""
         from pyvirt.conf.domain import parse_domain
 
-        return parse_domain(obj.live_xml or "")
+        text = obj.live_xml or ""
+        hit = self._models.get(obj.name)
+        if hit is not None and hit[0] == text:
+            return hit[1]
+        m = parse_domain(text)
+        self._models[obj.name] = (text, m)
+        return m
 
     async def _mon(self, obj: DomainObj) -> tuple[DomainRuntime, QMPMonitor]:
         rt = await self.lc.runtime(obj)
@@ -211,8 +219,8 @@ class BlockJobs:
         if (obj.name, disk) in self._jobs:
             raise err(ErrorCode.BLOCK_COPY_ACTIVE, f"block copy still active: disk '{disk}' already in active block job")
 
-    async def refresh_chains(self, obj: DomainObj, mon: QMPMonitor | None = None) -> None:
-        """Rebuild the live XML's backing chains from query-block and persist the status."""
+    async def refresh_chains(self, obj: DomainObj, mon: QMPMonitor | None = None, *, save: bool = True) -> None:
+        """Rebuild the live XML's backing chains from query-block (and persist the status)."""
         if mon is None:
             if obj.runtime is None or obj.runtime.monitor is None:
                 return
@@ -225,7 +233,8 @@ class BlockJobs:
             if entry is not None and "inserted" in entry:
                 chains[d.target.dev] = chain_from_image_info(entry["inserted"].get("image") or {})
         obj.live_xml = live_xml_with_chains(obj.live_xml or "", chains)
-        self.store.save_status(obj)
+        if save:
+            self.store.save_status(obj)
 
     # ------------------------------------------------------------------ start jobs
     async def commit(self, obj: DomainObj, disk: str, base: str | None, top: str | None,
@@ -452,10 +461,11 @@ class BlockJobs:
                 await mon.execute("blockdev-del", {"node-name": job.copy_node})
         old = self._disk_chain(obj, job.disk)
         with contextlib.suppress(VirtError, QMPClosed, QMPCommandError):
-            await self.refresh_chains(obj, mon)
+            await self.refresh_chains(obj, mon, save=False)
         new = self._disk_chain(obj, job.disk)
         if pivoted and old and new and old[0].path != new[0].path:
             self._persist_source(obj, job.disk, old[0].path, new[0])
+        self.store.save_status(obj)  # once, with the new chain (and next_xml if it changed)
         if old and new:
             await self._drop_nodes(mon, {layer.path for layer in old} - {layer.path for layer in new})
         if status is BlockJobStatus.COMPLETED and job.delete:
@@ -515,15 +525,12 @@ class BlockJobs:
         d.backing_store = None
         new_xml = str(format_domain(m, inactive=True))
         if obj.next_xml is not None:
-            obj.next_xml = new_xml
-            self.store.save_status(obj)
+            obj.next_xml = new_xml  # the caller saves the status that carries it
         else:
             from pyvirt.drivers.qemu.domainobj import DomainDefinition
 
             obj.set_definition(DomainDefinition.parse(new_xml))
             self.store.save_config(obj)
-        with contextlib.suppress(Exception):
-            self.store.save_status(obj)
 
     def job_state(self, obj: DomainObj, dev: str) -> JobState | None:
         return self._jobs.get((obj.name, dev))
