@@ -56,3 +56,39 @@ def test_a_heavy_command_still_loads_the_driver(tmp_path: Path) -> None:
     assert code == 1, out
     assert "pyvirt.drivers.qemu.driver" in mods and "asyncio" in mods
     assert "pyvirt.drivers.qemu.readonly" not in mods
+
+
+DAEMON_PROBE = """
+import sys
+import pyvirt.remote.sockpaths as sp
+sp.SYSTEM_SOCKET = sys.argv.pop(1)  # stands in for /run/pyvirt/libvirt-sock
+from pyvirt.cli.main import main
+code = main(sys.argv[1:])
+mods = sorted(sys.modules)
+import json  # only now: json imports re
+sys.stdout.flush()
+print("\\nMODULES=" + json.dumps(mods), file=sys.stderr)
+sys.exit(code)
+"""
+
+# The blocking client reuses protocol.py's declarations (dataclasses, typing, the driver
+# records); what it must not bring is the asyncio client and the driver proper.
+HEAVY_REMOTE = ("asyncio", "lxml", "pyvirt.remote.client", "pyvirt.rpc.client", "pyvirt.aio",
+                "pyvirt.drivers.qemu.driver", "pyvirt.drivers.test.driver", "ssl")
+
+
+def test_light_commands_through_a_daemon_skip_asyncio(tmp_path: Path) -> None:
+    from pyvirt.daemon.config import DaemonConfig
+    from pyvirt.daemon.thread import DaemonThread
+
+    with DaemonThread(DaemonConfig(root=tmp_path, keepalive_interval=0, reattach=False)):
+        sock = str(tmp_path / "run" / "libvirt-sock")
+        p = subprocess.run([sys.executable, "-c", DAEMON_PROBE, sock, "-c", "qemu:///system",
+                            "list --all; domstate nosuch"], capture_output=True, text=True,
+                           timeout=60, check=False)
+    line = next(ln for ln in p.stderr.splitlines() if ln.startswith("MODULES="))
+    mods = set(json.loads(line.removeprefix("MODULES=")))
+    assert "Id   Name   State" in p.stdout
+    assert "error: failed to get domain 'nosuch'" in p.stderr and p.returncode == 1
+    assert "pyvirt.remote.syncclient" in mods
+    assert not sorted(mods & set(HEAVY_REMOTE))
