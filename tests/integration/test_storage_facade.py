@@ -176,3 +176,49 @@ def test_upload_download_through_pyvirtd(root: Path, which: str) -> None:
         assert p.stdout.split() == ["ok", str(256 * 4096 + 12345), str(4 << 20)]
     raw = (img / f"{which}.img").read_bytes()
     assert raw[:512] == b"\0" * 512 and raw[512:512 + 256 * 4096] == bytes(range(256)) * 4096
+
+
+ERRORS = r'''
+import sys
+if sys.argv[1] == "pyvirt":
+    import pyvirt.libvirt as libvirt
+else:
+    import libvirt
+libvirt.registerErrorHandler(lambda *a: None, None)
+c = libvirt.open(sys.argv[2])
+cases = [
+    (c.storagePoolDefineXML, "<pool type='dir'><name>a/b</name><target><path>/x</path></target></pool>"),
+    (c.storagePoolDefineXML, "<pool type='dir'><name>nopath</name></pool>"),
+    (c.storagePoolDefineXML, "<pool type='bogus'><name>x</name></pool>"),
+    (c.storagePoolDefineXML, "<pool><name>x</name></pool>"),
+    (c.storagePoolDefineXML, "<pool type='dir'><target><path>/x</path></target></pool>"),
+    (c.storagePoolDefineXML, "<pool type='dir'><name>u</name><uuid>zz</uuid><target><path>/x</path></target></pool>"),
+    (c.storagePoolDefineXML, "<pool type='dir'><name>u</name><target><path>/x</path>"),
+    (c.storagePoolDefineXML, "<volume/>"),
+    (c.storagePoolLookupByName, "pyvirt-no-such-pool"),
+    (c.storagePoolLookupByUUIDString, "11111111-2222-3333-4444-555555555555"),
+    (c.storageVolLookupByKey, "/pyvirt/no/such/key"),
+    (c.storageVolLookupByPath, "/pyvirt/no/such/path"),
+]
+for f, arg in cases:
+    try:
+        f(arg, 0) if f == c.storagePoolDefineXML else f(arg)
+        print("unexpected success", arg)
+    except libvirt.libvirtError as e:
+        print(e.get_error_code(), e.get_error_domain(), e.get_error_message())
+'''
+
+
+def test_errors_equal_libvirtd(root: Path) -> None:
+    """Bad definitions and failed lookups: the same codes, domains and messages as libvirtd's
+    storage driver (nothing is created on either side)."""
+    if not os.path.exists("/var/run/libvirt/libvirt-sock"):
+        pytest.skip("libvirtd is not running")
+    env = dict(os.environ, PYTHONPATH=str(REPO))
+    want = subprocess.run([SYS_PY, "-c", ERRORS, "libvirt", "qemu:///system"], capture_output=True,
+                          text=True, timeout=60, env=env, check=True).stdout
+    got = subprocess.run([sys.executable, "-c", ERRORS, "pyvirt", f"qemu:///embed?root={root}"],
+                         capture_output=True, text=True, timeout=60, env=env, check=True).stdout
+    assert "unexpected" not in want
+    assert got == want
+    assert not list((root / "etc" / "storage").glob("*.xml"))  # bad input left nothing behind

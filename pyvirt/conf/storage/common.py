@@ -35,9 +35,9 @@ def parse_root(xml: str, tag: str, what: str) -> etree._Element:
         root = etree.fromstring(xml.encode(), PARSER)
     except etree.XMLSyntaxError as e:
         raise syntax_error(xml, what, e) from None
-    if root.tag != tag:
-        raise XMLError(f"XML error: unexpected root element <{root.tag}>, expecting <{tag}>",
-                       domain=ErrorDomain.STORAGE)
+    if root.tag != tag:  # reported by libvirt's generic XML layer (VIR_FROM_XML)
+        raise XMLError(f"XML error: expecting root element of '{tag}', not '{root.tag}'",
+                       domain=ErrorDomain.XML)
     return root
 
 

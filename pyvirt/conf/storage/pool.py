@@ -15,10 +15,12 @@ from lxml import etree
 
 from pyvirt.conf._xml import Writer, attrs, esc, write_raw
 from pyvirt.conf.storage.common import Perms, parse_root, sanitize_path, storage_error
-from pyvirt.errors import ErrorCode
+from pyvirt.errors import ErrorCode, ErrorDomain, XMLError
 
 
 class PoolType(StrEnum):
+    """In libvirt's virStoragePoolType order: the index shows in some errors."""
+
     DIR = "dir"
     FS = "fs"
     NETFS = "netfs"
@@ -186,14 +188,16 @@ def parse_pool_xml(xml: str) -> PoolDef:
     if unknown_ns:
         raise storage_error(f"unsupported configuration: pool namespace '{unknown_ns[0]}' "
                             "options are not supported", ErrorCode.CONFIG_UNSUPPORTED)
+    # these two come from libvirt's generic XML layer (VIR_FROM_XML), not the storage one
     type_s = root.get("type")
     if type_s is None:
-        raise storage_error("XML error: storage pool missing type attribute")
+        raise XMLError("XML error: Missing required attribute 'type' in element 'pool'",
+                       domain=ErrorDomain.XML)
     try:
         ptype = PoolType(type_s)
     except ValueError:
-        raise storage_error(f"internal error: unknown storage pool type {type_s}",
-                            ErrorCode.INTERNAL_ERROR) from None
+        raise XMLError(f"XML error: Invalid value for attribute 'type' in element 'pool': "
+                       f"'{type_s}'.", domain=ErrorDomain.XML) from None
     # a logical pool may be named by its volume group only
     name = root.findtext("name") or (root.findtext("source/name")
                                      if ptype is PoolType.LOGICAL else None)

@@ -113,9 +113,9 @@ class StorageMixin:
     # ------------------------------------------------------------------ pool definition
     def _check_new(self, xml: str) -> PoolObj:
         defn = parse_pool_xml(xml)
-        if defn.type not in _BACKENDS:
-            raise err(ErrorCode.NO_SUPPORT, "this function is not supported by the connection "
-                      f"driver: pool type '{defn.type.value}' has no backend here")
+        if defn.type not in _BACKENDS:  # libvirt's answer when a backend is not built in
+            raise err(ErrorCode.INTERNAL_ERROR, "internal error: missing backend for pool type "
+                      f"{list(PoolType).index(defn.type)} ({defn.type.value})")
         for other in self.storage.pools.values():
             if other.defn.name == defn.name and other.defn.uuid != defn.uuid:
                 raise err(ErrorCode.OPERATION_FAILED, f"operation failed: pool '{defn.name}' "
