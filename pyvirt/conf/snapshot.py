@@ -175,8 +175,6 @@ class DomainSnapshotDef:
             raise _xml_err(f"unexpected root element <{root.tag}>, expecting <domainsnapshot>")
         d = cls()
         d.name = _text(root, "name")
-        if d.name is not None and "/" in d.name:
-            raise _xml_err(f"invalid snapshot name '{d.name}': name can't contain '/'")
         d.description = _text(root, "description", strip=False)
         if redefine or internal:
             state = _text(root, "state")

@@ -109,3 +109,53 @@ def test_snapshot_commands_match_libvirtd(dirs: list[Path]) -> None:
         uri = f"qemu+unix:///system?socket={dmn.cfg.rw_socket}"
         theirs_client = run([VIRSH, "-c", uri, script(dom, dirs[1])])
     assert normalise(theirs_client, dom, dirs[1]) == expected
+
+
+C_CLIENT = r"""
+import sys, libvirt
+conn = libvirt.open(sys.argv[1])
+dom = conn.defineXML(open(sys.argv[2]).read())
+out = []
+s1 = dom.snapshotCreateXML("<domainsnapshot><name>s1</name></domainsnapshot>")
+s2 = dom.snapshotCreateXML("<domainsnapshot><name>s2</name></domainsnapshot>")
+out.append(sorted(s.getName() for s in dom.listAllSnapshots()))
+out.append([s.getName() for s in dom.listAllSnapshots(libvirt.VIR_DOMAIN_SNAPSHOT_LIST_ROOTS)])
+out.append((dom.snapshotNum(), sorted(dom.snapshotListNames()), dom.hasCurrentSnapshot()))
+out.append((s2.getParent().getName(), s1.numChildren(), s1.listChildrenNames(),
+            [c.getName() for c in s1.listAllChildren()], s2.isCurrent(), s1.hasMetadata()))
+out.append(dom.snapshotCurrent().getName())
+out.append("<name>s1</name>" in s1.getXMLDesc())
+dom.revertToSnapshot(s1)
+out.append((dom.snapshotCurrent().getName(), dom.state()))
+try:
+    dom.snapshotLookupByName("nope")
+except libvirt.libvirtError as e:
+    out.append((e.get_error_code(), e.get_error_domain(), e.get_error_message()))
+s1.delete(libvirt.VIR_DOMAIN_SNAPSHOT_DELETE_CHILDREN)
+out.append(dom.snapshotNum())
+dom.undefine()
+print(repr(out))
+"""
+
+
+def test_python_libvirt_snapshot_api_pyvirtd_vs_libvirtd(dirs: list[Path]) -> None:
+    """Debian's python3-libvirt (the C library) on the snapshot API: pyvirtd answers as
+    libvirtd does."""
+    if not os.path.exists(LIBVIRTD_SOCK):
+        pytest.skip("libvirtd is not running")
+    if subprocess.run(["/usr/bin/python3", "-c", "import libvirt"], capture_output=True, check=False).returncode:
+        pytest.skip("python3-libvirt not installed")
+    dom = f"pvsc{os.getpid()}"
+    for d in dirs:
+        (d / "dom.xml").write_text(DOMXML.format(name=dom, uuid=uuid.uuid4(), dir=d))
+    script = dirs[0] / "c.py"
+    script.write_text(C_CLIENT)
+    try:
+        oracle = run(["/usr/bin/python3", str(script), "qemu:///system", str(dirs[0] / "dom.xml")])
+    finally:
+        run([str(VIRSH), "-c", "qemu:///system", f"undefine {dom} --snapshots-metadata"])
+    assert "[rc=0]" in oracle, oracle
+    with DaemonThread(DaemonConfig(root=dirs[1] / "root")) as dmn:
+        ours = run(["/usr/bin/python3", str(script), f"qemu+unix:///system?socket={dmn.cfg.rw_socket}",
+                    str(dirs[1] / "dom.xml")])
+    assert ours == oracle

@@ -136,7 +136,7 @@ class SnapshotManager:
             raise _bad_flags(flags, "qemuDomainSnapshotCreateXML")
         if flags & C.QUIESCE and not flags & C.DISK_ONLY:
             raise _err(ErrorCode.INVALID_ARG, "Flag 'VIR_DOMAIN_SNAPSHOT_CREATE_DISK_ONLY' is required by flag "
-                       "'VIR_DOMAIN_SNAPSHOT_CREATE_QUIESCE'", ErrorDomain.NONE)
+                       "'VIR_DOMAIN_SNAPSHOT_CREATE_QUIESCE'", ErrorDomain.QEMU)
         if flags & C.LIVE and (not obj.active or flags & C.DISK_ONLY):
             raise _err(ErrorCode.OPERATION_UNSUPPORTED,
                        "Operation not supported: live snapshot creation is supported only during full system snapshots",
@@ -144,6 +144,9 @@ class SnapshotManager:
         tree = self.tree(obj)
         redefine = bool(flags & C.REDEFINE)
         d, _ = DomainSnapshotDef.parse(xml, redefine=redefine)
+        if d.name is not None and "/" in d.name:  # names are file names in the metadata dir
+            raise _err(ErrorCode.XML_DETAIL, f"invalid snapshot name '{d.name}': name can't contain '/'",
+                       ErrorDomain.QEMU)
         if redefine:
             return self._redefine(obj, tree, d, flags)
         now = int(time.time())
@@ -236,7 +239,7 @@ class SnapshotManager:
                 if os.path.exists(sd.source_file or "") and not reuse:
                     raise _err(ErrorCode.CONFIG_UNSUPPORTED,
                                f"unsupported configuration: external snapshot file for disk {info.target} already "
-                               f"exists and is not a block device: {sd.source_file}")
+                               f"exists and is not a block device: {sd.source_file}", ErrorDomain.QEMU)
                 if reuse and not os.path.exists(sd.source_file or ""):
                     raise _err(ErrorCode.CONFIG_UNSUPPORTED,
                                f"unsupported configuration: missing existing file for disk {info.target}: {sd.source_file}")
@@ -422,7 +425,11 @@ class SnapshotManager:
                 (LifecycleEvent.STOPPED, StoppedDetail.DESTROYED): (LifecycleEvent.STOPPED, StoppedDetail.FROM_SNAPSHOT),
             }):
                 await self.drv.lc.destroy(obj, graceful=False)
-        obj.set_state(DomainState.SHUTOFF, ShutoffReason.FROM_SNAPSHOT)
+            # only a domain we stopped is "shut off (from snapshot)"; an inactive one keeps
+            # its reason (libvirt 9.0 reports "unknown" after an offline revert)
+            obj.set_state(DomainState.SHUTOFF, ShutoffReason.FROM_SNAPSHOT)
+        else:
+            obj.set_state(DomainState.SHUTOFF, ShutoffReason.UNKNOWN)
         if obj.persistent:
             self.drv.store.save_shutoff_reason(obj)
         # 2. disks back to the snapshot's state

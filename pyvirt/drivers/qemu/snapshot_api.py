@@ -24,7 +24,7 @@ if TYPE_CHECKING:
 
 def _no_current() -> VirtError:
     return VirtError("Domain snapshot not found: the domain does not have a current snapshot",
-                     ErrorCode.NO_DOMAIN_SNAPSHOT, ErrorDomain.DOMAIN_SNAPSHOT)
+                     ErrorCode.NO_DOMAIN_SNAPSHOT, ErrorDomain.QEMU)
 
 
 def _check_flags(flags: int, allowed: int, fn: str) -> None:
@@ -109,7 +109,7 @@ class SnapshotAPI(Driver):
         d = self.snapshots.tree(self._obj(snap.dom)).get(snap.name)
         if d.parent is None:
             raise VirtError(f"Domain snapshot not found: snapshot '{snap.name}' does not have a parent",
-                            ErrorCode.NO_DOMAIN_SNAPSHOT, ErrorDomain.DOMAIN_SNAPSHOT)
+                            ErrorCode.NO_DOMAIN_SNAPSHOT, ErrorDomain.QEMU)
         return SnapshotRef(snap.dom, d.parent)
 
     async def snapshot_current(self, dom: DomainRef, flags: int = 0) -> SnapshotRef:

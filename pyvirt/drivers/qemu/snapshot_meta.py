@@ -20,7 +20,7 @@ from pyvirt.errors import ErrorCode, ErrorDomain, VirtError
 
 def no_snapshot(name: str) -> VirtError:
     return VirtError(f"Domain snapshot not found: no domain snapshot with matching name '{name}'",
-                     ErrorCode.NO_DOMAIN_SNAPSHOT, ErrorDomain.DOMAIN_SNAPSHOT)
+                     ErrorCode.NO_DOMAIN_SNAPSHOT, ErrorDomain.QEMU)
 
 
 @dataclass
