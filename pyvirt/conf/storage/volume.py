@@ -156,8 +156,8 @@ def parse_vol_xml(xml: str, pool_type: PoolType = PoolType.DIR, flags: int = 0) 
         try:
             vtype = VolType(vtype_s)
         except ValueError:
-            raise storage_error(f"internal error: unknown volume type '{vtype_s}'",
-                                ErrorCode.INTERNAL_ERROR) from None
+            raise storage_error(f"unsupported configuration: unknown volume type '{vtype_s}'",
+                                ErrorCode.CONFIG_UNSUPPORTED) from None
     else:
         vtype = VolType.FILE if file_pool else VolType.BLOCK
     vol = VolDef(name, vtype, key=root.findtext("key"))
@@ -182,7 +182,7 @@ def parse_vol_xml(xml: str, pool_type: PoolType = PoolType.DIR, flags: int = 0) 
         vol.perms = Perms.parse(tgt.find("permissions"))
         vol.compat = tgt.findtext("compat")
         if vol.compat is not None and not _valid_compat(vol.compat):
-            raise storage_error(f"XML error: forbidden characters in 'compat' attribute: {vol.compat}")
+            raise storage_error("XML error: forbidden characters in 'compat' attribute")
         cs = tgt.find("clusterSize")
         if cs is not None and cs.text is not None:
             vol.cluster_size = scale(cs.text, cs.get("unit"), "clusterSize")

@@ -328,6 +328,7 @@ class StorageMixin:
     def _new_vol(self, pool: StoragePoolRef, xml: str) -> tuple[PoolObj, VolDef, Path]:
         obj = self._active_pool(pool)
         vol = parse_vol_xml(xml, obj.defn.type)
+        backend.check_new_vol_name(obj, vol.name)
         path = backend.vol_path(obj, vol.name)
         if path.exists() or path.is_symlink():
             raise err(ErrorCode.STORAGE_VOL_EXIST,
@@ -341,10 +342,11 @@ class StorageMixin:
             if vol.backing is not None:
                 bpath = vol.backing.path
                 if not os.path.exists(bpath):
-                    raise err(ErrorCode.OPERATION_FAILED, "operation failed: backing storage "
-                              f"not supported for raw volumes or missing: '{bpath}'")
+                    raise err(ErrorCode.SYSTEM_ERROR, f"inaccessible backing store volume "
+                              f"{bpath}: No such file or directory")
                 backing_fmt = vol.backing.format or (await qemuimg.info(bpath)).format
             fmt = vol.format or "raw"
+            vol.capacity = max(vol.capacity, vol.allocation)  # libvirt grows it to fit
             try:
                 if fmt == "raw" and vol.backing is None:
                     await asyncio.to_thread(_create_raw, path, vol.capacity, vol.allocation)

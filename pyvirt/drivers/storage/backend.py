@@ -22,9 +22,17 @@ def check_vol_name(name: str) -> None:
     if "/" in name:
         raise err(ErrorCode.OPERATION_INVALID,
                   f"Requested operation is not valid: volume name '{name}' cannot contain '/'")
-    if name in ("", ".", "..") or "\0" in name:
+    if name in ("", ".", "..") or "\0" in name:  # the pool directory or its parent
         raise err(ErrorCode.OPERATION_INVALID,
                   f"Requested operation is not valid: volume name '{name}' is not allowed")
+
+
+def check_new_vol_name(pool: PoolObj, name: str) -> None:
+    """What libvirt answers for a new volume named '.' or '..': the path exists already."""
+    if name in (".", ".."):
+        raise err(ErrorCode.OPERATION_INVALID, "Requested operation is not valid: volume "
+                  f"target path '{pool.defn.target_path}/{name}' already exists")
+    check_vol_name(name)
 
 
 def vol_path(pool: PoolObj, name: str) -> Path:
@@ -76,7 +84,9 @@ async def describe(pool: PoolObj, name: str) -> VolDef:
         raise err(ErrorCode.NO_STORAGE_VOL,
                   f"Storage volume not found: no storage vol with matching name '{name}'") from None
     info = await qemuimg.info(str(path))
-    vol = VolDef(name, VolType.FILE, key=str(path), capacity=info.capacity,
+    # a raw file's capacity is its size (qemu would round it up to a sector)
+    capacity = st.st_size if info.format == "raw" else info.capacity
+    vol = VolDef(name, VolType.FILE, key=str(path), capacity=capacity,
                  allocation=st.st_blocks * 512, path=str(path), format=info.format,
                  physical=st.st_size)
     vol.perms, vol.timestamps = _stat_facts(st)
