@@ -254,6 +254,7 @@ class QemuDriver(SnapshotAPI, StorageMixin, BlockJobAPI, Driver):
             self.store.refresh(obj)
             if not obj.persistent:
                 raise _err(ErrorCode.OPERATION_INVALID, "Requested operation is not valid: cannot undefine transient domain")
+            self.snapshots_on_undefine(obj, flags)  # refuse, or drop the metadata (snapshot_api.py)
             self.store.remove_config(obj)
             ref = obj.ref()
             if obj.active:

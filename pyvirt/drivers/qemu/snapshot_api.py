@@ -58,6 +58,19 @@ class SnapshotAPI(Driver):
         assert isinstance(mgr, SnapshotManager)
         return mgr
 
+    def snapshots_on_undefine(self, obj: DomainObj, flags: int) -> None:
+        """libvirt refuses to undefine an inactive domain that has snapshot metadata unless
+        asked to discard it (VIR_DOMAIN_UNDEFINE_SNAPSHOTS_METADATA); the caller holds the job."""
+        if obj.active:
+            return
+        tree = self.snapshots.tree(obj)
+        if not tree.snaps:
+            return
+        if not flags & 2:  # VIR_DOMAIN_UNDEFINE_SNAPSHOTS_METADATA
+            raise VirtError(f"Requested operation is not valid: cannot delete inactive domain with "
+                            f"{len(tree.snaps)} snapshots", ErrorCode.OPERATION_INVALID, ErrorDomain.QEMU)
+        tree.drop_all()
+
     # ------------------------------------------------------------------ mutations
     async def snapshot_create_xml(self, dom: DomainRef, xml: str, flags: int = 0) -> SnapshotRef:
         obj = self._obj(dom)

@@ -210,3 +210,17 @@ async def test_metadata_only_and_no_metadata(tmp_path: Path, img: Path) -> None:
     assert await drv.snapshot_list_names(dom) == []
     assert [s["name"] for s in img_info(str(img / "vda.qcow2"))["snapshots"]] == ["nm", "m"]
     await drv.close()
+
+
+async def test_undefine_with_snapshots(tmp_path: Path, img: Path) -> None:
+    drv = await open_drv(tmp_path / "root")
+    dom = await drv.define_xml(XML.format(uuid=uuid.uuid4(), img=img))
+    await drv.snapshot_create_xml(dom, "<domainsnapshot><name>a</name></domainsnapshot>")
+    with pytest.raises(VirtError) as e:
+        await drv.undefine(dom)
+    assert e.value.code == ErrorCode.OPERATION_INVALID
+    assert e.value.message == "Requested operation is not valid: cannot delete inactive domain with 1 snapshots"
+    assert await drv.lookup_by_name("snapdom")
+    await drv.undefine(dom, 2)  # --snapshots-metadata
+    assert not (tmp_path / "root" / "lib" / "qemu" / "snapshot" / "snapdom").exists()
+    await drv.close()
