@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import socket
 
+from pyvirt.errors import ErrorCode, ErrorDomain, VirtError
 from pyvirt.remote import protocol as P
 from pyvirt.rpc import packet as pk
 from pyvirt.rpc import xdr
@@ -25,6 +26,12 @@ if TYPE_CHECKING:
     from pyvirt.drivers.base import DomainRef
 
     R = TypeVar("R")
+
+
+def _connection_lost() -> VirtError:
+    """What the async client raises when the daemon goes away (rpc.client's wording)."""
+    return VirtError("End of file while reading data: Input/output error",
+                     ErrorCode.SYSTEM_ERROR, ErrorDomain.RPC)
 
 
 class SyncRemoteReads:
@@ -62,14 +69,17 @@ class SyncRemoteReads:
         while not self._ready:
             data = self._sock.recv(65536)
             if not data:
-                from pyvirt.errors import ErrorCode, ErrorDomain, VirtError
-
-                raise VirtError("internal error: client socket is closed",
-                                ErrorCode.INTERNAL_ERROR, ErrorDomain.RPC)
+                raise _connection_lost()
             self._ready.extend(self._reader.feed(data))
         return self._ready.pop(0)
 
     def _call(self, proc: P.Procedure[Any, R], args: Any) -> R:
+        try:
+            return self._exchange(proc, args)
+        except OSError:
+            raise _connection_lost() from None
+
+    def _exchange(self, proc: P.Procedure[Any, R], args: Any) -> R:
         out = bytearray()
         proc.args.pack(out, args)
         serial = self._serial
@@ -98,8 +108,8 @@ class SyncRemoteReads:
     async def close(self) -> None:
         try:
             self._call(P.CONNECT_CLOSE, None)
-        except OSError:
-            pass
+        except VirtError:
+            pass  # the daemon went away first: nothing left to close but the socket
         finally:
             self._sock.close()
 

@@ -330,3 +330,19 @@ def test_pyvirsh_through_the_daemon_light_equals_full(daemon_with_state: str,
                         monkeypatch)
         assert light == full, line
         opened.clear()
+
+
+def test_sync_client_reports_a_vanished_daemon_like_the_async_client(tmp_path: Path) -> None:
+    from pyvirt.daemon.config import DaemonConfig
+    from pyvirt.daemon.thread import DaemonThread
+    from pyvirt.remote.syncclient import SyncRemoteReads
+    from pyvirt.rpc.client import connection_lost_error
+
+    with DaemonThread(DaemonConfig(root=tmp_path, keepalive_interval=0, reattach=False)):
+        sync = SyncRemoteReads.open(str(tmp_path / "run" / "libvirt-sock"), "qemu:///system")
+        assert run_sync(sync.list_all_domains(0)) == []
+    with pytest.raises(VirtError) as e:
+        run_sync(sync.list_all_domains(0))
+    want = connection_lost_error()
+    assert (e.value.code, e.value.domain, e.value.message) == (want.code, want.domain, want.message)
+    run_sync(sync.close())  # closing a dead connection is quiet
