@@ -12,6 +12,7 @@ class FileStream:
         self._fd = fd
         self._left = length if length > 0 else None
         self._write = write
+        self._closed = asyncio.Event()
 
     @classmethod
     async def open(cls, path: Path, offset: int, length: int, *, write: bool) -> FileStream:
@@ -20,7 +21,12 @@ class FileStream:
         return cls(fd, length, write)
 
     async def read(self, n: int = 65536) -> bytes:
-        if self._fd < 0 or self._write:
+        if self._write:
+            # an upload has nothing to send back: a reader (the daemon's stream pump) waits
+            # for the end instead of reporting an early end of stream to the client
+            await self._closed.wait()
+            return b""
+        if self._fd < 0:
             return b""
         if self._left is not None:
             n = min(n, self._left)
@@ -46,3 +52,4 @@ class FileStream:
                 await asyncio.to_thread(os.fsync, self._fd)
             os.close(self._fd)
             self._fd = -1
+        self._closed.set()
