@@ -89,7 +89,10 @@ def open_light(uri: str, readonly: bool = False) -> Driver | None:
             return SyncRemoteReads.open(sock, uri, readonly)  # type: ignore[return-value]
         except (OSError, VirtError):
             return None  # the full client reports the failure (or spawns, or retries)
-    return QemuReadView.open(uri, *dirs)  # type: ignore[return-value]
+    try:
+        return QemuReadView.open(uri, *dirs)  # type: ignore[return-value]
+    except OSError:
+        return None  # unreadable dirs (not root for qemu:///system): the full driver says so
 
 
 def run_inline(coro: Coroutine[Any, Any, T]) -> T:

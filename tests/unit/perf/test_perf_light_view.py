@@ -346,3 +346,14 @@ def test_sync_client_reports_a_vanished_daemon_like_the_async_client(tmp_path: P
     want = connection_lost_error()
     assert (e.value.code, e.value.domain, e.value.message) == (want.code, want.domain, want.message)
     run_sync(sync.close())  # closing a dead connection is quiet
+
+
+def test_unreadable_dirs_leave_it_to_the_full_driver(tmp_path: Path,
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    """(root reads everything, so the failure is simulated) the light open declines
+    instead of reporting its own error; the full driver's report is the one users see."""
+    def denied(path: str) -> list[str]:
+        raise PermissionError(13, "Permission denied", path)
+
+    monkeypatch.setattr(readonly, "_dir_names", denied)
+    assert ctl_mod.open_light(f"qemu:///embed?root={tmp_path}") is None
