@@ -137,7 +137,7 @@ def cmd_pool_list(ctl: Ctl, a: BoundArgs) -> None:
             flags |= _POOL_TYPE_FLAGS[t]
     drv = ctl.conn
     with ctl.failing("Failed to list pools"):
-        refs = ctl.call(drv.list_all_storage_pools(flags))
+        refs = sorted(ctl.call(drv.list_all_storage_pools(flags)), key=lambda p: p.name.lower())  # virsh: strcasecmp
     if a.flag("uuid") or a.flag("name"):
         # virsh pads the name column to 20 even when it is the last one
         for r in refs:
@@ -316,7 +316,7 @@ def cmd_vol_list(ctl: Ctl, a: BoundArgs) -> None:
     r = pool_ref(ctl, a.req("pool"))
     drv = ctl.conn
     with ctl.failing("Failed to list volumes"):
-        vols = ctl.call(drv.storage_pool_list_all_volumes(r))
+        vols = sorted(ctl.call(drv.storage_pool_list_all_volumes(r)), key=lambda v: v.name.lower())  # virsh: strcasecmp
     rows = []
     for v in vols:
         path = ctl.call(drv.storage_vol_get_path(v))

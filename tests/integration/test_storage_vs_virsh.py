@@ -153,3 +153,15 @@ def test_storage_commands_match_libvirtd(dirs: tuple[Path, Path, Path], tmp_path
     ours = run([sys.executable, "-m", "pyvirt.cli", "-c", uri, script(pool, targets[2])], tmp_path)
     assert normalise(ours, pool, targets[2]) == expected
     assert (tmp_path / "down.bin").read_bytes() == up[:1000]
+    (tmp_path / "down.bin").unlink()
+
+    # and pyvirsh's remote client against libvirtd itself speaks the same storage protocol
+    uri = f"qemu+unix:///system?socket={LIBVIRTD_SOCK}"
+    shutil.rmtree(dirs[0] / "img", ignore_errors=True)
+    try:
+        client = run([sys.executable, "-m", "pyvirt.cli", "-c", uri, script(pool, targets[0])],
+                     tmp_path)
+    finally:
+        run([VIRSH, "-c", "qemu:///system", cleanup(pool, targets[0])], tmp_path)
+    assert normalise(client, pool, targets[0]) == expected
+    assert (tmp_path / "down.bin").read_bytes() == up[:1000]
