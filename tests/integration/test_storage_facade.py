@@ -222,6 +222,12 @@ def test_errors_equal_libvirtd(root: Path) -> None:
     assert "unexpected" not in want
     assert got == want
     assert not list((root / "etc" / "storage").glob("*.xml"))  # bad input left nothing behind
+    # the same errors reach the real python3-libvirt through pyvirtd
+    with DaemonThread(DaemonConfig(root=root / "d")) as d:
+        uri = f"qemu+unix:///system?socket={d.cfg.rw_socket}"
+        remote = subprocess.run([SYS_PY, "-c", ERRORS, "libvirt", uri], capture_output=True,
+                                text=True, timeout=60, env=env, check=True).stdout
+    assert remote == want
 
 
 VOL_ERRORS = r'''
