@@ -401,16 +401,17 @@ def cmd_vol_create_as(ctl: Ctl, a: BoundArgs) -> None:
     if backing is not None:
         drv = ctl.conn
         bref = None
+        last = ""
         for fn, arg in ((drv.storage_vol_lookup_by_name, (r, backing)),
                         (drv.storage_vol_lookup_by_key, (backing,)),
                         (drv.storage_vol_lookup_by_path, (backing,))):
             try:
                 bref = ctl.call(fn(*arg))
                 break
-            except VirtError:
-                continue
+            except VirtError as e:
+                last = e.message
         if bref is None:
-            raise CmdFailed(f"failed to get vol '{backing}'")
+            raise CmdFailed(f"failed to get vol '{backing}'", last)
         bpath = ctl.call(drv.storage_vol_get_path(bref))
         lines += ["  <backingStore>", f"    <path>{esc(bpath)}</path>"]
         if a.get("backing-vol-format"):

@@ -35,7 +35,13 @@ SCRIPT = "; ".join([
     "pool-autostart tr", "pool-list --all --transient", "pool-destroy tr", "pool-list --all",
     "pool-uuid default-pool", f"pool-name {STOCK_UUID}", "pool-define-as bad dir",
     "pool-define-as bad2 dir --target /x/y", "pool-define-as bad2 dir --target /x/z",
-    "pool-list --all --name",
+    "pool-list --all --name", "vol-create-as default-pool zz 1M",
+    "pool-define-as p dir --target /x --print-xml",
+    "pool-define-as p netfs --source-host h --source-path /e --source-format nfs --target /m --print-xml",
+    "pool-define-as p logical --source-dev /dev/sdb --source-name vg --print-xml",
+    "vol-create-as default-pool v 1M --allocation 0 --format qcow2 --print-xml",
+    "vol-create-as default-pool v 1G --backing-vol /default-pool/zz --print-xml",
+    "vol-create-as default-pool v 1G --backing-vol nosuch --print-xml",
 ])
 _UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 
