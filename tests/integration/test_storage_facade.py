@@ -119,6 +119,11 @@ def test_facade_equals_libvirt_python_on_test_driver(tmp_path: Path) -> None:
     expected = run_script("libvirt", "test:///default", tmp_path)
     assert "mkvol -> virStorageVol:a.img" in expected and "!!" in expected
     assert run_script("pyvirt", "test:///default", tmp_path) == expected
+    # both clients through pyvirtd's test driver (a fresh node per daemon)
+    for which in ("libvirt", "pyvirt"):
+        with DaemonThread(DaemonConfig(root=tmp_path / f"d-{which}")) as d:
+            uri = f"test+unix:///default?socket={d.cfg.rw_socket}"
+            assert run_script(which, uri, tmp_path) == expected, which
 
 
 TRANSFER = r'''
