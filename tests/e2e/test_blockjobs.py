@@ -280,6 +280,9 @@ async def test_managedsave_and_restore(drv: QemuDriver, guest_xml: Callable[...,
     await drv.managed_save(dom)
     assert await drv.get_state(dom) == (DomainState.SHUTOFF, ShutoffReason.SAVED)
     assert await drv.has_managed_save_image(dom)
+    with pytest.raises(VirtError) as ei:  # libvirt refuses while the image exists
+        await drv.undefine(dom)
+    assert ei.value.code == ErrorCode.OPERATION_INVALID
     assert (LifecycleEvent.STOPPED, StoppedDetail.SAVED) in events
     seq1, boot1 = writer_seq(top)
     assert boot1 == boot0 and seq1 >= seq0

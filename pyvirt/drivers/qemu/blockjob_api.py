@@ -42,6 +42,7 @@ if TYPE_CHECKING:
     from pyvirt.drivers.qemu.paths import QemuPaths
 
 RESIZE_BYTES = 1
+UNDEFINE_MANAGED_SAVE = 1
 
 
 def _not_running() -> VirtError:
@@ -368,6 +369,21 @@ class BlockJobAPI:
         async with obj.job.hold(JobKind.MODIFY):
             with contextlib.suppress(FileNotFoundError):
                 managed_save_path(self.paths.lib_dir, obj.name).unlink()
+
+    def managed_save_on_undefine(self, obj: DomainObj, flags: int) -> None:
+        """undefine's rule (libvirt's): refuse while a managed save image exists, unless
+        VIR_DOMAIN_UNDEFINE_MANAGED_SAVE says to remove it. Caller holds the job."""
+        path = managed_save_path(self.paths.lib_dir, obj.name)
+        if not path.exists():
+            return
+        if not flags & UNDEFINE_MANAGED_SAVE:
+            raise VirtError("Requested operation is not valid: Refusing to undefine while domain managed save "
+                            "image exists", ErrorCode.OPERATION_INVALID, ErrorDomain.QEMU)
+        try:
+            path.unlink()
+        except OSError as e:
+            raise VirtError(f"cannot remove managed save file {path}: {e.strerror}",
+                            ErrorCode.SYSTEM_ERROR, ErrorDomain.QEMU) from e
 
     async def start_from_managed_save(self, obj: DomainObj, paused: bool) -> bool:
         """Called by create() under the job: restore the managed image if there is one,

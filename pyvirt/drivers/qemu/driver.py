@@ -255,6 +255,7 @@ class QemuDriver(SnapshotAPI, StorageMixin, BlockJobAPI, Driver):
             if not obj.persistent:
                 raise _err(ErrorCode.OPERATION_INVALID, "Requested operation is not valid: cannot undefine transient domain")
             self.snapshots_on_undefine(obj, flags)  # refuse, or drop the metadata (snapshot_api.py)
+            self.managed_save_on_undefine(obj, flags)  # refuse, or remove the image (blockjob_api.py)
             self.store.remove_config(obj)
             ref = obj.ref()
             if obj.active:
