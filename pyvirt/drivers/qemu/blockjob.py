@@ -236,6 +236,22 @@ class BlockJobs:
         if save:
             self.store.save_status(obj)
 
+    async def chains_into_model(self, m: DomainDef, mon: QMPMonitor) -> None:
+        """At start: put every disk's chain (query-block) into the runtime model before
+        the first live XML is formatted - no second parse, format or status write."""
+        from pyvirt.drivers.qemu.backingchain import set_disk_chain
+        from pyvirt.drivers.qemu.monitor import QMPClosed, QMPCommandError
+
+        try:
+            blocks = await mon.execute("query-block")
+        except (QMPClosed, QMPCommandError):
+            return
+        next_index = 1
+        for d in m.devices.disks:
+            entry = self._block_entry(blocks, d.alias)
+            if entry is not None and "inserted" in entry:
+                next_index = set_disk_chain(d, chain_from_image_info(entry["inserted"].get("image") or {}), next_index)
+
     # ------------------------------------------------------------------ start jobs
     async def commit(self, obj: DomainObj, disk: str, base: str | None, top: str | None,
                      bandwidth: int, flags: int) -> None:

@@ -68,6 +68,8 @@ class BlockJobAPI:
         self.blockjobs = bj.BlockJobs(self.lc, self.store, self.events)
         self.migrations = Migrations()
         self.lc.job_event_hook = self._on_job_event
+        # the live XML shows each disk's backing chain from the first status write on
+        self.lc.live_model_hook = self.blockjobs.chains_into_model
 
     async def _on_job_event(self, obj: DomainObj, rt: DomainRuntime, ev: QMPEvent) -> None:
         if ev.name == "MIGRATION":
@@ -427,8 +429,4 @@ class BlockJobAPI:
             with contextlib.suppress(VirtError):
                 await self.blockjobs.refresh_chains(obj)
 
-    async def refresh_chains_after_start(self, obj: DomainObj) -> None:
-        """The live XML shows each disk's backing chain from the moment the domain runs."""
-        with contextlib.suppress(VirtError, OSError):
-            await self.blockjobs.refresh_chains(obj)
 

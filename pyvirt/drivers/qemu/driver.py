@@ -347,7 +347,6 @@ class QemuDriver(SnapshotAPI, StorageMixin, BlockJobAPI, Driver):
                 raise _err(ErrorCode.OPERATION_INVALID, "Requested operation is not valid: domain is already running")
             if not await self.start_from_managed_save(obj, bool(flags & DomainCreateFlags.START_PAUSED)):
                 await self.lc.start(obj, obj.definition.copy(), paused=bool(flags & DomainCreateFlags.START_PAUSED))
-            await self.refresh_chains_after_start(obj)
         return obj.ref()
 
     async def create_xml(self, xml: str, flags: int = 0) -> DomainRef:
@@ -367,7 +366,6 @@ class QemuDriver(SnapshotAPI, StorageMixin, BlockJobAPI, Driver):
                     raise _err(ErrorCode.OPERATION_INVALID,
                                f"Requested operation is not valid: domain '{obj.name}' is already active", ErrorDomain.DOMAIN)
                 await self.lc.start(obj, d, paused=bool(flags & DomainCreateFlags.START_PAUSED))
-                await self.refresh_chains_after_start(obj)
         except BaseException:
             if existing is None and not obj.active:
                 self.store.by_name.pop(obj.name, None)

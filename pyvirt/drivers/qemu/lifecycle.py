@@ -106,6 +106,8 @@ class Lifecycle:
         # Block-job and migration events (BLOCK_JOB_*, JOB_STATUS_CHANGE, MIGRATION) go to
         # the driver's job code (blockjob.py, save.py), still in the domain's worker order.
         self.job_event_hook: Callable[[DomainObj, DomainRuntime, QMPEvent], Awaitable[None]] | None = None
+        # Fills live-only facts into the runtime model before the first live XML is written.
+        self.live_model_hook: Callable[[Any, QMPMonitor], Awaitable[None]] | None = None
 
     # ------------------------------------------------------------------ caps / parse
     async def caps(self, binary: str | None = None) -> QemuCaps:
@@ -202,6 +204,8 @@ class Lifecycle:
         sp.watch.on_exit(rt.on_exit)
         try:
             facts = await livexml.gather(sp.monitor, model)
+            if self.live_model_hook is not None:  # backing chains from query-block (blockjob.py)
+                await self.live_model_hook(model, sp.monitor)
             obj.live_xml = livexml.live_xml(model, facts, ddir, self._cpuid())
             self.store.save_status(obj)
             started = StartedDetail.BOOTED
