@@ -70,25 +70,25 @@ class _Failing:
 
 
 def open_light(uri: str, readonly: bool = False) -> Driver | None:
-    """A light, never-suspending reader for a plain qemu:/// URI, or None (another URI
-    form, or state only the full driver may fix): the running pyvirtd's socket through a
-    blocking client, else the QEMU driver's read-only view of its files."""
+    """A light, never-suspending reader for a qemu URI, or None (another URI form, or
+    state only the full driver may fix): a daemon's socket through a blocking client, else
+    the QEMU driver's read-only view of its files."""
     from pyvirt.drivers.qemu.readonly import QemuReadView, light_dirs
-    from pyvirt.remote.sockpaths import running_daemon_socket
+    from pyvirt.remote.sockpaths import daemon_target
 
-    dirs = light_dirs(uri)
-    if dirs is None:
-        return None
     # Both implement the reads of the commands flagged CmdDef.light, with the Driver's
     # names and signatures; only such commands run on them.
-    sock = running_daemon_socket(uri)
-    if sock is not None:
+    target = daemon_target(uri)
+    if target is not None:
         from pyvirt.remote.syncclient import SyncRemoteReads
 
         try:
-            return SyncRemoteReads.open(sock, uri, readonly)  # type: ignore[return-value]
+            return SyncRemoteReads.open(target[1], target[0], readonly)  # type: ignore[return-value]
         except (OSError, VirtError):
             return None  # the full client reports the failure (or spawns, or retries)
+    dirs = light_dirs(uri)
+    if dirs is None:
+        return None
     try:
         return QemuReadView.open(uri, *dirs)  # type: ignore[return-value]
     except OSError:

@@ -23,3 +23,23 @@ def running_daemon_socket(uri: str) -> str | None:
     else:
         return None
     return sock if os.path.exists(sock) else None
+
+
+def daemon_target(uri: str) -> tuple[str, str] | None:
+    """(URI to open on the daemon, socket path) for the unix-socket forms a one-shot client
+    can take without the full URI parser: plain ``qemu:///system|session`` while their
+    pyvirtd runs, and ``qemu[+unix]:///system|session?socket=/ABS`` (pyvirtd or libvirtd).
+    ``None`` for anything else (or when in doubt: escapes, more parameters), which the
+    async client then handles; a test holds this to :func:`pyvirt.remote.client.split_uri`.
+    """
+    sock = running_daemon_socket(uri)
+    if sock is not None:
+        return uri, sock
+    for scheme in ("qemu+unix://", "qemu://"):
+        if not uri.startswith(scheme):
+            continue
+        path, sep, query = uri[len(scheme):].partition("?socket=")
+        if (sep and path in ("/system", "/session") and query.startswith("/")
+                and not any(c in query for c in "%&+#;?=")):
+            return "qemu://" + path, query
+    return None

@@ -326,6 +326,7 @@ def test_pyvirsh_through_the_daemon_light_equals_full(daemon_with_state: str,
         monkeypatch.setattr(sockpaths, "SYSTEM_SOCKET", daemon_with_state)
         light = _pyvirsh(["-c", "qemu:///system", *line], monkeypatch)
         assert isinstance(opened[-1], SyncRemoteReads), line  # the blocking client served it
+        monkeypatch.setattr(ctl_mod, "open_light", lambda u, readonly=False: None)
         full = _pyvirsh(["-c", f"qemu+unix:///system?socket={daemon_with_state}", *line],
                         monkeypatch)
         assert light == full, line
@@ -357,3 +358,46 @@ def test_unreadable_dirs_leave_it_to_the_full_driver(tmp_path: Path,
 
     monkeypatch.setattr(readonly, "_dir_names", denied)
     assert ctl_mod.open_light(f"qemu:///embed?root={tmp_path}") is None
+
+
+@pytest.mark.parametrize("uri", [
+    "qemu+unix:///system?socket=/tmp/x/libvirt-sock", "qemu:///system?socket=/run/a b/s",
+    "qemu+unix:///session?socket=/r/s", "qemu+unix:///system?socket=/run/libvirt/libvirt-sock",
+])
+def test_daemon_target_matches_the_client_parser(uri: str) -> None:
+    assert sockpaths.daemon_target(uri) == client.split_uri(uri)
+
+
+@pytest.mark.parametrize("uri", [
+    "qemu+unix:///system?socket=rel", "qemu+unix:///system?socket=/a%20b",
+    "qemu+unix:///system?socket=/a&mode=legacy", "qemu+unix:///system?socket=/a+b",
+    "qemu+unix:///embed?socket=/s", "qemu+tls://h/system?socket=/s", "test+unix:///default?socket=/s",
+    "qemu+unix://host/system?socket=/s", "qemu+unix:///system",
+])
+def test_other_remote_forms_take_the_async_client(uri: str, tmp_path: Path,
+                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(sockpaths, "SYSTEM_SOCKET", str(tmp_path / "none"))
+    assert sockpaths.daemon_target(uri) is None
+
+
+def test_pyvirsh_socket_uri_uses_the_sync_client(daemon_with_state: str,
+                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    from pyvirt.remote.syncclient import SyncRemoteReads
+
+    uri = f"qemu+unix:///system?socket={daemon_with_state}"
+    opened: list[object] = []
+    real_open = ctl_mod.open_light
+
+    def spy(u: str, readonly: bool = False) -> object:
+        v = real_open(u, readonly)
+        opened.append(v)
+        return v
+
+    for line in COMMAND_LINES:
+        monkeypatch.setattr(ctl_mod, "open_light", spy)
+        light = _pyvirsh(["-c", uri, *line], monkeypatch)
+        assert isinstance(opened[-1], SyncRemoteReads), line
+        monkeypatch.setattr(ctl_mod, "open_light", lambda u, readonly=False: None)
+        full = _pyvirsh(["-c", uri, *line], monkeypatch)
+        assert light == full, line
+        opened.clear()
