@@ -194,6 +194,7 @@ class StorageMixin:
                       f"cannot open directory '{obj.defn.target_path}': No such file or directory")
         await fs.mount(obj.defn)
         obj.active = True
+        obj.unscanned.clear()
         self._refresh_sizes(obj)
         self.storage.store.save_status(obj)
 
@@ -243,7 +244,9 @@ class StorageMixin:
                           f"'{obj.defn.target_path}': {e.strerror}") from None
 
     async def storage_pool_refresh(self, pool: StoragePoolRef, flags: int = 0) -> None:
-        self._refresh_sizes(self._active_pool(pool))
+        obj = self._active_pool(pool)
+        obj.unscanned.clear()  # a rescan: every volume is probed again
+        self._refresh_sizes(obj)
 
     async def storage_pool_get_info(self, pool: StoragePoolRef) -> StoragePoolInfo:
         obj = self._pool(pool)
@@ -363,6 +366,7 @@ class StorageMixin:
             except BaseException:
                 path.unlink(missing_ok=True)  # bad input leaves no file behind
                 raise
+            obj.unscanned.add(vol.name)
             return StorageVolRef(obj.defn.name, vol.name, str(path))
 
     async def storage_vol_create_xml_from(
@@ -373,7 +377,10 @@ class StorageMixin:
             obj, vol, path = self._new_vol(pool, xml)
             src_fmt = (await qemuimg.info(str(src))).format
             try:
-                await qemuimg.convert(str(src), src_fmt, str(path), vol.format or src_fmt)
+                backing = vol.backing.path if vol.backing is not None else None
+                bfmt = vol.backing.format if vol.backing is not None else None
+                await qemuimg.convert(str(src), src_fmt, str(path), vol.format or src_fmt,
+                                      backing=backing, backing_fmt=bfmt)
                 os.chmod(path, 0o600)
             except BaseException:
                 path.unlink(missing_ok=True)
@@ -382,8 +389,9 @@ class StorageMixin:
 
     async def storage_vol_delete(self, vol: StorageVolRef, flags: int = 0) -> None:
         async with self.storage.lock:
-            _, path = self._vol(vol)
+            pool, path = self._vol(vol)
             path.unlink()
+            pool.unscanned.discard(vol.name)
 
     async def storage_vol_wipe(self, vol: StorageVolRef, flags: int = 0) -> None:
         await self.storage_vol_wipe_pattern(vol, WIPE_ALG_ZERO, flags)

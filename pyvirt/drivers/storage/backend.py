@@ -90,6 +90,8 @@ async def describe(pool: PoolObj, name: str) -> VolDef:
                  allocation=st.st_blocks * 512, path=str(path), format=info.format,
                  physical=st.st_size)
     vol.perms, vol.timestamps = _stat_facts(st)
+    if info.format == "qcow2" and name not in pool.unscanned:
+        vol.cluster_size = info.cluster_size
     if info.backing:
         vol.backing = BackingStore(info.backing, info.backing_format or "raw")
         try:

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import os
 import uuid as uuidlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from pyvirt.conf.storage.pool import PoolDef, parse_pool_xml
@@ -23,6 +23,10 @@ class PoolObj:
     active: bool = False
     persistent: bool = True
     autostart: bool = False
+    # Volumes created from XML since the pool was last scanned (start, refresh, daemon start).
+    # libvirt keeps their definition as given until the next scan, so their live XML lacks
+    # the probed details (cluster size) that scanned volumes show.
+    unscanned: set[str] = field(default_factory=set)
 
     @property
     def uuid_bytes(self) -> bytes:

@@ -20,6 +20,7 @@ class ImageInfo:
     backing: str | None
     backing_format: str | None
     compat: str | None
+    cluster_size: int | None
 
 
 async def run(*args: str) -> str:
@@ -41,7 +42,8 @@ async def info(path: str) -> ImageInfo:
     spec = data.get("format-specific", {}).get("data", {})
     return ImageInfo(str(data["format"]), int(data["virtual-size"]),
                      int(data.get("actual-size", 0)), data.get("backing-filename"),
-                     data.get("backing-filename-format"), spec.get("compat"))
+                     data.get("backing-filename-format"), spec.get("compat"),
+                     data.get("cluster-size"))
 
 
 async def create(path: str, fmt: str, capacity: int, *, backing: str | None = None,
@@ -68,8 +70,19 @@ async def create(path: str, fmt: str, capacity: int, *, backing: str | None = No
     await run(*args)
 
 
-async def convert(src: str, src_fmt: str, dst: str, dst_fmt: str) -> None:
-    await run("convert", "-f", src_fmt, "-O", dst_fmt, src, dst)
+async def convert(src: str, src_fmt: str, dst: str, dst_fmt: str, *,
+                  backing: str | None = None, backing_fmt: str | None = None) -> None:
+    """Copy ``src`` into a new image; a backing file given is kept under the copy, as
+    libvirt's clone of an overlay keeps its backing chain."""
+    opts = []
+    if backing is not None:
+        opts += [f"backing_fmt={backing_fmt or 'raw'}", f"backing_file={backing}"]
+    if dst_fmt == "qcow2":
+        opts.append("compat=1.1")
+    args = ["convert", "-f", src_fmt, "-O", dst_fmt]
+    if opts:
+        args += ["-o", ",".join(o.replace(",", ",,") for o in opts)]
+    await run(*args, src, dst)
 
 
 async def resize(path: str, fmt: str, capacity: int, *, shrink: bool) -> None:
