@@ -8,7 +8,6 @@ Every method completes without suspending: pyvirsh drives the test driver withou
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from pyvirt.drivers.base import StoragePoolInfo, StoragePoolRef, StorageVolInfo, StorageVolRef
@@ -33,10 +32,14 @@ def _err(code: ErrorCode, msg: str, domain: ErrorDomain = ErrorDomain.TEST) -> V
     return VirtError(msg, code, domain)
 
 
-@dataclass
+# Plain slotted classes, not dataclasses: this module loads with the test driver on every
+# pyvirsh start, and building dataclasses costs more than the rest of it.
 class MemPool:
-    obj: PoolObj
-    vols: dict[str, VolDef] = field(default_factory=dict)
+    __slots__ = ("obj", "vols")
+
+    def __init__(self, obj: PoolObj, vols: dict[str, VolDef] | None = None) -> None:
+        self.obj = obj
+        self.vols: dict[str, VolDef] = vols if vols is not None else {}
 
     @property
     def name(self) -> str:
@@ -50,9 +53,11 @@ class MemPool:
         return POOL_CAPACITY, alloc, POOL_CAPACITY - alloc
 
 
-@dataclass
 class MemStorage:
-    pools: dict[str, MemPool] = field(default_factory=dict)
+    __slots__ = ("pools",)
+
+    def __init__(self) -> None:
+        self.pools: dict[str, MemPool] = {}
 
     @classmethod
     def from_stock(cls, stock: dict[str, Any]) -> MemStorage:
