@@ -290,6 +290,9 @@ class SnapshotManager:
         chains = {t: await backing_chain(p) for t, (p, _) in changes.items()}
         obj.live_xml = set_disk_sources(obj.live_xml or "", changes, chains, inactive=False)
         self.drv.store.save_status(obj)
+        # the block-job layer, when present, rewrites the chains from QEMU's own view
+        # (node names, indexes), so both kinds of operations show one format
+        await self._refresh_chains(obj)
 
     async def _create_live(self, obj: DomainObj, d: DomainSnapshotDef, plan: _Plan, flags: int) -> None:
         assert d.name is not None
@@ -470,6 +473,7 @@ class SnapshotManager:
                     rt = await self.drv.lc.runtime(obj)
                     assert rt.monitor is not None
                     await self._load(obj, rt.monitor, d)
+            await self._refresh_chains(obj)
             rt = await self.drv.lc.runtime(obj)
             assert rt.monitor is not None
             if paused:
@@ -483,6 +487,15 @@ class SnapshotManager:
         # reverted disks: libvirt reports Started/Snapshot, the state stays "booted".
         with _rewritten_events(self.drv.lc, {(LifecycleEvent.STARTED, None): started}):
             await self.drv.lc.start(obj, obj.definition.copy(), paused=paused)
+        await self._refresh_chains(obj)
+
+    async def _refresh_chains(self, obj: DomainObj) -> None:
+        """The live XML of a QEMU we (re)started shows each disk's backing chain, as after
+        any start (the driver's block-job layer fills it in from QEMU's view)."""
+        blockjobs = getattr(self.drv, "blockjobs", None)
+        if blockjobs is not None:
+            with contextlib.suppress(VirtError):
+                await blockjobs.refresh_chains(obj)
 
     async def _load(self, obj: DomainObj, mon: QMPMonitor, d: DomainSnapshotDef) -> None:
         nodes = await disk_nodes(mon)
