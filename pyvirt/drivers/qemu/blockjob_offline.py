@@ -21,7 +21,14 @@ import os
 from typing import TYPE_CHECKING
 
 from pyvirt.drivers.qemu.backingchain import ChainLayer, image_chain, run_qemu_img
-from pyvirt.drivers.qemu.blockjob import COMMIT_ACTIVE, COMMIT_DELETE, commit_layers, err, find_disk, lookup_layer
+from pyvirt.drivers.qemu.blockjob import (
+    COMMIT_ACTIVE,
+    COMMIT_DELETE,
+    commit_layers,
+    err,
+    find_disk,
+    lookup_layer,
+)
 from pyvirt.errors import ErrorCode
 
 if TYPE_CHECKING:
