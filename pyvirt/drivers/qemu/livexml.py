@@ -92,13 +92,20 @@ def _chardevs(m: DomainDef, chardevs: list[dict[str, Any]], channel_dir: Path) -
             ch.target_state = "connected" if info.get("frontend-open") else "disconnected"
     ptys = {label: str(c.get("filename", ""))[4:] for label, c in by_label.items()
             if str(c.get("filename", "")).startswith("pty:")}
-    for i, ser in enumerate(m.devices.serials):
+    devs = m.devices
+    for i, ser in enumerate(devs.serials):
         path = ptys.get(f"charserial{i}")
         if path:
             ser.source_path = path
-            for con in m.devices.consoles:
-                if (con.target_port or 0) == (ser.target_port or i) and str(con.type) == "pty":
+            for con in devs.consoles:
+                if (con.target_port or 0) == (ser.target_port or i) and str(con.type) == "pty" \
+                        and str(con.target_type) == "serial":
                     con.source_path = path
+    # Every other pty (virtio consoles, parallels, channels) by its QEMU chardev id.
+    for dev in (*devs.consoles, *devs.parallels, *devs.channels):
+        path = ptys.get(f"char{dev.alias}") if dev.alias else None
+        if path and str(dev.type) == "pty" and not dev.source_path:
+            dev.source_path = path
 
 
 def _dac_seclabel(m: DomainDef) -> None:
