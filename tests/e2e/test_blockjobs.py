@@ -280,6 +280,8 @@ async def test_managedsave_and_restore(drv: QemuDriver, guest_xml: Callable[...,
     await drv.managed_save(dom)
     assert await drv.get_state(dom) == (DomainState.SHUTOFF, ShutoffReason.SAVED)
     assert await drv.has_managed_save_image(dom)
+    assert [r.name for r in await drv.list_all_domains(ListDomainsFlags.MANAGEDSAVE)] == ["sv"]
+    assert await drv.list_all_domains(ListDomainsFlags.NO_MANAGEDSAVE) == []
     with pytest.raises(VirtError) as ei:  # libvirt refuses while the image exists
         await drv.undefine(dom)
     assert ei.value.code == ErrorCode.OPERATION_INVALID

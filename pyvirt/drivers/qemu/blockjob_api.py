@@ -372,6 +372,11 @@ class BlockJobAPI:
             with contextlib.suppress(FileNotFoundError):
                 managed_save_path(self.paths.lib_dir, obj.name).unlink()
 
+    def managed_saved_names(self) -> set[str]:
+        """Names of the domains with a managed save image (listAllDomains' MANAGEDSAVE filter)."""
+        d = self.paths.lib_dir / "save"
+        return {p.name.removesuffix(".save") for p in d.glob("*.save")} if d.is_dir() else set()
+
     def managed_save_on_undefine(self, obj: DomainObj, flags: int) -> None:
         """undefine's rule (libvirt's): refuse while a managed save image exists, unless
         VIR_DOMAIN_UNDEFINE_MANAGED_SAVE says to remove it. Caller holds the job."""

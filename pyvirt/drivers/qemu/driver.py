@@ -186,7 +186,8 @@ class QemuDriver(SnapshotAPI, StorageMixin, BlockJobAPI, Driver):
         raise _err(ErrorCode.NO_DOMAIN, f"Domain not found: no domain with matching id {id}")
 
     async def list_all_domains(self, flags: int = 0) -> list[DomainRef]:
-        objs = [o for o in self.store.by_name.values() if _matches(o, flags)]
+        saved = self.managed_saved_names() if flags & (ListDomainsFlags.MANAGEDSAVE | ListDomainsFlags.NO_MANAGEDSAVE) else set()
+        objs = [o for o in self.store.by_name.values() if _matches(o, flags, o.name in saved)]
         # libvirt returns them in hash order; active first by id then names reads best
         # and virsh sorts anyway.
         objs.sort(key=lambda o: (not o.active, o.id, o.name))
@@ -462,7 +463,7 @@ class QemuDriver(SnapshotAPI, StorageMixin, BlockJobAPI, Driver):
         return started
 
 
-def _matches(obj: DomainObj, flags: int) -> bool:
+def _matches(obj: DomainObj, flags: int, managed_save: bool = False) -> bool:
     F = ListDomainsFlags
 
     def pair(yes: int, no: int, value: bool) -> bool:
@@ -476,7 +477,7 @@ def _matches(obj: DomainObj, flags: int) -> bool:
         return False
     if not pair(F.AUTOSTART, F.NO_AUTOSTART, obj.autostart):
         return False
-    if not pair(F.MANAGEDSAVE, F.NO_MANAGEDSAVE, False):
+    if not pair(F.MANAGEDSAVE, F.NO_MANAGEDSAVE, managed_save):
         return False
     if not pair(F.HAS_SNAPSHOT, F.NO_SNAPSHOT, False):
         return False
