@@ -19,9 +19,11 @@ from pathlib import Path
 import pytest
 from lxml import etree
 
-from pyvirt.drivers.base import DomainRef, LifecycleEventMsg, SnapshotRef
+from pyvirt.drivers.base import BlockJobEventMsg, DomainRef, LifecycleEventMsg, SnapshotRef
 from pyvirt.drivers.qemu.driver import QemuDriver
 from pyvirt.enums import (
+    BlockJobStatus,
+    BlockJobType,
     DefinedDetail,
     DomainState,
     LifecycleEvent,
@@ -216,7 +218,12 @@ async def test_live_snapshots_with_writer(embed_root: Path, guest_xml, tmp_path:
             await asyncio.sleep(0.1)
         new_boot = boot_id(top, tmp_path)
         assert new_boot != old_boot
+        jobs: list[tuple[str, int, int]] = []
+        drv.events.subscribe(lambda ev: jobs.append((ev.disk, int(ev.type), int(ev.status)))
+                             if isinstance(ev, BlockJobEventMsg) else None)
         await drv.snapshot_delete(SnapshotRef(dom, "ext1"))
+        # the merge is an active block commit with pivot, visible to clients as one
+        assert jobs[-1] == ("vda", BlockJobType.ACTIVE_COMMIT, BlockJobStatus.COMPLETED)
         live = await drv.get_xml_desc(dom)
         assert live_chain(live, "vda") == img_chain(base) and live_chain(live, "vda")[0] == base
         assert not Path(top).exists()

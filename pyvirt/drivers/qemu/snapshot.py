@@ -597,10 +597,11 @@ class SnapshotManager:
             if now.source != sd.source_file:
                 continue  # later snapshots stacked on top: keep the chain as is
             if obj.active:
-                rt = await self.drv.lc.runtime(obj)
-                assert rt.monitor is not None
-                nodes = await disk_nodes(rt.monitor)
-                await self.merger(rt.monitor, _node(nodes, now), now.source, base.source)
+                if not await self._merge_with_blockjobs(obj, sd.name, base.source):
+                    rt = await self.drv.lc.runtime(obj)
+                    assert rt.monitor is not None
+                    nodes = await disk_nodes(rt.monitor)
+                    await self.merger(rt.monitor, _node(nodes, now), now.source, base.source)
             else:
                 await qemu_img("commit", "-q", "-d", now.source)
             changes[sd.name] = (base.source, base.format)
@@ -613,6 +614,40 @@ class SnapshotManager:
             if sd.name in changes and sd.source_file:
                 with contextlib.suppress(OSError):
                     os.unlink(sd.source_file)
+
+    async def _merge_with_blockjobs(self, obj: DomainObj, target: str, base: str) -> bool:
+        """Active commit of the disk's top into ``base`` with pivot, through the driver's
+        block-job layer (clients then see BLOCK_JOB/BLOCK_JOB_2 events as for virsh
+        blockcommit --active --pivot). False when the driver has no such layer."""
+        import asyncio
+
+        from pyvirt.drivers.base import BlockJobEventMsg, DomainEvent
+        from pyvirt.enums import BlockJobStatus
+
+        bjs = getattr(self.drv, "blockjobs", None)
+        if bjs is None:
+            return False
+        from pyvirt.drivers.qemu import blockjob as bj
+
+        q: asyncio.Queue[BlockJobEventMsg] = asyncio.Queue()
+
+        def on(ev: DomainEvent) -> None:
+            if isinstance(ev, BlockJobEventMsg) and ev.dom.uuid == obj.uuid and ev.disk == target:
+                q.put_nowait(ev)
+
+        token = self.drv.events.subscribe(on)
+        try:
+            await bjs.commit(obj, target, base, None, 0, bj.COMMIT_ACTIVE)
+            while True:
+                ev = await q.get()
+                if ev.status is BlockJobStatus.READY:
+                    await bjs.abort(obj, target, bj.ABORT_PIVOT)
+                elif ev.status is BlockJobStatus.COMPLETED:
+                    return True
+                else:
+                    raise op_failed(f"block commit of disk '{target}' ended {ev.status.name.lower()}")
+        finally:
+            self.drv.events.unsubscribe(token)
 
     # ------------------------------------------------------------------ queries
     def xml(self, obj: DomainObj, name: str) -> str:
