@@ -11,6 +11,10 @@ Everything goes through ``pyvirt.libvirt`` (libvirt-python's API) and ``pyvirsh`
 connection is ``qemu:///embed?root=<repo>/.demo``: all state stays inside the checkout, and
 the one-shot pyvirsh processes reach the same domains with the same URI.
 
+Then (``--story snapshots``, or by default after the steps above) the seed's snapshot story
+(examples/snapshot_story.py): a pyvirtd in this process and pyvirsh against it take external
+snapshots while the guest writes, blockcommit --active --pivot, blockpull, revert, delete.
+
 ``--real-libvirt`` runs the same script against the real libvirt (``import libvirt``, virsh,
 qemu:///system) for a side-by-side look; it needs /usr/bin/python3 with python3-libvirt.
 """
@@ -201,6 +205,11 @@ def main() -> None:
                     help="run the same steps on the real libvirt (qemu:///system, virsh)")
     ap.add_argument("--root", type=Path, default=REPO / ".demo",
                     help="embed root for pyvirt's state (default <repo>/.demo)")
+    ap.add_argument("--story", choices=("all", "foundation", "snapshots"), default="all",
+                    help="which part to run (default all: the foundation steps, then the "
+                         "seed's snapshot story)")
+    ap.add_argument("--client", choices=("pyvirsh", "virsh"), default="pyvirsh",
+                    help="the shell the snapshot story uses against pyvirtd (virsh: Debian's)")
     args = ap.parse_args()
     if args.real_libvirt:
         # the C library's binding, e.g. /usr/bin/python3 with python3-libvirt
@@ -222,7 +231,38 @@ def main() -> None:
     # Errors still raise libvirtError; this only stops the default handler from printing
     # the expected ones (e.g. the lookup of a domain that is not there yet) on stderr.
     lv.registerErrorHandler(lambda _ctx, _err: None, None)
-    Demo(lv, uri, virsh, args.root, args.name).run()
+    demo = Demo(lv, uri, virsh, args.root, args.name)
+    if args.story in ("all", "foundation"):
+        demo.run()
+    if args.story in ("all", "snapshots"):
+        if args.real_libvirt:
+            print("\n(the snapshot story runs on pyvirt only: libvirt 9.0 cannot revert to an "
+                  "external snapshot)")
+            return
+        run_story(demo, args.client)
+
+
+def run_story(demo: Demo, client: str) -> None:
+    """The seed's snapshot story through a pyvirtd in this process."""
+    from snapshot_story import Story
+
+    from pyvirt.daemon.config import DaemonConfig
+    from pyvirt.daemon.thread import DaemonThread
+
+    def wait_ready(log: Path) -> str:
+        watch = ConsoleWatch(log)
+        try:
+            return watch.wait_for(READY, timeout=60).decode()
+        finally:
+            watch.close()
+
+    cfg = DaemonConfig(root=demo.root)
+    argv = [shutil.which("virsh") or "virsh"] if client == "virsh" else demo.virsh
+    with DaemonThread(cfg):
+        Story(repo=REPO, root=demo.root, name=f"{demo.name}-story", client=argv, tool=client,
+              uri=f"qemu+unix:///system?socket={cfg.rw_socket}", say=demo.say,
+              wait_ready=wait_ready).run()
+    demo.say(f"story done in {time.monotonic() - demo.t0:.1f} s")
 
 
 if __name__ == "__main__":

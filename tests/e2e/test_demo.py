@@ -29,3 +29,8 @@ def test_demo_runs_end_to_end() -> None:
     assert proc.returncode == 0, out
     assert "TESTGUEST READY" in out
     assert "shut off" in out
+    # the seed's snapshot story (examples/snapshot_story.py) after the foundation steps
+    assert "Domain snapshot snap1 created" in out
+    assert "Successfully pivoted" in out and "Pull complete" in out
+    assert "Domain snapshot snap1 reverted" in out and "Domain snapshot snap1 deleted" in out
+    assert "story done" in out

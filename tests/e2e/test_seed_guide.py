@@ -23,6 +23,7 @@ import shlex
 import shutil
 import subprocess
 import sys
+import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -154,9 +155,7 @@ class Guide:
         want = self.expected_chain(step)
         if want is not None:
             assert chain == want, f"after {step.ours}: chain {chain} != {want}"
-        st = read_writer(chain[0])
-        assert st is not None, f"no writer record under {chain[0]}"
-        check_intact(st)
+        st = self.read_intact(chain[0], live)
         floor = self.last
         if step.reverts_to is not None:
             floor = self.marks[step.reverts_to]  # the disk went back to the checkpoint
@@ -164,6 +163,25 @@ class Guide:
             assert st.boot == floor.boot, "the writer's boot id changed: the disk is not the guest's"
             assert st.seq >= floor.seq, f"counter went back: {st.seq} < {floor.seq}"
         self.last = st
+
+    @staticmethod
+    def read_intact(top: str, live: bool) -> WriterState:
+        """The writer's state under ``top``, checked intact. Reading a running guest's qcow2
+        from outside (-U) can catch QEMU between writing a cluster and its metadata; such a
+        torn view is retried after the guest's next write (100 ms: nothing host-side to wait
+        on), a shut-off chain never is."""
+        err: AssertionError | None = None
+        for _ in range(10 if live else 1):
+            st = read_writer(top)
+            try:
+                assert st is not None, f"no writer record under {top}"
+                check_intact(st)
+                return st
+            except AssertionError as e:
+                err = e
+                time.sleep(0.15)
+        assert err is not None
+        raise err
 
     def step(self, step: Step) -> None:
         try:
@@ -191,7 +209,7 @@ class Guide:
             if read_writer(xml_chain(xml)[0]) is not None:
                 self.check(Step("", "", Kind.VIRSH, When.LIVE, chain=("f17-base.qcow2", "BASE")), live=True)
                 return
-            subprocess.run(["sleep", "0.1"], check=True)
+            time.sleep(0.1)
         raise AssertionError("the writer never wrote")
 
 

@@ -136,13 +136,11 @@ LIVE_STEPS: tuple[Step, ...] = (
          "--wait --verbose", V, L,
          expect=("Commit complete",),
          chain=("sn6.qcow2", "sn1-of-f17-base.qcow2", *BASE_CHAIN), notes="method-b, 2/2"),
-    # virsh 9.0 labels the progress "Block commit" ("Block Commit" in the guide's 2012 virsh)
-# and "Active Block Commit" for the active layer.
 # The guide's NOTE: "eventually ... merge down the 'Active' layer" (issue 4 asks for it)
     # --base: without it the commit would go into the guest disk every test guest shares
     # (QEMU refuses: other guests hold its lock) - as libvirt, the default base is the bottom.
     Step("", "blockcommit {DOM} vda --active --base {IMG}/sn1-of-f17-base.qcow2 --pivot --verbose --wait", V, L,
-         expect=("Active Block Commit: [100 %]", "Successfully pivoted"),
+         expect=("Block commit: [100 %]", "Successfully pivoted"),
          chain=("sn1-of-f17-base.qcow2", *BASE_CHAIN)),
     # --- blockpull ---
     Step("", "snapshot-create-as {DOM} snap7 " + EXT % "Active.qcow2", V, L,
