@@ -22,7 +22,7 @@ import shutil
 import xml.etree.ElementTree as ET
 from collections.abc import Awaitable, Callable, Coroutine
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any
 
 from pyvirt.drivers.base import (
     DeviceRemovedEventMsg,
@@ -102,7 +102,7 @@ class Lifecycle:
         self._ids = IdAllocator(paths.run_dir / "next-id")
         self._bg: set[asyncio.Task[None]] = set()
         self.caps_cache_dir = paths.cache_dir  # tests share one across embed roots
-        self._cpuid_map: CpuidMap | Literal[False] | None = None  # loaded on first start
+        self._cpuid_maps: dict[str, CpuidMap | None] = {}  # per CPU model, loaded on first start
         # Block-job and migration events (BLOCK_JOB_*, JOB_STATUS_CHANGE, MIGRATION) go to
         # the driver's job code (blockjob.py, save.py), still in the domain's worker order.
         self.job_event_hook: Callable[[DomainObj, DomainRuntime, QMPEvent], Awaitable[None]] | None = None
@@ -206,7 +206,8 @@ class Lifecycle:
             facts = await livexml.gather(sp.monitor, model)
             if self.live_model_hook is not None:  # backing chains from query-block (blockjob.py)
                 await self.live_model_hook(model, sp.monitor)
-            obj.live_xml = livexml.live_xml(model, facts, ddir, self._cpuid())
+            obj.live_xml = livexml.live_xml(model, facts, ddir,
+                                            self._cpuid(model.cpu.model if model.cpu is not None else None))
             self.store.save_status(obj)
             started = StartedDetail.BOOTED
             if incoming is not None:
@@ -248,13 +249,16 @@ class Lifecycle:
                             monitor_fd=monitor_fd, master_key=False)
         return build(m, caps, rt), m
 
-    def _cpuid(self) -> CpuidMap | None:
-        """The CPU map for the live <cpu> update, read once per driver (None: not installed)."""
+    def _cpuid(self, model: str | None) -> CpuidMap | None:
+        """The CPU map for the live <cpu> update of ``model``, read once per driver and
+        model (None: no map installed)."""
         from pyvirt.drivers.qemu.livecpu import CpuidMap
 
-        if self._cpuid_map is None:
-            self._cpuid_map = CpuidMap.load() or False
-        return self._cpuid_map or None
+        if model is None:
+            return None
+        if model not in self._cpuid_maps:
+            self._cpuid_maps[model] = CpuidMap.load(model=model)
+        return self._cpuid_maps[model]
 
     # ------------------------------------------------------------------ attach / reap
     def _unattended_exit(self, obj: DomainObj) -> tuple[ShutoffReason, StoppedDetail]:

@@ -43,10 +43,15 @@ class CpuidMap:
     models: Mapping[str, frozenset[str]]
 
     @classmethod
-    def load(cls, directory: Path = DEFAULT_CPU_MAP) -> CpuidMap | None:
-        data = CpuMapData.load(directory)
-        if data is None:
-            return None
+    def load(cls, directory: Path = DEFAULT_CPU_MAP, model: str | None = None) -> CpuidMap | None:
+        """The map's features and its models (only ``model`` when given and its file,
+        ``x86_<model>.xml``, exists: a start then reads two files, not the whole map)."""
+        models = _one_model(directory, model) if model is not None else None
+        if models is None:
+            data = CpuMapData.load(directory)
+            if data is None:
+                return None
+            models = {m.name: m.features for m in data.models}
         try:
             root = ET.parse(directory / "x86_features.xml").getroot()
         except (OSError, ET.ParseError):
@@ -63,7 +68,18 @@ class CpuidMap:
                         bits.append((key, int(mask, 16)))
             if bits:  # MSR-only features have no CPUID word to read them from
                 feats.append(CpuidFeature(f.get("name", ""), tuple(bits)))
-        return cls(tuple(feats), {m.name: m.features for m in data.models})
+        return cls(tuple(feats), models)
+
+
+def _one_model(directory: Path, model: str) -> dict[str, frozenset[str]] | None:
+    from pyvirt.drivers.qemu.cpumodel import _map_model
+
+    try:
+        root = ET.parse(directory / f"x86_{model}.xml").getroot()
+    except (OSError, ET.ParseError):
+        return None
+    found = [_map_model(m) for m in root.findall("model") if m.get("name") == model]
+    return {found[0].name: found[0].features} if found else None
 
 
 def decode_words(words: Sequence[Mapping[str, Any]]) -> dict[CpuidKey, int]:

@@ -85,3 +85,15 @@ def test_installed_cpu_map_gives_libvirts_answer_for_qemu64() -> None:
 
 def test_missing_map_loads_as_none(tmp_path: Path) -> None:
     assert CpuidMap.load(tmp_path) is None
+
+
+def test_loading_one_model_reads_the_same_facts_as_the_whole_map() -> None:
+    full = CpuidMap.load()
+    if full is None:
+        pytest.skip("no libvirt CPU map installed (/usr/share/libvirt/cpu_map)")
+    for name in ("qemu64", "Nehalem", "EPYC"):
+        one = CpuidMap.load(model=name)
+        assert one is not None and dict(one.models) == {name: full.models[name]}
+        assert one.features == full.features
+    fallback = CpuidMap.load(model="no-such-model")  # no file of its own: the whole map
+    assert fallback is not None and set(fallback.models) == set(full.models)
