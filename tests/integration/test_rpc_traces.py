@@ -86,7 +86,11 @@ def daemon(tmp_path: Path) -> Iterator[DaemonThread]:
 
 
 # Gaps in a driver, not in the RPC layer: the trace shows libvirt's behaviour we do not match.
-DRIVER_GAPS: dict[str, str] = {}
+DRIVER_GAPS: dict[str, str] = {
+    # the procedures are served (qemu driver); test:///default has no snapshots yet, and the
+    # recorded replies carry the wall-clock creationTime of the recording
+    "snapshot": "test driver snapshots not implemented (creationTime is wall-clock too)",
+}
 
 
 def _params() -> list[object]:
