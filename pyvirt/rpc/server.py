@@ -285,8 +285,11 @@ class RPCServer:
             srv.close()
         for c in list(self.clients):
             c.close()
-        if self.background:
-            await asyncio.gather(*self.background, return_exceptions=True)
+        # connection_lost runs on a later loop iteration and may start release tasks
+        # (dispatch's on_closed): let it run, then wait for every task it started.
+        await asyncio.sleep(0)
+        while self.background:
+            await asyncio.gather(*list(self.background), return_exceptions=True)
         for p in self._paths:
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(p)
