@@ -200,3 +200,63 @@ OFFLINE_STEPS: tuple[Step, ...] = (
 
 def subst(text: str, dom: str, img: str, base: str) -> str:
     return text.replace("{DOM}", dom).replace("{IMG}", img).replace("{BASE}", base)
+
+
+# Beyond the guide (and beyond libvirt 9.0, which answers "domain is not running"): the
+# guide's offline qemu-img recipes as block jobs on the shut-off domain. Chain before:
+# Active <- off1 <- off3 <- off5. The jobs are synchronous offline (qemu-img), so no --wait:
+# virsh's --wait queries the job, which libvirt (and pyvirtd) refuse for a shut-off domain.
+NOT_RUNNING = "libvirt 9.0: 'Requested operation is not valid: domain is not running'"
+BEYOND_STEPS: tuple[Step, ...] = (
+    Step("", "blockcommit {DOM} vda --base {IMG}/off1.qcow2 --top {IMG}/off3.qcow2", V, O,
+         expect=("Block Commit started",), chain=("off5.qcow2", "off1.qcow2", "Active.qcow2"),
+         notes="method (1) in one command; " + NOT_RUNNING),
+    Step("", "blockpull {DOM} vda --base {IMG}/Active.qcow2", V, O,
+         expect=("Block Pull started",), chain=("off5.qcow2", "Active.qcow2"),
+         notes="method (2): safe rebase; " + NOT_RUNNING),
+    Step("", "blockcommit {DOM} vda --active", V, O, chain=("Active.qcow2",),
+         notes="the active layer into its base, the definition's source follows; " + NOT_RUNNING),
+)
+
+
+SECTIONS: tuple[tuple[str, tuple[Step, ...]], ...] = (
+    ("QCOW2 backing files & overlays (before the guest starts)", QEMU_IMG_STEPS),
+    ("Live: the guest runs its disk writer", LIVE_STEPS),
+    ("Offline: the guide's 'Deleting External snapshots (offline)'", OFFLINE_STEPS),
+    ("Beyond the guide and libvirt 9.0: offline block jobs", BEYOND_STEPS),
+)
+
+
+def markdown_table() -> str:
+    """The step table as docs/seed-guide.md prints it (a test keeps the two equal)."""
+    out: list[str] = []
+    n = 0
+    for title, steps in SECTIONS:
+        out += ["", f"### {title}", "", "| # | guide line | what we run | chain after (base ← top) | notes |",
+                "|---|---|---|---|---|"]
+        for s in steps:
+            n += 1
+            seed = f"`# {s.seed}`" if s.seed else "*(beyond the guide)*" if steps is BEYOND_STEPS else "*(setup)*"
+            ours = ("virsh " if s.kind is Kind.VIRSH else "") + s.ours.replace("|", "\\|")
+            chain = " ← ".join(reversed(s.chain)) if s.chain else ""
+            out.append(f"| {n} | {seed} | `{ours}` | {chain} | {s.notes} |")
+    return "\n".join(out) + "\n"
+
+
+def seed_command_lines(seed_text: str) -> list[str]:
+    """Every ``# virsh ...`` / ``# qemu-img ...`` line of the guide in the seed post, with
+    its ``\\`` continuations joined, as the guide prints it."""
+    start = seed_text.index("docs: Add detailed notes snapshots, blockcommit, blockpull")
+    lines = [ln[1:].strip() if ln.startswith("+") else ln.strip() for ln in seed_text[start:].splitlines()]
+    out: list[str] = []
+    i = 0
+    while i < len(lines):
+        ln = lines[i]
+        if ln.startswith(("# virsh ", "# qemu-img ")):
+            cmd = ln[2:]
+            while cmd.endswith("\\") and i + 1 < len(lines):
+                i += 1
+                cmd = cmd[:-1].rstrip() + " " + lines[i]
+            out.append(" ".join(cmd.split()))
+        i += 1
+    return out
