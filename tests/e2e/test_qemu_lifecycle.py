@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from pyvirt.drivers.base import (
+    AgentLifecycleEventMsg,
     ByteStream,
     DomainEvent,
     DomainRef,
@@ -24,6 +25,8 @@ from pyvirt.drivers.base import (
 )
 from pyvirt.drivers.qemu.driver import QemuDriver
 from pyvirt.enums import (
+    AgentLifecycleReason,
+    AgentLifecycleState,
     DestroyFlags,
     DomainCreateFlags,
     DomainState,
@@ -283,8 +286,17 @@ async def test_guest_agent_shutdown(drv: QemuDriver, guest_xml: Callable[..., st
         await read_until(stream, b"\n", 10) if not out.rstrip(b"\r").endswith(b"\n") else None
     finally:
         await stream.close()
+    # As libvirtd (checked with virsh event --all): disconnected/domain-started at start,
+    # connected/channel once qemu-ga opens its port; the live XML follows.
+    def agent() -> list[tuple[int, int]]:
+        return [(int(e.state), int(e.reason)) for e in ev.items
+                if isinstance(e, AgentLifecycleEventMsg) and e.dom.name == "ga"]
+
+    await ev.wait_for(lambda: (AgentLifecycleState.CONNECTED, AgentLifecycleReason.CHANNEL) in agent(), 30)
+    assert agent()[0] == (AgentLifecycleState.DISCONNECTED, AgentLifecycleReason.DOMAIN_STARTED)
     live = await drv.get_xml_desc(dom)
     assert "org.qemu.guest_agent.0" in live and "<alias name='channel0'/>" in live
+    assert "name='org.qemu.guest_agent.0' state='connected'/>" in live
     await drv.shutdown(dom, ShutdownFlags.GUEST_AGENT)
     await ev.wait_lifecycle("ga", (L.STOPPED, StoppedDetail.SHUTDOWN))
     assert await drv.get_state(dom) == (DomainState.SHUTOFF, ShutoffReason.SHUTDOWN)

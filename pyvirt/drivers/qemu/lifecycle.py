@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from pyvirt.drivers.base import (
+    AgentLifecycleEventMsg,
     DeviceRemovedEventMsg,
     EventBus,
     LifecycleEventMsg,
@@ -59,6 +60,8 @@ from pyvirt.drivers.qemu.process import (
 )
 from pyvirt.drivers.qemu.status import IdAllocator
 from pyvirt.enums import (
+    AgentLifecycleReason,
+    AgentLifecycleState,
     DomainState,
     LifecycleEvent,
     PausedReason,
@@ -209,6 +212,10 @@ class Lifecycle:
             obj.live_xml = livexml.live_xml(model, facts, ddir,
                                             self._cpuid(model.cpu.model if model.cpu is not None else None))
             self.store.save_status(obj)
+            if livexml.agent_channel_present(model):
+                # libvirt announces the (not yet connected) agent before the vCPUs run
+                self.events.publish(AgentLifecycleEventMsg(obj.ref(), AgentLifecycleState.DISCONNECTED,
+                                                           AgentLifecycleReason.DOMAIN_STARTED))
             started = StartedDetail.BOOTED
             if incoming is not None:
                 await incoming(sp.monitor)
@@ -505,8 +512,13 @@ class Lifecycle:
             if self.job_event_hook is not None:
                 await self.job_event_hook(obj, rt, item)
             return
-        d = obj.definition if not obj.live_xml else DomainDefinition.parse(obj.live_xml)
-        acts = Actions(d.action("on_poweroff"), d.action("on_reboot"), d.action("on_crash"))
+        if item.name == "VSERPORT_CHANGE":
+            self._vserport_change(obj, str(item.data.get("id", "")), bool(item.data.get("open")))
+            return
+        acts = Actions()
+        if item.name in ("SHUTDOWN", "GUEST_PANICKED"):  # only these depend on the actions
+            d = obj.definition if not obj.live_xml else DomainDefinition.parse(obj.live_xml)
+            acts = Actions(d.action("on_poweroff"), d.action("on_reboot"), d.action("on_crash"))
         t = transition(obj.state, item, fake_reboot=rt.fake_reboot, pause_reason=rt.pause_reason, actions=acts,
                        after_shutdown=rt.paused_by_shutdown, destroying=rt.being_destroyed)
         if item.name == "SHUTDOWN":
@@ -532,6 +544,18 @@ class Lifecycle:
             self.events.publish(TrayChangeEventMsg(obj.ref(), alias, reason))
         elif t.action is Action.DEVICE_DELETED and item.data.get("device"):
             self.events.publish(DeviceRemovedEventMsg(obj.ref(), str(item.data["device"])))
+
+    def _vserport_change(self, obj: DomainObj, alias: str, opened: bool) -> None:
+        """The guest opened/closed a virtio port: live XML state, and for the guest agent's
+        port libvirt's AGENT_LIFECYCLE event (reason: channel)."""
+        changed = livexml.with_channel_state(obj.live_xml or "", alias, opened) if obj.live_xml else None
+        if changed is None:
+            return
+        obj.live_xml, target = changed
+        self.store.save_status(obj)
+        if target == livexml.AGENT_CHANNEL:
+            state = AgentLifecycleState.CONNECTED if opened else AgentLifecycleState.DISCONNECTED
+            self.events.publish(AgentLifecycleEventMsg(obj.ref(), state, AgentLifecycleReason.CHANNEL))
 
     def _background(self, coro: Coroutine[Any, Any, None]) -> None:
         task = asyncio.get_running_loop().create_task(coro)

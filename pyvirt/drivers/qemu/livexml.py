@@ -108,6 +108,26 @@ def _chardevs(m: DomainDef, chardevs: list[dict[str, Any]], channel_dir: Path) -
             dev.source_path = path
 
 
+AGENT_CHANNEL = "org.qemu.guest_agent.0"
+
+
+def agent_channel_present(m: DomainDef) -> bool:
+    return any(str(ch.target_type) == "virtio" and ch.target_name == AGENT_CHANNEL for ch in m.devices.channels)
+
+
+def with_channel_state(live: str, alias: str, opened: bool) -> tuple[str, str | None] | None:
+    """``live`` XML with virtio channel ``alias``'s state set (QEMU's VSERPORT_CHANGE), and
+    the channel's target name; None when there is no such channel."""
+    from pyvirt.conf.domain import format_domain, parse_domain
+
+    m = parse_domain(live)
+    for ch in m.devices.channels:
+        if ch.alias == alias and str(ch.target_type) == "virtio":
+            ch.target_state = "connected" if opened else "disconnected"
+            return format_domain(m), ch.target_name
+    return None
+
+
 def _dac_seclabel(m: DomainDef) -> None:
     """The DAC label libvirt's live XML carries: QEMU runs as our uid:gid (we spawn it as
     ourselves), the model our capabilities report as <secmodel>dac</secmodel>."""
@@ -161,4 +181,5 @@ def _free_port(address: str, taken: set[int]) -> int:
     raise InternalError("internal error: Unable to find an unused port in range 'display' (5900-65535)")
 
 
-__all__ = ["LiveFacts", "assign_vnc_ports", "gather", "live_xml"]
+__all__ = ["AGENT_CHANNEL", "LiveFacts", "agent_channel_present", "assign_vnc_ports", "gather", "live_xml",
+           "with_channel_state"]
