@@ -27,6 +27,7 @@ from pyvirt.drivers.base import (
     DomainRef,
     Driver,
     NodeInfo,
+    SnapshotRef,
 )
 from pyvirt.enums import EventID, ListDomainsFlags
 from pyvirt.errors import ErrorCode, ErrorDomain, VirtError
@@ -482,6 +483,29 @@ class Domain:
 
     async def managed_save_remove(self, flags: int = 0) -> None:
         await self._w("virDomainManagedSaveRemove").managed_save_remove(self.ref, flags)
+
+    # ------------------------------------------------------------------ snapshots
+    # Snapshots cross as SnapshotRef (domain + name); the refs' domain is this one.
+    async def snapshot_create_xml(self, xml: str, flags: int = 0) -> SnapshotRef:
+        return await self._w("virDomainSnapshotCreateXML").snapshot_create_xml(self.ref, xml, flags)
+
+    async def snapshot_lookup_by_name(self, name: str, flags: int = 0) -> SnapshotRef:
+        return await self.conn.driver.snapshot_lookup_by_name(self.ref, name, flags)
+
+    async def list_all_snapshots(self, flags: int = 0) -> list[SnapshotRef]:
+        return await self.conn.driver.list_all_snapshots(self.ref, flags)
+
+    async def snapshot_current(self, flags: int = 0) -> SnapshotRef:
+        return await self.conn.driver.snapshot_current(self.ref, flags)
+
+    async def snapshot_xml_desc(self, snap: SnapshotRef, flags: int = 0) -> str:
+        return await self.conn.driver.snapshot_get_xml_desc(snap, flags)
+
+    async def revert_to_snapshot(self, snap: SnapshotRef, flags: int = 0) -> None:
+        await self._w("virDomainRevertToSnapshot").revert_to_snapshot(snap, flags)
+
+    async def snapshot_delete(self, snap: SnapshotRef, flags: int = 0) -> None:
+        await self._w("virDomainSnapshotDelete").snapshot_delete(snap, flags)
 
 
 __all__ = [

@@ -134,3 +134,21 @@ def test_pyvirsh_snapshot_edit(tmp_path: Path, domxml: str, monkeypatch: pytest.
         assert err.getvalue() == ""
     finally:
         ctl.disconnect()
+
+
+async def test_aio_snapshot_methods(tmp_path: Path, domxml: str) -> None:
+    from pyvirt import aio
+
+    conn = await aio.open(f"qemu:///embed?root={tmp_path / 'root'}")
+    try:
+        dom = await conn.define_xml(domxml)
+        s1 = await dom.snapshot_create_xml("<domainsnapshot><name>s1</name></domainsnapshot>")
+        assert s1.name == "s1" and s1.dom.uuid == dom.uuid
+        assert [s.name for s in await dom.list_all_snapshots()] == ["s1"]
+        assert (await dom.snapshot_current()).name == "s1"
+        assert "<name>s1</name>" in await dom.snapshot_xml_desc(await dom.snapshot_lookup_by_name("s1"))
+        await dom.revert_to_snapshot(s1)
+        await dom.snapshot_delete(s1)
+        assert await dom.list_all_snapshots() == []
+    finally:
+        await conn.close()
