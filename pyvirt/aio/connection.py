@@ -470,6 +470,10 @@ class Domain:
     async def block_stats(self, disk: str) -> BlockStats:
         return await self.conn.driver.block_stats(self.ref, disk)
 
+    async def block_stats_flags(self, disk: str, flags: int = 0) -> BlockStats:
+        """virDomainBlockStatsFlags: every counter (through a daemon: DOMAIN_BLOCK_STATS_FLAGS)."""
+        return await self.conn.driver.block_stats_flags(self.ref, disk, flags)
+
     async def block_resize(self, disk: str, size: int, flags: int = 0) -> None:
         await self._w("virDomainBlockResize").block_resize(self.ref, disk, size, flags)
 

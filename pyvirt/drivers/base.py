@@ -434,7 +434,8 @@ class Driver(ABC):
         raise NoSupport("this function is not supported by the connection driver: virDomainBlockRebase")
 
     async def block_copy(self, dom: DomainRef, disk: str, destxml: str, bandwidth: int,
-                         flags: int = 0) -> None:
+                         flags: int = 0, *, granularity: int = 0, buf_size: int = 0) -> None:
+        """virDomainBlockCopy; bandwidth in bytes/s, granularity / buf_size 0 for QEMU's default."""
         raise NoSupport("this function is not supported by the connection driver: virDomainBlockCopy")
 
     async def get_block_job_info(self, dom: DomainRef, disk: str, flags: int = 0) -> BlockJobInfo | None:
@@ -451,6 +452,10 @@ class Driver(ABC):
 
     async def block_stats(self, dom: DomainRef, disk: str) -> BlockStats:
         raise NoSupport("this function is not supported by the connection driver: virDomainBlockStats")
+
+    async def block_stats_flags(self, dom: DomainRef, disk: str, flags: int = 0) -> BlockStats:
+        """virDomainBlockStatsFlags: every counter the driver has (remote: typed parameters)."""
+        return await self.block_stats(dom, disk)
 
     async def block_resize(self, dom: DomainRef, disk: str, size: int, flags: int = 0) -> None:
         raise NoSupport("this function is not supported by the connection driver: virDomainBlockResize")

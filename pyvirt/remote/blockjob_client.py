@@ -8,6 +8,8 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from pyvirt.drivers.base import BlockInfo, BlockJobInfo, BlockStats, DomainRef
 from pyvirt.enums import BlockJobType
 from pyvirt.remote import protocol as P
+from pyvirt.remote.typedparam_maps import BLOCK_COPY_TYPES, params_to_stats
+from pyvirt.rpc.typedparams import from_dict
 
 R = TypeVar("R")
 
@@ -47,6 +49,21 @@ class RemoteBlockJobMixin:
     async def block_stats(self, dom: DomainRef, disk: str) -> BlockStats:
         r = await self._call(P.DOMAIN_BLOCK_STATS, P.BlockStatsArgs(dom, disk))
         return BlockStats(r.rd_req, r.rd_bytes, r.wr_req, r.wr_bytes, r.errs)
+
+    async def block_stats_flags(self, dom: DomainRef, disk: str, flags: int = 0) -> BlockStats:
+        # libvirt's client asks for the count first, then for that many (with STRING_OKAY)
+        n = (await self._call(P.DOMAIN_BLOCK_STATS_FLAGS, P.BlockStatsFlagsArgs(dom, disk, 0, flags))).nparams
+        if n <= 0:
+            return params_to_stats([])
+        r = await self._call(P.DOMAIN_BLOCK_STATS_FLAGS, P.BlockStatsFlagsArgs(dom, disk, n, flags))
+        return params_to_stats(r.params)
+
+    async def block_copy(self, dom: DomainRef, disk: str, destxml: str, bandwidth: int, flags: int = 0,
+                         *, granularity: int = 0, buf_size: int = 0) -> None:
+        values = {k: v for k, v in (("bandwidth", bandwidth), ("granularity", granularity),
+                                     ("buf-size", buf_size)) if v}
+        params = from_dict(values, BLOCK_COPY_TYPES)
+        await self._call(P.DOMAIN_BLOCK_COPY, P.BlockCopyArgs(dom, disk, destxml, params, flags))
 
     async def block_resize(self, dom: DomainRef, disk: str, size: int, flags: int = 0) -> None:
         await self._call(P.DOMAIN_BLOCK_RESIZE, P.BlockResizeArgs(dom, disk, size, flags))

@@ -5,8 +5,11 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from pyvirt.errors import ErrorCode, ErrorDomain, VirtError
 from pyvirt.remote import protocol as P
 from pyvirt.remote.handlers import serves
+from pyvirt.remote.typedparam_maps import BLOCK_COPY_TYPES, stats_to_params
+from pyvirt.rpc.typedparams import validate
 
 if TYPE_CHECKING:
     from pyvirt.remote.dispatch import RemoteSession
@@ -55,6 +58,24 @@ async def get_block_info(s: RemoteSession, a: P.BlockPathFlagsArgs) -> P.GetBloc
 async def block_stats(s: RemoteSession, a: P.BlockStatsArgs) -> P.BlockStatsRet:
     st = await s.drv.block_stats(a.dom, a.path)
     return P.BlockStatsRet(st.rd_req, st.rd_bytes, st.wr_req, st.wr_bytes, st.errs)
+
+
+@serves(P.DOMAIN_BLOCK_STATS_FLAGS)
+async def block_stats_flags(s: RemoteSession, a: P.BlockStatsFlagsArgs) -> P.BlockStatsFlagsRet:
+    if not 0 <= a.nparams <= P.DOMAIN_BLOCK_STATS_PARAMETERS_MAX:
+        raise VirtError("RPC error: nparams too large", ErrorCode.RPC, ErrorDomain.RPC)
+    params = stats_to_params(await s.drv.block_stats_flags(a.dom, a.path, a.flags))
+    if a.nparams == 0:  # the client's first call asks only how many there are
+        return P.BlockStatsFlagsRet([], len(params))
+    params = params[: a.nparams]
+    return P.BlockStatsFlagsRet(params, len(params))
+
+
+@serves(P.DOMAIN_BLOCK_COPY)
+async def block_copy(s: RemoteSession, a: P.BlockCopyArgs) -> None:
+    p = validate(a.params, BLOCK_COPY_TYPES)
+    await s.drv.block_copy(a.dom, a.path, a.destxml, int(p.get("bandwidth", 0)), a.flags,
+                           granularity=int(p.get("granularity", 0)), buf_size=int(p.get("buf-size", 0)))
 
 
 @serves(P.DOMAIN_BLOCK_RESIZE)

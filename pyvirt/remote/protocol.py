@@ -16,6 +16,7 @@ from typing import Any, Generic, NamedTuple, TypeVar
 
 from pyvirt.drivers.base import DomainRef, SnapshotRef, StoragePoolRef, StorageVolRef
 from pyvirt.rpc import xdr
+from pyvirt.rpc.typedparams import TypedParam, params_array
 
 PROGRAM = 0x20008086
 VERSION = 1
@@ -1064,6 +1065,29 @@ class BlockCommitArgs(NamedTuple):
     flags: int
 
 
+class BlockStatsFlagsArgs(NamedTuple):
+    dom: DomainRef
+    path: str
+    nparams: int  # 0 asks how many the server has
+    flags: int
+
+
+class BlockStatsFlagsRet(NamedTuple):
+    params: list[TypedParam]
+    nparams: int
+
+
+class BlockCopyArgs(NamedTuple):
+    dom: DomainRef
+    path: str
+    destxml: str
+    params: list[TypedParam]
+    flags: int
+
+
+DOMAIN_BLOCK_COPY_PARAMETERS_MAX = 16
+DOMAIN_BLOCK_STATS_PARAMETERS_MAX = 16
+
 _BLOCK_PATH_FLAGS = S(BlockPathFlagsArgs, NonnullDomain, NonnullString, U)
 _BLOCK_BANDWIDTH = S(BlockBandwidthArgs, NonnullDomain, NonnullString, UH, U)
 DOMAIN_RESTORE = _p(54, "DOMAIN_RESTORE", S(RestoreArgs, NonnullString), V, rw=True)
@@ -1094,6 +1118,15 @@ DOMAIN_BLOCK_RESIZE = _p(
 )
 DOMAIN_BLOCK_REBASE = _p(
     266, "DOMAIN_BLOCK_REBASE", S(BlockRebaseArgs, NonnullDomain, NonnullString, OptString, UH, U), V, rw=True
+)
+DOMAIN_BLOCK_STATS_FLAGS = _p(
+    243, "DOMAIN_BLOCK_STATS_FLAGS", S(BlockStatsFlagsArgs, NonnullDomain, NonnullString, I, U),
+    S(BlockStatsFlagsRet, params_array(DOMAIN_BLOCK_STATS_PARAMETERS_MAX), I), high=True,
+)
+DOMAIN_BLOCK_COPY = _p(
+    345, "DOMAIN_BLOCK_COPY",
+    S(BlockCopyArgs, NonnullDomain, NonnullString, NonnullString, params_array(DOMAIN_BLOCK_COPY_PARAMETERS_MAX), U),
+    V, rw=True,
 )
 DOMAIN_BLOCK_COMMIT = _p(
     290, "DOMAIN_BLOCK_COMMIT",

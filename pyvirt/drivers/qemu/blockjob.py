@@ -303,7 +303,8 @@ class BlockJobs:
             self._jobs.pop((obj.name, dev), None)
             raise
 
-    async def copy(self, obj: DomainObj, disk: str, dest: str, fmt: str | None, bandwidth: int, flags: int) -> None:
+    async def copy(self, obj: DomainObj, disk: str, dest: str, fmt: str | None, bandwidth: int, flags: int,
+                   *, granularity: int = 0, buf_size: int = 0) -> None:
         """blockcopy to a file: ``flags`` are VIR_DOMAIN_BLOCK_COPY_* (shallow, reuse-ext)."""
         from pyvirt.drivers.qemu.backingchain import run_qemu_img
 
@@ -347,6 +348,11 @@ class BlockJobs:
             speed = bandwidth_bytes(bandwidth, True)
             if speed:
                 margs["speed"] = speed
+            # virDomainBlockCopy's granularity / buf-size typed parameters; QEMU checks the values
+            if granularity:
+                margs["granularity"] = granularity
+            if buf_size:
+                margs["buf-size"] = buf_size
             try:
                 await self._qmp(mon, "blockdev-mirror", margs)
             except BaseException:

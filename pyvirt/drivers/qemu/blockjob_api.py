@@ -137,7 +137,8 @@ class BlockJobAPI:
                 return
             await offline_pull(self._config_model(obj), disk, base or None)
 
-    async def block_copy(self, dom: DomainRef, disk: str, destxml: str, bandwidth: int, flags: int = 0) -> None:
+    async def block_copy(self, dom: DomainRef, disk: str, destxml: str, bandwidth: int, flags: int = 0,
+                         *, granularity: int = 0, buf_size: int = 0) -> None:
         """virDomainBlockCopy with a ``<disk type='file'>`` destination; bandwidth in bytes/s."""
         try:
             root = ET.fromstring(destxml)
@@ -155,7 +156,8 @@ class BlockJobAPI:
             self.store.refresh(obj)
             if not obj.active:
                 raise _not_running()
-            await self.blockjobs.copy(obj, disk, dest, fmt, bandwidth, flags)
+            await self.blockjobs.copy(obj, disk, dest, fmt, bandwidth, flags, granularity=granularity,
+                                      buf_size=buf_size)
 
     # ------------------------------------------------------------------ job control
     async def get_block_job_info(self, dom: DomainRef, disk: str, flags: int = 0) -> BlockJobInfo | None:
