@@ -316,6 +316,11 @@ class Lifecycle:
             with contextlib.suppress(QMPCommandError):
                 await mon.execute("set-action", {"shutdown": "pause"})
             status = (await mon.execute("query-status")).get("status", "")
+            if obj.live_xml and "<channel" in obj.live_xml:
+                refreshed = livexml.with_channel_states(obj.live_xml, await mon.execute("query-chardev"))
+                if refreshed is not None:
+                    obj.live_xml = refreshed
+                    self.store.save_status(obj)
         except (QMPClosed, QMPCommandError):
             return rt  # the exit is queued; the worker records it
         if status == "shutdown":

@@ -128,6 +128,22 @@ def with_channel_state(live: str, alias: str, opened: bool) -> tuple[str, str | 
     return None
 
 
+def with_channel_states(live: str, chardevs: list[dict[str, Any]]) -> str | None:
+    """``live`` XML with every virtio channel's state from ``query-chardev`` (what a
+    reattaching driver does: VSERPORT_CHANGE events went unheard while detached), or None
+    when nothing changed."""
+    from pyvirt.conf.domain import format_domain, parse_domain
+
+    m = parse_domain(live)
+    before = [ch.target_state for ch in m.devices.channels]
+    by_label = {str(c.get("label")): c for c in chardevs}
+    for ch in m.devices.channels:
+        info = by_label.get(f"char{ch.alias}") if ch.alias else None
+        if str(ch.target_type) == "virtio" and info is not None:
+            ch.target_state = "connected" if info.get("frontend-open") else "disconnected"
+    return None if before == [ch.target_state for ch in m.devices.channels] else format_domain(m)
+
+
 def _dac_seclabel(m: DomainDef) -> None:
     """The DAC label libvirt's live XML carries: QEMU runs as our uid:gid (we spawn it as
     ourselves), the model our capabilities report as <secmodel>dac</secmodel>."""
@@ -182,4 +198,4 @@ def _free_port(address: str, taken: set[int]) -> int:
 
 
 __all__ = ["AGENT_CHANNEL", "LiveFacts", "agent_channel_present", "assign_vnc_ports", "gather", "live_xml",
-           "with_channel_state"]
+           "with_channel_state", "with_channel_states"]
