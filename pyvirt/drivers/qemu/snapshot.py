@@ -167,12 +167,8 @@ class SnapshotManager:
             d.state = _STATE_NAMES.get(obj.state, SnapshotState.NOSTATE)
         if d.memory is None:
             d.memory = SnapshotLocation.INTERNAL if obj.active and not disk_only else SnapshotLocation.NO
-        if flags & C.LIVE and d.memory is SnapshotLocation.INTERNAL:
-            # an internal checkpoint cannot be taken with the vCPUs running (QEMU's
-            # snapshot-save stops them); libvirt refuses --live for it too
-            raise _err(ErrorCode.OPERATION_UNSUPPORTED,
-                       "Operation not supported: live snapshot creation is supported only using external checkpoints",
-                       ErrorDomain.QEMU)
+        # --live with an internal checkpoint: accepted, but QEMU's snapshot-save stops the
+        # vCPUs anyway (libvirt 9.0 pauses for it as well); only external memory is live.
         if not obj.active and d.memory is not SnapshotLocation.NO:
             raise _err(ErrorCode.XML_ERROR, "XML error: memory state cannot be saved with offline or disk-only snapshot")
         cur_xml = self._cur_xml(obj)
