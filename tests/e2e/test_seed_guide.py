@@ -143,10 +143,10 @@ class Guide:
             argv = self.argv(step)
         shown = f"{self.client} {self.s(step.ours)}" if step.kind is Kind.VIRSH else self.s(step.ours)
         try:
-            p = subprocess.run(argv, capture_output=True, text=True, timeout=60, check=False)
+            p = subprocess.run(argv, capture_output=True, text=True, timeout=30, check=False)
         except subprocess.TimeoutExpired as e:
             self.transcript.append(f"# {step.seed or '(setup)'}\n$ {shown}\n{e.stdout!r} {e.stderr!r}")
-            raise AssertionError(f"{shown}: no answer after 60 s") from None
+            raise AssertionError(f"{shown}: no answer after 30 s") from None
         out = p.stdout + p.stderr
         if record:
             self.transcript.append(f"# {step.seed or '(setup)'}\n$ {shown}\n{out}")
