@@ -8,7 +8,8 @@ from __future__ import annotations
 from collections.abc import Callable, Coroutine
 from typing import TYPE_CHECKING, Any, TypeVar, cast
 
-from pyvirt._compat.errors import call
+from pyvirt._compat.errors import call, fail
+from pyvirt.errors import VirtError
 
 if TYPE_CHECKING:
     from pyvirt._compat.objects import virConnect, virDomain
@@ -39,8 +40,17 @@ class BlockJobDomainMixin:
         return 0
 
     def blockCopy(self, disk: str, destxml: str, params: dict[str, Any] | None = None, flags: int = 0) -> int:
-        bandwidth = int((params or {}).get("bandwidth", 0))
-        _run(self, "virDomainBlockCopy", lambda d: d.block_copy(disk, destxml, bandwidth, flags))
+        from pyvirt.remote.typedparam_maps import BLOCK_COPY_TYPES
+        from pyvirt.rpc.typedparams import from_dict, validate
+
+        # the dict -> typed parameters step libvirt-python takes (unknown names, wrong kinds refused)
+        try:
+            p = validate(from_dict(params or {}, BLOCK_COPY_TYPES), BLOCK_COPY_TYPES)
+        except VirtError as e:
+            raise fail(e, "virDomainBlockCopy") from None
+        _run(self, "virDomainBlockCopy", lambda d: d.block_copy(
+            disk, destxml, int(p.get("bandwidth", 0)), flags, granularity=int(p.get("granularity", 0)),
+            buf_size=int(p.get("buf-size", 0))))
         return 0
 
     def blockJobInfo(self, path: str, flags: int = 0) -> dict[str, int]:
@@ -65,11 +75,13 @@ class BlockJobDomainMixin:
         s = _run(self, "virDomainBlockStats", lambda d: d.block_stats(path))
         return (s.rd_req, s.rd_bytes, s.wr_req, s.wr_bytes, s.errs)
 
-    def blockStatsFlags(self, path: str, flags: int = 0) -> dict[str, int]:
-        s = _run(self, "virDomainBlockStatsFlags", lambda d: d.block_stats(path))
-        return {"rd_operations": s.rd_req, "rd_bytes": s.rd_bytes, "wr_operations": s.wr_req,
-                "wr_bytes": s.wr_bytes, "flush_operations": s.flush_req, "rd_total_times": s.rd_total_times,
-                "wr_total_times": s.wr_total_times, "flush_total_times": s.flush_total_times}
+    def blockStatsFlags(self, path: str, flags: int = 0) -> dict[str, Any]:
+        from pyvirt.remote.typedparam_maps import stats_to_params
+        from pyvirt.rpc.typedparams import to_dict
+
+        s = _run(self, "virDomainBlockStatsFlags", lambda d: d.block_stats_flags(path, flags))
+        # the typed parameters libvirt returns, as libvirt-python's dict (same names and order)
+        return to_dict(stats_to_params(s))
 
     def blockResize(self, disk: str, size: int, flags: int = 0) -> int:
         _run(self, "virDomainBlockResize", lambda d: d.block_resize(disk, size, flags))

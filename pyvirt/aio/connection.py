@@ -451,9 +451,12 @@ class Domain:
     async def block_pull(self, disk: str, bandwidth: int = 0, flags: int = 0) -> None:
         await self._w("virDomainBlockPull").block_rebase(self.ref, disk, None, bandwidth, flags)
 
-    async def block_copy(self, disk: str, destxml: str, bandwidth: int = 0, flags: int = 0) -> None:
-        """virDomainBlockCopy; ``bandwidth`` in bytes/s (its typed parameter)."""
-        await self._w("virDomainBlockCopy").block_copy(self.ref, disk, destxml, bandwidth, flags)
+    async def block_copy(self, disk: str, destxml: str, bandwidth: int = 0, flags: int = 0,
+                         *, granularity: int = 0, buf_size: int = 0) -> None:
+        """virDomainBlockCopy; ``bandwidth`` in bytes/s, granularity / buf-size in bytes (its
+        typed parameters; 0 leaves QEMU's default)."""
+        await self._w("virDomainBlockCopy").block_copy(self.ref, disk, destxml, bandwidth, flags,
+                                                        granularity=granularity, buf_size=buf_size)
 
     async def block_job_info(self, disk: str, flags: int = 0) -> BlockJobInfo | None:
         return await self.conn.driver.get_block_job_info(self.ref, disk, flags)

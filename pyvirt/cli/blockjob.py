@@ -231,6 +231,27 @@ def cmd_blockpull(ctl: Ctl, a: BoundArgs) -> None:
 # ----------------------------------------------------------------------------- blockcopy
 
 
+def _copy_sizes(a: BoundArgs) -> tuple[int, int]:
+    """--granularity (unsigned int) and --buf-size (unsigned long long), as virsh parses them."""
+    out = []
+    for opt, top in (("granularity", (1 << 32) - 1), ("buf-size", (1 << 64) - 1)):
+        text = a.get(opt)
+        if text is None:
+            out.append(0)
+            continue
+        if not text.isdigit() or int(text) > top:
+            raise CmdFailed(f"Numeric value '{text}' for <{opt}> option is malformed or out of range")
+        out.append(int(text))
+    return out[0], out[1]
+
+
+def _xml_attr(v: str) -> str:
+    """A value for a single-quoted XML attribute."""
+    from xml.sax.saxutils import escape
+
+    return escape(v, {"'": "&apos;"})
+
+
 def cmd_blockcopy(ctl: Ctl, a: BoundArgs) -> None:
     d = ctl.domain(a.req("domain"))
     path = a.req("path")
@@ -251,15 +272,19 @@ def cmd_blockcopy(ctl: Ctl, a: BoundArgs) -> None:
     if a.flag("bytes"):
         flags |= REBASE_BYTES
     fmt = a.get("format")
+    granularity, buf_size = _copy_sizes(a)
     abort_flags = ABORT_ASYNC if a.flag("async") else 0
     drv = ctl.conn
 
     async def start() -> None:
-        if fmt:
-            xml = f"<disk type='file'><driver type='{fmt}'/><source file='{dest}'/></disk>"
+        # like virsh: options only virDomainBlockCopy's typed parameters carry select it
+        if fmt or granularity or buf_size:
+            driver = f"<driver type='{_xml_attr(fmt)}'/>" if fmt else ""
+            xml = f"<disk type='file'><source file='{_xml_attr(dest)}'/>{driver}</disk>"
             bw = _bandwidth(ctl, a)
             await drv.block_copy(d, path, xml, bw if a.flag("bytes") else bw << 20,
-                                 (1 if a.flag("shallow") else 0) | (2 if a.flag("reuse-external") else 0))
+                                 (1 if a.flag("shallow") else 0) | (2 if a.flag("reuse-external") else 0),
+                                 granularity=granularity, buf_size=buf_size)
         else:
             await drv.block_rebase(d, path, dest, _bandwidth(ctl, a), flags)
 
@@ -344,7 +369,8 @@ def cmd_domblkstat(ctl: Ctl, a: BoundArgs) -> None:
     d = ctl.domain(a.req("domain"))
     dev = a.get("device") or ""
     try:
-        st = ctl.call(ctl.conn.block_stats(d, dev))
+        # virsh asks virDomainBlockStatsFlags (every counter), as we do
+        st = ctl.call(ctl.conn.block_stats_flags(d, dev))
     except VirtError as e:
         raise CmdFailed(e.message) from None
     rows = [("rd_req", st.rd_req), ("rd_bytes", st.rd_bytes), ("wr_req", st.wr_req), ("wr_bytes", st.wr_bytes),
@@ -352,8 +378,23 @@ def cmd_domblkstat(ctl: Ctl, a: BoundArgs) -> None:
             ("wr_total_times", st.wr_total_times), ("flush_total_times", st.flush_total_times)]
     if st.errs >= 0:
         rows.insert(4, ("errs", st.errs))
-    for name, n in rows:
-        ctl.print(f"{dev} {name} {n}\n")
+    if a.flag("human"):
+        ctl.print(f"Device: {dev}\n")
+        for name, n in rows:
+            ctl.print(f" {_HUMAN[name]:<31} {n}\n")
+    else:
+        for name, n in rows:
+            ctl.print(f"{dev} {name} {n}\n")
+    ctl.print("\n")  # virsh ends the block with an empty line
+
+
+# virsh domblkstat --human labels, by the short field name
+_HUMAN = {
+    "rd_req": "number of read operations:", "rd_bytes": "number of bytes read:",
+    "wr_req": "number of write operations:", "wr_bytes": "number of bytes written:", "errs": "error count:",
+    "flush_operations": "number of flush operations:", "rd_total_times": "total duration of reads (ns):",
+    "wr_total_times": "total duration of writes (ns):", "flush_total_times": "total duration of flushes (ns):",
+}
 
 
 def cmd_blockresize(ctl: Ctl, a: BoundArgs) -> None:
