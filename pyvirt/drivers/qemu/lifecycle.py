@@ -520,6 +520,12 @@ class Lifecycle:
         if item.name == "VSERPORT_CHANGE":
             self._vserport_change(obj, str(item.data.get("id", "")), bool(item.data.get("open")))
             return
+        if item.name == "BALLOON_CHANGE":  # the guest's balloon driver moved: live currentMemory
+            updated = livexml.with_balloon(obj.live_xml, int(item.data.get("actual", 0))) if obj.live_xml else None
+            if updated is not None:
+                obj.live_xml = updated
+                self.store.save_status(obj)
+            return
         acts = Actions()
         if item.name in ("SHUTDOWN", "GUEST_PANICKED"):  # only these depend on the actions
             d = obj.definition if not obj.live_xml else DomainDefinition.parse(obj.live_xml)

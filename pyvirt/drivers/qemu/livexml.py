@@ -144,6 +144,18 @@ def with_channel_states(live: str, chardevs: list[dict[str, Any]]) -> str | None
     return None if before == [ch.target_state for ch in m.devices.channels] else format_domain(m)
 
 
+def with_balloon(live: str, actual_bytes: int) -> str | None:
+    """``live`` XML with currentMemory at the balloon's size (QEMU's BALLOON_CHANGE), or
+    None when it already says so."""
+    from pyvirt.conf.domain import format_domain, parse_domain
+
+    m = parse_domain(live)
+    if m.current_memory_kib == actual_bytes // 1024:
+        return None
+    m.current_memory_kib = actual_bytes // 1024
+    return format_domain(m)
+
+
 def _dac_seclabel(m: DomainDef) -> None:
     """The DAC label libvirt's live XML carries: QEMU runs as our uid:gid (we spawn it as
     ourselves), the model our capabilities report as <secmodel>dac</secmodel>."""
@@ -198,4 +210,4 @@ def _free_port(address: str, taken: set[int]) -> int:
 
 
 __all__ = ["AGENT_CHANNEL", "LiveFacts", "agent_channel_present", "assign_vnc_ports", "gather", "live_xml",
-           "with_channel_state", "with_channel_states"]
+           "with_balloon", "with_channel_state", "with_channel_states"]

@@ -449,3 +449,23 @@ async def test_listing_parses_no_definition(root: Path, monkeypatch: pytest.Monk
         assert (await fresh.lookup_by_id(9)).name == "live"
     finally:
         await stop_run(run)
+
+
+async def test_balloon_change_updates_live_current_memory(root: Path) -> None:
+    """QEMU's BALLOON_CHANGE moves the live currentMemory (what dominfo's Used memory shows)."""
+    drv = await open_drv(root)
+    run = await fake_running(drv, "bal")
+    try:
+        await drv.reconnect_all()
+        ref = await drv.lookup_by_name("bal")
+        assert (await drv.get_info(ref)).memory == 65536
+        run.server.emit("BALLOON_CHANGE", {"actual": 32 << 20})
+        for _ in range(500):
+            if (await drv.get_info(ref)).memory != 65536:
+                break
+            await asyncio.sleep(0.01)
+        assert (await drv.get_info(ref)).memory == 32768
+        assert "<currentMemory unit='KiB'>32768</currentMemory>" in await drv.get_xml_desc(ref)
+        assert "<currentMemory unit='KiB'>65536</currentMemory>" in await drv.get_xml_desc(ref, 2)
+    finally:
+        await stop_run(run)
