@@ -385,7 +385,6 @@ def cmd_domblkstat(ctl: Ctl, a: BoundArgs) -> None:
     else:
         for name, n in rows:
             ctl.print(f"{dev} {name} {n}\n")
-    ctl.print("\n")  # virsh ends the block with an empty line
 
 
 # virsh domblkstat --human labels, by the short field name

@@ -87,12 +87,13 @@ def bandwidth_bytes(bandwidth: int, in_bytes: bool) -> int:
     return bandwidth if in_bytes else bandwidth << 20
 
 
-def find_disk(m: DomainDef, disk: str) -> DiskDef:
-    """A disk by target name or source path, as libvirt's virDomainDiskByName."""
+def find_disk(m: DomainDef, disk: str, missing: str | None = None) -> DiskDef:
+    """A disk by target name or source path, as libvirt's virDomainDiskByName; ``missing`` is
+    the API's own message when there is none (block stats say "invalid path: vdz")."""
     for d in m.devices.disks:
         if d.target.dev == disk or (d.source is not None and d.source.path == disk):
             return d
-    raise err(ErrorCode.INVALID_ARG, f"invalid argument: disk '{disk}' not found in domain")
+    raise err(ErrorCode.INVALID_ARG, missing or f"invalid argument: disk '{disk}' not found in domain")
 
 
 def lookup_layer(chain: list[ChainLayer], name: str | None, start: int, disk: str) -> int:
@@ -331,7 +332,9 @@ class BlockJobs:
                 args += ["-b", chain[1].path, "-F", chain[1].format]
             await run_qemu_img(*args, dest, str(size))
             created = True
-        node = f"pyvirt-copy-{dev}"
+        # after a pivot the previous copy's node is the disk's root: a second copy needs a new name
+        taken = {str(n.get("node-name")) for n in await self._qmp(mon, "query-named-block-nodes", {"flat": True})}
+        node = next(n for n in (f"pyvirt-copy{i or ''}-{dev}" for i in range(len(taken) + 1)) if n not in taken)
         add: dict[str, Any] = {"driver": fmt, "node-name": node, "file": {"driver": "file", "filename": dest}}
         if shallow and fmt == "qcow2":
             add["backing"] = names[1] or None

@@ -280,7 +280,7 @@ class BlockJobAPI:
             self.store.refresh(obj)
             if not obj.active:
                 raise _not_running()
-            d = bj.find_disk(self.blockjobs.live_model(obj), dev)
+            d = bj.find_disk(self.blockjobs.live_model(obj), dev, f"invalid argument: invalid path: {dev}")
             rt = await self.lc.runtime(obj)
             assert rt.monitor is not None
             for e in await rt.monitor.execute("query-blockstats"):
