@@ -14,11 +14,14 @@ The guest runs its disk writer (``testguest.writer=1``). After every step:
 - the live XML's <backingStore> chain equals ``qemu-img info --backing-chain --force-share``
   and the chain the guide says we should have.
 Between the live and the offline part the daemon is restarted (the guest keeps running) and
-the snapshot metadata must still be there. One guest boot per client.
+the snapshot metadata must still be there. A third run uses pyvirsh on
+``qemu:///embed?root=...`` without a daemon: every command is a new in-process driver that
+reattaches to the running QEMU. One guest boot per run.
 """
 
 from __future__ import annotations
 
+import contextlib
 import shlex
 import shutil
 import subprocess
@@ -234,22 +237,28 @@ def guide_root(embed_root: Path, guest_dir: Path) -> Iterator[Path]:
     yield embed_root
 
 
+def daemon(root: Path, embed: bool) -> contextlib.AbstractContextManager[object]:
+    # embed: every pyvirsh process is its own in-process driver (each one a "restart")
+    return contextlib.nullcontext() if embed else DaemonThread(DaemonConfig(root=root))
+
+
 @pytest.mark.e2e
-@pytest.mark.parametrize("client", ["pyvirsh", "virsh"])
+@pytest.mark.parametrize("client", ["pyvirsh", "virsh", "pyvirsh-embed"])
 def test_seed_guide(client: str, guide_root: Path, guest_dir: Path) -> None:
     if client == "virsh" and VIRSH is None:
         pytest.skip("Debian's virsh (libvirt-clients) is not installed")
     img = guide_root / "images"
+    embed = client == "pyvirsh-embed"
     cfg = DaemonConfig(root=guide_root)
-    uri = f"qemu+unix:///system?socket={cfg.rw_socket}"
-    g = Guide(client, uri, f"sg-{client}", img, guest_dir / "disk.qcow2")
+    uri = f"qemu:///embed?root={guide_root}" if embed else f"qemu+unix:///system?socket={cfg.rw_socket}"
+    g = Guide("virsh" if client == "virsh" else "pyvirsh", uri, f"sg-{client}", img, guest_dir / "disk.qcow2")
     try:
         # QCOW2 backing files & overlays: the guide's qemu-img lines make the guest's disk
         for st in QEMU_IMG_STEPS:
             g.step(st)
         (guide_root / "dom.xml").write_text(
             DOMXML.format(name=g.dom, uuid=uuid.uuid4(), guest=guest_dir, img=img))
-        with DaemonThread(cfg):
+        with daemon(guide_root, embed):
             g.virsh(f"define {guide_root / 'dom.xml'}")
             g.virsh(f"start {g.dom}")
             wait_console(img / "console.log", b"TESTGUEST READY")
@@ -259,7 +268,7 @@ def test_seed_guide(client: str, guide_root: Path, guest_dir: Path) -> None:
         if g.sizes.get("size-after", 0) <= g.sizes.get("size-before", 0):
             g.failures.append(f"blockpull did not fill Active.qcow2: {g.sizes}")
         # A new daemon reattaches the running guest and still knows its snapshots.
-        with DaemonThread(DaemonConfig(root=guide_root)):
+        with daemon(guide_root, embed):
             out = g.virsh(f"snapshot-list {g.dom} --name")
             if out.split() != ["snap5", "snap6", "snap7"]:
                 g.failures.append(f"snapshot metadata after a daemon restart: {out.split()}")
