@@ -96,6 +96,25 @@ class DomainInfo:
 
 
 @dataclass(frozen=True, slots=True)
+class VcpuInfo:
+    """virVcpuInfo: one vCPU's state (VIR_VCPU_*), CPU time in ns and the host CPU it ran on."""
+
+    number: int
+    state: int
+    cpu_time: int
+    cpu: int
+
+
+@dataclass(frozen=True, slots=True)
+class NodeCpuMap:
+    """virNodeGetCPUMap: host CPUs present (``cpus``), which are online (bitmap, bit i = CPU i)."""
+
+    cpus: int
+    cpumap: bytes
+    online: int
+
+
+@dataclass(frozen=True, slots=True)
 class NodeInfo:
     """virNodeInfo: memory in KiB."""
 
@@ -633,3 +652,18 @@ class Driver(ABC):
 
     async def snapshot_delete(self, snap: SnapshotRef, flags: int = 0) -> None:
         raise NoSupport("this function is not supported by the connection driver: virDomainSnapshotDelete")
+
+    # ---- vCPUs and the node CPU map (virDomainGetVcpus, virDomainPinVcpu*, virNodeGetCPUMap)
+    async def node_get_cpu_map(self, flags: int = 0) -> NodeCpuMap:
+        raise NoSupport("this function is not supported by the connection driver: virNodeGetCPUMap")
+
+    async def get_vcpus(self, dom: DomainRef, maxinfo: int, maplen: int) -> tuple[list[VcpuInfo], bytes]:
+        """Up to ``maxinfo`` vCPUs and their affinity, ``maplen`` bytes per vCPU, concatenated."""
+        raise NoSupport("this function is not supported by the connection driver: virDomainGetVcpus")
+
+    async def pin_vcpu_flags(self, dom: DomainRef, vcpu: int, cpumap: bytes, flags: int = 0) -> None:
+        raise NoSupport("this function is not supported by the connection driver: virDomainPinVcpuFlags")
+
+    async def get_vcpu_pin_info(self, dom: DomainRef, ncpumaps: int, maplen: int, flags: int = 0) -> list[bytes]:
+        """Each vCPU's affinity (``maplen`` bytes each, at most ``ncpumaps``), live or config."""
+        raise NoSupport("this function is not supported by the connection driver: virDomainGetVcpuPinInfo")

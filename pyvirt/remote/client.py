@@ -38,6 +38,7 @@ from pyvirt.remote import protocol as P
 from pyvirt.remote.blockjob_client import RemoteBlockJobMixin
 from pyvirt.remote.snapshot_client import RemoteSnapshotMixin
 from pyvirt.remote.storage_client import RemoteStorageMixin
+from pyvirt.remote.vcpu_client import RemoteVcpuMixin
 from pyvirt.rpc import packet as pk
 from pyvirt.rpc import xdr
 from pyvirt.rpc.client import RPCClient, StreamChannel
@@ -187,7 +188,7 @@ class _RemoteStream:
         self._rpc.drop_stream(self._ch.serial)
 
 
-class RemoteDriver(RemoteSnapshotMixin, RemoteStorageMixin, RemoteBlockJobMixin, Driver):
+class RemoteDriver(RemoteVcpuMixin, RemoteSnapshotMixin, RemoteStorageMixin, RemoteBlockJobMixin, Driver):
     def __init__(self, uri: str, rpc: RPCClient, type_name: str) -> None:
         super().__init__()
         self.events = _RemoteEventBus(self._want_events)

@@ -396,4 +396,9 @@ async def open_console(s: RemoteSession, a: P.OpenConsoleArgs) -> None:
 
 
 # The storage procedures live in their own module; importing it registers them here.
-from pyvirt.remote import blockjob_handlers, snapshot_handlers, storage_handlers  # noqa: F401
+from pyvirt.remote import (  # noqa: F401
+    blockjob_handlers,
+    snapshot_handlers,
+    storage_handlers,
+    vcpu_handlers,
+)

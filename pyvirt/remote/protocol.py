@@ -1133,6 +1133,89 @@ DOMAIN_BLOCK_COMMIT = _p(
     S(BlockCommitArgs, NonnullDomain, NonnullString, OptString, OptString, UH, U), V, rw=True,
 )
 
+# ---- vCPUs and the node CPU map (virDomainGetVcpus, virDomainPinVcpu*, virNodeGetCPUMap)
+CPUMAP_MAX = 2048
+VCPUINFO_MAX = 16384
+CPUMAPS_MAX = 8388608
+
+
+class VcpuInfoWire(NamedTuple):
+    """remote_vcpu_info."""
+
+    number: int
+    state: int
+    cpu_time: int
+    cpu: int
+
+
+class GetVcpusArgs(NamedTuple):
+    dom: DomainRef
+    maxinfo: int
+    maplen: int
+
+
+class GetVcpusRet(NamedTuple):
+    info: list[VcpuInfoWire]
+    cpumaps: bytes
+
+
+class PinVcpuArgs(NamedTuple):
+    dom: DomainRef
+    vcpu: int
+    cpumap: bytes
+
+
+class PinVcpuFlagsArgs(NamedTuple):
+    dom: DomainRef
+    vcpu: int
+    cpumap: bytes
+    flags: int
+
+
+class GetVcpuPinInfoArgs(NamedTuple):
+    dom: DomainRef
+    ncpumaps: int
+    maplen: int
+    flags: int
+
+
+class GetVcpuPinInfoRet(NamedTuple):
+    cpumaps: bytes
+    num: int
+
+
+class NodeGetCpuMapArgs(NamedTuple):
+    need_map: int
+    need_online: int
+    flags: int
+
+
+class NodeGetCpuMapRet(NamedTuple):
+    cpumap: bytes
+    online: int
+    ret: int
+
+
+VcpuInfoCodec = S(VcpuInfoWire, U, I, UH, I)
+
+DOMAIN_GET_VCPUS = _p(
+    20, "DOMAIN_GET_VCPUS", S(GetVcpusArgs, NonnullDomain, I, I),
+    S(GetVcpusRet, xdr.Array(VcpuInfoCodec, VCPUINFO_MAX), xdr.Opaque(CPUMAPS_MAX)), high=True,
+)
+DOMAIN_PIN_VCPU = _p(
+    26, "DOMAIN_PIN_VCPU", S(PinVcpuArgs, NonnullDomain, U, xdr.Opaque(CPUMAP_MAX)), V, rw=True
+)
+DOMAIN_PIN_VCPU_FLAGS = _p(
+    225, "DOMAIN_PIN_VCPU_FLAGS", S(PinVcpuFlagsArgs, NonnullDomain, U, xdr.Opaque(CPUMAP_MAX), U), V, rw=True
+)
+DOMAIN_GET_VCPU_PIN_INFO = _p(
+    230, "DOMAIN_GET_VCPU_PIN_INFO", S(GetVcpuPinInfoArgs, NonnullDomain, I, I, U),
+    S(GetVcpuPinInfoRet, xdr.Opaque(CPUMAPS_MAX), I),
+)
+NODE_GET_CPU_MAP = _p(
+    293, "NODE_GET_CPU_MAP", S(NodeGetCpuMapArgs, I, I, U), S(NodeGetCpuMapRet, xdr.Opaque(CPUMAP_MAX), U, I)
+)
+
 PROCEDURES: dict[int, Procedure[Any, Any]] = {
     p.number: p for p in list(globals().values()) if isinstance(p, Procedure) and not p.message
 }

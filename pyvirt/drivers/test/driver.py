@@ -26,6 +26,8 @@ from pyvirt.drivers.storage.memory import MemoryStorageMixin
 from pyvirt.drivers.test import domxml
 from pyvirt.drivers.test.caps import capabilities_xml
 from pyvirt.drivers.test.node import PROCESS_HUB, TestDomainObj, TestNode, TestNodeHub
+from pyvirt.drivers.test.snapshot import TestSnapshotMixin
+from pyvirt.drivers.test.vcpu import TestVcpuMixin
 from pyvirt.enums import (
     DefinedDetail,
     DestroyFlags,
@@ -72,7 +74,8 @@ def _not_running() -> VirtError:
                 ErrorDomain.DOMAIN)
 
 
-class TestDriver(MemoryStorageMixin, Driver):  # storage: pyvirt/drivers/storage/memory.py
+class TestDriver(TestVcpuMixin, TestSnapshotMixin, MemoryStorageMixin, Driver):
+    # storage: pyvirt/drivers/storage/memory.py; snapshots, vCPUs: test/snapshot.py, test/vcpu.py
     """One connection to a test node. Connections to test:///default share one node."""
 
     __test__ = False  # not a pytest test class despite the name

@@ -19,6 +19,8 @@ from pyvirt.errors import ErrorCode, ErrorDomain, VirtError
 if TYPE_CHECKING:  # parsed only for node files and definitions, not on pyvirsh's list path
     import xml.etree.ElementTree as ET
 
+    from pyvirt.drivers.test.snapshot import TestSnapshot
+
 # The stock domain of test:///default, in the canonical form libvirt 9.0 prints for it.
 STOCK_DOMAIN_XML = """<domain type='test'>
   <name>test</name>
@@ -130,6 +132,11 @@ class TestDomainObj:
     # A config defined while running takes effect when the domain stops (libvirt's newDef).
     new_doc: domxml.DomainDoc | None = None
     managed_save: bool = False
+    # Snapshot metadata kept in memory (drivers/test/snapshot.py): name -> TestSnapshot.
+    snapshots: dict[str, TestSnapshot] = field(default_factory=dict)
+    current_snapshot: str | None = None
+    # Per-vCPU pinning (drivers/test/vcpu.py): vCPU index -> host CPU bitmap bytes.
+    vcpu_pins: dict[int, bytes] = field(default_factory=dict)
 
     @property
     def active(self) -> bool:

@@ -45,6 +45,9 @@ def check_field(spec: xspec.XSpec, f: xspec.XField, codec: Any, where: str) -> N
         assert isinstance(codec, xdr.CharArray), where
         assert codec.fixed == (f.shape == "fixed"), where
         return
+    if f.type == "opaque" and f.shape == "var":  # opaque x<MAX> (cpumaps): bytes, not an array
+        assert isinstance(codec, xdr.Opaque), where
+        return
     if f.shape == "var":
         assert isinstance(codec, xdr.Array), where
         check_field(spec, xspec.XField(f.type, f.name, ""), codec.item, where + "[]")
