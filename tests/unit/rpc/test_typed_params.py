@@ -130,3 +130,17 @@ def test_block_stats_params_libvirt_names_and_order() -> None:
     assert params_to_stats(stats_to_params(with_errs)) == with_errs
     ret = P.BlockStatsFlagsRet(ps, len(ps))
     assert xdr.decode(P.DOMAIN_BLOCK_STATS_FLAGS.ret, xdr.encode(P.DOMAIN_BLOCK_STATS_FLAGS.ret, ret)) == ret
+
+
+def test_facade_blockcopy_refuses_unknown_parameter_before_the_driver() -> None:
+    import pyvirt.libvirt as libvirt
+
+    conn = libvirt.open("test:///default")
+    try:
+        dom = conn.lookupByName("test")
+        with pytest.raises(libvirt.libvirtError) as e:
+            dom.blockCopy("vda", "<disk type='file'><source file='/tmp/x'/></disk>", {"speed": 1}, 0)
+        assert e.value.get_error_code() == ErrorCode.ARGUMENT_UNSUPPORTED
+        assert "speed" in str(e.value)
+    finally:
+        conn.close()
