@@ -133,7 +133,7 @@ def test_block_stats_params_libvirt_names_and_order() -> None:
 
 
 def test_facade_blockcopy_refuses_unknown_parameter_before_the_driver() -> None:
-    import pyvirt.libvirt as libvirt
+    from pyvirt import libvirt
 
     conn = libvirt.open("test:///default")
     try:
