@@ -63,7 +63,7 @@ async def block_stats(s: RemoteSession, a: P.BlockStatsArgs) -> P.BlockStatsRet:
 @serves(P.DOMAIN_BLOCK_STATS_FLAGS)
 async def block_stats_flags(s: RemoteSession, a: P.BlockStatsFlagsArgs) -> P.BlockStatsFlagsRet:
     if not 0 <= a.nparams <= P.DOMAIN_BLOCK_STATS_PARAMETERS_MAX:
-        raise VirtError("RPC error: nparams too large", ErrorCode.RPC, ErrorDomain.RPC)
+        raise VirtError("nparams too large", ErrorCode.RPC, ErrorDomain.RPC)
     params = stats_to_params(await s.drv.block_stats_flags(a.dom, a.path, a.flags))
     if a.nparams == 0:  # the client's first call asks only how many there are
         return P.BlockStatsFlagsRet([], len(params))
