@@ -91,6 +91,22 @@ class _Waiter:
         self.drv.events.unsubscribe(self.token)
 
 
+async def _disk_target(drv: Driver, dom: DomainRef, disk: str) -> str:
+    """The target name (``vda``) of the disk whose target or source file is ``disk``."""
+    if "/" not in disk:
+        return disk
+    from xml.etree import ElementTree
+
+    root = ElementTree.fromstring(await drv.get_xml_desc(dom, 0))
+    for d in root.iterfind("./devices/disk"):
+        src, tgt = d.find("source"), d.find("target")
+        if src is None or tgt is None:
+            continue
+        if disk in (src.get("file"), src.get("dev")):
+            return tgt.get("dev") or disk
+    return disk
+
+
 async def _job_run(ctl: Ctl, dom: DomainRef, disk: str, start: Callable[[], Awaitable[None]], *,
                    blocking: bool, verbose: bool, timeout: int | None, label_type: BlockJobType,
                    on_ready: Callable[[], Awaitable[str]] | None) -> str | BlockJobStatus | None:
@@ -109,12 +125,15 @@ async def _job_run(ctl: Ctl, dom: DomainRef, disk: str, start: Callable[[], Awai
             info = await drv.get_block_job_info(dom, disk, 0)
             if info is not None:
                 _progress(ctl, _LABELS[label_type], info.cur, info.end)
+        # BLOCK_JOB_2 (all a remote client subscribes to) names the disk by target: a
+        # --path given as the image file must be matched through the domain's disks.
+        target = await _disk_target(drv, dom, disk)
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout if timeout else None
         while True:
             left = None if deadline is None else max(0.0, deadline - loop.time())
             try:
-                ev = await waiter.next(disk, disk, left)
+                ev = await waiter.next(disk, target, left)
             except TimeoutError:
                 await drv.block_job_abort(dom, disk, 0)
                 return BlockJobStatus.CANCELED
