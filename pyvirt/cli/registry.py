@@ -191,6 +191,19 @@ COMMANDS += (
     CmdDef("managedsave-remove", _BJ, "cmd_managedsave_remove", (_dom(),), "Remove managed save of a domain"),
 )
 
+_V = "vcpu"
+COMMANDS += (
+    # ---- vCPUs and the node CPU map (pyvirt/cli/vcpu.py)
+    CmdDef("vcpuinfo", _V, "cmd_vcpuinfo", (_dom(), OptDef("pretty", B)), "detailed domain vcpu information"),
+    CmdDef("vcpupin", _V, "cmd_vcpupin", (
+        _dom(), OptDef("vcpu", I, positional=True), OptDef("cpulist", positional=True),
+        OptDef("config", B), OptDef("live", B), OptDef("current", B)), "control or query domain vcpu affinity"),
+    CmdDef("vcpucount", _V, "cmd_vcpucount", (
+        _dom(), OptDef("maximum", B), OptDef("active", B), OptDef("live", B), OptDef("config", B),
+        OptDef("current", B), OptDef("guest", B)), "domain vcpu counts"),
+    CmdDef("nodecpumap", _V, "cmd_nodecpumap", (OptDef("pretty", B),), "node cpu map"),
+)
+
 COMMANDS += STORAGE_COMMANDS  # pool-* and vol-* (pyvirt/cli/storage.py)
 
 BY_NAME: dict[str, CmdDef] = {c.name: c for c in COMMANDS}

@@ -661,9 +661,17 @@ class Driver(ABC):
         """Up to ``maxinfo`` vCPUs and their affinity, ``maplen`` bytes per vCPU, concatenated."""
         raise NoSupport("this function is not supported by the connection driver: virDomainGetVcpus")
 
+    async def pin_vcpu(self, dom: DomainRef, vcpu: int, cpumap: bytes) -> None:
+        """virDomainPinVcpu: the live definition (drivers whose flag-less form differs override)."""
+        await self.pin_vcpu_flags(dom, vcpu, cpumap, 1)  # VIR_DOMAIN_AFFECT_LIVE
+
     async def pin_vcpu_flags(self, dom: DomainRef, vcpu: int, cpumap: bytes, flags: int = 0) -> None:
         raise NoSupport("this function is not supported by the connection driver: virDomainPinVcpuFlags")
 
     async def get_vcpu_pin_info(self, dom: DomainRef, ncpumaps: int, maplen: int, flags: int = 0) -> list[bytes]:
         """Each vCPU's affinity (``maplen`` bytes each, at most ``ncpumaps``), live or config."""
         raise NoSupport("this function is not supported by the connection driver: virDomainGetVcpuPinInfo")
+
+    async def get_vcpus_flags(self, dom: DomainRef, flags: int = 0) -> int:
+        """virDomainGetVcpusFlags: VIR_DOMAIN_AFFECT_LIVE/CONFIG, VCPU_MAXIMUM (4), VCPU_GUEST (8)."""
+        raise NoSupport("this function is not supported by the connection driver: virDomainGetVcpusFlags")

@@ -11,10 +11,6 @@ from pyvirt.remote.handlers import serves
 if TYPE_CHECKING:
     from pyvirt.remote.dispatch import RemoteSession
 
-# virDomainPinVcpu is the live-only form of virDomainPinVcpuFlags (VIR_DOMAIN_AFFECT_LIVE).
-_AFFECT_LIVE = 1
-
-
 def _rpc_err(msg: str) -> VirtError:
     return VirtError(f"RPC error: {msg}", ErrorCode.RPC, ErrorDomain.RPC)
 
@@ -43,7 +39,7 @@ async def get_vcpus(s: RemoteSession, a: P.GetVcpusArgs) -> P.GetVcpusRet:
 
 @serves(P.DOMAIN_PIN_VCPU)
 async def pin_vcpu(s: RemoteSession, a: P.PinVcpuArgs) -> None:
-    await s.drv.pin_vcpu_flags(a.dom, a.vcpu, a.cpumap, _AFFECT_LIVE)
+    await s.drv.pin_vcpu(a.dom, a.vcpu, a.cpumap)
 
 
 @serves(P.DOMAIN_PIN_VCPU_FLAGS)

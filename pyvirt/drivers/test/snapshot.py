@@ -134,8 +134,9 @@ class TestSnapshotMixin:
             # libvirt names an unnamed snapshot after the creation time
             defn.name = str(int(time.time()))
         if defn.name in obj.snapshots and not redefine:
-            raise _err(ErrorCode.OPERATION_INVALID,
-                       f"Requested operation is not valid: domain snapshot '{defn.name}' already exists")
+            # libvirt's shared moment-object code reports this one (hence "moment", VIR_FROM_DOMAIN)
+            raise VirtError(f"operation failed: domain moment {defn.name} already exists",
+                            ErrorCode.OPERATION_FAILED, ErrorDomain.DOMAIN)
         if not redefine:
             defn.creation_time = int(time.time())
             defn.state = SnapshotState(obj.state.name.lower()) if obj.active else SnapshotState.SHUTOFF
@@ -149,8 +150,8 @@ class TestSnapshotMixin:
                     d.snapshot = SnapshotLocation.INTERNAL if internal else SnapshotLocation.NO
                 disks.append(d)
             if given:
-                raise _err(ErrorCode.CONFIG_UNSUPPORTED, "unsupported configuration: no disk named "
-                           f"'{next(iter(given))}'")
+                raise VirtError(f"unsupported configuration: no disk named '{next(iter(given))}'",
+                                ErrorCode.CONFIG_UNSUPPORTED, ErrorDomain.DOMAIN_SNAPSHOT)
             defn.disks = disks
             defn.set_domain_xml(obj.doc.format(None))
             defn.parent = obj.current_snapshot

@@ -18,6 +18,7 @@ if TYPE_CHECKING:
     from pyvirt.drivers.test.node import TestDomainObj, TestNode
 
 _AFFECT_LIVE, _AFFECT_CONFIG = 1, 2
+_VCPU_MAXIMUM = 4  # VIR_DOMAIN_VCPU_MAXIMUM
 _VCPU_RUNNING = 1  # VIR_VCPU_RUNNING
 # The node CPU map libvirt's test driver reports (testNodeGetCPUMap).
 TEST_CPU_MAP = NodeCpuMap(cpus=8, cpumap=b"\x15", online=3)
@@ -75,10 +76,17 @@ class TestVcpuMixin:
             maps += bitmap[:maplen].ljust(maplen, b"\0")
         return info, bytes(maps)
 
+    async def pin_vcpu(self, dom: DomainRef, vcpu: int, cpumap: bytes) -> None:
+        self._rw("virDomainPinVcpu")
+        await self._pin(dom, vcpu, cpumap)
+
     async def pin_vcpu_flags(self, dom: DomainRef, vcpu: int, cpumap: bytes, flags: int = 0) -> None:
-        self._rw("virDomainPinVcpuFlags" if flags != _AFFECT_LIVE else "virDomainPinVcpu")
-        if flags & ~(_AFFECT_LIVE | _AFFECT_CONFIG):
+        self._rw("virDomainPinVcpuFlags")
+        if flags:  # libvirt's test driver takes no flags here, not even VIR_DOMAIN_AFFECT_LIVE
             raise _err(ErrorCode.INVALID_ARG, f"unsupported flags (0x{flags:x}) in function testDomainPinVcpuFlags")
+        await self._pin(dom, vcpu, cpumap)
+
+    async def _pin(self, dom: DomainRef, vcpu: int, cpumap: bytes) -> None:
         obj = self._obj(dom)
         if not obj.active:
             raise _err(ErrorCode.OPERATION_INVALID,
@@ -96,3 +104,21 @@ class TestVcpuMixin:
         pins = obj.vcpu_pins if obj.active and not flags & _AFFECT_CONFIG else {}
         return [(pins.get(i) or bitmap_all(self.node.node_info.cpus))[:maplen].ljust(maplen, b"\0")
                 for i in range(min(ncpumaps, obj.doc.vcpus))]
+
+    async def get_vcpus_flags(self, dom: DomainRef, flags: int = 0) -> int:
+        if flags & ~(_AFFECT_LIVE | _AFFECT_CONFIG | _VCPU_MAXIMUM):
+            raise _err(ErrorCode.INVALID_ARG,
+                       f"unsupported flags (0x{flags:x}) in function testDomainGetVcpusFlags")
+        obj = self._obj(dom)
+        if flags & _AFFECT_LIVE and flags & _AFFECT_CONFIG:
+            raise VirtError("invalid argument: flags 'affect live' and 'affect config' are mutually exclusive",
+                            ErrorCode.INVALID_ARG, ErrorDomain.DOMAIN)
+        if flags & _AFFECT_LIVE and not obj.active:
+            raise VirtError("Requested operation is not valid: domain is not running",
+                            ErrorCode.OPERATION_INVALID, ErrorDomain.DOMAIN)
+        doc = obj.new_doc if flags & _AFFECT_CONFIG and obj.new_doc is not None else obj.doc
+        if flags & _VCPU_MAXIMUM:
+            return doc.vcpus
+        el = doc.root.find("vcpu")
+        current = el.get("current") if el is not None else None
+        return int(current) if current is not None and current.isdigit() else doc.vcpus
