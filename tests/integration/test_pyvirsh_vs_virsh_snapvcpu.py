@@ -54,20 +54,20 @@ def run_both(line: str) -> tuple[tuple[str, str, int], ...]:
 SNAPSHOT_LINES = [
     # the recorded trace's command line, then the rest of the snapshot-* family
     "snapshot-create-as test s1; snapshot-list test; snapshot-dumpxml test s1; snapshot-delete test s1",
-    "snapshot-create-as test s1; snapshot-create-as test s2 --description hello; snapshot-list test; "
+    ("snapshot-create-as test s1; snapshot-create-as test s2 --description hello; snapshot-list test; "
     "snapshot-list test --tree; snapshot-list test --parent; snapshot-current test --name; "
     "snapshot-info test s1; snapshot-parent test s2; snapshot-dumpxml test s2; snapshot-revert test s1; "
     "snapshot-current test --name; snapshot-delete test s1; snapshot-list test --parent; "
-    "snapshot-delete test s2; snapshot-list test",
-    "destroy test; snapshot-create-as test off1; start test; snapshot-create-as test on1; "
+    "snapshot-delete test s2; snapshot-list test"),
+    ("destroy test; snapshot-create-as test off1; start test; snapshot-create-as test on1; "
     "snapshot-create-as test on2; snapshot-list test --roots; snapshot-list test --leaves; "
     "snapshot-list test --tree; snapshot-revert test off1; domstate test --reason; snapshot-list test --name; "
-    "snapshot-revert test on2; domstate test --reason; snapshot-delete test off1 --children; snapshot-list test",
-    "suspend test; snapshot-create-as test p1; snapshot-dumpxml test p1; destroy test; "
-    "snapshot-revert test p1; domstate test --reason",
-    "snapshot-create-as test c1; snapshot-create-as test c2; snapshot-create-as test c3; "
+    "snapshot-revert test on2; domstate test --reason; snapshot-delete test off1 --children; snapshot-list test"),
+    ("suspend test; snapshot-create-as test p1; snapshot-dumpxml test p1; destroy test; "
+    "snapshot-revert test p1; domstate test --reason"),
+    ("snapshot-create-as test c1; snapshot-create-as test c2; snapshot-create-as test c3; "
     "snapshot-delete test c1 --children-only; snapshot-list test --tree; snapshot-current test --name; "
-    "snapshot-info test --current",
+    "snapshot-info test --current"),
     "snapshot-create-as test d; snapshot-create-as test d",
     "snapshot-dumpxml test nope",
     "snapshot-current test",
@@ -76,10 +76,10 @@ SNAPSHOT_LINES = [
 
 VCPU_LINES = [
     "vcpuinfo test; vcpupin test 0 1; nodecpumap",  # the recorded trace's command line
-    "vcpuinfo test --pretty; vcpupin test 0 0-3,^2; vcpupin test; vcpupin test 1; nodecpumap --pretty; "
-    "vcpuinfo test",
-    "vcpupin test 0 r; vcpupin test --config; vcpucount test; vcpucount test --live; "
-    "vcpucount test --maximum; vcpucount test --current --live; vcpucount test --config --maximum",
+    ("vcpuinfo test --pretty; vcpupin test 0 0-3,^2; vcpupin test; vcpupin test 1; nodecpumap --pretty; "
+    "vcpuinfo test"),
+    ("vcpupin test 0 r; vcpupin test --config; vcpucount test; vcpucount test --live; "
+    "vcpucount test --maximum; vcpucount test --current --live; vcpucount test --config --maximum"),
     "destroy test; vcpupin test; vcpucount test; vcpuinfo test; vcpuinfo test --pretty",
     "vcpupin test 0 9",
     "vcpupin test 0 x",
