@@ -7,6 +7,8 @@ and pyvirsh (vcpupin, vcpuinfo, nodecpumap).
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from pyvirt.errors import ErrorCode, ErrorDomain, VirtError
 
 # virBitmapParse's cap when no size is given (virsh parses vcpupin lists against 1024... CPUs)
@@ -53,7 +55,7 @@ def parse_cpuset(text: str, limit: int = CPUSET_MAX) -> set[int]:
     return cpus
 
 
-def format_cpuset(cpus: set[int] | list[int]) -> str:
+def format_cpuset(cpus: Iterable[int]) -> str:
     """virBitmapFormat: {0,1,2,3,5} -> "0-3,5" (ranges of two or more collapse)."""
     out: list[str] = []
     run: list[int] = []
@@ -69,7 +71,7 @@ def format_cpuset(cpus: set[int] | list[int]) -> str:
     return ",".join(out)
 
 
-def to_cpumap(cpus: set[int] | list[int], ncpus: int) -> bytes:
+def to_cpumap(cpus: Iterable[int], ncpus: int) -> bytes:
     """The cpumap of ``maplen(ncpus)`` bytes; CPUs past ``ncpus`` do not fit and are dropped."""
     n = 0
     for c in cpus:

@@ -34,6 +34,7 @@ from pyvirt.drivers.qemu.lifecycle import Lifecycle
 from pyvirt.drivers.qemu.paths import QemuPaths
 from pyvirt.drivers.qemu.snapshot_api import SnapshotAPI
 from pyvirt.drivers.qemu.status import atomic_write, proc_cpu_time_ns
+from pyvirt.drivers.qemu.vcpu import VcpuAPI
 from pyvirt.drivers.storage.api import StorageMixin, StorageState
 from pyvirt.drivers.storage.pools import PoolStore
 from pyvirt.enums import (
@@ -76,7 +77,7 @@ def _not_running(domain: ErrorDomain = ErrorDomain.DOMAIN) -> VirtError:
     return _err(ErrorCode.OPERATION_INVALID, "Requested operation is not valid: domain is not running", domain)
 
 
-class QemuDriver(SnapshotAPI, StorageMixin, BlockJobAPI, Driver):
+class QemuDriver(VcpuAPI, SnapshotAPI, StorageMixin, BlockJobAPI, Driver):  # vCPUs: vcpu.py
     """One open qemu:/// connection.
 
     Construct with ``await QemuDriver.open(uri)``; the constructor takes the resolved
