@@ -59,9 +59,10 @@ def cmd_vcpuinfo(ctl: Ctl, a: BoundArgs) -> None:
     for i, v in enumerate(vcpus):
         state = _VCPU_STATES[v.state] if 0 <= v.state < len(_VCPU_STATES) else "no state"
         m = maps[i * mlen:(i + 1) * mlen]
+        # virsh leaves the CPU time line out when the driver reports none (0)
+        cpu_time = f"{'CPU time:':<15} {v.cpu_time / 1e9:.1f}s\n" if v.cpu_time else ""
         out.append(f"{'VCPU:':<15} {v.number}\n{'CPU:':<15} {v.cpu}\n{'State:':<15} {state}\n"
-                   f"{'CPU time:':<15} {v.cpu_time / 1e9:.1f}s\n"
-                   f"{'CPU Affinity:':<15} {_affinity(m, ncpus, pretty)}\n\n")
+                   f"{cpu_time}{'CPU Affinity:':<15} {_affinity(m, ncpus, pretty)}\n\n")
     ctl.print("".join(out)[:-1])
 
 

@@ -167,7 +167,8 @@ class VcpuAPI(Driver):
                            ErrorDomain.DOMAIN)
             nv = obj.definition.model.vcpu.count
             if vcpu >= nv:
-                raise _err(ErrorCode.INVALID_ARG, f"invalid argument: vcpu {vcpu} is out of range of persistent "
+                kind = "live" if live else "persistent"
+                raise _err(ErrorCode.INVALID_ARG, f"invalid argument: vcpu {vcpu} is out of range of {kind} "
                            f"cpu count {nv}")
             if live:
                 tids = dict(await self._threads(obj))
