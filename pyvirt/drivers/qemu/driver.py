@@ -188,7 +188,15 @@ class QemuDriver(VcpuAPI, SnapshotAPI, StorageMixin, BlockJobAPI, Driver):  # vC
 
     async def list_all_domains(self, flags: int = 0) -> list[DomainRef]:
         saved = self.managed_saved_names() if flags & (ListDomainsFlags.MANAGEDSAVE | ListDomainsFlags.NO_MANAGEDSAVE) else set()
-        objs = [o for o in self.store.by_name.values() if _matches(o, flags, o.name in saved)]
+        snapped: set[str] = set()
+        if flags & (ListDomainsFlags.HAS_SNAPSHOT | ListDomainsFlags.NO_SNAPSHOT):
+            # the same file scan as the light read path, so the two agree; imported here
+            # because the heavy path otherwise never loads readonly.py (a perf test checks)
+            from pyvirt.drivers.qemu.readonly import snapshot_owner_names
+
+            snapped = snapshot_owner_names(str(self.paths.lib_dir))
+        objs = [o for o in self.store.by_name.values()
+                if _matches(o, flags, o.name in saved, o.name in snapped)]
         # libvirt returns them in hash order; active first by id then names reads best
         # and virsh sorts anyway.
         objs.sort(key=lambda o: (not o.active, o.id, o.name))
@@ -464,7 +472,8 @@ class QemuDriver(VcpuAPI, SnapshotAPI, StorageMixin, BlockJobAPI, Driver):  # vC
         return started
 
 
-def _matches(obj: DomainObj, flags: int, managed_save: bool = False) -> bool:
+def _matches(obj: DomainObj, flags: int, managed_save: bool = False,
+             has_snapshot: bool = False) -> bool:
     F = ListDomainsFlags
 
     def pair(yes: int, no: int, value: bool) -> bool:
@@ -480,7 +489,7 @@ def _matches(obj: DomainObj, flags: int, managed_save: bool = False) -> bool:
         return False
     if not pair(F.MANAGEDSAVE, F.NO_MANAGEDSAVE, managed_save):
         return False
-    if not pair(F.HAS_SNAPSHOT, F.NO_SNAPSHOT, False):
+    if not pair(F.HAS_SNAPSHOT, F.NO_SNAPSHOT, has_snapshot):
         return False
     if not pair(F.HAS_CHECKPOINT, F.NO_CHECKPOINT, False):
         return False

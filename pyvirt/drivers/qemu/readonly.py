@@ -130,9 +130,9 @@ def _read_until(path: str, marker: bytes) -> bytes:
 
 
 def list_flags_match(flags: int, active: bool, persistent: bool, autostart: bool,
-                     state: int) -> bool:
-    """virConnectListAllDomains' filter for the QEMU driver (no managed save, snapshot or
-    checkpoint metadata is ever reported, so those pairs filter as 'without')."""
+                     state: int, managed_save: bool = False, has_snapshot: bool = False) -> bool:
+    """virConnectListAllDomains' filter for the QEMU driver (no checkpoint metadata is ever
+    kept, so that pair filters as 'without')."""
 
     def pair(yes: int, no: int, value: bool) -> bool:
         if flags & (yes | no) in (0, yes | no):
@@ -141,8 +141,8 @@ def list_flags_match(flags: int, active: bool, persistent: bool, autostart: bool
 
     if not (pair(F_ACTIVE, F_INACTIVE, active) and pair(F_PERSISTENT, F_TRANSIENT, persistent)
             and pair(F_AUTOSTART, F_NO_AUTOSTART, autostart)
-            and pair(F_MANAGEDSAVE, F_NO_MANAGEDSAVE, False)
-            and pair(F_HAS_SNAPSHOT, F_NO_SNAPSHOT, False)
+            and pair(F_MANAGEDSAVE, F_NO_MANAGEDSAVE, managed_save)
+            and pair(F_HAS_SNAPSHOT, F_NO_SNAPSHOT, has_snapshot)
             and pair(F_HAS_CHECKPOINT, F_NO_CHECKPOINT, False)):
         return False
     if flags & (F_RUNNING | F_PAUSED | F_SHUTOFF | F_OTHER):
@@ -152,6 +152,19 @@ def list_flags_match(flags: int, active: bool, persistent: bool, autostart: bool
             or (flags & F_SHUTOFF and state == _SHUTOFF)
             or (flags & F_OTHER and state not in (_RUNNING, _PAUSED, _SHUTOFF)))
     return True
+
+
+def managed_saved_names(lib_dir: str) -> set[str]:
+    """Domains with a managed save image (``LIB_DIR/save/NAME.save``, see .save)."""
+    return {n[:-5] for n in _dir_names(os.path.join(lib_dir, "save")) if n.endswith(".save")}
+
+
+def snapshot_owner_names(lib_dir: str) -> set[str]:
+    """Domains with snapshot metadata: a ``LIB_DIR/snapshot/NAME/`` holding at least one
+    ``*.xml`` (see .snapshot_meta). The full driver's list filter uses this too, so both
+    paths count the same files."""
+    root = os.path.join(lib_dir, "snapshot")
+    return {n for n in _dir_names(root) if _xml_stems(_dir_names(os.path.join(root, n)))}
 
 
 # ---------------------------------------------------------------- the view
@@ -213,17 +226,20 @@ class QemuReadView:
 
     inline = True
 
-    def __init__(self, uri: str, config_dir: str, run_dir: str) -> None:
+    def __init__(self, uri: str, config_dir: str, run_dir: str, lib_dir: str | None = None) -> None:
         self._uri = uri
         self.config_dir = config_dir
         self.run_dir = run_dir
+        # managed save images and snapshot metadata (list filters); None: the URI's default
+        self.lib_dir = lib_dir if lib_dir is not None else light_lib_dir(uri)
         self.by_name: dict[str, DomainEntry] = {}
         self._shutoff: set[str] = set()  # names with a recorded shut-off reason
 
     @classmethod
-    def open(cls, uri: str, config_dir: str, run_dir: str) -> QemuReadView | None:
+    def open(cls, uri: str, config_dir: str, run_dir: str,
+             lib_dir: str | None = None) -> QemuReadView | None:
         """Scan the files; ``None`` when only the full driver can answer (see module doc)."""
-        view = cls(uri, config_dir, run_dir)
+        view = cls(uri, config_dir, run_dir, lib_dir)
         view._load()
         for e in view.by_name.values():
             if e.active and not (e.pid > 0 and pid_alive_as(e.pid, e.start_time)):
@@ -281,8 +297,15 @@ class QemuReadView:
         return e
 
     async def list_all_domains(self, flags: int = 0) -> list[DomainEntry]:
+        # the lib dir is read only when a filter asks (as the full driver does)
+        lib = self.lib_dir
+        saved = (managed_saved_names(lib) if lib and flags & (F_MANAGEDSAVE | F_NO_MANAGEDSAVE)
+                 else set())
+        snapped = (snapshot_owner_names(lib) if lib and flags & (F_HAS_SNAPSHOT | F_NO_SNAPSHOT)
+                   else set())
         out = [e for e in self.by_name.values()
-               if list_flags_match(flags, e.active, e.persistent, e.autostart, e.state)]
+               if list_flags_match(flags, e.active, e.persistent, e.autostart, e.state,
+                                   e.name in saved, e.name in snapped)]
         out.sort(key=lambda e: (not e.active, e.id, e.name))
         return out
 
@@ -360,3 +383,18 @@ def light_dirs(uri: str) -> tuple[str, str] | None:
         root = os.path.realpath(root)
         return os.path.join(root, "etc", "qemu"), os.path.join(root, "run", "qemu")
     return None
+
+
+def light_lib_dir(uri: str) -> str | None:
+    """The lib dir (:attr:`.paths.QemuPaths.lib_dir`) of the URI forms :func:`light_dirs`
+    accepts; ``None`` for anything else."""
+    if light_dirs(uri) is None:
+        return None
+    if uri == "qemu:///system":
+        return "/var/lib/pyvirt/qemu"
+    if uri == "qemu:///session":
+        data = os.environ.get("XDG_DATA_HOME") or os.path.join(os.path.expanduser("~"), ".local",
+                                                               "share")
+        return os.path.join(data, "pyvirt", "qemu")
+    root = os.path.realpath(uri[len("qemu:///embed?root="):])
+    return os.path.join(root, "lib", "qemu")
