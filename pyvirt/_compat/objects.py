@@ -12,6 +12,7 @@ from pyvirt._compat.errors import call, fail
 from pyvirt._compat.runtime import runtime
 from pyvirt._compat.snapshot import SnapshotDomainMixin
 from pyvirt._compat.storage import StorageConnMixin
+from pyvirt._compat.vcpu import VcpuConnMixin, VcpuDomainMixin
 from pyvirt.errors import ErrorCode, ErrorDomain, VirtError
 
 if TYPE_CHECKING:
@@ -73,7 +74,7 @@ class _ConnCore:
         return left
 
 
-class virConnect(StorageConnMixin, SaveConnMixin):  # storage calls: pyvirt/_compat/storage.py
+class virConnect(StorageConnMixin, SaveConnMixin, VcpuConnMixin):  # storage calls: pyvirt/_compat/storage.py
     """A hypervisor connection, as libvirt-python's virConnect."""
 
     def __init__(self, aio_conn: AioConnection, inline: bool = False) -> None:
@@ -302,7 +303,7 @@ class virConnect(StorageConnMixin, SaveConnMixin):  # storage calls: pyvirt/_com
             self._old_token = None
 
 
-class virDomain(SnapshotDomainMixin, BlockJobDomainMixin):  # snapshot calls: pyvirt/_compat/snapshot.py
+class virDomain(SnapshotDomainMixin, BlockJobDomainMixin, VcpuDomainMixin):  # snapshot calls: pyvirt/_compat/snapshot.py
     """A domain handle; keeps its connection open until it is collected, like libvirt."""
 
     def __init__(self, conn: virConnect, dom: AioDomain) -> None:
