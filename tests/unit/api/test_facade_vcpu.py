@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-import pyvirt.libvirt as libvirt
+from pyvirt import libvirt
 
 SCRIPT = """
 import json
