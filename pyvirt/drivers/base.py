@@ -18,6 +18,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Protocol
 
+# DomainRef lives in a dependency-free module so one-shot remote clients can decode it
+# without this module; it is re-exported here, where every caller imports it from.
+from pyvirt.drivers.refs import DomainRef as DomainRef  # noqa: PLC0414 (explicit re-export)
 from pyvirt.enums import (
     AgentLifecycleReason,
     AgentLifecycleState,
@@ -29,15 +32,6 @@ from pyvirt.enums import (
     TrayChangeReason,
 )
 from pyvirt.errors import ErrorDomain, NoSupport
-
-
-@dataclass(frozen=True, slots=True)
-class DomainRef:
-    """Identity of a domain as seen by clients: name, raw 16-byte UUID, id (-1 if inactive)."""
-
-    name: str
-    uuid: bytes
-    id: int = -1
 
 
 @dataclass(frozen=True, slots=True)

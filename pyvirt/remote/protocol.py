@@ -10,68 +10,69 @@ a domain job), which we honour by never queueing them behind anything.
 
 from __future__ import annotations
 
-import struct
-from dataclasses import dataclass
-from typing import Any, Generic, NamedTuple, TypeVar
+from typing import Any, NamedTuple
 
 from pyvirt.drivers.base import DomainRef, SnapshotRef, StoragePoolRef, StorageVolRef
+
+# The handshake, the light reads and the shared building blocks are declared in protocol_core
+# (one-shot clients import only that) and re-exported here ("X as X", which mypy requires),
+# so this module stays the one place to look a procedure up.
+# ruff: noqa: PLC0414
+# isort: off
+from pyvirt.remote.protocol_core import (
+    A as A,
+    AUTH_LIST as AUTH_LIST,
+    AUTH_TYPE_LIST_MAX as AUTH_TYPE_LIST_MAX,
+    CONNECT_CLOSE as CONNECT_CLOSE,
+    CONNECT_LIST_ALL_DOMAINS as CONNECT_LIST_ALL_DOMAINS,
+    CONNECT_OPEN as CONNECT_OPEN,
+    DOM_ARGS as DOM_ARGS,
+    DOM_FLAGS_ARGS as DOM_FLAGS_ARGS,
+    DOM_RET as DOM_RET,
+    DOMAIN_GET_STATE as DOMAIN_GET_STATE,
+    DOMAIN_LIST_MAX as DOMAIN_LIST_MAX,
+    DOMAIN_LOOKUP_BY_ID as DOMAIN_LOOKUP_BY_ID,
+    DOMAIN_LOOKUP_BY_NAME as DOMAIN_LOOKUP_BY_NAME,
+    DOMAIN_LOOKUP_BY_UUID as DOMAIN_LOOKUP_BY_UUID,
+    I as I,
+    PROGRAM as PROGRAM,
+    R as R,
+    S as S,
+    STRING_MAX as STRING_MAX,
+    U as U,
+    UH as UH,
+    V as V,
+    VERSION as VERSION,
+    AuthListRet as AuthListRet,
+    DomArgs as DomArgs,
+    DomFlagsArgs as DomFlagsArgs,
+    DomRet as DomRet,
+    GetStateRet as GetStateRet,
+    ListAllDomainsArgs as ListAllDomainsArgs,
+    ListAllDomainsRet as ListAllDomainsRet,
+    LookupByIdArgs as LookupByIdArgs,
+    LookupByNameArgs as LookupByNameArgs,
+    LookupByUuidArgs as LookupByUuidArgs,
+    NonnullDomain as NonnullDomain,
+    NonnullString as NonnullString,
+    OpenArgs as OpenArgs,
+    OptDomain as OptDomain,
+    OptString as OptString,
+    Procedure as Procedure,
+    Uuid as Uuid,
+    _m as _m,
+    _p as _p,
+    api_error_domain as api_error_domain,
+    api_name as api_name,
+)
+# isort: on
 from pyvirt.rpc import xdr
 from pyvirt.rpc.typedparams import TypedParam, params_array
 
-PROGRAM = 0x20008086
-VERSION = 1
-
-STRING_MAX = 4194304
-DOMAIN_LIST_MAX = 16384
-AUTH_TYPE_LIST_MAX = 20
 SECURITY_MODEL_MAX = 257  # VIR_SECURITY_MODEL_BUFLEN
 SECURITY_DOI_MAX = 257  # VIR_SECURITY_DOI_BUFLEN
 SECURITY_LABEL_MAX = 4097  # VIR_SECURITY_LABEL_BUFLEN
 DOMAIN_MESSAGES_MAX = 2048
-
-A = TypeVar("A")
-R = TypeVar("R")
-
-# ----------------------------------------------------------------------------- base types
-
-NonnullString = xdr.String(STRING_MAX)
-OptString = xdr.Optional(NonnullString)  # remote_string
-Uuid = xdr.FixedOpaque(16)
-
-
-class _NonnullDomainCodec(xdr.StructCodec[DomainRef]):
-    """remote_nonnull_domain is exactly DomainRef (name, uuid, id), so replies need no copying.
-
-    It is in nearly every call and in every listAllDomains entry, so pack/unpack are written
-    out by hand instead of going through the generic per-field loop (~4x faster).
-    """
-
-    def pack(self, out: bytearray, v: DomainRef) -> None:
-        b = v.name.encode()
-        n = len(b)
-        if n > STRING_MAX or len(v.uuid) != 16:
-            super().pack(out, v)  # the generic path raises the precise XdrError
-            return
-        out += _U32.pack(n)
-        out += b
-        out += _PAD[n & 3]
-        out += v.uuid
-        out += _I32.pack(v.id)
-
-    def unpack(self, buf: xdr.Buffer, off: int) -> tuple[DomainRef, int]:
-        name, off = NonnullString.unpack(buf, off)
-        end = off + 20
-        if end > len(buf):
-            raise xdr.XdrError(f"XDR data truncated: need 20 bytes at offset {off}")
-        return DomainRef(name, bytes(buf[off : off + 16]), _I32.unpack_from(buf, off + 16)[0]), end
-
-
-_U32 = struct.Struct(">I")
-_I32 = struct.Struct(">i")
-_PAD = (b"", b"\0\0\0", b"\0\0", b"\0")
-NonnullDomain: xdr.StructCodec[DomainRef] = _NonnullDomainCodec(DomainRef, (NonnullString, Uuid, xdr.Int))
-OptDomain = xdr.Optional(NonnullDomain)  # remote_domain
-
 
 # ----------------------------------------------------------------------------- structs
 # NamedTuples, not dataclasses: typed immutable records that cost a quarter of a dataclass
@@ -80,34 +81,12 @@ OptDomain = xdr.Optional(NonnullDomain)  # remote_domain
 # procedures (a domain alone, a domain and flags) are declared once.
 
 
-class DomArgs(NamedTuple):
-    dom: DomainRef
-
-
-class DomFlagsArgs(NamedTuple):
-    dom: DomainRef
-    flags: int
-
-
-class DomRet(NamedTuple):
-    dom: DomainRef
-
-
-class AuthListRet(NamedTuple):
-    types: list[int]
-
-
 class SupportsFeatureArgs(NamedTuple):
     feature: int
 
 
 class SupportsFeatureRet(NamedTuple):
     supported: int
-
-
-class OpenArgs(NamedTuple):
-    name: str | None
-    flags: int
 
 
 class GetUriRet(NamedTuple):
@@ -165,39 +144,12 @@ class NodeGetInfoRet(NamedTuple):
     threads: int
 
 
-class ListAllDomainsArgs(NamedTuple):
-    need_results: int
-    flags: int
-
-
-class ListAllDomainsRet(NamedTuple):
-    domains: list[DomainRef]
-    ret: int
-
-
-class LookupByNameArgs(NamedTuple):
-    name: str
-
-
-class LookupByUuidArgs(NamedTuple):
-    uuid: bytes
-
-
-class LookupByIdArgs(NamedTuple):
-    id: int
-
-
 class GetInfoRet(NamedTuple):
     state: int
     maxMem: int
     memory: int
     nrVirtCpu: int
     cpuTime: int
-
-
-class GetStateRet(NamedTuple):
-    state: int
-    reason: int
 
 
 class GetXmlDescRet(NamedTuple):
@@ -379,12 +331,6 @@ class AgentLifecycleMsg(NamedTuple):
     reason: int
 
 
-S = xdr.struct_codec
-I, U, UH = xdr.Int, xdr.UInt, xdr.UHyper
-
-DOM_ARGS = S(DomArgs, NonnullDomain)
-DOM_FLAGS_ARGS = S(DomFlagsArgs, NonnullDomain, U)
-DOM_RET = S(DomRet, NonnullDomain)
 LIFECYCLE_MSG = S(LifecycleMsg, NonnullDomain, I, I)
 REBOOT_MSG = S(RebootMsg, NonnullDomain)
 BLOCK_JOB_MSG = S(BlockJobMsg, NonnullDomain, NonnullString, I, I)
@@ -395,87 +341,6 @@ DEVICE_REMOVED_MSG = S(DeviceRemovedMsg, NonnullDomain, NonnullString)
 # ----------------------------------------------------------------------------- procedures
 
 
-@dataclass(frozen=True, slots=True)
-class Procedure(Generic[A, R]):
-    number: int
-    name: str  # REMOTE_PROC_<name>
-    args: xdr.Codec[A]
-    ret: xdr.Codec[R]
-    args_struct: str | None = None  # the spec's struct name, for the conformance test
-    ret_struct: str | None = None
-    readonly: bool = True
-    high: bool = False
-    message: bool = False  # an event the server sends, not a call
-
-    @property
-    def api(self) -> str:
-        """The public API behind the call, as libvirt names it in errors (virDomainDefineXML)."""
-        return api_name(self.name)
-
-
-def api_name(proc_name: str) -> str:
-    """REMOTE_PROC_ name -> C API name: DOMAIN_GET_JOB_INFO -> virDomainGetJobInfo."""
-    return "vir" + "".join(_ACRONYMS.get(w, w.capitalize()) for w in proc_name.split("_"))
-
-
-def api_error_domain(proc_name: str) -> int:
-    """The VIR_FROM_* of the public API's source file (libvirt-domain.c reports VIR_FROM_DOMAIN...)."""
-    for key, dom in _API_DOMAINS:
-        if key in proc_name:
-            return dom
-    return 0  # libvirt-host.c: VIR_FROM_NONE
-
-
-_ACRONYMS = {
-    w: w for w in ("XML", "UUID", "ID", "OS", "URI", "CPU", "FS", "PM", "MAC", "IP", "SCSI", "USB", "PCI")
-} | {"IOTHREAD": "IOThread", "IOTHREADS": "IOThreads", "NWFILTER": "NWFilter"}
-# (substring of the procedure name, VIR_FROM_*) - first match wins
-_API_DOMAINS = (
-    ("DOMAIN_SNAPSHOT", 35),
-    ("DOMAIN_CHECKPOINT", 69),
-    ("NWFILTER", 33),
-    ("NETWORK", 19),
-    ("STORAGE", 18),
-    ("NODE_DEVICE", 22),
-    ("INTERFACE", 26),
-    ("SECRET", 30),
-    ("DOMAIN", 20),
-)
-
-
-V = xdr.VOID
-
-
-def _p(
-    number: int,
-    name: str,
-    args: xdr.Codec[A],
-    ret: xdr.Codec[R],
-    *,
-    rw: bool = False,
-    high: bool = False,
-    a: str | None = None,
-    r: str | None = None,
-) -> Procedure[A, R]:
-    low = "remote_" + name.lower()
-    return Procedure(
-        number,
-        name,
-        args,
-        ret,
-        (a or low + "_args") if not isinstance(args, xdr.Void) else None,
-        (r or low + "_ret") if not isinstance(ret, xdr.Void) else None,
-        readonly=not rw,
-        high=high,
-    )
-
-
-def _m(number: int, name: str, codec: xdr.Codec[Any]) -> Procedure[Any, Any]:
-    return Procedure(number, name, codec, V, "remote_" + name.lower() + "_msg", None, message=True)
-
-
-CONNECT_OPEN = _p(1, "CONNECT_OPEN", S(OpenArgs, OptString, U), V, high=True)
-CONNECT_CLOSE = _p(2, "CONNECT_CLOSE", V, V, high=True)
 CONNECT_GET_TYPE = _p(3, "CONNECT_GET_TYPE", V, S(GetTypeRet, NonnullString), high=True)
 CONNECT_GET_VERSION = _p(4, "CONNECT_GET_VERSION", V, S(GetVersionRet, UH), high=True)
 CONNECT_GET_MAX_VCPUS = _p(
@@ -513,13 +378,6 @@ CONNECT_LIST_DEFINED_DOMAINS = _p(
     S(ListDefinedDomainsRet, xdr.Array(NonnullString, DOMAIN_LIST_MAX)),
     high=True,
 )
-DOMAIN_LOOKUP_BY_ID = _p(22, "DOMAIN_LOOKUP_BY_ID", S(LookupByIdArgs, I), DOM_RET, high=True)
-DOMAIN_LOOKUP_BY_NAME = _p(
-    23, "DOMAIN_LOOKUP_BY_NAME", S(LookupByNameArgs, NonnullString), DOM_RET, high=True
-)
-DOMAIN_LOOKUP_BY_UUID = _p(
-    24, "DOMAIN_LOOKUP_BY_UUID", S(LookupByUuidArgs, Uuid), DOM_RET, high=True
-)
 CONNECT_NUM_OF_DEFINED_DOMAINS = _p(
     25,
     "CONNECT_NUM_OF_DEFINED_DOMAINS",
@@ -550,7 +408,6 @@ CONNECT_GET_HOSTNAME = _p(
 CONNECT_SUPPORTS_FEATURE = _p(
     60, "CONNECT_SUPPORTS_FEATURE", S(SupportsFeatureArgs, I), S(SupportsFeatureRet, I), high=True
 )
-AUTH_LIST = _p(66, "AUTH_LIST", V, S(AuthListRet, xdr.Array(I, AUTH_TYPE_LIST_MAX)), high=True)
 CONNECT_GET_URI = _p(110, "CONNECT_GET_URI", V, S(GetUriRet, NonnullString), high=True)
 DOMAIN_GET_SECURITY_LABEL = _p(
     121,
@@ -589,14 +446,6 @@ DOMAIN_UNDEFINE_FLAGS = _p(231, "DOMAIN_UNDEFINE_FLAGS", DOM_FLAGS_ARGS, V, rw=T
 DOMAIN_DESTROY_FLAGS = _p(234, "DOMAIN_DESTROY_FLAGS", DOM_FLAGS_ARGS, V, rw=True)
 DOMAIN_RESET = _p(245, "DOMAIN_RESET", DOM_FLAGS_ARGS, V, rw=True)
 DOMAIN_SHUTDOWN_FLAGS = _p(258, "DOMAIN_SHUTDOWN_FLAGS", DOM_FLAGS_ARGS, V, rw=True)
-DOMAIN_GET_STATE = _p(212, "DOMAIN_GET_STATE", DOM_FLAGS_ARGS, S(GetStateRet, I, I), high=True)
-CONNECT_LIST_ALL_DOMAINS = _p(
-    273,
-    "CONNECT_LIST_ALL_DOMAINS",
-    S(ListAllDomainsArgs, I, U),
-    S(ListAllDomainsRet, xdr.Array(NonnullDomain, DOMAIN_LIST_MAX), U),
-    high=True,
-)
 CONNECT_DOMAIN_EVENT_CALLBACK_REGISTER_ANY = _p(
     316,
     "CONNECT_DOMAIN_EVENT_CALLBACK_REGISTER_ANY",

@@ -3,7 +3,7 @@
 ``pyvirsh list`` against a running pyvirtd needs a handful of calls in a row and no events,
 streams or keepalive; the asyncio client (:mod:`.client`) brings asyncio, the RPC client
 machinery and the whole driver surface with it. This client sends the same packets
-(:mod:`pyvirt.rpc.packet` framing, :mod:`.protocol`'s declarations and codecs) over a plain
+(:mod:`pyvirt.rpc.packet` framing, the declarations and codecs of :mod:`.protocol_core`) over a plain
 blocking socket, one call at a time, and serves only what the light commands use.
 
 Its coroutine methods carry the :class:`pyvirt.drivers.base.Driver` names and never
@@ -15,7 +15,7 @@ from __future__ import annotations
 import socket
 
 from pyvirt.errors import ErrorCode, ErrorDomain, VirtError
-from pyvirt.remote import protocol as P
+from pyvirt.remote import protocol_core as P  # not protocol: only these few calls
 from pyvirt.rpc import packet as pk
 from pyvirt.rpc import xdr
 
@@ -23,7 +23,7 @@ TYPE_CHECKING = False  # typing stays off the one-shot path (it imports re)
 if TYPE_CHECKING:
     from typing import Any, TypeVar
 
-    from pyvirt.drivers.base import DomainRef
+    from pyvirt.drivers.refs import DomainRef
 
     R = TypeVar("R")
 

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import struct
 from collections.abc import Iterator
-from dataclasses import dataclass
 from enum import IntEnum
+from typing import NamedTuple
 
 from pyvirt.errors import ErrorCode, ErrorDomain, ErrorLevel, RPCError, VirtError
 from pyvirt.rpc import xdr
@@ -52,8 +52,9 @@ _HDR = struct.Struct(">IIiiIi")
 _FRAME = struct.Struct(">IIIiiIi")
 
 
-@dataclass(frozen=True, slots=True)
-class Header:
+# Records are NamedTuples rather than dataclasses: every client imports this module, and
+# ``dataclasses`` (with inspect/ast) was a third of a one-shot ``pyvirsh list``'s imports.
+class Header(NamedTuple):
     prog: int
     vers: int
     proc: int
@@ -131,21 +132,18 @@ class FrameReader:
 # ----------------------------------------------------------------------------- errors
 
 
-@dataclass(frozen=True, slots=True)
-class ErrDomain:
+class ErrDomain(NamedTuple):
     name: str
     uuid: bytes
     id: int
 
 
-@dataclass(frozen=True, slots=True)
-class ErrNetwork:
+class ErrNetwork(NamedTuple):
     name: str
     uuid: bytes
 
 
-@dataclass(slots=True)
-class RemoteError:
+class RemoteError(NamedTuple):
     """virNetMessageError / remote_error."""
 
     code: int

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import struct
 from collections.abc import Callable, Sequence
-from dataclasses import fields as dc_fields
 from enum import IntEnum
 from typing import Any, Generic, Protocol, TypeVar
 
@@ -343,7 +342,13 @@ class StructCodec(Generic[T]):
     def __init__(self, cls: type[T], codecs: Sequence[Codec[Any]]) -> None:
         # NamedTuple records (cheap to declare: protocol modules define dozens) or dataclasses
         fields = getattr(cls, "_fields", None)
-        names = list(fields) if fields is not None else [f.name for f in dc_fields(cls)]  # type: ignore[arg-type]
+        if fields is None and not hasattr(cls, "__dataclass_fields__"):
+            fields = getattr(cls, "__match_args__", None)  # hand-written records (drivers.refs)
+        if fields is None:
+            from dataclasses import fields as dc_fields  # only here: one-shot clients skip it
+
+            fields = [f.name for f in dc_fields(cls)]  # type: ignore[arg-type]
+        names = list(fields)
         if len(names) != len(codecs):
             raise TypeError(f"{cls.__name__}: {len(names)} fields but {len(codecs)} codecs")
         self.cls = cls

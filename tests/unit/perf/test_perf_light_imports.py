@@ -71,10 +71,13 @@ print("\\nMODULES=" + json.dumps(mods), file=sys.stderr)
 sys.exit(code)
 """
 
-# The blocking client reuses protocol.py's declarations (dataclasses, typing, the driver
-# records); what it must not bring is the asyncio client and the driver proper.
+# The blocking client declares its calls in protocol_core (typing's NamedTuple, the xdr
+# codecs); it must not bring the asyncio client, the driver proper, the full procedure table
+# (protocol.py), the Driver ABC (drivers.base) or dataclasses (with inspect and ast).
 HEAVY_REMOTE = ("asyncio", "lxml", "pyvirt.remote.client", "pyvirt.rpc.client", "pyvirt.aio",
-                "pyvirt.drivers.qemu.driver", "pyvirt.drivers.test.driver", "ssl")
+                "pyvirt.drivers.qemu.driver", "pyvirt.drivers.test.driver", "ssl",
+                "pyvirt.remote.protocol", "pyvirt.drivers.base", "pyvirt.rpc.typedparams",
+                "dataclasses", "inspect", "ast")
 
 
 def test_light_commands_through_a_daemon_skip_asyncio(tmp_path: Path) -> None:
