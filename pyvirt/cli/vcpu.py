@@ -94,6 +94,10 @@ def cmd_vcpupin(ctl: Ctl, a: BoundArgs) -> None:
         raise CmdFailed("vcpupin: Invalid vCPU number.")
     mlen = maplen(ncpus)
     if cpulist is None:
+        if flags & _AFFECT_CONFIG and not ctl.call(ctl.conn.is_persistent(dom)):
+            raise CmdFailed("cannot get vcpupin for transient domain")
+        if flags & _AFFECT_LIVE and not ctl.call(ctl.conn.is_active(dom)):
+            raise CmdFailed("cannot get vcpupin for offline domain")
         count = _vcpu_count(ctl, dom, flags | _VCPU_MAXIMUM)
         if vcpu is not None and vcpu >= count:
             live = flags & _AFFECT_LIVE or (not flags & _AFFECT_CONFIG and ctl.call(ctl.conn.is_active(dom)))
@@ -139,11 +143,12 @@ def cmd_vcpucount(ctl: Ctl, a: BoundArgs) -> None:
         raise CmdFailed("Options --active and --maximum are mutually exclusive")
     if not (maximum or active or guest or flags or a.flag("current")):
         active_dom = ctl.call(ctl.conn.is_active(dom))
+        persistent = ctl.call(ctl.conn.is_persistent(dom))
         out = []
         for kind, kflag in (("maximum", _VCPU_MAXIMUM), ("current", 0)):
             for where, wflag in (("config", _AFFECT_CONFIG), ("live", _AFFECT_LIVE)):
-                if wflag == _AFFECT_LIVE and not active_dom:
-                    continue  # virsh skips the live rows of an inactive domain
+                if (wflag == _AFFECT_LIVE and not active_dom) or (wflag == _AFFECT_CONFIG and not persistent):
+                    continue  # virsh skips live rows of an inactive domain, config rows of a transient one
                 n = _vcpu_count(ctl, dom, kflag | wflag)
                 out.append(f"{kind:<12} {where:<12} {n:3d}\n")
         ctl.print("".join(out))
