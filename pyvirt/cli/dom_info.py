@@ -8,13 +8,23 @@ TYPE_CHECKING = False  # not typing: it imports re, off pyvirsh's start-up path
 from pyvirt.cli.ctl import CmdFailed, Ctl
 from pyvirt.cli.fmt import kv, reason_name, state_name, table
 from pyvirt.cli.spec import BoundArgs
-from pyvirt.enums import ListDomainsFlags, XMLFlags
 from pyvirt.errors import ErrorCode, VirtError
 
 if TYPE_CHECKING:
     import xml.etree.ElementTree as ET
 
     from pyvirt.drivers.base import DomainRef  # annotations only: the list path stays light
+
+
+class ListDomainsFlags:
+    """virConnectListAllDomainsFlags (pyvirt.enums.ListDomainsFlags) as plain ints: building
+    the enum module's IntEnums is ~3 ms of every pyvirsh start; tests/unit/perf checks they
+    agree."""
+
+    ACTIVE, INACTIVE, PERSISTENT, TRANSIENT = 1, 2, 4, 8
+    RUNNING, PAUSED, SHUTOFF, OTHER = 16, 32, 64, 128
+    MANAGEDSAVE, NO_MANAGEDSAVE, AUTOSTART, NO_AUTOSTART = 256, 512, 1024, 2048
+    HAS_SNAPSHOT, NO_SNAPSHOT, HAS_CHECKPOINT, NO_CHECKPOINT = 4096, 8192, 16384, 32768
 
 
 def _uuid_str(raw: bytes) -> str:
@@ -191,6 +201,8 @@ def cmd_domuuid(ctl: Ctl, a: BoundArgs) -> None:
 
 
 def cmd_dumpxml(ctl: Ctl, a: BoundArgs) -> None:
+    from pyvirt.enums import XMLFlags  # here: the enums stay off the light commands' path
+
     d = ctl.domain(a.req("domain"))
     flags = 0
     for opt, bit in (("inactive", XMLFlags.INACTIVE), ("security-info", XMLFlags.SECURE),
@@ -204,6 +216,8 @@ def cmd_dumpxml(ctl: Ctl, a: BoundArgs) -> None:
 
 def _domain_xml(ctl: Ctl, d: DomainRef, inactive: bool) -> ET.Element:
     import xml.etree.ElementTree as ET
+
+    from pyvirt.enums import XMLFlags
 
     with ctl.failing("Failed to get domain XML"):
         xml = ctl.call(ctl.conn.get_xml_desc(d, XMLFlags.INACTIVE if inactive else 0))

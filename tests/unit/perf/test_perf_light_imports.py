@@ -77,7 +77,7 @@ sys.exit(code)
 HEAVY_REMOTE = ("asyncio", "lxml", "pyvirt.remote.client", "pyvirt.rpc.client", "pyvirt.aio",
                 "pyvirt.drivers.qemu.driver", "pyvirt.drivers.test.driver", "ssl",
                 "pyvirt.remote.protocol", "pyvirt.drivers.base", "pyvirt.rpc.typedparams",
-                "dataclasses", "inspect", "ast")
+                "dataclasses", "inspect", "ast", "pyvirt.enums")
 
 
 def test_light_commands_through_a_daemon_skip_asyncio(tmp_path: Path) -> None:
@@ -95,3 +95,18 @@ def test_light_commands_through_a_daemon_skip_asyncio(tmp_path: Path) -> None:
     assert "error: failed to get domain 'nosuch'" in p.stderr and p.returncode == 1
     assert "pyvirt.remote.syncclient" in mods
     assert not sorted(mods & set(HEAVY_REMOTE))
+
+
+def test_cli_spelled_out_constants_match_the_enums() -> None:
+    """dom_info and fmt spell virDomainState / list flags out to keep pyvirt.enums off the
+    light path; they must keep meaning what the enums say."""
+    from pyvirt.cli import dom_info, fmt
+    from pyvirt.enums import DomainState, ListDomainsFlags
+
+    for m in ListDomainsFlags:
+        assert getattr(dom_info.ListDomainsFlags, m.name) == m.value, m.name
+    assert len(fmt._REASONS) == len(fmt.STATE_NAMES) == len(DomainState)
+    assert fmt.reason_name(DomainState.SHUTOFF, 2) == "destroyed"
+    assert fmt.reason_name(DomainState.PAUSED, 1) == "user"
+    assert fmt.reason_name(DomainState.CRASHED, 1) == "panicked"
+    assert fmt.reason_name(len(DomainState), 0) == "unknown"
