@@ -96,6 +96,27 @@ def set_disk_chain(disk: DiskDef, chain: list[ChainLayer], next_index: int,
     return next_index
 
 
+def start_indexes(chains: list[list[ChainLayer]]) -> list[list[int]]:
+    """The source indexes libvirt 9.0 gives the chains of a starting domain's disks
+    (``chains`` in disk order, top first; empty for a drive without media).
+
+    Checked against libvirtd: every disk's top image first, numbered from the last disk up
+    (an empty CD-ROM takes one too), then the backing images, again from the last disk up
+    and each chain top down - so of two disks vda (top + base) and vdb (top + 2 backing)
+    vdb's top is 1, vda's 2, vdb's backing images 3 and 4 and vda's base 5.
+    """
+    out: list[list[int]] = [[] for _ in chains]
+    n = 1
+    for i in reversed(range(len(chains))):
+        out[i].append(n)
+        n += 1
+    for i in reversed(range(len(chains))):
+        for _ in chains[i][1:]:
+            out[i].append(n)
+            n += 1
+    return [idx[:len(c)] for idx, c in zip(out, chains, strict=True)]
+
+
 def _indexes(disk: DiskDef) -> dict[str, int]:
     """path -> index of every image a disk's XML shows."""
     out: dict[str, int] = {}

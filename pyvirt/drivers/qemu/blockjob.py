@@ -240,18 +240,22 @@ class BlockJobs:
     async def chains_into_model(self, m: DomainDef, mon: QMPMonitor) -> None:
         """At start: put every disk's chain (query-block) into the runtime model before
         the first live XML is formatted - no second parse, format or status write."""
-        from pyvirt.drivers.qemu.backingchain import set_disk_chain
+        from pyvirt.drivers.qemu.backingchain import set_disk_chain, start_indexes
         from pyvirt.drivers.qemu.monitor import QMPClosed, QMPCommandError
 
         try:
             blocks = await mon.execute("query-block")
         except (QMPClosed, QMPCommandError):
             return
-        next_index = 1
+        chains: list[list[ChainLayer]] = []
         for d in m.devices.disks:
             entry = self._block_entry(blocks, d.alias)
-            if entry is not None and "inserted" in entry:
-                next_index = set_disk_chain(d, chain_from_image_info(entry["inserted"].get("image") or {}), next_index)
+            chains.append(chain_from_image_info(entry["inserted"].get("image") or {})
+                          if entry is not None and "inserted" in entry else [])
+        # libvirt's numbering (from the last disk up), not definition order
+        for d, chain, idx in zip(m.devices.disks, chains, start_indexes(chains), strict=True):
+            if chain:
+                set_disk_chain(d, chain, 0, {layer.path: i for layer, i in zip(chain, idx, strict=True)})
 
     # ------------------------------------------------------------------ start jobs
     async def commit(self, obj: DomainObj, disk: str, base: str | None, top: str | None,
