@@ -90,8 +90,8 @@ def cmd_vcpupin(ctl: Ctl, a: BoundArgs) -> None:
     dom = ctl.domain(a.req("domain"))
     vcpu = a.int("vcpu")
     cpulist = a.get("cpulist")
-    if vcpu is not None and vcpu < 0:
-        raise CmdFailed("vcpupin: Invalid vCPU number.")
+    if vcpu is not None and vcpu < 0:  # an unsigned option in virsh
+        raise CmdFailed(f"Numeric value '{a.get('vcpu')}' for <vcpu> option is malformed or out of range")
     mlen = maplen(ncpus)
     if cpulist is None:
         if flags & _AFFECT_CONFIG and not ctl.call(ctl.conn.is_persistent(dom)):
