@@ -180,15 +180,14 @@ def _controllers(d: DomainDef) -> None:
 
 def _chardevs(d: DomainDef) -> None:
     devs = d.devices
+    # a serial/parallel without a port gets the highest port of its group + 1 (libvirt 9.0,
+    # checked with libvirtd and test:///default: ports 2, -, 0, - become 2, 3, 0, 4)
     for group in (devs.serials, devs.parallels):
-        ports = {c.target_port for c in group if c.target_port is not None}
-        nxt = 0
+        top = max((c.target_port for c in group if c.target_port is not None), default=-1)
         for ch in group:
             if ch.target_port is None:
-                while nxt in ports:
-                    nxt += 1
-                ch.target_port = nxt
-                ports.add(nxt)
+                top += 1
+                ch.target_port = top
     for ch in devs.channels:
         if ch.target_type is None:
             raise XMLError("XML error: unknown target type '' specified for character device")
@@ -206,13 +205,16 @@ def _chardevs(d: DomainDef) -> None:
         if not devs.serials:
             devs.serials.append(_copy_chardev(con, ChardevKind.SERIAL, None))
         else:
-            # the console is serial 0 seen from the other side: same backend
+            # the console is serial 0 seen from the other side: same backend and port
             _share_source(devs.serials[0], con)
+            con.target_port = devs.serials[0].target_port
     elif devs.serials and devs.serials[0].target_type in _CONSOLE_SERIALS:
+        mirror = _copy_chardev(devs.serials[0], ChardevKind.CONSOLE, "serial")
+        mirror.target_port = devs.serials[0].target_port  # serial 0's port, as libvirt shows it
         if not devs.consoles:
-            devs.consoles.append(_copy_chardev(devs.serials[0], ChardevKind.CONSOLE, "serial"))
+            devs.consoles.append(mirror)
         elif devs.consoles[0].target_type not in (None, "serial"):
-            devs.consoles.insert(0, _copy_chardev(devs.serials[0], ChardevKind.CONSOLE, "serial"))
+            devs.consoles.insert(0, mirror)
 
 
 # serial target types a serial console can mirror (libvirt's console compat)

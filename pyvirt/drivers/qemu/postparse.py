@@ -117,9 +117,11 @@ def _mirror_console(defn: DomainDef) -> None:
     for ser in devs.serials:
         if not ser.target_type or str(ser.target_type) == "serial":
             ser.target_type = "isa-serial"
-    for i, ser in enumerate(devs.serials):
-        if ser.target_port is None:
-            ser.target_port = i
+    top = max((int(s.target_port) for s in devs.serials if s.target_port is not None), default=-1)
+    for ser in devs.serials:
+        if ser.target_port is None:  # highest used port + 1, as the generic layer does
+            top += 1
+            ser.target_port = top
 
 
 # ----------------------------------------------------------------------------- controllers
