@@ -39,13 +39,17 @@ def _mask(text: str) -> str:
     return text
 
 
-def run_both(line: str) -> tuple[tuple[str, str, int], ...]:
+NODE_XML = (REPO / ".." / "shared" / "libvirt-testdata" / "extra-libvirt-11.3.0" / "examples" / "xml" / "test"
+            / "testnode.xml")
+
+
+def run_both(line: str, uri: str = "test:///default") -> tuple[tuple[str, str, int], ...]:
     env = {k: v for k, v in os.environ.items() if k not in ("LIBVIRT_DEFAULT_URI", "VIRSH_DEFAULT_CONNECT_URI")}
     env["PYTHONPATH"] = str(REPO) + os.pathsep + env.get("PYTHONPATH", "")
     env["LC_ALL"] = "C"
     out = []
     for argv0 in ([VIRSH or "virsh"], [sys.executable, "-m", "pyvirt.cli"]):
-        p = subprocess.run([*argv0, "-c", "test:///default", line], env=env, capture_output=True,
+        p = subprocess.run([*argv0, "-c", uri, line], env=env, capture_output=True,
                            text=True, timeout=60, check=False)
         out.append((_mask(p.stdout), _mask(p.stderr), p.returncode))
     return tuple(out)
@@ -101,3 +105,15 @@ def test_same_output(line: str) -> None:
     assert ours[0] == real[0], f"stdout differs for {line!r}"
     assert ours[1] == real[1], f"stderr differs for {line!r}"
     assert ours[2] == real[2], f"exit code differs for {line!r}"
+
+
+def test_node_file_snapshots_and_vcpus() -> None:
+    """A node file's domains: floppy disks (internal), disk order of the re-parsed copy
+    libvirt snapshots, and vCPU affinity over the whole topology (128 CPUs there)."""
+    if not NODE_XML.exists():
+        pytest.skip(f"libvirt test data not found at {NODE_XML}")
+    line = ("snapshot-create-as fv0 s1; snapshot-dumpxml fv0 s1; snapshot-create-as fc4 a; snapshot-list fc4; "
+            "snapshot-dumpxml fc4 a; vcpuinfo fv0; vcpupin fv0; nodecpumap; vcpucount fc4")
+    real, ours = run_both(line, f"test://{NODE_XML.resolve()}")
+    assert "fda" in real[0]
+    assert ours == real

@@ -21,6 +21,7 @@ from pyvirt.errors import ErrorCode, ErrorDomain, VirtError
 
 if TYPE_CHECKING:
     from pyvirt.conf.snapshot import DomainSnapshotDef
+    from pyvirt.drivers.test.domxml import DomainDoc
     from pyvirt.drivers.test.node import TestDomainObj, TestNode
 
 # VIR_DOMAIN_SNAPSHOT_* flag bits the test driver honours (conf/snapshot.py has the enums;
@@ -66,16 +67,16 @@ def _unsupported_flags(flags: int, fn: str) -> VirtError:
     return _err(ErrorCode.INVALID_ARG, f"unsupported flags (0x{flags:x}) in function {fn}")
 
 
-def _disk_targets(obj: TestDomainObj) -> list[tuple[str, bool]]:
+def _disk_targets(doc: DomainDoc) -> list[tuple[str, bool]]:
     """(target dev, takes an internal snapshot) for each disk of the definition."""
-    devices = obj.doc.root.find("devices")
+    devices = doc.root.find("devices")
     out: list[tuple[str, bool]] = []
     for disk in devices.findall("disk") if devices is not None else []:
         target = disk.find("target")
         if target is None or target.get("dev") is None:
             continue
-        # read-only media (cdrom, floppy, <readonly/>) cannot hold an internal snapshot
-        ro = disk.get("device") in ("cdrom", "floppy") or disk.find("readonly") is not None
+        # read-only media (a cdrom is always read-only) cannot hold an internal snapshot
+        ro = disk.get("device") == "cdrom" or disk.find("readonly") is not None
         out.append((target.get("dev", ""), not ro))
     return out
 
@@ -124,6 +125,7 @@ class TestSnapshotMixin:
             SnapshotLocation,
             SnapshotState,
         )
+        from pyvirt.drivers.test.node import persistent_copy
 
         if flags & ~_CREATE_OK:
             raise _unsupported_flags(flags, "testDomainSnapshotCreateXML")
@@ -144,7 +146,10 @@ class TestSnapshotMixin:
                 defn.memory = SnapshotLocation.INTERNAL if obj.active else SnapshotLocation.NO
             given = {d.name: d for d in defn.disks}
             disks = []
-            for dev, internal in _disk_targets(obj):
+            # libvirt snapshots a copy of the definition made by formatting and re-parsing
+            # it (virDomainDefCopy), whose disk order can differ from the live XML's
+            copy = persistent_copy(obj.doc)
+            for dev, internal in _disk_targets(copy):
                 d = given.pop(dev, None) or SnapshotDiskDef(name=dev)
                 if d.snapshot is None:
                     d.snapshot = SnapshotLocation.INTERNAL if internal else SnapshotLocation.NO
@@ -153,7 +158,7 @@ class TestSnapshotMixin:
                 raise VirtError(f"unsupported configuration: no disk named '{next(iter(given))}'",
                                 ErrorCode.CONFIG_UNSUPPORTED, ErrorDomain.DOMAIN_SNAPSHOT)
             defn.disks = disks
-            defn.set_domain_xml(obj.doc.format(None))
+            defn.set_domain_xml(copy.format(None))
             defn.parent = obj.current_snapshot
         if flags & _CREATE_NO_METADATA:
             return SnapshotRef(dom, defn.name)

@@ -59,8 +59,13 @@ class TestVcpuMixin:
             raise _err(ErrorCode.INVALID_ARG, f"unsupported flags (0x{flags:x}) in function testNodeGetCPUMap")
         return TEST_CPU_MAP
 
+    def _host_cpus(self) -> int:
+        """libvirt's VIR_NODEINFO_MAXCPUS: every CPU of the topology, not just the active ones."""
+        n = self.node.node_info
+        return n.nodes * n.sockets * n.cores * n.threads
+
     def _affinity(self, obj: TestDomainObj, vcpu: int) -> bytes:
-        return obj.vcpu_pins.get(vcpu) or bitmap_all(self.node.node_info.cpus)
+        return obj.vcpu_pins.get(vcpu) or bitmap_all(self._host_cpus())
 
     async def get_vcpus(self, dom: DomainRef, maxinfo: int, maplen: int) -> tuple[list[VcpuInfo], bytes]:
         obj = self._obj(dom)
@@ -102,7 +107,7 @@ class TestVcpuMixin:
                        f"unsupported flags (0x{flags:x}) in function testDomainGetVcpuPinInfo")
         obj = self._obj(dom)
         pins = obj.vcpu_pins if obj.active and not flags & _AFFECT_CONFIG else {}
-        return [(pins.get(i) or bitmap_all(self.node.node_info.cpus))[:maplen].ljust(maplen, b"\0")
+        return [(pins.get(i) or bitmap_all(self._host_cpus()))[:maplen].ljust(maplen, b"\0")
                 for i in range(min(ncpumaps, obj.doc.vcpus))]
 
     async def get_vcpus_flags(self, dom: DomainRef, flags: int = 0) -> int:
