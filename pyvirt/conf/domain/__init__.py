@@ -161,21 +161,25 @@ class DomainDef:
         return unmodeled_paths(self)
 
 
-def parse_domain(xml: str, *, inactive: bool = False) -> DomainDef:
+def parse_domain(xml: str, *, inactive: bool = False, reread: bool = False) -> DomainDef:
     """Parse, fill generic defaults and validate. Raises :class:`pyvirt.errors.XMLError`,
     :class:`pyvirt.errors.ConfigUnsupported` or another VirtError with libvirt's code.
 
     ``inactive=True`` is libvirt's VIR_DOMAIN_DEF_PARSE_INACTIVE, used for everything a client
     sends (define, create, attach): runtime-only data in the XML (id, non-``ua-`` aliases, pty
     paths, disk source indexes, channel state, autoport VNC ports) is dropped. The default
-    keeps it, for reloading our own live/status XML."""
+    keeps it, for reloading our own live/status XML.
+
+    ``reread=True``: the XML is a definition a driver formatted and stored, and a running
+    libvirtd would still hold it in memory: ports libvirt numbers only at its first parse
+    (consoles) are kept as written (see postparse._chardevs)."""
     from pyvirt.conf.domain.parse import parse_domain_xml
     from pyvirt.conf.domain.postparse import postparse, strip_live
 
     d = parse_domain_xml(xml)
     if inactive:
         strip_live(d)
-    postparse(d)
+    postparse(d, reread=reread)
     return d
 
 

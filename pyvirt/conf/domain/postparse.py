@@ -33,13 +33,14 @@ _BUS_BY_PREFIX = (("hd", DiskBus.IDE), ("sd", DiskBus.SCSI), ("vd", DiskBus.VIRT
                   ("xvd", DiskBus.XEN), ("ubd", DiskBus.UML), ("fd", DiskBus.FDC))
 
 
-def postparse(d: DomainDef, *, mac_gen: Callable[[], str] | None = None) -> None:
+def postparse(d: DomainDef, *, mac_gen: Callable[[], str] | None = None,
+              reread: bool = False) -> None:
     _identity(d)
     _memory(d)
     _os(d)
     _disks(d)
     _controllers(d)
-    _chardevs(d)
+    _chardevs(d, reread)
     _misc_devices(d, mac_gen or random_mac)
     _unique_ids(d)
     _cputune(d)
@@ -178,7 +179,7 @@ def _controllers(d: DomainDef) -> None:
             idx.add(n)
 
 
-def _chardevs(d: DomainDef) -> None:
+def _chardevs(d: DomainDef, reread: bool = False) -> None:
     devs = d.devices
     # a serial/parallel without a port gets the highest port of its group + 1 (libvirt 9.0,
     # checked with libvirtd and test:///default: ports 2, -, 0, - become 2, 3, 0, 4)
@@ -191,9 +192,13 @@ def _chardevs(d: DomainDef) -> None:
     for ch in devs.channels:
         if ch.target_type is None:
             raise XMLError("XML error: unknown target type '' specified for character device")
-    # consoles are numbered by their position in the XML, whatever port they name
+    # consoles are numbered by their position in the XML, whatever port they name - at
+    # libvirtd's parse of client XML. The serial console it may insert below does not move
+    # the others, so re-reading our stored XML keeps their ports (else the virtio consoles
+    # of a guest with a serial would show 1, 2 here where libvirtd shows 0, 1).
     for i, con in enumerate(devs.consoles):
-        con.target_port = i
+        if not (reread and con.target_port is not None):
+            con.target_port = i
     # virDomainDefAddConsoleCompat: console 0 of an HVM guest mirrors serial 0.
     if d.os.type != "hvm":
         return

@@ -76,7 +76,7 @@ class DomainDefinition:
         """
         from pyvirt.conf.domain import parse_domain
 
-        return cls(parse_domain(xml))
+        return cls(parse_domain(xml, reread=True))
 
 
 @dataclass

@@ -90,3 +90,27 @@ def test_generic_ports_equal_the_real_test_driver(devices: str, tmp_path: Path) 
     got_serials, _, got_consoles = _ports(d)
     assert got_serials == want_serials
     assert got_consoles == want_consoles
+
+
+async def test_stored_definition_keeps_libvirtds_console_ports(tmp_path: Path) -> None:
+    """A fresh driver (as every one-shot pyvirsh is) re-reads the stored XML: the virtio
+    consoles keep ports 0 and 1 that libvirtd shows for this definition, not 1 and 2."""
+    import re
+
+    from pyvirt.drivers.qemu.driver import QemuDriver
+
+    uri = f"qemu:///embed?root={tmp_path}"
+    devices = ("<serial type='pty'><target port='2'/></serial>" + PTY
+               + "<serial type='pty'><target port='0'/></serial>" + VCON + VCON)
+    drv = await QemuDriver.open(uri)
+    try:
+        await drv.define_xml(_xml(devices))
+    finally:
+        await drv.close()
+    drv = await QemuDriver.open(uri)
+    try:
+        xml = await drv.get_xml_desc(await drv.lookup_by_name("t"))
+    finally:
+        await drv.close()
+    assert re.findall(r"<target type='(serial|virtio)' port='(\d+)'/>", xml) == [
+        ("serial", "2"), ("virtio", "0"), ("virtio", "1")]
