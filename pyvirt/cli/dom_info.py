@@ -5,10 +5,9 @@ from __future__ import annotations
 
 TYPE_CHECKING = False  # not typing: it imports re, off pyvirsh's start-up path
 
-from pyvirt.cli.ctl import CmdFailed, Ctl
+from pyvirt.cli.ctl import CmdFailed, Ctl, virt_error
 from pyvirt.cli.fmt import kv, reason_name, state_name, table
 from pyvirt.cli.spec import BoundArgs
-from pyvirt.errors import ErrorCode, VirtError
 
 if TYPE_CHECKING:
     import xml.etree.ElementTree as ET
@@ -88,7 +87,7 @@ def cmd_list(ctl: Ctl, a: BoundArgs) -> None:
         try:
             st, _ = ctl.call(drv.get_state(d))
             state = state_name(st)
-        except VirtError:
+        except virt_error():
             state = "no state"
         rows.append([str(d.id) if d.id >= 0 else "-", d.name, state])
     ctl.print(table(["Id", "Name", "State"], rows, ctl.quiet))
@@ -114,27 +113,27 @@ def cmd_dominfo(ctl: Ctl, a: BoundArgs) -> None:
             else f"{info.max_mem} KiB"
         out.append(kv("Max memory:", maxmem, 15))
         out.append(kv("Used memory:", f"{info.memory} KiB", 15))
-    except VirtError:
+    except virt_error():
         out.append(kv("State:", "no state", 15))
     for label, coro in (("Persistent:", drv.is_persistent(d)),):
         try:
             out.append(kv(label, "yes" if ctl.call(coro) else "no", 15))
-        except VirtError:
+        except virt_error():
             out.append(kv(label, "unknown", 15))
     try:
         auto = ctl.call(drv.get_autostart(d))
         out.append(kv("Autostart:", "enable" if auto else "disable", 15))
-    except VirtError:
+    except virt_error():
         pass
     try:
         ms = ctl.call(drv.has_managed_save_image(d))
         out.append(kv("Managed save:", "yes" if ms else "no", 15))
-    except VirtError:
+    except virt_error():
         out.append(kv("Managed save:", "unknown", 15))
     out.extend(_security_lines(ctl, d))
     try:
         msgs = ctl.call(drv.get_messages(d, 0))
-    except VirtError:
+    except virt_error():
         msgs = []
     for i, m in enumerate(msgs):
         out.append(kv("Messages:" if i == 0 else "", m, 15))
@@ -146,13 +145,15 @@ def _os_type(ctl: Ctl, d: DomainRef) -> str | None:
 
     try:
         return ctl.call(ctl.conn.get_os_type(d))
-    except VirtError as e:
+    except virt_error() as e:
+        from pyvirt.errors import ErrorCode
+
         if e.code != ErrorCode.NO_SUPPORT:
             return None
     # A driver without virDomainGetOSType: the <os><type> of the definition says the same.
     try:
         root = ET.fromstring(ctl.call(ctl.conn.get_xml_desc(d, 0)))
-    except VirtError:
+    except virt_error():
         return None
     return (root.findtext("os/type") or "").strip() or None
 
@@ -160,14 +161,14 @@ def _os_type(ctl: Ctl, d: DomainRef) -> str | None:
 def _security_lines(ctl: Ctl, d: DomainRef) -> list[str]:
     try:
         model, doi = ctl.call(ctl.conn.node_get_security_model())
-    except VirtError:
+    except virt_error():
         return []
     if not model:
         return []
     lines = [kv("Security model:", model, 15), kv("Security DOI:", doi, 15)]
     try:
         label, enforcing = ctl.call(ctl.conn.get_security_label(d))
-    except VirtError:
+    except virt_error():
         return lines
     if label:
         mode = "enforcing" if enforcing else "permissive"
