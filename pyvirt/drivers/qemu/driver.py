@@ -27,6 +27,7 @@ from pyvirt.drivers.base import (
     LifecycleEventMsg,
     NodeInfo,
 )
+from pyvirt.drivers.listfilter import domain_matches
 from pyvirt.drivers.qemu.blockjob_api import BlockJobAPI
 from pyvirt.drivers.qemu.domainobj import DomainDefinition, DomainObj, DomainStore, format_uuid
 from pyvirt.drivers.qemu.jobs import JobKind
@@ -474,35 +475,7 @@ class QemuDriver(VcpuAPI, SnapshotAPI, StorageMixin, BlockJobAPI, Driver):  # vC
 
 def _matches(obj: DomainObj, flags: int, managed_save: bool = False,
              has_snapshot: bool = False) -> bool:
-    F = ListDomainsFlags
-
-    def pair(yes: int, no: int, value: bool) -> bool:
-        if flags & (yes | no) in (0, yes | no):
-            return True
-        return bool(flags & yes) == value
-
-    if not pair(F.ACTIVE, F.INACTIVE, obj.active):
-        return False
-    if not pair(F.PERSISTENT, F.TRANSIENT, obj.persistent):
-        return False
-    if not pair(F.AUTOSTART, F.NO_AUTOSTART, obj.autostart):
-        return False
-    if not pair(F.MANAGEDSAVE, F.NO_MANAGEDSAVE, managed_save):
-        return False
-    if not pair(F.HAS_SNAPSHOT, F.NO_SNAPSHOT, has_snapshot):
-        return False
-    if not pair(F.HAS_CHECKPOINT, F.NO_CHECKPOINT, False):
-        return False
-    state_mask = F.RUNNING | F.PAUSED | F.SHUTOFF | F.OTHER
-    if flags & state_mask:
-        st = obj.state
-        ok = (
-            (flags & F.RUNNING and st == DomainState.RUNNING)
-            or (flags & F.PAUSED and st == DomainState.PAUSED)
-            or (flags & F.SHUTOFF and st == DomainState.SHUTOFF)
-            or (flags & F.OTHER and st not in (DomainState.RUNNING, DomainState.PAUSED, DomainState.SHUTOFF))
-        )
-        if not ok:
-            return False
-    return True
+    return domain_matches(flags, active=obj.active, persistent=obj.persistent,
+                          autostart=obj.autostart, state=obj.state,
+                          managed_save=managed_save, has_snapshot=has_snapshot)
 

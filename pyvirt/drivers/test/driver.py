@@ -22,6 +22,7 @@ from pyvirt.drivers.base import (
     LifecycleEventMsg,
     NodeInfo,
 )
+from pyvirt.drivers.listfilter import domain_matches
 from pyvirt.drivers.storage.memory import MemoryStorageMixin
 from pyvirt.drivers.test import domxml
 from pyvirt.drivers.test.caps import capabilities_xml
@@ -34,7 +35,6 @@ from pyvirt.enums import (
     DomainCreateFlags,
     DomainState,
     LifecycleEvent,
-    ListDomainsFlags,
     PausedReason,
     ResumedDetail,
     RunningReason,
@@ -394,35 +394,5 @@ def _uri_path(uri: str) -> str:
 
 
 def _matches(obj: TestDomainObj, flags: int) -> bool:
-    F = ListDomainsFlags
-
-    def pair(yes: int, no: int, value: bool) -> bool:
-        if flags & (yes | no) in (0, yes | no):
-            return True
-        return bool(flags & yes) == value
-
-    if not pair(F.ACTIVE, F.INACTIVE, obj.active):
-        return False
-    if not pair(F.PERSISTENT, F.TRANSIENT, obj.persistent):
-        return False
-    if not pair(F.AUTOSTART, F.NO_AUTOSTART, obj.autostart):
-        return False
-    if not pair(F.MANAGEDSAVE, F.NO_MANAGEDSAVE, False):
-        return False
-    if not pair(F.HAS_SNAPSHOT, F.NO_SNAPSHOT, False):
-        return False
-    if not pair(F.HAS_CHECKPOINT, F.NO_CHECKPOINT, False):
-        return False
-    state_mask = F.RUNNING | F.PAUSED | F.SHUTOFF | F.OTHER
-    if flags & state_mask:
-        st = obj.state
-        ok = (
-            (flags & F.RUNNING and st == DomainState.RUNNING)
-            or (flags & F.PAUSED and st == DomainState.PAUSED)
-            or (flags & F.SHUTOFF and st == DomainState.SHUTOFF)
-            or (flags & F.OTHER and st not in (DomainState.RUNNING, DomainState.PAUSED,
-                                               DomainState.SHUTOFF))
-        )
-        if not ok:
-            return False
-    return True
+    return domain_matches(flags, active=obj.active, persistent=obj.persistent,
+                          autostart=obj.autostart, state=obj.state)
