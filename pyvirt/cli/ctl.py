@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import sys
-from types import TracebackType
 
 # typing (which imports re) and contextlib are kept off pyvirsh's start-up path; mypy
 # treats a constant named TYPE_CHECKING like typing's.
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # the driver layer loads with the connection, not at start-up
     from collections.abc import Coroutine
+    from types import TracebackType
     from typing import Any, TextIO, TypeVar
 
     from pyvirt.drivers.base import DomainRef, Driver

@@ -5,8 +5,12 @@ from __future__ import annotations
 from pyvirt.cli.spec import CmdDef, OptDef, OptKind
 from pyvirt.cli.storage import STORAGE_COMMANDS
 
-B = OptKind.BOOL
-I = OptKind.INT
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Final
+
+B: Final = OptKind.BOOL
+I: Final = OptKind.INT
 
 
 def _dom(help: str = "domain name, id or uuid") -> OptDef:

@@ -8,14 +8,25 @@ booleans take no value.
 
 from __future__ import annotations
 
-from enum import Enum
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Final, Literal
+
+    OptKindName = Literal["bool", "string", "int", "argv"]
 
 
-class OptKind(Enum):
-    BOOL = "bool"
-    STRING = "string"
-    INT = "int"
-    ARGV = "argv"  # every remaining bare word
+class OptKind:
+    """The kinds of option, as plain string constants.
+
+    Not an ``Enum``: this module is imported on every pyvirsh start, and ``enum`` (with the
+    ``functools`` and ``collections`` it pulls in) cost ~3 ms there, a sixth of a whole
+    ``virsh list`` (docs/bench.md).
+    """
+
+    BOOL: Final = "bool"
+    STRING: Final = "string"
+    INT: Final = "int"
+    ARGV: Final = "argv"  # every remaining bare word
 
 
 # The records below are plain slotted classes rather than dataclasses: pyvirsh imports them
@@ -24,7 +35,7 @@ class OptKind(Enum):
 class OptDef:
     __slots__ = ("help", "kind", "name", "positional", "required")
 
-    def __init__(self, name: str, kind: OptKind = OptKind.STRING, positional: bool = False,
+    def __init__(self, name: str, kind: OptKindName = OptKind.STRING, positional: bool = False,
                  required: bool = False, help: str = "") -> None:
         self.name = name
         self.kind = kind
@@ -99,7 +110,7 @@ def bind(cmd: CmdDef, words: list[str]) -> BoundArgs:
     by_name = {o.name: o for o in cmd.opts}
     out = BoundArgs(cmd)
     positional = [o for o in cmd.opts if o.positional]
-    argv_opt = next((o for o in cmd.opts if o.kind is OptKind.ARGV), None)
+    argv_opt = next((o for o in cmd.opts if o.kind == OptKind.ARGV), None)
     data_only = False
     i = 0
     while i < len(words):
@@ -111,7 +122,7 @@ def bind(cmd: CmdDef, words: list[str]) -> BoundArgs:
             opt = by_name.get(name)
             if opt is None:
                 raise UsageError(f"command '{cmd.name}' doesn't support option --{name}")
-            if opt.kind is OptKind.BOOL:
+            if opt.kind == OptKind.BOOL:
                 if eq:
                     raise UsageError(f"invalid '=' after option --{name}")
                 out.values[name] = True
@@ -119,9 +130,9 @@ def bind(cmd: CmdDef, words: list[str]) -> BoundArgs:
                 if not eq:
                     i += 1
                     if i >= len(words):
-                        raise UsageError(f"expected syntax: --{name} <{opt.kind.value}>")
+                        raise UsageError(f"expected syntax: --{name} <{opt.kind}>")
                     val = words[i]
-                if opt.kind is OptKind.ARGV:
+                if opt.kind == OptKind.ARGV:
                     out.argv.append(val)  # argv options repeat: --diskspec a --diskspec b
                 elif name in out.values:
                     raise UsageError(f"option --{name} already seen")
@@ -129,7 +140,7 @@ def bind(cmd: CmdDef, words: list[str]) -> BoundArgs:
                     out.values[name] = val
         else:
             target = next((o for o in positional if o.name not in out.values
-                           and o.kind is not OptKind.ARGV), None)
+                           and o.kind != OptKind.ARGV), None)
             if target is None and argv_opt is not None:
                 out.argv.append(w)
             elif target is None:
@@ -138,7 +149,7 @@ def bind(cmd: CmdDef, words: list[str]) -> BoundArgs:
                 out.values[target.name] = w
         i += 1
     for o in cmd.opts:
-        if o.required and o.name not in out.values and not (o.kind is OptKind.ARGV and out.argv):
+        if o.required and o.name not in out.values and not (o.kind == OptKind.ARGV and out.argv):
             raise UsageError(f"command '{cmd.name}' requires <{o.name}> option")
     return out
 

@@ -5,7 +5,11 @@ from __future__ import annotations
 
 from pyvirt.cli.spec import CmdDef, OptDef, OptKind
 
-B = OptKind.BOOL
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Final
+
+B: Final = OptKind.BOOL
 _M = "storage_impl"  # implementations, imported when a command runs
 
 
