@@ -51,6 +51,9 @@ class DaemonConfig:
     # daemon left running, so their events flow before any client asks.
     reattach: bool = True
     tls: TLSConfig | None = None  # off by default, as in libvirtd
+    # False: behave like a daemon without callback events (clients fall back to the old
+    # CONNECT_DOMAIN_EVENT_REGISTER[_ANY] procedures; for tests and old-client checks)
+    event_callbacks: bool = True
     # One test:///default node per daemon (shared by its connections, reset when the last
     # one closes), not per process, so two daemons in one process stay independent.
     test_hub: TestNodeHub = field(default_factory=TestNodeHub)

@@ -29,6 +29,7 @@ class Daemon:
             cfg.release_driver,
             keepalive_interval=cfg.keepalive_interval,
             keepalive_count=cfg.keepalive_count,
+            event_callbacks=cfg.event_callbacks,
         )
         self.server = RPCServer(prog)
         self.tls_port: int | None = None

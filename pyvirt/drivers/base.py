@@ -52,6 +52,14 @@ class StorageVolRef:
 
 
 @dataclass(frozen=True, slots=True)
+class NetworkRef:
+    """Identity of a virtual network (remote_nonnull_network): name, raw 16-byte UUID."""
+
+    name: str
+    uuid: bytes
+
+
+@dataclass(frozen=True, slots=True)
 class StoragePoolInfo:
     """virStoragePoolInfo: state (VIR_STORAGE_POOL_*), sizes in bytes."""
 
@@ -669,3 +677,56 @@ class Driver(ABC):
     async def get_vcpus_flags(self, dom: DomainRef, flags: int = 0) -> int:
         """virDomainGetVcpusFlags: VIR_DOMAIN_AFFECT_LIVE/CONFIG, VCPU_MAXIMUM (4), VCPU_GUEST (8)."""
         raise NoSupport("this function is not supported by the connection driver: virDomainGetVcpusFlags")
+
+    # ---- virtual networks (drivers/test/network.py for test:///; the QEMU driver has no
+    # network driver yet, so its connections answer like libvirt's without one)
+    def _no_network(self, fn: str) -> NoSupport:
+        # libvirt-network.c reports a missing network driver from VIR_FROM_NETWORK
+        return NoSupport(f"this function is not supported by the connection driver: {fn}",
+                         domain=ErrorDomain.NETWORK)
+
+    async def list_all_networks(self, flags: int = 0) -> list[NetworkRef]:
+        raise self._no_network("virConnectListAllNetworks")
+
+    async def network_lookup_by_name(self, name: str) -> NetworkRef:
+        raise self._no_network("virNetworkLookupByName")
+
+    async def network_lookup_by_uuid(self, uuid: bytes) -> NetworkRef:
+        raise self._no_network("virNetworkLookupByUUID")
+
+    async def network_define_xml(self, xml: str, flags: int = 0) -> NetworkRef:
+        raise self._no_network("virNetworkDefineXML")
+
+    async def network_create_xml(self, xml: str, flags: int = 0) -> NetworkRef:
+        raise self._no_network("virNetworkCreateXML")
+
+    async def network_undefine(self, net: NetworkRef) -> None:
+        raise self._no_network("virNetworkUndefine")
+
+    async def network_create(self, net: NetworkRef) -> None:
+        raise self._no_network("virNetworkCreate")
+
+    async def network_destroy(self, net: NetworkRef) -> None:
+        raise self._no_network("virNetworkDestroy")
+
+    async def network_get_xml_desc(self, net: NetworkRef, flags: int = 0) -> str:
+        raise self._no_network("virNetworkGetXMLDesc")
+
+    async def network_get_bridge_name(self, net: NetworkRef) -> str:
+        raise self._no_network("virNetworkGetBridgeName")
+
+    async def network_get_autostart(self, net: NetworkRef) -> bool:
+        raise self._no_network("virNetworkGetAutostart")
+
+    async def network_set_autostart(self, net: NetworkRef, autostart: bool) -> None:
+        raise self._no_network("virNetworkSetAutostart")
+
+    async def network_is_active(self, net: NetworkRef) -> bool:
+        raise self._no_network("virNetworkIsActive")
+
+    async def network_is_persistent(self, net: NetworkRef) -> bool:
+        raise self._no_network("virNetworkIsPersistent")
+
+    # ---- screenshots (virDomainScreenshot): the image's MIME type and a stream of its bytes
+    async def screenshot(self, dom: DomainRef, screen: int, flags: int = 0) -> tuple[str | None, ByteStream]:
+        raise NoSupport("this function is not supported by the connection driver: virDomainScreenshot")

@@ -198,6 +198,7 @@ class RemoteDriver(RemoteVcpuMixin, RemoteSnapshotMixin, RemoteStorageMixin, Rem
         self._callbacks: dict[int, EventID] = {}
         self._events_task: asyncio.Task[None] | None = None
         self._closing = False
+        self._legacy_events = False
         rpc.on_message = self._on_message
 
     @classmethod
@@ -220,14 +221,18 @@ class RemoteDriver(RemoteVcpuMixin, RemoteSnapshotMixin, RemoteStorageMixin, Rem
             if ka.supported:
                 rpc.start_keepalive(keepalive)
             await _call(rpc, P.CONNECT_OPEN, P.OpenArgs(name, 1 if readonly else 0))
+            supported = []
             for f in (P.DrvFeature.REMOTE_EVENT_CALLBACK, P.DrvFeature.REMOTE_CLOSE_CALLBACK):
-                await _call(rpc, P.CONNECT_SUPPORTS_FEATURE, P.SupportsFeatureArgs(f))
+                supported.append((await _call(rpc, P.CONNECT_SUPPORTS_FEATURE, P.SupportsFeatureArgs(f))).supported)
             await _call(rpc, P.CONNECT_REGISTER_CLOSE_CALLBACK, None)
             t = await _call(rpc, P.CONNECT_GET_TYPE, None)
         except BaseException:
             rpc.close()
             raise
-        return cls(uri, rpc, t.type)
+        drv = cls(uri, rpc, t.type)
+        # a daemon without callback events gets the old registrations (remote/legacy_events.py)
+        drv._legacy_events = not supported[0]
+        return drv
 
     async def _call(self, proc: P.Procedure[Any, R], args: Any = None) -> R:
         return await _call(self._rpc, proc, args)
@@ -248,11 +253,28 @@ class RemoteDriver(RemoteVcpuMixin, RemoteSnapshotMixin, RemoteStorageMixin, Rem
         await asyncio.shield(self._events_task)
 
     async def _register_events(self) -> None:
+        if self._legacy_events:
+            from pyvirt.remote.legacy_events import LEGACY_CLIENT_EVENT_IDS
+
+            for eid in LEGACY_CLIENT_EVENT_IDS:
+                await self._call(P.CONNECT_DOMAIN_EVENT_REGISTER_ANY, P.LegacyEventIdArgs(int(eid)))
+            return
         for eid in _EVENT_IDS:
             r = await self._call(P.CONNECT_DOMAIN_EVENT_CALLBACK_REGISTER_ANY, P.EventRegisterArgs(int(eid), None))
             self._callbacks[r.callbackID] = eid
 
     def _on_message(self, proc: int, payload: bytes) -> None:
+        if self._legacy_events:
+            from pyvirt.remote.legacy_events import decode_legacy_event
+
+            try:
+                legacy = decode_legacy_event(proc, payload)
+            except (VirtError, ValueError):
+                log.warning("undecodable event %d", proc)
+                return
+            if legacy is not None:
+                self.events.publish(legacy)
+            return
         try:
             decoded = rev.decode_event(proc, payload)
         except (VirtError, ValueError):

@@ -21,7 +21,7 @@ from typing import Any
 from pyvirt.drivers.base import ByteStream, DomainEvent, DomainRef, Driver
 from pyvirt.errors import ErrorCode, ErrorDomain, VirtError
 from pyvirt.remote import events as rev
-from pyvirt.remote import handlers, procnames
+from pyvirt.remote import handlers, legacy_events, procnames
 from pyvirt.remote import protocol as P
 from pyvirt.rpc import packet as pk
 from pyvirt.rpc import xdr
@@ -54,6 +54,7 @@ class EventReg:
     callback_id: int
     event_id: int
     dom_uuid: bytes | None
+    legacy: bool = False  # old-style registration: events go out without a callbackID
 
 
 @dataclass
@@ -78,6 +79,9 @@ class RemoteProgram:
     version: int = P.VERSION
     keepalive_interval: float = 5.0
     keepalive_count: int = 5
+    # False: answer VIR_DRV_FEATURE_REMOTE_EVENT_CALLBACK with 0, like a libvirtd older than
+    # 1.2.1, so clients register events the old way (remote/legacy_events.py)
+    event_callbacks: bool = True
 
     def new_session(self, conn: ServerConnection) -> RemoteSession:
         return RemoteSession(self, conn)
@@ -211,10 +215,14 @@ class RemoteSession:
         return self.driver
 
     # ------------------------------------------------------------------ events
-    def register_event(self, event_id: int, dom: DomainRef | None) -> int:
+    def register_event(self, event_id: int, dom: DomainRef | None, legacy: bool = False) -> int:
+        uuid = dom.uuid if dom else None
+        # libvirtd keeps one registration per (event, domain filter) per client, old or new style
+        if any(r.event_id == event_id and r.dom_uuid == uuid for r in self.events):
+            raise VirtError("invalid argument: event callback already tracked", ErrorCode.INVALID_ARG)
         cid = self._next_callback_id
         self._next_callback_id += 1
-        self.events.append(EventReg(cid, event_id, dom.uuid if dom else None))
+        self.events.append(EventReg(cid, event_id, uuid, legacy))
         if self._event_token is None:
             self._event_token = self.drv.events.subscribe(self._on_event)
         return cid
@@ -226,11 +234,22 @@ class RemoteSession:
                 return True
         return False
 
+    def deregister_legacy_event(self, event_id: int) -> bool:
+        # libvirtd drops the first registration of that event, whatever its style or filter
+        for i, reg in enumerate(self.events):
+            if reg.event_id == event_id:
+                del self.events[i]
+                return True
+        return False
+
     def _on_event(self, ev: DomainEvent) -> None:
         for reg in self.events:
             if reg.dom_uuid is not None and reg.dom_uuid != ev.dom.uuid:
                 continue
-            encoded = rev.encode_event(ev, reg.event_id, reg.callback_id)
+            if reg.legacy:
+                encoded = legacy_events.encode_legacy_event(ev, reg.event_id)
+            else:
+                encoded = rev.encode_event(ev, reg.event_id, reg.callback_id)
             if encoded is not None:
                 proc, payload = encoded
                 # Events travel as MESSAGE packets with serial 1, as libvirtd sends them.

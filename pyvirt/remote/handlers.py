@@ -54,7 +54,9 @@ async def supports_feature(s: RemoteSession, a: P.SupportsFeatureArgs) -> P.Supp
         from pyvirt.remote.dispatch import not_open_error
 
         raise not_open_error()
-    if f in (P.DrvFeature.REMOTE_EVENT_CALLBACK, P.DrvFeature.REMOTE_CLOSE_CALLBACK):
+    if f == P.DrvFeature.REMOTE_EVENT_CALLBACK:
+        return P.SupportsFeatureRet(1 if s.program.event_callbacks else 0)
+    if f == P.DrvFeature.REMOTE_CLOSE_CALLBACK:
         return P.SupportsFeatureRet(1)
     return P.SupportsFeatureRet(1 if f == P.DrvFeature.TYPED_PARAM_STRING else 0)
 
@@ -398,6 +400,7 @@ async def open_console(s: RemoteSession, a: P.OpenConsoleArgs) -> None:
 # The storage procedures live in their own module; importing it registers them here.
 from pyvirt.remote import (  # noqa: F401
     blockjob_handlers,
+    legacy_events,
     snapshot_handlers,
     storage_handlers,
     vcpu_handlers,

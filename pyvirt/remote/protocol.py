@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import Any, NamedTuple
 
-from pyvirt.drivers.base import DomainRef, SnapshotRef, StoragePoolRef, StorageVolRef
+from pyvirt.drivers.base import DomainRef, NetworkRef, SnapshotRef, StoragePoolRef, StorageVolRef
 
 # The handshake, the light reads and the shared building blocks are declared in protocol_core
 # (one-shot clients import only that) and re-exported here ("X as X", which mypy requires),
@@ -1063,6 +1063,132 @@ DOMAIN_GET_VCPU_PIN_INFO = _p(
 )
 NODE_GET_CPU_MAP = _p(
     293, "NODE_GET_CPU_MAP", S(NodeGetCpuMapArgs, I, I, U), S(NodeGetCpuMapRet, xdr.Opaque(CPUMAP_MAX), U, I)
+)
+
+# ---- old-style (non-callback) domain events: what clients use against a daemon that does
+# not offer VIR_DRV_FEATURE_REMOTE_EVENT_CALLBACK (and libvirt clients older than 1.2.1)
+
+
+class LegacyEventRegisteredRet(NamedTuple):
+    cb_registered: int
+
+
+class LegacyEventIdArgs(NamedTuple):
+    eventID: int
+
+
+CONNECT_DOMAIN_EVENT_REGISTER = _p(
+    105, "CONNECT_DOMAIN_EVENT_REGISTER", V, S(LegacyEventRegisteredRet, I), high=True
+)
+CONNECT_DOMAIN_EVENT_DEREGISTER = _p(
+    106, "CONNECT_DOMAIN_EVENT_DEREGISTER", V, S(LegacyEventRegisteredRet, I), high=True
+)
+CONNECT_DOMAIN_EVENT_REGISTER_ANY = _p(
+    167, "CONNECT_DOMAIN_EVENT_REGISTER_ANY", S(LegacyEventIdArgs, I), V, high=True
+)
+CONNECT_DOMAIN_EVENT_DEREGISTER_ANY = _p(
+    168, "CONNECT_DOMAIN_EVENT_DEREGISTER_ANY", S(LegacyEventIdArgs, I), V, high=True
+)
+LEGACY_EVENT_LIFECYCLE = _m(107, "DOMAIN_EVENT_LIFECYCLE", LIFECYCLE_MSG)
+LEGACY_EVENT_REBOOT = _m(169, "DOMAIN_EVENT_REBOOT", REBOOT_MSG)
+LEGACY_EVENT_BLOCK_JOB = _m(241, "DOMAIN_EVENT_BLOCK_JOB", BLOCK_JOB_MSG)
+LEGACY_EVENT_TRAY_CHANGE = _m(268, "DOMAIN_EVENT_TRAY_CHANGE", TRAY_CHANGE_MSG)
+LEGACY_EVENT_DEVICE_REMOVED = _m(311, "DOMAIN_EVENT_DEVICE_REMOVED", DEVICE_REMOVED_MSG)
+
+# ---- virtual networks (remote_nonnull_network is NetworkRef: name, uuid)
+NETWORK_LIST_MAX = 16384
+NonnullNetwork = S(NetworkRef, NonnullString, Uuid)
+
+
+class NetArgs(NamedTuple):
+    net: NetworkRef
+
+
+class NetRet(NamedTuple):
+    net: NetworkRef
+
+
+class NetFlagsArgs(NamedTuple):
+    net: NetworkRef
+    flags: int
+
+
+class NetXmlArgs(NamedTuple):
+    xml: str
+
+
+class NetXmlFlagsArgs(NamedTuple):
+    xml: str
+    flags: int
+
+
+class NetSetAutostartArgs(NamedTuple):
+    net: NetworkRef
+    autostart: int
+
+
+class NetBridgeNameRet(NamedTuple):
+    name: str
+
+
+class ListAllNetworksRet(NamedTuple):
+    nets: list[NetworkRef]
+    ret: int
+
+
+NET_ARGS = S(NetArgs, NonnullNetwork)
+NET_RET = S(NetRet, NonnullNetwork)
+NET_NAMES_RET = S(NamesRet, xdr.Array(NonnullString, NETWORK_LIST_MAX))
+
+CONNECT_LIST_DEFINED_NETWORKS = _p(
+    36, "CONNECT_LIST_DEFINED_NETWORKS", S(ListDefinedDomainsArgs, I), NET_NAMES_RET
+)
+CONNECT_LIST_NETWORKS = _p(38, "CONNECT_LIST_NETWORKS", S(ListDefinedDomainsArgs, I), NET_NAMES_RET)
+NETWORK_CREATE = _p(39, "NETWORK_CREATE", NET_ARGS, V, rw=True)
+NETWORK_CREATE_XML = _p(40, "NETWORK_CREATE_XML", S(NetXmlArgs, NonnullString), NET_RET, rw=True)
+NETWORK_DEFINE_XML = _p(41, "NETWORK_DEFINE_XML", S(NetXmlArgs, NonnullString), NET_RET, rw=True)
+NETWORK_DESTROY = _p(42, "NETWORK_DESTROY", NET_ARGS, V, rw=True)
+NETWORK_GET_XML_DESC = _p(
+    43, "NETWORK_GET_XML_DESC", S(NetFlagsArgs, NonnullNetwork, U), S(GetXmlDescRet, NonnullString)
+)
+NETWORK_GET_AUTOSTART = _p(44, "NETWORK_GET_AUTOSTART", NET_ARGS, S(GetAutostartRet, I))
+NETWORK_GET_BRIDGE_NAME = _p(45, "NETWORK_GET_BRIDGE_NAME", NET_ARGS, S(NetBridgeNameRet, NonnullString))
+NETWORK_LOOKUP_BY_NAME = _p(46, "NETWORK_LOOKUP_BY_NAME", S(LookupByNameArgs, NonnullString), NET_RET)
+NETWORK_LOOKUP_BY_UUID = _p(47, "NETWORK_LOOKUP_BY_UUID", S(LookupByUuidArgs, Uuid), NET_RET)
+NETWORK_SET_AUTOSTART = _p(
+    48, "NETWORK_SET_AUTOSTART", S(NetSetAutostartArgs, NonnullNetwork, I), V, rw=True
+)
+NETWORK_UNDEFINE = _p(49, "NETWORK_UNDEFINE", NET_ARGS, V, rw=True)
+CONNECT_NUM_OF_DEFINED_NETWORKS = _p(50, "CONNECT_NUM_OF_DEFINED_NETWORKS", V, S(NumRet, I))
+CONNECT_NUM_OF_NETWORKS = _p(52, "CONNECT_NUM_OF_NETWORKS", V, S(NumRet, I))
+NETWORK_IS_ACTIVE = _p(152, "NETWORK_IS_ACTIVE", NET_ARGS, S(IsActiveRet, I))
+NETWORK_IS_PERSISTENT = _p(153, "NETWORK_IS_PERSISTENT", NET_ARGS, S(IsPersistentRet, I))
+CONNECT_LIST_ALL_NETWORKS = _p(
+    283, "CONNECT_LIST_ALL_NETWORKS", S(ListAllDomainsArgs, I, U),
+    S(ListAllNetworksRet, xdr.Array(NonnullNetwork, NETWORK_LIST_MAX), U),
+)
+NETWORK_DEFINE_XML_FLAGS = _p(
+    432, "NETWORK_DEFINE_XML_FLAGS", S(NetXmlFlagsArgs, NonnullString, U), NET_RET, rw=True
+)
+NETWORK_CREATE_XML_FLAGS = _p(
+    437, "NETWORK_CREATE_XML_FLAGS", S(NetXmlFlagsArgs, NonnullString, U), NET_RET, rw=True
+)
+
+# ---- screenshots: the reply names the MIME type, the image follows on the call's stream
+
+
+class ScreenshotArgs(NamedTuple):
+    dom: DomainRef
+    screen: int
+    flags: int
+
+
+class ScreenshotRet(NamedTuple):
+    mime: str | None
+
+
+DOMAIN_SCREENSHOT = _p(
+    211, "DOMAIN_SCREENSHOT", S(ScreenshotArgs, NonnullDomain, U, U), S(ScreenshotRet, OptString)
 )
 
 PROCEDURES: dict[int, Procedure[Any, Any]] = {
