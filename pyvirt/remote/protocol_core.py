@@ -11,10 +11,24 @@ Each is declared once, here; the spec test sees them through protocol.py's table
 from __future__ import annotations
 
 import struct
-from typing import Any, Generic, NamedTuple, TypeVar
 
 from pyvirt.drivers.refs import DomainRef
 from pyvirt.rpc import xdr
+
+# No typing at run time (it imports re: ~4 ms of that one-shot client): the records are
+# pyvirt.rpc.record's NamedTuple look-alikes and the generics exist for mypy only.
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any, Generic, TypeVar
+    from typing import NamedTuple as Record
+
+    A = TypeVar("A")
+    R = TypeVar("R")
+else:
+    from pyvirt.rpc.record import Record
+    from pyvirt.rpc.xdr import Generic  # subscripting gives the class back
+
+    A = R = None
 
 PROGRAM = 0x20008086
 VERSION = 1
@@ -22,9 +36,6 @@ VERSION = 1
 STRING_MAX = 4194304
 DOMAIN_LIST_MAX = 16384
 AUTH_TYPE_LIST_MAX = 20
-
-A = TypeVar("A")
-R = TypeVar("R")
 
 # ----------------------------------------------------------------------------- base types
 
@@ -68,57 +79,57 @@ OptDomain = xdr.Optional(NonnullDomain)  # remote_domain
 
 
 # ----------------------------------------------------------------------------- structs
-# NamedTuples, not dataclasses: typed immutable records that cost a quarter of a dataclass
-# to declare, which matters for the start-up of every remote client (pyvirsh).
+# Records (typed as NamedTuples), not dataclasses: immutable, and a fraction of a
+# dataclass's declaration cost, which matters for the start-up of every remote client.
 # Naming: the spec's remote_<proc>_args/_ret/_msg in CamelCase; shapes shared by many
 # procedures (a domain alone, a domain and flags) are declared once.
 
 
-class DomArgs(NamedTuple):
+class DomArgs(Record):
     dom: DomainRef
 
 
-class DomFlagsArgs(NamedTuple):
+class DomFlagsArgs(Record):
     dom: DomainRef
     flags: int
 
 
-class DomRet(NamedTuple):
+class DomRet(Record):
     dom: DomainRef
 
 
-class AuthListRet(NamedTuple):
+class AuthListRet(Record):
     types: list[int]
 
 
-class OpenArgs(NamedTuple):
+class OpenArgs(Record):
     name: str | None
     flags: int
 
 
-class ListAllDomainsArgs(NamedTuple):
+class ListAllDomainsArgs(Record):
     need_results: int
     flags: int
 
 
-class ListAllDomainsRet(NamedTuple):
+class ListAllDomainsRet(Record):
     domains: list[DomainRef]
     ret: int
 
 
-class LookupByNameArgs(NamedTuple):
+class LookupByNameArgs(Record):
     name: str
 
 
-class LookupByUuidArgs(NamedTuple):
+class LookupByUuidArgs(Record):
     uuid: bytes
 
 
-class LookupByIdArgs(NamedTuple):
+class LookupByIdArgs(Record):
     id: int
 
 
-class GetStateRet(NamedTuple):
+class GetStateRet(Record):
     state: int
     reason: int
 

@@ -3,7 +3,7 @@
 ``pyvirsh list`` against a running pyvirtd needs a handful of calls in a row and no events,
 streams or keepalive; the asyncio client (:mod:`.client`) brings asyncio, the RPC client
 machinery and the whole driver surface with it. This client sends the same packets
-(:mod:`pyvirt.rpc.packet` framing, the declarations and codecs of :mod:`.protocol_core`) over a plain
+(:mod:`pyvirt.rpc.wire` framing, the declarations and codecs of :mod:`.protocol_core`) over a plain
 blocking socket, one call at a time, and serves only what the light commands use.
 
 Its coroutine methods carry the :class:`pyvirt.drivers.base.Driver` names and never
@@ -16,24 +16,42 @@ from __future__ import annotations
 # and imports selectors, ~2.5 ms of a one-shot pyvirsh; this client needs none of that.
 import _socket
 
-from pyvirt.errors import ErrorCode, ErrorDomain, VirtError
 from pyvirt.remote import protocol_core as P  # not protocol: only these few calls
-from pyvirt.rpc import packet as pk
-from pyvirt.rpc import xdr
+
+# wire, not packet: packet's IntEnums and error records load with an error reply only
+from pyvirt.rpc import wire, xdr
 
 TYPE_CHECKING = False  # typing stays off the one-shot path (it imports re)
 if TYPE_CHECKING:
     from typing import Any, TypeVar
 
     from pyvirt.drivers.refs import DomainRef
+    from pyvirt.errors import VirtError
 
     R = TypeVar("R")
 
 
+# pyvirt.errors (with enum and ~300 IntEnum members) loads only when there is an error to
+# raise or to catch: a successful one-shot read never needs it.
+def _virt_error() -> type[VirtError]:
+    from pyvirt.errors import VirtError
+
+    return VirtError
+
+
 def _connection_lost() -> VirtError:
     """What the async client raises when the daemon goes away (rpc.client's wording)."""
+    from pyvirt.errors import ErrorCode, ErrorDomain, VirtError
+
     return VirtError("End of file while reading data: Input/output error",
                      ErrorCode.SYSTEM_ERROR, ErrorDomain.RPC)
+
+
+def _reply_error(payload: bytes) -> VirtError:
+    """The daemon's error reply as the exception the async client raises for it."""
+    from pyvirt.rpc import packet as pk
+
+    return pk.error_to_virt(pk.decode_error(payload))
 
 
 class SyncRemoteReads:
@@ -45,7 +63,7 @@ class SyncRemoteReads:
         self._sock = sock
         self._uri = uri
         self._serial = 0  # libvirt's clients number their calls from 0
-        self._reader = pk.FrameReader()
+        self._reader = wire.FrameReader()
         self._ready: list[bytes] = []
 
     @classmethod
@@ -86,21 +104,21 @@ class SyncRemoteReads:
         proc.args.pack(out, args)
         serial = self._serial
         self._serial += 1
-        self._sock.sendall(pk.frame(P.PROGRAM, P.VERSION, proc.number, pk.MessageType.CALL,
-                                    serial, pk.MessageStatus.OK, bytes(out)))
+        self._sock.sendall(wire.frame(P.PROGRAM, P.VERSION, proc.number, wire.MsgType.CALL,
+                                      serial, wire.MsgStatus.OK, bytes(out)))
         while True:
             p = self._packet()
-            hdr = pk.parse_header(p)
-            if hdr.prog == pk.KEEPALIVE_PROGRAM and hdr.proc == pk.KEEPALIVE_PING:
+            hdr = wire.parse_header(p)
+            if hdr.prog == wire.KEEPALIVE_PROGRAM and hdr.proc == wire.KEEPALIVE_PING:
                 # we never advertise keepalive, but answer a ping like the async client
-                self._sock.sendall(pk.frame(pk.KEEPALIVE_PROGRAM, 1, pk.KEEPALIVE_PONG,
-                                            pk.MessageType.MESSAGE, 0, 0))
+                self._sock.sendall(wire.frame(wire.KEEPALIVE_PROGRAM, 1, wire.KEEPALIVE_PONG,
+                                              wire.MsgType.MESSAGE, 0, 0))
                 continue
-            if (hdr.prog != P.PROGRAM or hdr.type != pk.MessageType.REPLY
+            if (hdr.prog != P.PROGRAM or hdr.type != wire.MsgType.REPLY
                     or hdr.serial != serial):
                 continue  # nothing else was asked for (no events registered)
-            if hdr.status != pk.MessageStatus.OK:
-                raise pk.error_to_virt(pk.decode_error(p[24:]))
+            if hdr.status != wire.MsgStatus.OK:
+                raise _reply_error(p[24:])
             return xdr.decode(proc.ret, p[24:], exact=False)
 
     # ------------------------------------------------------------ Driver-shaped reads
@@ -110,7 +128,7 @@ class SyncRemoteReads:
     async def close(self) -> None:
         try:
             self._call(P.CONNECT_CLOSE, None)
-        except VirtError:
+        except _virt_error():
             pass  # the daemon went away first: nothing left to close but the socket
         finally:
             self._sock.close()

@@ -1,35 +1,54 @@
-"""libvirt RPC framing: length word, 24-byte header, payload; error payloads; keepalive.
+"""libvirt RPC packets: framing (from :mod:`.wire`), message types as IntEnums, errors.
 
 Wire facts (virnetprotocol.x, and observed on real traffic in rpc-traces/): the length word
 counts itself; the header is program, version, procedure, type, serial, status; a message
 is at most 32 MiB; clients number calls from serial 0; events are MESSAGE packets; a stream
 ends with an empty CONTINUE packet; keepalive is its own program with PING/PONG messages.
+
+The framing itself lives in :mod:`pyvirt.rpc.wire` (no ``enum``, no :mod:`pyvirt.errors`),
+which one-shot clients import alone; everything is re-exported here, the module to import.
 """
 
 from __future__ import annotations
 
-import struct
-from collections.abc import Iterator
 from enum import IntEnum
-from typing import NamedTuple
 
-from pyvirt.errors import ErrorCode, ErrorDomain, ErrorLevel, RPCError, VirtError
+from pyvirt.errors import ErrorCode, ErrorDomain, ErrorLevel, VirtError
 from pyvirt.rpc import xdr
 
-MESSAGE_INITIAL = 65536
-MESSAGE_MAX = 33554432
-HEADER_MAX = 24
-PAYLOAD_MAX = MESSAGE_MAX - HEADER_MAX - 4
-LEN_MAX = 4
-STRING_MAX = 4194304
-NUM_FDS_MAX = 32
+# Re-exported ("X as X", which mypy requires) so that this stays the module to import.
+# ruff: noqa: PLC0414
+# isort: off
+from pyvirt.rpc.wire import (
+    HEADER_MAX as HEADER_MAX,
+    KEEPALIVE_PING as KEEPALIVE_PING,
+    KEEPALIVE_PONG as KEEPALIVE_PONG,
+    KEEPALIVE_PROGRAM as KEEPALIVE_PROGRAM,
+    KEEPALIVE_VERSION as KEEPALIVE_VERSION,
+    LEN_MAX as LEN_MAX,
+    MESSAGE_INITIAL as MESSAGE_INITIAL,
+    MESSAGE_MAX as MESSAGE_MAX,
+    NUM_FDS_MAX as NUM_FDS_MAX,
+    PAYLOAD_MAX as PAYLOAD_MAX,
+    STRING_MAX as STRING_MAX,
+    FrameReader as FrameReader,
+    Header as Header,
+    begin_frame as begin_frame,
+    finish_frame as finish_frame,
+    frame as frame,
+    parse_header as parse_header,
+)
+from pyvirt.rpc.wireerrors import FramingError as FramingError
+# isort: on
 
-KEEPALIVE_PROGRAM = 0x6B656570
-KEEPALIVE_VERSION = 1
-KEEPALIVE_PING = 1
-KEEPALIVE_PONG = 2
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import NamedTuple as Record
+else:
+    from pyvirt.rpc.record import Record
 
 
+# wire.MsgType / wire.MsgStatus carry the same numbers as plain ints (test_packet checks).
 class MessageType(IntEnum):
     CALL = 0
     REPLY = 1
@@ -46,104 +65,21 @@ class MessageStatus(IntEnum):
     CONTINUE = 2
 
 
-_LEN = struct.Struct(">I")
-# proc and type/status are signed ints in the spec; program, version, serial unsigned.
-_HDR = struct.Struct(">IIiiIi")
-_FRAME = struct.Struct(">IIIiiIi")
-
-
-# Records are NamedTuples rather than dataclasses: every client imports this module, and
-# ``dataclasses`` (with inspect/ast) was a third of a one-shot ``pyvirsh list``'s imports.
-class Header(NamedTuple):
-    prog: int
-    vers: int
-    proc: int
-    type: int
-    serial: int
-    status: int
-
-
-class FramingError(RPCError):
-    """The byte stream cannot be split into packets (bad length): the peer is dropped."""
-
-
-def frame(prog: int, vers: int, proc: int, type: int, serial: int, status: int, payload: bytes = b"") -> bytes:
-    """One whole packet, length word included."""
-    n = 28 + len(payload)
-    if n > MESSAGE_MAX:
-        raise RPCError(f"packet of {n} bytes exceeds maximum {MESSAGE_MAX}")
-    return _FRAME.pack(n, prog, vers, proc, type, serial, status) + payload
-
-
-def begin_frame() -> bytearray:
-    """A buffer with room for the length word and header; append the payload, then
-    :func:`finish_frame`. Saves copying large payloads (a 4 MiB XML) into a new packet."""
-    return bytearray(28)
-
-
-def finish_frame(buf: bytearray, prog: int, vers: int, proc: int, type: int, serial: int, status: int) -> bytearray:
-    n = len(buf)
-    if n > MESSAGE_MAX:
-        raise RPCError(f"packet of {n} bytes exceeds maximum {MESSAGE_MAX}")
-    _FRAME.pack_into(buf, 0, n, prog, vers, proc, type, serial, status)
-    return buf
-
-
-def parse_header(pkt: bytes | memoryview) -> Header:
-    """Header of a packet without its length word (``pkt`` is at least 24 bytes)."""
-    return Header(*_HDR.unpack_from(pkt, 0))
-
-
-class FrameReader:
-    """Incremental splitter: feed bytes, iterate whole packets (without the length word).
-
-    Lengths below the header size or above the 32 MiB cap raise :class:`FramingError`;
-    libvirt drops such a client, and so do we.
-    """
-
-    __slots__ = ("_buf",)
-
-    def __init__(self) -> None:
-        self._buf = bytearray()
-
-    def feed(self, data: bytes) -> Iterator[bytes]:
-        buf = self._buf
-        buf += data
-        off = 0
-        n = len(buf)
-        try:
-            while n - off >= 4:
-                (ln,) = _LEN.unpack_from(buf, off)
-                if ln < 28 or ln > MESSAGE_MAX:
-                    raise FramingError(f"packet length {ln} out of range 28..{MESSAGE_MAX}")
-                if n - off < ln:
-                    break
-                yield bytes(buf[off + 4 : off + ln])
-                off += ln
-        finally:
-            if off:
-                del buf[:off]
-
-    @property
-    def pending(self) -> int:
-        return len(self._buf)
-
-
 # ----------------------------------------------------------------------------- errors
 
 
-class ErrDomain(NamedTuple):
+class ErrDomain(Record):
     name: str
     uuid: bytes
     id: int
 
 
-class ErrNetwork(NamedTuple):
+class ErrNetwork(Record):
     name: str
     uuid: bytes
 
 
-class RemoteError(NamedTuple):
+class RemoteError(Record):
     """virNetMessageError / remote_error."""
 
     code: int

@@ -13,21 +13,51 @@ into libvirt's "Unable to decode message payload" reply.
 from __future__ import annotations
 
 import struct
-from collections.abc import Callable, Sequence
-from enum import IntEnum
-from typing import Any, Generic, Protocol, TypeVar
 
-from pyvirt.errors import RPCError
+# typing (with re, ~4 ms), enum and pyvirt.errors stay off this module's import: every
+# client loads it, including one-shot ones (pyvirsh list through pyvirtd) where those were
+# a third of the run. Generics are for the type checker only; XdrError loads when raised.
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Callable, Sequence
+    from enum import IntEnum
+    from typing import Any, Generic, Protocol, TypeVar
 
-T = TypeVar("T")
-T_co = TypeVar("T_co", covariant=True)
-E = TypeVar("E", bound=IntEnum)
+    from pyvirt.rpc.wireerrors import XdrError as XdrError  # noqa: PLC0414 (re-export)
+
+    T = TypeVar("T")
+    E = TypeVar("E", bound=IntEnum)
+
+    Packer = Callable[[bytearray, T], None]
+else:
+
+    class Generic:
+        """Run-time stand-in for typing.Generic/Protocol: ``Codec[int]`` is ``Codec``."""
+
+        __slots__ = ()
+
+        def __class_getitem__(cls, params):
+            return cls
+
+    Protocol = Generic
+    T = E = None
+
+    def __getattr__(name):
+        # xdr.XdrError, as before the class moved out (see pyvirt.rpc.wireerrors)
+        if name == "XdrError":
+            from pyvirt.rpc.wireerrors import XdrError
+
+            return XdrError
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 Buffer = bytes | bytearray | memoryview
 
 
-class XdrError(RPCError):
-    """Truncated, oversized or otherwise undecodable XDR data."""
+def _error(message: str) -> XdrError:
+    from pyvirt.rpc.wireerrors import XdrError
+
+    return XdrError(message)
 
 
 class Codec(Protocol[T]):
@@ -44,7 +74,7 @@ _PAD = (b"", b"\0\0\0", b"\0\0", b"\0")
 
 
 def _short(off: int, need: int, have: int) -> XdrError:
-    return XdrError(f"XDR data truncated: need {need} bytes at offset {off}, have {have - off}")
+    return _error(f"XDR data truncated: need {need} bytes at offset {off}, have {have - off}")
 
 
 class _Scalar(Generic[T]):
@@ -61,7 +91,7 @@ class _Scalar(Generic[T]):
         try:
             out += self._s.pack(v)
         except struct.error as e:
-            raise XdrError(f"cannot encode {v!r} as XDR {self.name}: {e}") from None
+            raise _error(f"cannot encode {v!r} as XDR {self.name}: {e}") from None
 
     def unpack(self, buf: Buffer, off: int) -> tuple[T, int]:
         end = off + self._n
@@ -90,7 +120,7 @@ class _Bool:
     def unpack(self, buf: Buffer, off: int) -> tuple[bool, int]:
         v, off = Int.unpack(buf, off)
         if v not in (0, 1):
-            raise XdrError(f"invalid XDR bool {v}")
+            raise _error(f"invalid XDR bool {v}")
         return v == 1, off
 
 
@@ -113,7 +143,7 @@ class EnumCodec(Generic[E]):
         try:
             return self._cls(v), off
         except ValueError:
-            raise XdrError(f"invalid value {v} for XDR enum {self._cls.__name__}") from None
+            raise _error(f"invalid value {v} for XDR enum {self._cls.__name__}") from None
 
 
 class FixedOpaque:
@@ -125,7 +155,7 @@ class FixedOpaque:
 
     def pack(self, out: bytearray, v: bytes) -> None:
         if len(v) != self.n:
-            raise XdrError(f"fixed opaque needs {self.n} bytes, got {len(v)}")
+            raise _error(f"fixed opaque needs {self.n} bytes, got {len(v)}")
         out += v
         out += _PAD[self.n % 4]
 
@@ -147,7 +177,7 @@ class Opaque:
     def pack(self, out: bytearray, v: bytes) -> None:
         n = len(v)
         if n > self.max:
-            raise XdrError(f"opaque of {n} bytes exceeds maximum {self.max}")
+            raise _error(f"opaque of {n} bytes exceeds maximum {self.max}")
         out += _U.pack(n)
         out += v
         out += _PAD[n % 4]
@@ -157,7 +187,7 @@ class Opaque:
             raise _short(off, 4, len(buf))
         (n,) = _U.unpack_from(buf, off)
         if n > self.max:
-            raise XdrError(f"opaque length {n} exceeds maximum {self.max}")
+            raise _error(f"opaque length {n} exceeds maximum {self.max}")
         start = off + 4
         end = start + n + (-n % 4)
         if end > len(buf):
@@ -177,7 +207,7 @@ class String:
         b = v.encode()
         n = len(b)
         if n > self.max:
-            raise XdrError(f"string of {n} bytes exceeds maximum {self.max}")
+            raise _error(f"string of {n} bytes exceeds maximum {self.max}")
         out += _U.pack(n)
         out += b
         out += _PAD[n % 4]
@@ -187,7 +217,7 @@ class String:
             raise _short(off, 4, len(buf))
         (n,) = _U.unpack_from(buf, off)
         if n > self.max:
-            raise XdrError(f"string length {n} exceeds maximum {self.max}")
+            raise _error(f"string length {n} exceeds maximum {self.max}")
         start = off + 4
         end = start + n + (-n % 4)
         if end > len(buf):
@@ -195,7 +225,7 @@ class String:
         try:
             return bytes(buf[start : start + n]).decode(), end
         except UnicodeDecodeError:
-            raise XdrError("string is not valid UTF-8") from None
+            raise _error("string is not valid UTF-8") from None
 
 
 class Array(Generic[T]):
@@ -210,7 +240,7 @@ class Array(Generic[T]):
     def pack(self, out: bytearray, v: Sequence[T]) -> None:
         n = len(v)
         if n > self.max:
-            raise XdrError(f"array of {n} items exceeds maximum {self.max}")
+            raise _error(f"array of {n} items exceeds maximum {self.max}")
         out += _U.pack(n)
         p = self.item.pack
         for x in v:
@@ -221,7 +251,7 @@ class Array(Generic[T]):
             raise _short(off, 4, len(buf))
         (n,) = _U.unpack_from(buf, off)
         if n > self.max:
-            raise XdrError(f"array length {n} exceeds maximum {self.max}")
+            raise _error(f"array length {n} exceeds maximum {self.max}")
         # Every XDR item takes at least 4 bytes: reject absurd counts before looping.
         if off + 4 + 4 * n > len(buf):
             raise _short(off + 4, 4 * n, len(buf))
@@ -245,7 +275,7 @@ class FixedArray(Generic[T]):
 
     def pack(self, out: bytearray, v: Sequence[T]) -> None:
         if len(v) != self.n:
-            raise XdrError(f"fixed array needs {self.n} items, got {len(v)}")
+            raise _error(f"fixed array needs {self.n} items, got {len(v)}")
         for x in v:
             self.item.pack(out, x)
 
@@ -278,7 +308,7 @@ class CharArray:
         else:
             b += b"\0"
             if len(b) > self.n:
-                raise XdrError(f"char array of {len(b)} exceeds maximum {self.n}")
+                raise _error(f"char array of {len(b)} exceeds maximum {self.n}")
             out += _U.pack(len(b))
         out += struct.pack(f">{len(b)}i", *[c - 256 if c > 127 else c for c in b])
 
@@ -288,7 +318,7 @@ class CharArray:
         else:
             n, off = UInt.unpack(buf, off)
             if n > self.n:
-                raise XdrError(f"char array length {n} exceeds maximum {self.n}")
+                raise _error(f"char array length {n} exceeds maximum {self.n}")
         end = off + 4 * n
         if end > len(buf):
             raise _short(off, 4 * n, len(buf))
@@ -391,7 +421,7 @@ class Union(Generic[T]):
             return self.arms[d]
         if self.default is not None:
             return self.default
-        raise XdrError(f"invalid union discriminant {d}")
+        raise _error(f"invalid union discriminant {d}")
 
     def pack(self, out: bytearray, v: tuple[int, Any]) -> None:
         d, val = v
@@ -423,12 +453,10 @@ def decode(codec: Codec[T], buf: Buffer, *, exact: bool = True) -> T:
     """
     v, off = codec.unpack(buf, 0)
     if exact and off != len(buf):
-        raise XdrError(f"{len(buf) - off} trailing bytes after XDR value")
+        raise _error(f"{len(buf) - off} trailing bytes after XDR value")
     return v
 
 
 def struct_codec(cls: type[T], *codecs: Codec[Any]) -> StructCodec[T]:
     return StructCodec(cls, codecs)
 
-
-Packer = Callable[[bytearray, T], None]
