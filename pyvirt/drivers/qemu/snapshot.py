@@ -28,7 +28,8 @@ import os
 import time
 from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 from pyvirt.conf.snapshot import (
     DomainSnapshotDef,
@@ -48,13 +49,15 @@ from pyvirt.drivers.qemu.snapshot_disks import (
     agent_socket,
     backing_chain,
     disk_nodes,
+    disk_tops,
     domain_disks,
     op_failed,
     qemu_img,
     run_job,
     set_disk_sources,
 )
-from pyvirt.drivers.qemu.snapshot_meta import SnapshotTree
+from pyvirt.drivers.qemu.snapshot_live import qmp_error, switch_external, transaction
+from pyvirt.drivers.qemu.snapshot_meta import SnapshotTree, TreeCache
 from pyvirt.enums import (
     DomainState,
     LifecycleEvent,
@@ -87,13 +90,6 @@ def _bad_flags(flags: int, fn: str) -> VirtError:
                 ErrorDomain.QEMU)
 
 
-def _qmp(e: Exception, cmd: str) -> VirtError:
-    if isinstance(e, QMPCommandError):
-        return VirtError(f"internal error: unable to execute QEMU command '{cmd}': {e.desc}",
-                         ErrorCode.INTERNAL_ERROR, ErrorDomain.QEMU)
-    return VirtError("operation failed: domain is no longer running", ErrorCode.OPERATION_FAILED, ErrorDomain.QEMU)
-
-
 _STATE_NAMES = {
     DomainState.RUNNING: SnapshotState.RUNNING, DomainState.PAUSED: SnapshotState.PAUSED,
     DomainState.SHUTOFF: SnapshotState.SHUTOFF, DomainState.BLOCKED: SnapshotState.BLOCKED,
@@ -116,13 +112,27 @@ class SnapshotManager:
     def __init__(self, drv: QemuDriver, merger: Merger | None = None) -> None:
         self.drv = drv
         self.merger: Merger = merger or live_commit
+        self._files = TreeCache()
 
     # ------------------------------------------------------------------ metadata
     def tree(self, obj: DomainObj) -> SnapshotTree:
-        """Read from disk every time: one-shot pyvirsh processes share the files."""
+        """From the files every time (one-shot pyvirsh processes share them); only files
+        changed since this driver last saw them are parsed again."""
         from pyvirt.drivers.qemu.domainobj import format_uuid
 
-        return SnapshotTree.load(self.drv.paths.lib_dir / "snapshot" / obj.name, format_uuid(obj.uuid))
+        return SnapshotTree.load(self._dir(obj), format_uuid(obj.uuid), self._files)
+
+    def _dir(self, obj: DomainObj) -> Path:
+        return self.drv.paths.lib_dir / "snapshot" / obj.name
+
+    @contextlib.contextmanager
+    def _mutating(self, obj: DomainObj) -> Iterator[None]:
+        """A failed operation may leave parsed definitions ahead of their files: forget them."""
+        try:
+            yield
+        except BaseException:
+            self._files.forget(self._dir(obj))
+            raise
 
     def _cur_xml(self, obj: DomainObj) -> str:
         if obj.active and obj.live_xml:
@@ -131,6 +141,10 @@ class SnapshotManager:
 
     # ------------------------------------------------------------------ create
     async def create(self, obj: DomainObj, xml: str, flags: int) -> str:
+        with self._mutating(obj):
+            return await self._create(obj, xml, flags)
+
+    async def _create(self, obj: DomainObj, xml: str, flags: int) -> str:
         if flags & ~int(C.REDEFINE | C.CURRENT | C.NO_METADATA | C.HALT | C.DISK_ONLY | C.REUSE_EXT
                         | C.QUIESCE | C.ATOMIC | C.LIVE | C.VALIDATE):
             raise _bad_flags(flags, "qemuDomainSnapshotCreateXML")
@@ -183,11 +197,12 @@ class SnapshotManager:
         inactive_xml = obj.definition.format() if obj.active else None
         d.set_domain_xml(_strip_decl(cur_xml), _strip_decl(inactive_xml) if inactive_xml else None)
         d.parent = tree.current
+        meta = None if flags & C.NO_METADATA else tree
         if obj.active:
-            await self._create_live(obj, d, plan, flags)
+            meta = await self._create_live(obj, d, plan, flags, meta)
         else:
             await self._create_offline(obj, d, plan)
-        if not flags & C.NO_METADATA:
+        if meta is not None:  # not yet written along with the disk switch
             tree.snaps[d.name] = d
             tree.set_current(d.name)
         if flags & C.HALT and obj.active:
@@ -296,7 +311,10 @@ class SnapshotManager:
         # (node names, indexes), so both kinds of operations show one format
         await self._refresh_chains(obj)
 
-    async def _create_live(self, obj: DomainObj, d: DomainSnapshotDef, plan: _Plan, flags: int) -> None:
+    async def _create_live(self, obj: DomainObj, d: DomainSnapshotDef, plan: _Plan, flags: int,
+                           meta: SnapshotTree | None) -> SnapshotTree | None:
+        """Returns ``meta`` when the snapshot's metadata is still to be written (None once
+        it went to disk together with an external disk switch)."""
         assert d.name is not None
         rt = await self.drv.lc.runtime(obj)
         mon = rt.monitor
@@ -311,7 +329,8 @@ class SnapshotManager:
             frozen = True
         paused_here = False
         try:
-            nodes = await disk_nodes(mon)
+            tops = await disk_tops(mon)
+            nodes = {alias: top.node for alias, top in tops.items()}
             if d.memory is SnapshotLocation.EXTERNAL:
                 # vCPUs stop for the disk switch-over (and, without --live, for the whole
                 # save), so memory and disks are one point in time.
@@ -333,33 +352,18 @@ class SnapshotManager:
             elif plan.internal:
                 actions = [{"type": "blockdev-snapshot-internal-sync",
                             "data": {"device": _node(nodes, i), "name": d.name}} for i in plan.internal]
-                await _transaction(mon, actions)
+                await transaction(mon, actions)
             if plan.external:
-                actions = []
-                for info, sd in plan.external:
-                    # overlay node names only need to be unique within this QEMU run
-                    data = {"node-name": _node(nodes, info), "snapshot-file": sd.source_file,
-                            "snapshot-node-name": f"snap-{info.target}-{time.monotonic_ns() % 10**12:x}",
-                            "format": sd.driver_type or "qcow2",
-                            "mode": "existing" if flags & C.REUSE_EXT else "absolute-paths"}
-                    actions.append({"type": "blockdev-snapshot-sync", "data": data})
-                try:
-                    await _transaction(mon, actions)
-                except VirtError:
-                    if not flags & C.REUSE_EXT:  # QEMU may have created some files before failing
-                        for _, sd in plan.external:
-                            with contextlib.suppress(OSError):
-                                os.unlink(sd.source_file or "")
-                    raise
-                changes = {info.target: (sd.source_file or "", sd.driver_type or "qcow2") for info, sd in plan.external}
-                await self._update_live(obj, changes)
-                self._update_config(obj, changes)
+                await switch_external(self.drv.store, obj, mon, tops, plan.external, reuse=bool(flags & C.REUSE_EXT),
+                                      meta=(meta, d) if meta is not None else None)
+                meta = None
         finally:
             if frozen and agent is not None:
                 with contextlib.suppress(VirtError):
                     await agent_command(agent, "guest-fsfreeze-thaw")
             if paused_here and not flags & C.HALT:
                 await self._resume(obj, mon, RunningReason.UNPAUSED, ResumedDetail.UNPAUSED)
+        return meta
 
     async def _save_memory(self, obj: DomainObj, mon: QMPMonitor, d: DomainSnapshotDef) -> None:
         """The guest's memory into the memspec file: a migration to an fd, in the save
@@ -390,7 +394,7 @@ class SnapshotManager:
         try:
             await mon.execute("stop")
         except (QMPClosed, QMPCommandError) as e:
-            raise _qmp(e, "stop") from e
+            raise qmp_error(e, "stop") from e
 
     async def _resume(self, obj: DomainObj, mon: QMPMonitor, reason: RunningReason, detail: ResumedDetail) -> None:
         obj.set_state(DomainState.RUNNING, reason)
@@ -399,10 +403,14 @@ class SnapshotManager:
         try:
             await mon.execute("cont")
         except (QMPClosed, QMPCommandError) as e:
-            raise _qmp(e, "cont") from e
+            raise qmp_error(e, "cont") from e
 
     # ------------------------------------------------------------------ revert
     async def revert(self, obj: DomainObj, name: str, flags: int) -> None:
+        with self._mutating(obj):
+            await self._revert(obj, name, flags)
+
+    async def _revert(self, obj: DomainObj, name: str, flags: int) -> None:
         R = SnapshotRevertFlags
         if flags & ~int(R.RUNNING | R.PAUSED | R.FORCE | R.RESET_NVRAM):
             raise _bad_flags(flags, "qemuDomainRevertToSnapshot")
@@ -531,6 +539,10 @@ class SnapshotManager:
 
     # ------------------------------------------------------------------ delete
     async def delete(self, obj: DomainObj, name: str, flags: int) -> None:
+        with self._mutating(obj):
+            await self._delete(obj, name, flags)
+
+    async def _delete(self, obj: DomainObj, name: str, flags: int) -> None:
         D = SnapshotDeleteFlags
         if flags & ~int(D.CHILDREN | D.METADATA_ONLY | D.CHILDREN_ONLY):
             raise _bad_flags(flags, "qemuDomainSnapshotDelete")
@@ -574,7 +586,7 @@ class SnapshotManager:
                                       {"device": _node(nodes, info), "name": d.name})
                 except QMPCommandError as e:
                     if "not found" not in e.desc.lower():
-                        raise _qmp(e, "blockdev-snapshot-delete-internal-sync") from e
+                        raise qmp_error(e, "blockdev-snapshot-delete-internal-sync") from e
             else:
                 with contextlib.suppress(VirtError):  # already gone from the image: metadata only
                     await qemu_img("snapshot", "-d", d.name, info.source)
@@ -690,14 +702,6 @@ def _node(nodes: dict[str, str], info: DiskInfo) -> str:
     return node
 
 
-async def _transaction(mon: QMPMonitor, actions: list[dict[str, Any]]) -> None:
-    """All or nothing across the disks: QEMU's transaction rolls back every action if one fails."""
-    try:
-        await mon.execute("transaction", {"actions": actions})
-    except (QMPClosed, QMPCommandError) as e:
-        raise _qmp(e, "transaction") from e
-
-
 async def _undo(done: list[tuple[str, str]], name: str) -> None:
     for kind, path in reversed(done):
         if kind == "ext":
@@ -752,7 +756,7 @@ async def live_commit(mon: QMPMonitor, device: str, top: str, base: str) -> None
         try:
             await mon.execute("block-commit", args)
         except QMPCommandError as e:
-            raise _qmp(e, "block-commit") from e
+            raise qmp_error(e, "block-commit") from e
         while True:
             ev = await asyncio.wait_for(tap.queue.get(), 600)
             if ev.name == "BLOCK_JOB_READY":

@@ -136,10 +136,20 @@ def set_disk_sources(xml: str, changes: dict[str, tuple[str, str]], chains: dict
 
 
 # ---------------------------------------------------------------------- QMP
-async def disk_nodes(mon: QMPMonitor) -> dict[str, str]:
-    """Device alias -> the node name at the top of its chain (what a snapshot must target;
-    it changes with every external snapshot, so it is asked for, never remembered)."""
-    out: dict[str, str] = {}
+@dataclass(frozen=True, slots=True)
+class BlockTop:
+    """One disk as ``query-block`` shows it: the node at the top of its chain and the
+    chain itself (``inserted.image`` with its nested ``backing-image``)."""
+
+    node: str
+    image: dict[str, Any]
+
+
+async def disk_tops(mon: QMPMonitor) -> dict[str, BlockTop]:
+    """Device alias -> its top node and chain, from one ``query-block`` (the top node is
+    what a snapshot must target; it changes with every external snapshot, so it is asked
+    for, never remembered)."""
+    out: dict[str, BlockTop] = {}
     for b in await mon.execute("query-block"):
         ins = b.get("inserted")
         if not ins:
@@ -147,8 +157,14 @@ async def disk_nodes(mon: QMPMonitor) -> dict[str, str]:
         qdev = str(b.get("qdev", ""))
         # virtio-blk reports "/machine/peripheral/<id>/virtio-backend", IDE/SCSI the id itself
         alias = qdev.split("/")[3] if qdev.startswith("/machine/peripheral/") else qdev
-        out[alias] = str(ins.get("node-name"))
+        image = ins.get("image")
+        out[alias] = BlockTop(str(ins.get("node-name")), image if isinstance(image, dict) else {})
     return out
+
+
+async def disk_nodes(mon: QMPMonitor) -> dict[str, str]:
+    """Device alias -> the node name at the top of its chain."""
+    return {alias: top.node for alias, top in (await disk_tops(mon)).items()}
 
 
 class EventTap:

@@ -4,11 +4,20 @@ Files live in ``LIB_DIR/snapshot/DOMAIN/NAME.xml`` in the internal format (the s
 XML plus ``<active>1</active>`` on the current one), written atomically, so a restarted
 driver or daemon sees exactly what the last one left. The tree is derived from each
 snapshot's <parent>; nothing else is stored.
+
+Reading: the files are the truth (one-shot pyvirsh processes share them), but a driver
+keeps what it parsed in a :class:`TreeCache` keyed by each file's inode, size and times, so
+a long-lived driver re-parses only files somebody else changed. Writing: either one file at
+a time (:meth:`SnapshotTree.save`) or a :class:`StagedFiles` batch whose temporary files are
+written and fsynced while other work goes on (a QMP transaction) and renamed into place
+together once that work succeeded.
 """
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
+import os
 import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,6 +32,113 @@ def no_snapshot(name: str) -> VirtError:
                      ErrorCode.NO_DOMAIN_SNAPSHOT, ErrorDomain.QEMU)
 
 
+_ACTIVE_TAIL = "  <active>1</active>\n</domainsnapshot>\n"  # how format(current=True) ends
+
+
+def _file_sig(st: os.stat_result) -> tuple[int, int, int, int]:
+    # every write is a rename of a fresh file, so the inode changes with the content
+    return (st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
+
+
+@dataclass
+class _Parsed:
+    sig: tuple[int, int, int, int]
+    text: str
+    d: DomainSnapshotDef
+    current: bool
+
+
+class TreeCache:
+    """Parsed metadata files of one driver, per directory and file name. An entry is used
+    only while the file's stat signature is unchanged; what this driver writes itself goes
+    in with its new signature (no re-parse of our own output)."""
+
+    def __init__(self) -> None:
+        self._dirs: dict[Path, dict[str, _Parsed]] = {}
+
+    def read(self, dir: Path) -> list[_Parsed]:
+        try:
+            entries = [e for e in os.scandir(dir) if e.name.endswith(".xml") and not e.name.startswith(".")]
+        except OSError:
+            self._dirs.pop(dir, None)
+            return []
+        old = self._dirs.get(dir, {})
+        new: dict[str, _Parsed] = {}
+        for e in entries:
+            try:
+                sig = _file_sig(e.stat())
+                hit = old.get(e.name)
+                if hit is None or hit.sig != sig:
+                    with open(e.path, encoding="utf-8") as f:
+                        text = f.read()
+                    d, cur = DomainSnapshotDef.parse(text, redefine=True, internal=True)
+                    hit = _Parsed(sig, text, d, cur)
+            except (VirtError, OSError, UnicodeDecodeError):
+                continue
+            if hit.d.name:
+                new[e.name] = hit
+        self._dirs[dir] = new
+        return list(new.values())
+
+    def wrote(self, path: Path, text: str, d: DomainSnapshotDef, current: bool) -> None:
+        try:
+            sig = _file_sig(os.stat(path))
+        except OSError:
+            return
+        self._dirs.setdefault(path.parent, {})[path.name] = _Parsed(sig, text, d, current)
+
+    def text(self, path: Path) -> str | None:
+        hit = self._dirs.get(path.parent, {}).get(path.name)
+        return hit.text if hit is not None else None
+
+    def forget(self, dir: Path) -> None:
+        """After a failed operation: in-memory definitions may be ahead of their files."""
+        self._dirs.pop(dir, None)
+
+
+class StagedFiles:
+    """Files written and fsynced beside other work, made visible together by rename.
+
+    ``stage`` writes each file's temporary copy, ``sync`` fsyncs them all at once in
+    threads (one journal commit instead of one per file), ``commit`` renames them into
+    place (readers see the old or the new file, never half of one), ``discard`` removes
+    them. Durability is the same as one atomic write per file; only the waiting overlaps.
+    """
+
+    def __init__(self) -> None:
+        self._items: list[tuple[Path, Path, int]] = []  # final path, temporary path, open fd
+
+    def stage(self, path: Path, text: str) -> None:
+        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o600)
+        try:
+            view = memoryview(text.encode())
+            while view:
+                view = view[os.write(fd, view):]
+        except BaseException:
+            os.close(fd)
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
+            raise
+        self._items.append((path, tmp, fd))
+
+    async def sync(self) -> None:
+        await asyncio.gather(*(asyncio.to_thread(os.fsync, fd) for _, _, fd in self._items))
+
+    def commit(self) -> None:
+        items, self._items = self._items, []
+        for path, tmp, fd in items:
+            os.close(fd)
+            os.replace(tmp, path)
+
+    def discard(self) -> None:
+        items, self._items = self._items, []
+        for _, tmp, fd in items:
+            os.close(fd)
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
+
+
 @dataclass
 class SnapshotTree:
     """All snapshots of one domain, in creation order."""
@@ -31,19 +147,17 @@ class SnapshotTree:
     domain_uuid: str
     snaps: dict[str, DomainSnapshotDef] = field(default_factory=dict)
     current: str | None = None
+    cache: TreeCache | None = field(default=None, repr=False, compare=False)
 
     # ------------------------------------------------------------------ persistence
     @classmethod
-    def load(cls, dir: Path, domain_uuid: str) -> SnapshotTree:
-        t = cls(dir, domain_uuid)
-        if not dir.is_dir():
-            return t
+    def load(cls, dir: Path, domain_uuid: str, cache: TreeCache | None = None) -> SnapshotTree:
+        t = cls(dir, domain_uuid, cache=cache)
         loaded = []
-        for p in dir.glob("*.xml"):
-            with contextlib.suppress(VirtError, OSError):
-                d, cur = DomainSnapshotDef.parse(p.read_text(), redefine=True, internal=True)
-                if d.name:
-                    loaded.append((d.creation_time or 0, d.name, d, cur))
+        for hit in (cache or TreeCache()).read(dir):
+            d = hit.d
+            assert d.name is not None
+            loaded.append((d.creation_time or 0, d.name, d, hit.current))
         parents = {name: d.parent for _, name, d, _ in loaded}
 
         def depth(name: str) -> int:
@@ -66,7 +180,45 @@ class SnapshotTree:
     def save(self, name: str) -> None:
         self.dir.mkdir(parents=True, exist_ok=True)
         d = self.snaps[name]
-        atomic_write(self.path(name), d.format(internal=True, current=name == self.current))
+        path, text = self.path(name), self.text(name)
+        atomic_write(path, text)
+        if self.cache is not None:
+            self.cache.wrote(path, text, d, name == self.current)
+
+    def text(self, name: str) -> str:
+        """The file content of ``name`` as things stand (current mark included)."""
+        d = self.snaps[name]
+        current = name == self.current
+        if not current and self.cache is not None:
+            # Un-marking the old current: its file minus the <active> line, not a re-format
+            # of the embedded domains.
+            old = self.cache.text(self.path(name))
+            if old is not None and old.endswith(_ACTIVE_TAIL):
+                return old[: -len(_ACTIVE_TAIL)] + "</domainsnapshot>\n"
+        return d.format(internal=True, current=current)
+
+    def stage_new_current(self, d: DomainSnapshotDef, files: StagedFiles) -> list[tuple[Path, str, bool]]:
+        """Add ``d`` as the new current snapshot, its file and the old current's staged in
+        ``files``; returns what :meth:`staged` must be told once they are committed."""
+        assert d.name is not None
+        self.dir.mkdir(parents=True, exist_ok=True)
+        old = self.current
+        self.snaps[d.name] = d
+        self.current = d.name
+        out = []
+        for n in (old, d.name):
+            if n is not None and n in self.snaps:
+                path, text = self.path(n), self.text(n)
+                files.stage(path, text)
+                out.append((path, text, n == self.current))
+        return out
+
+    def staged(self, written: list[tuple[Path, str, bool]]) -> None:
+        """The files of :meth:`stage_new_current` are in place: remember them."""
+        if self.cache is None:
+            return
+        for path, text, current in written:
+            self.cache.wrote(path, text, self.snaps[path.name[:-4]], current)
 
     def set_current(self, name: str | None) -> None:
         """Move the current mark; both affected files are rewritten."""
@@ -86,6 +238,8 @@ class SnapshotTree:
         self.snaps.clear()
         self.current = None
         shutil.rmtree(self.dir, ignore_errors=True)
+        if self.cache is not None:
+            self.cache.forget(self.dir)
 
     # ------------------------------------------------------------------ tree
     def get(self, name: str) -> DomainSnapshotDef:
