@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from pyvirt.drivers.base import BlockJobEventMsg, BlockJobInfo, EventBus
+from pyvirt.drivers.qemu import blockjob_adopt
 from pyvirt.drivers.qemu.backingchain import (
     ChainLayer,
     chain_from_image_info,
@@ -150,6 +151,7 @@ class JobState:
     pivoting: bool = False
     done: asyncio.Event = field(default_factory=asyncio.Event)
     status: BlockJobStatus | None = None
+    concluding: bool = False  # an event and a re-attach may both see the end: conclude once
 
 
 class BlockJobs:
@@ -286,6 +288,7 @@ class BlockJobs:
         except BaseException:
             self._jobs.pop((obj.name, dev), None)
             raise
+        self._remember(obj, job)
 
     async def pull(self, obj: DomainObj, disk: str, base: str | None, bandwidth: int, flags: int) -> None:
         d = find_disk(self.live_model(obj), disk)
@@ -366,6 +369,7 @@ class BlockJobs:
                 with contextlib.suppress(VirtError):
                     await self._qmp(mon, "blockdev-del", {"node-name": node})
                 raise
+            self._remember(obj, job)
         except BaseException:
             self._jobs.pop((obj.name, dev), None)
             if created:
@@ -390,6 +394,7 @@ class BlockJobs:
                                ready=bool(j.get("ready")))
                 if parsed[0] is BlockJobType.COPY:
                     job.copy_node = f"pyvirt-copy-{dev}"
+                blockjob_adopt.restore(self, obj, job)
                 self._jobs[(obj.name, dev)] = job
                 if j.get("status") == "concluded":
                     await self._conclude(obj, mon, job, BlockJobStatus.COMPLETED if not j.get("error") else BlockJobStatus.FAILED)
@@ -464,6 +469,7 @@ class BlockJobs:
             job = JobState(jid, dev, kind, d.source.path if d.source and d.source.path else dev)
             if kind is BlockJobType.COPY:
                 job.copy_node = f"pyvirt-copy-{dev}"
+            blockjob_adopt.restore(self, obj, job)
             self._jobs[(obj.name, dev)] = job
         if ev.name == "BLOCK_JOB_READY":
             job.ready = True
@@ -481,6 +487,9 @@ class BlockJobs:
         chain (live XML, and the persistent source after a pivot), delete committed images."""
         from pyvirt.drivers.qemu.monitor import QMPClosed, QMPCommandError
 
+        if job.concluding:
+            return
+        job.concluding = True
         with contextlib.suppress(QMPClosed, QMPCommandError):
             await mon.execute("job-dismiss", {"id": job.jid})
         pivoted = status is BlockJobStatus.COMPLETED and (
@@ -504,6 +513,7 @@ class BlockJobs:
                     with contextlib.suppress(OSError):
                         os.unlink(p)
         self._jobs.pop((obj.name, job.disk), None)
+        blockjob_adopt.forget(self, obj, job.disk)
         job.status = status
         job.done.set()
         self.events.publish(BlockJobEventMsg(obj.ref(), job.path, job.disk, job.type, status))
@@ -563,3 +573,8 @@ class BlockJobs:
 
     def job_state(self, obj: DomainObj, dev: str) -> JobState | None:
         return self._jobs.get((obj.name, dev))
+
+    def _remember(self, obj: DomainObj, job: JobState) -> None:
+        """Keep what a restarted driver needs of a job just started (blockjob_adopt.py)."""
+        if self._jobs.get((obj.name, job.disk)) is job and not job.concluding:
+            blockjob_adopt.remember(self, obj, job)

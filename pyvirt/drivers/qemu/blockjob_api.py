@@ -38,7 +38,7 @@ if TYPE_CHECKING:
     from pyvirt.drivers.qemu.domainobj import DomainDefinition, DomainObj, DomainStore
     from pyvirt.drivers.qemu.events import DomainRuntime
     from pyvirt.drivers.qemu.lifecycle import Lifecycle
-    from pyvirt.drivers.qemu.monitor import QMPEvent
+    from pyvirt.drivers.qemu.monitor import QMPEvent, QMPMonitor
     from pyvirt.drivers.qemu.paths import QemuPaths
 
 RESIZE_BYTES = 1
@@ -70,6 +70,12 @@ class BlockJobAPI:
         self.lc.job_event_hook = self._on_job_event
         # the live XML shows each disk's backing chain from the first status write on
         self.lc.live_model_hook = self.blockjobs.chains_into_model
+        self.lc.attach_hook = self._adopt_block_jobs
+
+    async def _adopt_block_jobs(self, obj: DomainObj, mon: QMPMonitor) -> None:
+        from pyvirt.drivers.qemu.blockjob_adopt import adopt_all
+
+        await adopt_all(self.blockjobs, obj, mon)
 
     async def _on_job_event(self, obj: DomainObj, rt: DomainRuntime, ev: QMPEvent) -> None:
         if ev.name == "MIGRATION":

@@ -111,6 +111,9 @@ class Lifecycle:
         self.job_event_hook: Callable[[DomainObj, DomainRuntime, QMPEvent], Awaitable[None]] | None = None
         # Fills live-only facts into the runtime model before the first live XML is written.
         self.live_model_hook: Callable[[Any, QMPMonitor], Awaitable[None]] | None = None
+        # Runs when a driver attaches to a QEMU it did not start (restart): re-adopts the
+        # block jobs an earlier process started (blockjob_adopt.py).
+        self.attach_hook: Callable[[DomainObj, QMPMonitor], Awaitable[None]] | None = None
 
     # ------------------------------------------------------------------ caps / parse
     async def caps(self, binary: str | None = None) -> QemuCaps:
@@ -337,6 +340,9 @@ class Lifecycle:
             self._set(obj, DomainState.PAUSED, PausedReason.UNKNOWN)
         elif status == "guest-panicked" and obj.state is not DomainState.CRASHED:
             self._set(obj, DomainState.CRASHED, 1)
+        if self.attach_hook is not None:
+            with contextlib.suppress(QMPClosed, QMPCommandError):
+                await self.attach_hook(obj, mon)
         return rt
 
     async def runtime(self, obj: DomainObj) -> DomainRuntime:
