@@ -36,6 +36,8 @@ from pyvirt.errors import ErrorCode, ErrorDomain, InvalidArg, VirtError
 from pyvirt.remote import events as rev
 from pyvirt.remote import protocol as P
 from pyvirt.remote.blockjob_client import RemoteBlockJobMixin
+from pyvirt.remote.network_client import RemoteNetworkMixin
+from pyvirt.remote.screenshot_client import RemoteScreenshotMixin
 from pyvirt.remote.snapshot_client import RemoteSnapshotMixin
 from pyvirt.remote.storage_client import RemoteStorageMixin
 from pyvirt.remote.vcpu_client import RemoteVcpuMixin
@@ -188,7 +190,8 @@ class _RemoteStream:
         self._rpc.drop_stream(self._ch.serial)
 
 
-class RemoteDriver(RemoteVcpuMixin, RemoteSnapshotMixin, RemoteStorageMixin, RemoteBlockJobMixin, Driver):
+class RemoteDriver(RemoteVcpuMixin, RemoteSnapshotMixin, RemoteStorageMixin, RemoteBlockJobMixin,
+                   RemoteNetworkMixin, RemoteScreenshotMixin, Driver):
     def __init__(self, uri: str, rpc: RPCClient, type_name: str) -> None:
         super().__init__()
         self.events = _RemoteEventBus(self._want_events)

@@ -401,6 +401,8 @@ async def open_console(s: RemoteSession, a: P.OpenConsoleArgs) -> None:
 from pyvirt.remote import (  # noqa: F401
     blockjob_handlers,
     legacy_events,
+    network_handlers,
+    screenshot_handlers,
     snapshot_handlers,
     storage_handlers,
     vcpu_handlers,

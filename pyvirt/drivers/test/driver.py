@@ -26,7 +26,9 @@ from pyvirt.drivers.listfilter import domain_matches
 from pyvirt.drivers.storage.memory import MemoryStorageMixin
 from pyvirt.drivers.test import domxml
 from pyvirt.drivers.test.caps import capabilities_xml
+from pyvirt.drivers.test.network import TestNetworkMixin
 from pyvirt.drivers.test.node import PROCESS_HUB, TestDomainObj, TestNode, TestNodeHub
+from pyvirt.drivers.test.screenshot import TestScreenshotMixin
 from pyvirt.drivers.test.snapshot import TestSnapshotMixin
 from pyvirt.drivers.test.vcpu import TestVcpuMixin
 from pyvirt.enums import (
@@ -74,8 +76,10 @@ def _not_running() -> VirtError:
                 ErrorDomain.DOMAIN)
 
 
-class TestDriver(TestVcpuMixin, TestSnapshotMixin, MemoryStorageMixin, Driver):
-    # storage: pyvirt/drivers/storage/memory.py; snapshots, vCPUs: test/snapshot.py, test/vcpu.py
+class TestDriver(TestVcpuMixin, TestSnapshotMixin, TestNetworkMixin, TestScreenshotMixin, MemoryStorageMixin,
+                 Driver):
+    # storage: pyvirt/drivers/storage/memory.py; snapshots, vCPUs: test/snapshot.py, test/vcpu.py;
+    # networks, screenshots: test/network.py, test/screenshot.py
     """One connection to a test node. Connections to test:///default share one node."""
 
     __test__ = False  # not a pytest test class despite the name
