@@ -81,7 +81,6 @@ def open_light(uri: str, readonly: bool = False) -> Driver | None:
     """A light, never-suspending reader for a qemu URI, or None (another URI form, or
     state only the full driver may fix): a daemon's socket through a blocking client, else
     the QEMU driver's read-only view of its files."""
-    from pyvirt.drivers.qemu.readonly import QemuReadView, light_dirs
     from pyvirt.remote.sockpaths import daemon_target
 
     # Both implement the reads of the commands flagged CmdDef.light, with the Driver's
@@ -94,6 +93,8 @@ def open_light(uri: str, readonly: bool = False) -> Driver | None:
             return SyncRemoteReads.open(target[1], target[0], readonly)  # type: ignore[return-value]
         except (OSError, virt_error()):
             return None  # the full client reports the failure (or spawns, or retries)
+    from pyvirt.drivers.qemu.readonly import QemuReadView, light_dirs  # not needed above
+
     dirs = light_dirs(uri)
     if dirs is None:
         return None

@@ -12,7 +12,9 @@ into libvirt's "Unable to decode message payload" reply.
 
 from __future__ import annotations
 
-import struct
+# struct.py only re-exports the C module _struct: importing that saves a module load on
+# every client start-up (a one-shot pyvirsh through pyvirtd counts each).
+import _struct as struct
 
 # typing (with re, ~4 ms), enum and pyvirt.errors stay off this module's import: every
 # client loads it, including one-shot ones (pyvirsh list through pyvirtd) where those were
@@ -21,6 +23,7 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Callable, Sequence
     from enum import IntEnum
+    from struct import error as _StructError  # typeshed's _struct leaves it out
     from typing import Any, Generic, Protocol, TypeVar
 
     from pyvirt.rpc.wireerrors import XdrError as XdrError  # noqa: PLC0414 (re-export)
@@ -41,6 +44,7 @@ else:
 
     Protocol = Generic
     T = E = None
+    _StructError = struct.error
 
     def __getattr__(name):
         # xdr.XdrError, as before the class moved out (see pyvirt.rpc.wireerrors)
@@ -90,7 +94,7 @@ class _Scalar(Generic[T]):
     def pack(self, out: bytearray, v: T) -> None:
         try:
             out += self._s.pack(v)
-        except struct.error as e:
+        except _StructError as e:
             raise _error(f"cannot encode {v!r} as XDR {self.name}: {e}") from None
 
     def unpack(self, buf: Buffer, off: int) -> tuple[T, int]:
