@@ -51,6 +51,7 @@ class Obj:
 
     live_xml: str
     name: str = "d"
+    id: int = 1  # the run dir's domain-ID-NAME (blockjob_adopt's records)
     uuid: bytes = b"\x01" * 16
     persistent: bool = False
     config_xml: str | None = None
@@ -75,8 +76,14 @@ class Rt:
 
 
 @dataclass
+class Paths:
+    run_dir: Path = Path("/nonexistent")  # no domain dir: blockjob_adopt keeps no records
+
+
+@dataclass
 class Lc:
     rt: Rt
+    paths: Paths = field(default_factory=Paths)
 
     async def runtime(self, obj: Any) -> Rt:
         return self.rt
