@@ -6,6 +6,9 @@
     through pyvirt and through libvirt; overhead = create - floor.
 (b) ``pyvirsh list --all`` vs ``virsh list --all`` whole-process time (hyperfine -N) with 0
     and with 1000 defined domains.
+(c) ``daemon-list``: the same through a daemon, in one hyperfine run: pyvirsh -> a
+    throw-away ``pyvirtd --root``, virsh -> that pyvirtd, virsh -> libvirtd, ``python -c
+    pass`` (bench/daemon_list.py).
 
 The libvirt side needs the oracle (``../shared/oracle/start-libvirtd.sh``: libvirtd answering
 on qemu:///system, /usr/bin/python3 with python3-libvirt); without it those columns are
@@ -30,6 +33,8 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+import daemon_list  # bench/ is the script's directory, first on sys.path
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
@@ -202,7 +207,12 @@ def main() -> int:
     ap.add_argument("--qemu", default="/usr/bin/qemu-system-x86_64")
     ap.add_argument("--pyvirt-uri", default=None,
                     help="default: qemu:///embed?root=<fresh dir under /var/tmp>")
-    ap.add_argument("--skip", default="", help="comma list of: start,list,libvirt,pyvirt")
+    ap.add_argument("--daemon-runs", type=int, default=40,
+                    help="hyperfine runs per command in the daemon-list section")
+    ap.add_argument("--daemon-domains", type=int, default=5,
+                    help="domains defined in the daemon-list section's pyvirtd")
+    ap.add_argument("--skip", default="",
+                    help="comma list of: start,list,daemon-list,libvirt,pyvirt")
     args = ap.parse_args()
     skip = set(filter(None, args.skip.split(",")))
 
@@ -232,6 +242,7 @@ def main() -> int:
     subprocess.run([sys.executable, "-m", "compileall", "-q", str(REPO / "pyvirt")],
                    check=False, stdout=subprocess.DEVNULL)
     rows: list[Row] = []
+    detail_tables: list[str] = []
     raw: dict[str, Any] = {"when": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
                            "load": os.getloadavg(), "sides": {}}
     try:
@@ -264,6 +275,20 @@ def main() -> int:
                 zero, many = list_times(side, args.n_domains, args.cli_runs, workdir)
                 zero_row.values[side.label], many_row.values[side.label] = zero, many
             rows += [zero_row, many_row]
+        if "daemon-list" not in skip and "pyvirt" not in skip:
+            try:
+                dl = daemon_list.measure(workdir, args.daemon_domains, args.daemon_runs,
+                                         libvirt=sides[1].available)
+            except (RuntimeError, subprocess.CalledProcessError) as e:
+                print(f"# daemon-list not measured: {e}", file=sys.stderr)
+            else:
+                raw["daemon_list"] = dl
+                detail_tables.append(daemon_list.table(dl))
+                st = dl["stats"]
+                rows.append(Row(f"list --all through a daemon, {args.daemon_domains} domains",
+                                "ms", {"pyvirt": st["pyvirsh -> pyvirtd"]["median_ms"],
+                                       "libvirt": st.get("virsh -> libvirtd", {}).get("median_ms")},
+                                target="pyvirsh <= 1.3x virsh"))
     finally:
         for side in sides:
             if side.available:
@@ -273,7 +298,7 @@ def main() -> int:
                     print(f"# cleanup on {side.label} failed: {e}", file=sys.stderr)
         shutil.rmtree(workdir, ignore_errors=True)
 
-    table = print_table(rows, sides)
+    table = "\n\n".join([print_table(rows, sides), *detail_tables])
     print(table)
     results = HERE / "results"
     results.mkdir(exist_ok=True)
