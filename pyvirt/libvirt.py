@@ -21,6 +21,7 @@ from collections.abc import Callable
 from typing import Any
 
 from pyvirt._compat.errors import call, fail, libvirtError, virGetLastError
+from pyvirt._compat.network import virNetwork
 from pyvirt._compat.objects import virConnect, virDomain
 from pyvirt._compat.runtime import ErrorHandler, existing_runtime, runtime
 from pyvirt._compat.snapshot import virDomainSnapshot
@@ -175,6 +176,6 @@ __all__ = [
     "virEventRemoveTimeout",
     "virEventRunDefaultImpl", "virEventUpdateHandle", "virEventUpdateTimeout",
     "virGetLastError", "virGetLastErrorCode", "virGetLastErrorDomain", "virGetLastErrorMessage",
-    "virInitialize", "virResetLastError",
+    "virInitialize", "virNetwork", "virResetLastError",
     "virStoragePool", "virStorageVol", "virStream",
 ]

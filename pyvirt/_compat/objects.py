@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any, Self, TypeVar
 
 from pyvirt._compat.blockjob import BlockJobDomainMixin, SaveConnMixin
 from pyvirt._compat.errors import call, fail
+from pyvirt._compat.network import NetworkConnMixin, ScreenshotDomainMixin
 from pyvirt._compat.runtime import runtime
 from pyvirt._compat.snapshot import SnapshotDomainMixin
 from pyvirt._compat.storage import StorageConnMixin
@@ -74,7 +75,7 @@ class _ConnCore:
         return left
 
 
-class virConnect(StorageConnMixin, SaveConnMixin, VcpuConnMixin):  # storage calls: pyvirt/_compat/storage.py
+class virConnect(StorageConnMixin, NetworkConnMixin, SaveConnMixin, VcpuConnMixin):  # storage calls: pyvirt/_compat/storage.py
     """A hypervisor connection, as libvirt-python's virConnect."""
 
     def __init__(self, aio_conn: AioConnection, inline: bool = False) -> None:
@@ -303,7 +304,7 @@ class virConnect(StorageConnMixin, SaveConnMixin, VcpuConnMixin):  # storage cal
             self._old_token = None
 
 
-class virDomain(SnapshotDomainMixin, BlockJobDomainMixin, VcpuDomainMixin):  # snapshot calls: pyvirt/_compat/snapshot.py
+class virDomain(SnapshotDomainMixin, BlockJobDomainMixin, VcpuDomainMixin, ScreenshotDomainMixin):  # snapshot calls: pyvirt/_compat/snapshot.py
     """A domain handle; keeps its connection open until it is collected, like libvirt."""
 
     def __init__(self, conn: virConnect, dom: AioDomain) -> None:

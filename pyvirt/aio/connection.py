@@ -15,6 +15,7 @@ from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Self
 
+from pyvirt.aio.network import NetworkConnMixin
 from pyvirt.aio.storage import StorageConnMixin
 from pyvirt.drivers.base import (
     BlockInfo,
@@ -88,7 +89,7 @@ class _State:
     bus_token: int | None = None
 
 
-class Connection(StorageConnMixin):  # storage calls: pyvirt/aio/storage.py
+class Connection(StorageConnMixin, NetworkConnMixin):  # storage, network calls: aio/storage.py, aio/network.py
     """One open connection. Create with :func:`pyvirt.aio.open`; use ``async with``."""
 
     def __init__(self, driver: Driver, uri: ConnectURI, *, readonly: bool = False,
@@ -405,6 +406,10 @@ class Domain:
     async def open_console(self, dev_name: str | None = None, flags: int = 0) -> ByteStream:
         """virDomainOpenConsole: a byte stream on the domain's console (read/write/close)."""
         return await self.conn.driver.open_console(self.ref, dev_name, flags)
+
+    async def screenshot(self, screen: int = 0, flags: int = 0) -> tuple[str | None, ByteStream]:
+        """virDomainScreenshot: the image's MIME type and a stream of its bytes."""
+        return await self._w("virDomainScreenshot").screenshot(self.ref, screen, flags)
 
     # ------------------------------------------------------------------ changes
     async def create(self, flags: int = 0) -> None:

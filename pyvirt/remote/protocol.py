@@ -1188,7 +1188,7 @@ class ScreenshotRet(NamedTuple):
 
 
 DOMAIN_SCREENSHOT = _p(
-    211, "DOMAIN_SCREENSHOT", S(ScreenshotArgs, NonnullDomain, U, U), S(ScreenshotRet, OptString)
+    211, "DOMAIN_SCREENSHOT", S(ScreenshotArgs, NonnullDomain, U, U), S(ScreenshotRet, OptString), rw=True
 )
 
 PROCEDURES: dict[int, Procedure[Any, Any]] = {

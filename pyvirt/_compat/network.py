@@ -1,0 +1,153 @@
+"""virNetwork of the libvirt-python facade, and the network methods of virConnect (mixed into
+it by :mod:`pyvirt._compat.objects`). Thin wrappers on :mod:`pyvirt.aio.network`."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Coroutine
+from typing import TYPE_CHECKING, Any, TypeVar, cast
+
+from pyvirt._compat.errors import call
+from pyvirt.errors import ErrorDomain, NoSupport
+
+if TYPE_CHECKING:
+    from pyvirt._compat.objects import virConnect
+    from pyvirt.aio.connection import Connection as AioConnection
+    from pyvirt.aio.network import Network
+
+T = TypeVar("T")
+
+
+def _vc(obj: object) -> virConnect:
+    return cast("virConnect", obj)
+
+
+def _run(conn: virConnect, api: str, fn: Callable[[AioConnection], Coroutine[Any, Any, T]]) -> T:
+    return call(api, fn(conn._aio(api)), conn._core.inline)
+
+
+async def _as(api: str, coro: Coroutine[Any, Any, T]) -> T:
+    """The driver interface folds the counts and name lists into list_all_networks; a
+    connection without networks names the call libvirt-python really makes (the NumOf
+    one: its list functions ask for the count first)."""
+    try:
+        return await coro
+    except NoSupport:
+        raise NoSupport(f"this function is not supported by the connection driver: {api}",
+                        domain=ErrorDomain.NETWORK) from None
+
+
+class NetworkConnMixin:
+    """virConnect's network calls (libvirt-python names and return values)."""
+
+    def listAllNetworks(self, flags: int = 0) -> list[virNetwork]:
+        c = _vc(self)
+        return [virNetwork(c, n) for n in _run(c, "virConnectListAllNetworks", lambda a: a.list_all_networks(flags))]
+
+    def listNetworks(self) -> list[str]:
+        api = "virConnectNumOfNetworks"
+        return _run(_vc(self), "virConnectListNetworks", lambda a: _as(api, a.list_networks()))
+
+    def listDefinedNetworks(self) -> list[str]:
+        api = "virConnectNumOfDefinedNetworks"
+        return _run(_vc(self), "virConnectListDefinedNetworks", lambda a: _as(api, a.list_defined_networks()))
+
+    def numOfNetworks(self) -> int:
+        api = "virConnectNumOfNetworks"
+        return len(_run(_vc(self), api, lambda a: _as(api, a.list_networks())))
+
+    def numOfDefinedNetworks(self) -> int:
+        api = "virConnectNumOfDefinedNetworks"
+        return len(_run(_vc(self), api, lambda a: _as(api, a.list_defined_networks())))
+
+    def networkLookupByName(self, name: str) -> virNetwork:
+        c = _vc(self)
+        return virNetwork(c, _run(c, "virNetworkLookupByName", lambda a: a.network_lookup_by_name(name)))
+
+    def networkLookupByUUID(self, uuid: bytes) -> virNetwork:
+        c = _vc(self)
+        return virNetwork(c, _run(c, "virNetworkLookupByUUID", lambda a: a.network_lookup_by_uuid(uuid)))
+
+    def networkLookupByUUIDString(self, uuidstr: str) -> virNetwork:
+        c = _vc(self)
+        return virNetwork(c, _run(c, "virNetworkLookupByUUIDString",
+                                  lambda a: a.network_lookup_by_uuid_string(uuidstr)))
+
+    def networkDefineXML(self, xml: str) -> virNetwork:
+        c = _vc(self)
+        return virNetwork(c, _run(c, "virNetworkDefineXML", lambda a: a.network_define_xml(xml)))
+
+    def networkDefineXMLFlags(self, xml: str, flags: int = 0) -> virNetwork:
+        c = _vc(self)
+        return virNetwork(c, _run(c, "virNetworkDefineXMLFlags", lambda a: a.network_define_xml(xml, flags)))
+
+    def networkCreateXML(self, xmlDesc: str) -> virNetwork:
+        c = _vc(self)
+        return virNetwork(c, _run(c, "virNetworkCreateXML", lambda a: a.network_create_xml(xmlDesc)))
+
+    def networkCreateXMLFlags(self, xmlDesc: str, flags: int = 0) -> virNetwork:
+        c = _vc(self)
+        return virNetwork(c, _run(c, "virNetworkCreateXMLFlags", lambda a: a.network_create_xml(xmlDesc, flags)))
+
+
+class virNetwork:
+    def __init__(self, conn: virConnect, net: Network) -> None:
+        self._conn = conn
+        self._o = net
+
+    def _c(self, api: str, coro: Coroutine[Any, Any, T]) -> T:
+        # a closed connection fails inside the call (aio's Connection.driver raises)
+        return call(api, coro, self._conn._core.inline)
+
+    def connect(self) -> virConnect:
+        return self._conn
+
+    def name(self) -> str:
+        return self._o.name
+
+    def UUID(self) -> bytes:
+        return self._o.uuid
+
+    def UUIDString(self) -> str:
+        return self._o.uuid_string
+
+    def XMLDesc(self, flags: int = 0) -> str:
+        return self._c("virNetworkGetXMLDesc", self._o.xml_desc(flags))
+
+    def bridgeName(self) -> str:
+        return self._c("virNetworkGetBridgeName", self._o.bridge_name())
+
+    def isActive(self) -> int:
+        return int(self._c("virNetworkIsActive", self._o.is_active()))
+
+    def isPersistent(self) -> int:
+        return int(self._c("virNetworkIsPersistent", self._o.is_persistent()))
+
+    def autostart(self) -> int:
+        return int(self._c("virNetworkGetAutostart", self._o.autostart()))
+
+    def setAutostart(self, autostart: int) -> int:
+        self._c("virNetworkSetAutostart", self._o.set_autostart(bool(autostart)))
+        return 0
+
+    def create(self) -> int:
+        self._c("virNetworkCreate", self._o.create())
+        return 0
+
+    def destroy(self) -> int:
+        self._c("virNetworkDestroy", self._o.destroy())
+        return 0
+
+    def undefine(self) -> int:
+        self._c("virNetworkUndefine", self._o.undefine())
+        return 0
+
+
+class ScreenshotDomainMixin:
+    """virDomain.screenshot: the MIME type; the image arrives on ``stream``."""
+
+    def screenshot(self, stream: Any, screen: int, flags: int = 0) -> str | None:
+        dom: Any = self  # a virDomain (objects.py): its aio Domain is _dom
+        got: tuple[str | None, Any] = call("virDomainScreenshot", dom._dom.screenshot(screen, flags),
+                                           dom._conn._core.inline)
+        stream._attach(got[1])
+        return got[0]
