@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pyvirt.cli.network import NETWORK_COMMANDS
 from pyvirt.cli.spec import CmdDef, OptDef, OptKind
 from pyvirt.cli.storage import STORAGE_COMMANDS
 
@@ -209,5 +210,6 @@ COMMANDS += (
 )
 
 COMMANDS += STORAGE_COMMANDS  # pool-* and vol-* (pyvirt/cli/storage.py)
+COMMANDS += NETWORK_COMMANDS  # net-* and screenshot (pyvirt/cli/network.py)
 
 BY_NAME: dict[str, CmdDef] = {c.name: c for c in COMMANDS}
