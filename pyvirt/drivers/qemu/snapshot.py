@@ -194,7 +194,8 @@ class SnapshotManager:
         if plan.internal and plan.external:
             raise _err(ErrorCode.CONFIG_UNSUPPORTED,
                        "unsupported configuration: mixing internal and external targets for a snapshot is not yet supported")
-        inactive_xml = obj.definition.format() if obj.active else None
+        # the stored definition's text is its canonical format (saved from it): no re-format
+        inactive_xml = (obj.config_xml or obj.definition.format()) if obj.active else None
         d.set_domain_xml(_strip_decl(cur_xml), _strip_decl(inactive_xml) if inactive_xml else None)
         d.parent = tree.current
         meta = None if flags & C.NO_METADATA else tree

@@ -18,6 +18,7 @@ import contextlib
 import dataclasses
 import os
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -30,6 +31,7 @@ from pyvirt.drivers.qemu.snapshot_meta import SnapshotTree, StagedFiles
 from pyvirt.errors import ErrorCode, ErrorDomain, VirtError
 
 if TYPE_CHECKING:
+    from pyvirt.conf.domain import DomainDef
     from pyvirt.conf.snapshot import DomainSnapshotDef
     from pyvirt.drivers.qemu.domainobj import DomainObj, DomainStore
 
@@ -65,13 +67,45 @@ class _NewConfig:
     next_boot: bool
 
 
+def point_disks(m: DomainDef, changes: dict[str, tuple[str, str]]) -> Callable[[], None]:
+    """Point the named disks (target -> (path, format)) of a definition at new files, with
+    no backing chain (an inactive definition names only the top). New source and driver
+    records replace the old ones, so the returned undo puts the old ones back."""
+    from pyvirt.conf.domain.disk import DiskDriverDef, DiskSourceDef
+
+    saved = []
+    for disk in m.devices.disks:
+        ch = changes.get(disk.target.dev)
+        if ch is None:
+            continue
+        saved.append((disk, disk.source, disk.driver, disk.backing_store))
+        path, fmt = ch
+        disk.source = (dataclasses.replace(disk.source, path=path, index=None) if disk.source is not None
+                       else DiskSourceDef(path=path))
+        disk.driver = (dataclasses.replace(disk.driver, type=fmt) if disk.driver is not None
+                       else DiskDriverDef(name="qemu", type=fmt))
+        disk.backing_store = None
+
+    def undo() -> None:
+        for disk, source, driver, backing in saved:
+            disk.source, disk.driver, disk.backing_store = source, driver, backing
+    return undo
+
+
 def _new_config(obj: DomainObj, changes: dict[str, tuple[str, str]]) -> _NewConfig | None:
     """The persistent definition follows the new disk sources (libvirt does this too)."""
     if not obj.persistent:
         return None
     if obj.next_xml is not None:  # redefined while running: the file holds the next boot's XML
         return _NewConfig(set_disk_sources(obj.next_xml, changes, None, inactive=True), True)
-    return _NewConfig(set_disk_sources(obj.config_xml or obj.definition.format(), changes, None, inactive=True), False)
+    # the parsed definition the object already holds, changed and formatted, then put back
+    # until QEMU has switched (no parse of the stored text, no second format afterwards)
+    defn = obj.definition
+    undo = point_disks(defn.model, changes)
+    try:
+        return _NewConfig(defn.format(), False)
+    finally:
+        undo()
 
 
 async def switch_external(store: DomainStore, obj: DomainObj, mon: QMPMonitor, tops: dict[str, BlockTop],
@@ -79,8 +113,6 @@ async def switch_external(store: DomainStore, obj: DomainObj, mon: QMPMonitor, t
                           meta: tuple[SnapshotTree, DomainSnapshotDef] | None) -> None:
     """One ``transaction`` of blockdev-snapshot-sync for ``pairs`` (disk, its overlay), with
     the domain's files (and, with ``meta``, the snapshot's metadata) committed alongside."""
-    from pyvirt.drivers.qemu.domainobj import DomainDefinition
-
     actions: list[dict[str, Any]] = []
     chains: dict[str, list[ChainLayer]] = {}
     changes: dict[str, tuple[str, str]] = {}
@@ -134,8 +166,9 @@ async def switch_external(store: DomainStore, obj: DomainObj, mon: QMPMonitor, t
     if cfg is not None:
         if cfg.next_boot:
             obj.next_xml = cfg.text
-        else:
-            obj.set_definition(DomainDefinition.parse(cfg.text))
+        else:  # the held definition takes the change for good; its text is what was written
+            point_disks(obj.definition.model, changes)
+            obj.config_xml = cfg.text
     if meta is not None:
         meta[0].staged(written)
     if sync_error is not None:
