@@ -81,6 +81,10 @@ def measure(workdir: Path, n_domains: int = 5, runs: int = 40, warmup: int = 3,
         raise RuntimeError(f"pyvirtd/pyvirsh not installed next to {sys.executable}")
     if virsh is None or shutil.which("hyperfine") is None:
         raise RuntimeError("virsh and hyperfine are needed")
+    # PYTHONDONTWRITEBYTECODE is set on these machines: a module edited since the last
+    # compile would be compiled again in every pyvirsh run of the measurement.
+    subprocess.run([sys.executable, "-m", "compileall", "-q", str(HERE.parent / "pyvirt")],
+                   check=False, stdout=subprocess.DEVNULL)
     root = workdir / "pyvirtd"
     sock = root / "run" / "libvirt-sock"
     uri = f"qemu+unix:///system?socket={sock}"
