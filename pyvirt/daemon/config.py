@@ -26,6 +26,9 @@ class TLSConfig:
     cert: Path = Path("/etc/pki/libvirt/servercert.pem")
     key: Path = Path("/etc/pki/libvirt/private/serverkey.pem")
     ca: Path = Path("/etc/pki/CA/cacert.pem")
+    # libvirtd.conf's tls_allowed_dn_list: glob patterns for the client certificate's DN;
+    # None checks nothing, an empty list refuses every client
+    allowed_dn_list: list[str] | None = None
 
     def context(self) -> ssl.SSLContext:
         ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH, cafile=str(self.ca))

@@ -42,7 +42,12 @@ class Daemon:
         await self.server.listen_unix(ListenerSpec(str(self.cfg.ro_socket), 0o666, True))
         if self.cfg.tls is not None:
             t = self.cfg.tls
-            self.tls_port = await self.server.listen_tls(t.host, t.port, t.context())
+            acl = None
+            if t.allowed_dn_list is not None:
+                from pyvirt.rpc.tlsacl import DnAllowList
+
+                acl = DnAllowList(t.allowed_dn_list)
+            self.tls_port = await self.server.listen_tls(t.host, t.port, t.context(), acl)
 
     async def stop(self) -> None:
         # Closing client drivers never stops guests: QEMU processes outlive the daemon.
@@ -79,6 +84,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     ap.add_argument("--tls-cert", type=Path, default=TLSConfig.cert)
     ap.add_argument("--tls-key", type=Path, default=TLSConfig.key)
     ap.add_argument("--tls-ca", type=Path, default=TLSConfig.ca)
+    ap.add_argument("--tls-allowed-dn", action="append", metavar="PATTERN",
+                    help="allow only clients whose certificate DN matches (repeatable; '*' and '?' globs)")
     ap.add_argument("--no-reattach", action="store_true",
                     help="do not reconnect to running QEMU guests at start")  # fmt: skip
     ap.add_argument("-v", "--verbose", action="store_true")
@@ -94,7 +101,8 @@ def main(argv: list[str] | None = None) -> int:
     tls = None
     if args.listen_tls:
         host, _, port = args.listen_tls.rpartition(":")
-        tls = TLSConfig(host or "0.0.0.0", int(port), args.tls_cert, args.tls_key, args.tls_ca)
+        tls = TLSConfig(host or "0.0.0.0", int(port), args.tls_cert, args.tls_key, args.tls_ca,
+                        args.tls_allowed_dn)
     cfg = DaemonConfig(root=args.root.resolve() if args.root else None, session=args.session,
                        idle_timeout=args.timeout, reattach=not args.no_reattach, tls=tls)  # fmt: skip
 

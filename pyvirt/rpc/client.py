@@ -128,7 +128,10 @@ class RPCClient(asyncio.Protocol):
             self._ka_handle.cancel()
         err = connection_lost_error()
         if self._tls_confirm is not None and not self._tls_confirm.done():
-            self._tls_confirm.set_exception(err)
+            # the server dropped us instead of confirming: it refused our certificate (its
+            # DN allow-list, say); libvirt's client reports exactly this
+            self._tls_confirm.set_exception(VirtError(
+                "server verification (of our certificate or IP address) failed", ErrorCode.RPC, ErrorDomain.RPC))
         for fut in self._pending.values():
             if not fut.done():
                 fut.set_exception(err)

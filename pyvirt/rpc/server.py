@@ -18,10 +18,13 @@ import socket
 import ssl
 from collections.abc import Coroutine
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from pyvirt.rpc import packet as pk
 from pyvirt.rpc.packet import MessageStatus, MessageType
+
+if TYPE_CHECKING:
+    from pyvirt.rpc.tlsacl import DnAllowList
 
 log = logging.getLogger(__name__)
 
@@ -60,9 +63,11 @@ class ListenerSpec:
 class ServerConnection(asyncio.Protocol):
     """One client socket."""
 
-    def __init__(self, factory: ProgramFactory, readonly: bool, server: RPCServer, tls: bool = False) -> None:
+    def __init__(self, factory: ProgramFactory, readonly: bool, server: RPCServer, tls: bool = False,
+                 dn_acl: DnAllowList | None = None) -> None:
         self.factory = factory
         self.tls = tls
+        self.dn_acl = dn_acl  # tls_allowed_dn_list: checked once the handshake is done
         self.readonly = readonly
         self.server = server
         self.reader = pk.FrameReader()
@@ -83,6 +88,16 @@ class ServerConnection(asyncio.Protocol):
         assert isinstance(transport, asyncio.Transport)
         self.transport = transport
         if self.tls:
+            if self.dn_acl is not None:
+                from pyvirt.rpc.tlsacl import REFUSED, subject_dn
+
+                dn = subject_dn(transport.get_extra_info("peercert") or {})
+                if not self.dn_acl.allows(dn):
+                    # like libvirtd: no confirmation byte, the client reads end of file
+                    log.warning("%s (client DN: %s)", REFUSED, dn)
+                    self.closed = True
+                    transport.close()
+                    return
             # The TLS handshake (client certificate verified against our CA) is done by now;
             # libvirt's server then confirms with one byte, which its clients wait for.
             transport.write(b"\x01")
@@ -266,7 +281,8 @@ class RPCServer:
         self._servers.append(srv)
         self._paths.append(spec.path)
 
-    async def listen_tls(self, host: str, port: int, ctx: ssl.SSLContext) -> int:
+    async def listen_tls(self, host: str, port: int, ctx: ssl.SSLContext,
+                         dn_acl: DnAllowList | None = None) -> int:
         """TCP+TLS listener (libvirt's 16514); ``ctx`` must require client certificates.
 
         Returns the bound port (useful with port 0)."""
@@ -274,7 +290,7 @@ class RPCServer:
             raise ValueError("TLS listener needs client certificates (CERT_REQUIRED)")
         loop = asyncio.get_running_loop()
         srv = await loop.create_server(
-            lambda: ServerConnection(self.factory, False, self, tls=True), host, port, ssl=ctx
+            lambda: ServerConnection(self.factory, False, self, tls=True, dn_acl=dn_acl), host, port, ssl=ctx
         )
         self._servers.append(srv)
         return int(srv.sockets[0].getsockname()[1])
