@@ -43,7 +43,9 @@ _ATTR_ORDER: dict[str, tuple[str, ...]] = {
     "dns": ("enable", "forwardPlainNames"),
 }
 # Top-level children after <mac>, in the order libvirt formats them.
-_TAIL_ORDER = ("domain", "dns", "virtualport", "portgroup", "ip", "route", "bandwidth", "vlan", "port")
+_TAIL_ORDER = ("domain", "dns", "vlan", "bandwidth", "ip", "route", "virtualport", "portgroup", "port")
+# Namespaced extensions libvirt keeps (formatted last, the prefix declared on <network>).
+DNSMASQ_NS = "http://libvirt.org/schemas/network/dnsmasq/1.0"
 
 
 def net_error(msg: str, code: ErrorCode = ErrorCode.XML_ERROR) -> VirtError:
@@ -69,6 +71,7 @@ class NetworkDef:
     metadata: etree._Element | None = None
     forward_mode: str = "none"
     forward_dev: str | None = None
+    forward_managed: str | None = None
     forward_present: bool = False
     forward_interfaces: list[str] = field(default_factory=list)
     forward_other: list[etree._Element] = field(default_factory=list)  # driver, nat, pf, address
@@ -81,6 +84,7 @@ class NetworkDef:
     mac: str | None = None
     ips: list[NetIP] = field(default_factory=list)
     other: list[etree._Element] = field(default_factory=list)  # domain, dns, route, ...
+    dnsmasq: list[etree._Element] = field(default_factory=list)  # <dnsmasq:options>
 
     @property
     def uuid_bytes(self) -> bytes:
@@ -88,7 +92,8 @@ class NetworkDef:
 
     def format(self) -> str:
         w = Writer()
-        w.line(0, f"<network{attrs(('ipv6', self.ipv6), ('trustGuestRxFilters', self.trust_guest_rx_filters))}>")
+        ns = f" xmlns:dnsmasq='{DNSMASQ_NS}'" if self.dnsmasq else ""
+        w.line(0, f"<network{ns}{attrs(('ipv6', self.ipv6), ('trustGuestRxFilters', self.trust_guest_rx_filters))}>")
         w.text(1, "name", self.name)
         w.text(1, "uuid", self.uuid)
         if self.metadata is not None:
@@ -112,13 +117,15 @@ class NetworkDef:
             for el in self.other:
                 if el.tag == tag:
                     _write_ordered(w, 1, el)
+        for el in self.dnsmasq:
+            write_raw(w, 1, el, {"dnsmasq": DNSMASQ_NS})
         w.line(0, "</network>")
         return w.getvalue()
 
     def _format_forward(self, w: Writer) -> None:
         if not self.forward_present:
             return
-        head = f"<forward{attrs(('dev', self.forward_dev), ('mode', self.forward_mode))}"
+        head = f"<forward{attrs(('dev', self.forward_dev), ('mode', self.forward_mode), ('managed', self.forward_managed))}"
         kids = [el for tag in ("driver", "nat", "pf") for el in self.forward_other if el.tag == tag]
         addrs = [el for el in self.forward_other if el.tag == "address"]
         if not kids and not self.forward_interfaces and not addrs:
@@ -184,7 +191,9 @@ def parse_network_xml(xml: str) -> NetworkDef:
             uuid_s = str(uuidlib.UUID(uuid_s.strip()))
         except ValueError:
             raise net_error("internal error: malformed uuid element", ErrorCode.INTERNAL_ERROR) from None
-    d = NetworkDef(name, uuid_s, ipv6=root.get("ipv6"), trust_guest_rx_filters=root.get("trustGuestRxFilters"))
+    # libvirt writes ipv6='yes' only (no means the default)
+    ipv6 = "yes" if root.get("ipv6") == "yes" else None
+    d = NetworkDef(name, uuid_s, ipv6=ipv6, trust_guest_rx_filters=root.get("trustGuestRxFilters"))
     d.metadata = root.find("metadata")
     _parse_forward(d, root.find("forward"))
     br = root.find("bridge")
@@ -202,13 +211,42 @@ def parse_network_xml(xml: str) -> NetworkDef:
     mtu = root.find("mtu")
     d.mtu = mtu.get("size") if mtu is not None else None
     mac = root.find("mac")
-    d.mac = mac.get("address") if mac is not None else None
+    d.mac = mac.get("address", "").lower() or None if mac is not None else None  # virMacAddrFormat
     for el in root.findall("ip"):
         d.ips.append(_parse_ip(el, name))
     d.other = [el for el in root if isinstance(el.tag, str) and el.tag in _TAIL_ORDER and el.tag != "ip"]
-    if d.forward_mode == "open" and not d.ips:
-        raise net_error(f"XML error: open forwarding requested, but no IP address provided for network '{name}'")
+    d.dnsmasq = [el for el in root if isinstance(el.tag, str) and el.tag == f"{{{DNSMASQ_NS}}}options"]
+    _validate(d, root)
     return d
+
+
+def _validate(d: NetworkDef, root: etree._Element) -> None:
+    name = d.name
+    if d.forward_mode == "open":
+        if not d.ips:
+            raise net_error(f"XML error: open forwarding requested, but no IP address provided for network '{name}'")
+        if d.forward_dev:
+            raise net_error(f"XML error: forward dev not allowed for network '{name}' with forward mode='open'")
+    seen: set[str] = set()
+    for dev in d.forward_interfaces:
+        if dev in seen:
+            raise net_error(f"XML error: interface '{dev}' can only be listed once in network {name}")
+        seen.add(dev)
+    pci: set[str] = set()
+    for el in d.forward_other:
+        if el.tag != "address" or el.get("type") != "pci":
+            continue
+        try:
+            addr = "{:04x}:{:02x}:{:02x}.{:x}".format(*(int(el.get(k) or "0", 0)
+                                                       for k in ("domain", "bus", "slot", "function")))
+        except ValueError:
+            continue
+        if addr in pci:
+            raise net_error(f"XML error: PCI device '{addr}' can only be listed once in network {name}")
+        pci.add(addr)
+    dns = root.find("dns")
+    if dns is not None and dns.get("enable") == "no" and any(isinstance(c.tag, str) for c in dns):
+        raise net_error(f"XML error: Extra data in disabled network '{name}'")
 
 
 def _parse_forward(d: NetworkDef, fw: etree._Element | None) -> None:
@@ -220,6 +258,8 @@ def _parse_forward(d: NetworkDef, fw: etree._Element | None) -> None:
         raise net_error(f"unsupported configuration: unknown forwarding type '{mode}'",
                         ErrorCode.CONFIG_UNSUPPORTED)
     d.forward_mode = mode
+    if mode == "hostdev" and fw.get("managed") == "yes":
+        d.forward_managed = "yes"
     d.forward_interfaces = [i.get("dev") or "" for i in fw.findall("interface")]
     dev = fw.get("dev")
     # libvirt keeps the two in step: a dev= becomes the first <interface>, and the first
