@@ -368,6 +368,13 @@ def cmd_blockjob(ctl: Ctl, a: BoundArgs) -> None:
 
 
 def cmd_domblkinfo(ctl: Ctl, a: BoundArgs) -> None:
+    if a.flag("all"):
+        if a.get("device"):
+            raise CmdFailed("Options --all and --device are mutually exclusive")
+        from pyvirt.cli.blockinfo_all import domblkinfo_all
+
+        domblkinfo_all(ctl, ctl.domain(a.req("domain")), a.flag("human"))
+        return
     d = ctl.domain(a.req("domain"))
     dev = a.get("device")
     if not dev:

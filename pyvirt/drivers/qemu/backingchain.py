@@ -49,12 +49,30 @@ async def image_chain(path: str, fmt: str | None = None) -> list[ChainLayer]:
     return [ChainLayer(str(i["filename"]), str(i.get("format", "raw"))) for i in items]
 
 
+def plain_filename(name: str) -> str:
+    """The image file of a QEMU node name. QEMU shows ``json:{...}`` instead when a node's
+    backing string differs from its backing node's file name - after a commit or pull that
+    wrote a relative backing string (``--keep-relative``); the file is ``file.filename``."""
+    if not name.startswith("json:"):
+        return name
+    try:
+        opts = json.loads(name[5:])
+    except ValueError:
+        return name
+    f = opts.get("file") if isinstance(opts, dict) else None
+    while isinstance(f, dict):  # format -> (filters) -> protocol
+        if isinstance(f.get("filename"), str):
+            return str(f["filename"])
+        f = f.get("file")
+    return name
+
+
 def chain_from_image_info(image: dict[str, Any]) -> list[ChainLayer]:
     """The chain in one ``query-block`` entry's ``inserted.image`` (nested backing-image)."""
     out: list[ChainLayer] = []
     cur: dict[str, Any] | None = image
     while cur:
-        out.append(ChainLayer(str(cur.get("filename", "")), str(cur.get("format", "raw"))))
+        out.append(ChainLayer(plain_filename(str(cur.get("filename", ""))), str(cur.get("format", "raw"))))
         nxt = cur.get("backing-image")
         cur = nxt if isinstance(nxt, dict) else None
     return out

@@ -23,12 +23,13 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from pyvirt.drivers.base import BlockJobEventMsg, BlockJobInfo, EventBus
-from pyvirt.drivers.qemu import blockjob_adopt
+from pyvirt.drivers.qemu import blockjob_adopt, blockjob_relative
 from pyvirt.drivers.qemu.backingchain import (
     ChainLayer,
     chain_from_image_info,
     chain_of,
     live_xml_with_chains,
+    plain_filename,
 )
 from pyvirt.enums import BlockJobStatus, BlockJobType
 from pyvirt.errors import ErrorCode, ErrorDomain, VirtError
@@ -212,7 +213,7 @@ class BlockJobs:
         by_file: dict[str, str] = {}
         for n in nodes:
             if str(n.get("drv")) not in _PROTOCOL_DRIVERS and n.get("node-name"):
-                by_file.setdefault(str(n.get("file")), str(n["node-name"]))
+                by_file.setdefault(plain_filename(str(n.get("file"))), str(n["node-name"]))
         names = [by_file.get(layer.path, "") for layer in chain]
         root = str(ins.get("node-name") or names[0])
         names[0] = root
@@ -279,6 +280,8 @@ class BlockJobs:
             args["speed"] = speed
         if not names[b] or not names[t]:
             raise err(ErrorCode.INTERNAL_ERROR, f"internal error: cannot find the block nodes of the chain of '{dev}'")
+        if flags & COMMIT_RELATIVE and t != 0:  # an active commit has no image above top: no-op
+            args["backing-file"] = await blockjob_relative.relative_backing(chain[0].path, chain[0].format, t - 1, b)
         job = JobState(jid, dev, kind, d.source.path if d.source and d.source.path else dev)
         if flags & COMMIT_DELETE:
             job.delete = [layer.path for layer in chain[t:b]] if t != 0 else [layer.path for layer in chain[1:b]]
@@ -300,6 +303,8 @@ class BlockJobs:
         if base is not None:
             b = lookup_layer(chain, base, 1, dev)
             args["base-node"] = names[b]
+            if flags & blockjob_relative.REBASE_RELATIVE:
+                args["backing-file"] = await blockjob_relative.relative_backing(chain[0].path, chain[0].format, 0, b)
         speed = bandwidth_bytes(bandwidth, bool(flags & PULL_BANDWIDTH_BYTES))
         if speed:
             args["speed"] = speed
@@ -532,7 +537,7 @@ class BlockJobs:
             nodes = await mon.execute("query-named-block-nodes", {"flat": True})
         except (QMPClosed, QMPCommandError):
             return
-        doomed = [n for n in nodes if str(n.get("file")) in gone and n.get("node-name")]
+        doomed = [n for n in nodes if plain_filename(str(n.get("file"))) in gone and n.get("node-name")]
         doomed.sort(key=lambda n: str(n.get("drv")) in _PROTOCOL_DRIVERS)
         for n in doomed:
             with contextlib.suppress(QMPClosed, QMPCommandError):

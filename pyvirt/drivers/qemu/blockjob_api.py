@@ -27,6 +27,7 @@ from pyvirt.drivers.base import (
 )
 from pyvirt.drivers.qemu import blockjob as bj
 from pyvirt.drivers.qemu.backingchain import run_qemu_img
+from pyvirt.drivers.qemu.blockjob_relative import REBASE_RELATIVE, needs_base
 from pyvirt.drivers.qemu.jobs import JobKind
 from pyvirt.drivers.qemu.save import Migrations, managed_save_path, read_header, restore_into, save
 from pyvirt.enums import BlockJobStatus, DomainState
@@ -124,6 +125,8 @@ class BlockJobAPI:
         if flags & ~allowed:
             raise VirtError(f"unsupported flags (0x{flags:x}) in function qemuDomainBlockRebase",
                             ErrorCode.INVALID_ARG, ErrorDomain.QEMU)
+        if flags & REBASE_RELATIVE and not base:
+            raise needs_base()
         obj = self._obj(dom)
         async with obj.job.hold(JobKind.MODIFY):
             self.store.refresh(obj)
@@ -139,9 +142,10 @@ class BlockJobAPI:
                 await self.blockjobs.copy(obj, disk, base, "raw" if flags & bj.REBASE_COPY_RAW else None, speed, cflags)
                 return
             if obj.active:
-                await self.blockjobs.pull(obj, disk, base or None, bandwidth, flags & bj.REBASE_BANDWIDTH_BYTES)
+                await self.blockjobs.pull(obj, disk, base or None, bandwidth,
+                                          flags & (bj.REBASE_BANDWIDTH_BYTES | REBASE_RELATIVE))
                 return
-            await offline_pull(self._config_model(obj), disk, base or None)
+            await offline_pull(self._config_model(obj), disk, base or None, relative=bool(flags & REBASE_RELATIVE))
 
     async def block_copy(self, dom: DomainRef, disk: str, destxml: str, bandwidth: int, flags: int = 0,
                          *, granularity: int = 0, buf_size: int = 0) -> None:
@@ -274,11 +278,12 @@ class BlockJobAPI:
         capacity = int(info.get("virtual-size", 0))
         allocation = int(info.get("actual-size", st.st_blocks * 512))
         physical = st.st_size
-        if obj.active and fmt == "qcow2":
-            # libvirt reports a running qcow2's allocation as QEMU's highest written offset.
+        if obj.active and fmt != "qcow2":  # a running qcow2 reports its file's numbers (blockinfo.py)
+            from pyvirt.drivers.qemu.blockinfo import live_sizes
+
             with contextlib.suppress(VirtError):
                 stats = await self._blockstats_entry(obj, d.target.dev)
-                allocation = int(stats.get("stats", {}).get("wr_highest_offset", allocation))
+                allocation, physical = live_sizes(stats, fmt, allocation, physical)
         return BlockInfo(capacity, allocation, physical)
 
     async def _blockstats_entry(self, obj: DomainObj, dev: str) -> dict[str, Any]:

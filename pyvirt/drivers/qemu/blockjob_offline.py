@@ -24,11 +24,13 @@ from pyvirt.drivers.qemu.backingchain import ChainLayer, image_chain, run_qemu_i
 from pyvirt.drivers.qemu.blockjob import (
     COMMIT_ACTIVE,
     COMMIT_DELETE,
+    COMMIT_RELATIVE,
     commit_layers,
     err,
     find_disk,
     lookup_layer,
 )
+from pyvirt.drivers.qemu.blockjob_relative import relative_backing
 from pyvirt.errors import ErrorCode
 
 if TYPE_CHECKING:
@@ -48,12 +50,15 @@ async def offline_commit(m: DomainDef, disk: str, base: str | None, top: str | N
     chain = await disk_chain(d)
     t, b = commit_layers(chain, d.target.dev, base, top, flags)
     top_l, base_l = chain[t], chain[b]
+    backing = base_l.path
+    if t > 0 and flags & COMMIT_RELATIVE:  # checked before anything is written
+        backing = await relative_backing(chain[0].path, chain[0].format, t - 1, b)
     # qemu-img commit -b goes down to any base in the chain and keeps TOP intact (-d implied).
     await run_qemu_img("commit", "-q", "-f", top_l.format, "-b", base_l.path, top_l.path)
     changed = False
     if t > 0:
         above = chain[t - 1]
-        await run_qemu_img("rebase", "-q", "-u", "-f", above.format, "-F", base_l.format, "-b", base_l.path, above.path)
+        await run_qemu_img("rebase", "-q", "-u", "-f", above.format, "-F", base_l.format, "-b", backing, above.path)
     elif flags & COMMIT_ACTIVE:
         assert d.source is not None
         d.source.path = base_l.path
@@ -68,7 +73,7 @@ async def offline_commit(m: DomainDef, disk: str, base: str | None, top: str | N
     return changed
 
 
-async def offline_pull(m: DomainDef, disk: str, base: str | None) -> None:
+async def offline_pull(m: DomainDef, disk: str, base: str | None, *, relative: bool = False) -> None:
     """Pull into the active image (safe-mode rebase onto ``base`` or onto nothing)."""
     d = find_disk(m, disk)
     chain = await disk_chain(d)
@@ -77,4 +82,6 @@ async def offline_pull(m: DomainDef, disk: str, base: str | None) -> None:
         await run_qemu_img("rebase", "-q", "-f", top.format, "-b", "", top.path)
         return
     b = lookup_layer(chain, base, 1, d.target.dev)
-    await run_qemu_img("rebase", "-q", "-f", top.format, "-F", chain[b].format, "-b", chain[b].path, top.path)
+    # relative: qemu-img rebase resolves the string from the top image's directory, as QEMU does
+    backing = await relative_backing(top.path, top.format, 0, b) if relative else chain[b].path
+    await run_qemu_img("rebase", "-q", "-f", top.format, "-F", chain[b].format, "-b", backing, top.path)
