@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 from pyvirt.drivers.base import DomainRef
 from pyvirt.drivers.qemu.jobs import DomainJob
 from pyvirt.drivers.qemu.paths import QemuPaths
-from pyvirt.drivers.qemu.status import StatusDoc, atomic_write, unescape_attr
+from pyvirt.drivers.qemu.status import StatusDoc, atomic_write, unescape_attr, write_status_file
 from pyvirt.enums import DomainState, ShutoffReason
 
 if TYPE_CHECKING:
@@ -273,7 +273,7 @@ class DomainStore:
         return self.paths.config_dir / f"{name}.xml"
 
     def save_status(self, obj: DomainObj) -> None:
-        atomic_write(self.status_path(obj.name), obj.to_status().format())
+        write_status_file(self.status_path(obj.name), obj.to_status().format())  # no fsync: status.py
 
     def remove_status(self, obj: DomainObj) -> None:
         with contextlib.suppress(FileNotFoundError):

@@ -14,16 +14,29 @@ from dataclasses import dataclass
 from pathlib import Path
 
 
-def atomic_write(path: Path, data: str) -> None:
-    """write tmp, fsync, rename: readers see the old or the new file, never half of one."""
+def atomic_write(path: Path, data: str, *, durable: bool = True) -> None:
+    """write tmp, fsync, rename: readers see the old or the new file, never half of one.
+
+    ``durable=False`` skips the fsync. The rename alone already gives every other process
+    (and a restarted one after a crash of ours) the old or the new file; the fsync only adds
+    survival of a host crash or power loss. That matters for definitions, not for a status
+    document: it describes a QEMU process a host crash kills too, and a status file lost
+    or cut short by one reads as "not running" (DomainStore.read_status), which is then
+    true. libvirt keeps its status XML on /run (tmpfs) for the same reason."""
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     try:
         os.write(fd, data.encode())
-        os.fsync(fd)
+        if durable:
+            os.fsync(fd)
     finally:
         os.close(fd)
     os.replace(tmp, path)
+
+
+def write_status_file(path: Path, data: str) -> None:
+    """A status document (or other run-dir state that dies with QEMU): atomic, no fsync."""
+    atomic_write(path, data, durable=False)
 
 
 def _q(value: str) -> str:
