@@ -11,9 +11,11 @@ from __future__ import annotations
 
 import asyncio
 import os
+import shutil
 import socket
 import struct
 import subprocess
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -268,4 +270,33 @@ async def test_pyvirt_client_falls_back_to_old_style(old_daemon: DaemonThread) -
         await drv.close()
     assert [(type(e), getattr(e, "event", None), getattr(e, "detail", None)) for e in got] == [
         (LifecycleEventMsg, 3, 0), (LifecycleEventMsg, 4, 0),
+    ]
+
+
+@pytest.mark.oracle
+@pytest.mark.skipif(shutil.which("virsh") is None, reason="virsh (libvirt-clients) not installed")
+def test_real_virsh_event_loop_old_style(old_daemon: DaemonThread) -> None:
+    """virsh 9.0's `event --loop` against a daemon without callback events: it registers
+    old-style and prints the old messages' events like the callback ones."""
+    uri = f"test+unix:///default?socket={old_daemon.cfg.rw_socket}"
+    watcher = subprocess.Popen(["virsh", "-c", uri, "event", "--event", "lifecycle", "--loop", "--timeout", "3"],
+                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        end = time.monotonic() + 5
+        while time.monotonic() < end:  # until its registration reached the daemon
+            sessions = [c.session for c in list(old_daemon.daemon.server.clients)]
+            if any(getattr(s, "events", None) and s.events[0].legacy for s in sessions):  # type: ignore[union-attr]
+                break
+            time.sleep(0.05)
+        subprocess.run(["virsh", "-c", uri, "suspend test; resume test"], capture_output=True, check=True, timeout=30)
+        out, _ = watcher.communicate(timeout=10)
+    finally:
+        if watcher.poll() is None:
+            watcher.kill()
+            watcher.wait()
+    assert [ln for ln in out.splitlines() if ln] == [
+        "event 'lifecycle' for domain 'test': Suspended Paused",
+        "event 'lifecycle' for domain 'test': Resumed Unpaused",
+        "event loop timed out",
+        "events received: 2",
     ]

@@ -115,3 +115,20 @@ def test_qemu_connection_has_no_network_driver(daemon: DaemonThread, tmp_path: P
     remote = f"qemu+unix:///system?socket={daemon.cfg.rw_socket}"
     assert run(pyvirsh("-c", remote, NO_NET), tmp_path) == want
     assert run([VIRSH, "-c", remote, NO_NET], tmp_path) == want
+
+
+LIBVIRTD_SOCK = "/run/libvirt/libvirt-sock"
+
+
+@pytest.mark.skipif(not Path(LIBVIRTD_SOCK).exists(), reason="libvirtd (the oracle) is not running")
+def test_pyvirsh_client_against_libvirtd(tmp_path: Path) -> None:
+    """Our remote client speaks the network and screenshot procedures to libvirtd itself
+    (read-only commands: libvirtd's test:///default node is shared with anyone connected)."""
+    assert VIRSH is not None
+    uri = f"test+unix:///default?socket={LIBVIRTD_SOCK}"
+    cmds = ("net-list --all; net-info default; net-dumpxml default; net-uuid default; net-info nosuch; "
+            "screenshot test --file shot.png")
+    want = run([VIRSH, "-c", uri, cmds], tmp_path)
+    shot = (tmp_path / "shot.png").read_bytes()
+    assert run(pyvirsh("-c", uri, cmds), tmp_path) == want
+    assert (tmp_path / "shot.png").read_bytes() == shot
