@@ -28,6 +28,9 @@ class BlockJobDomainMixin:
     """virDomain's block job / block device / save calls."""
 
     def blockCommit(self, disk: str, base: str | None, top: str | None, bandwidth: int = 0, flags: int = 0) -> int:
+        """On a shut-off domain (an extension: libvirt 9.0 refuses) the commit runs with
+        qemu-img before this returns; there is no job to wait for, and blockJobInfo then
+        raises "domain is not running" as libvirt's does."""
         _run(self, "virDomainBlockCommit", lambda d: d.block_commit(disk, base, top, bandwidth, flags))
         return 0
 
@@ -36,6 +39,8 @@ class BlockJobDomainMixin:
         return 0
 
     def blockRebase(self, disk: str, base: str | None, bandwidth: int = 0, flags: int = 0) -> int:
+        """A pull (no COPY flag) on a shut-off domain runs with qemu-img rebase before this
+        returns (an extension, like blockCommit's); a copy needs a running domain."""
         _run(self, "virDomainBlockRebase", lambda d: d.block_rebase(disk, base, bandwidth, flags))
         return 0
 

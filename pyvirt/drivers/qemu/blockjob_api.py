@@ -47,8 +47,9 @@ UNDEFINE_MANAGED_SAVE = 1
 
 
 def _not_running() -> VirtError:
+    # libvirt's virDomainObjCheckActive: VIR_FROM_DOMAIN, for every block API it refuses
     return VirtError("Requested operation is not valid: domain is not running",
-                     ErrorCode.OPERATION_INVALID, ErrorDomain.QEMU)
+                     ErrorCode.OPERATION_INVALID, ErrorDomain.DOMAIN)
 
 
 class BlockJobAPI:
