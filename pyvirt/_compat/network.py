@@ -7,7 +7,7 @@ from collections.abc import Callable, Coroutine
 from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from pyvirt._compat.errors import call
-from pyvirt.errors import ErrorDomain, NoSupport
+from pyvirt.errors import ErrorCode, ErrorDomain, NoSupport, VirtError
 
 if TYPE_CHECKING:
     from pyvirt._compat.objects import virConnect
@@ -31,7 +31,9 @@ async def _as(api: str, coro: Coroutine[Any, Any, T]) -> T:
     one: its list functions ask for the count first)."""
     try:
         return await coro
-    except NoSupport:
+    except VirtError as e:  # NoSupport, or its code from a remote daemon
+        if e.code != ErrorCode.NO_SUPPORT:
+            raise
         raise NoSupport(f"this function is not supported by the connection driver: {api}",
                         domain=ErrorDomain.NETWORK) from None
 

@@ -27,7 +27,9 @@ _INACTIVE, _ACTIVE = 1, 2
 async def _as(api: str, aw: Awaitable[T]) -> T:
     try:
         return await aw
-    except NoSupport:
+    except VirtError as e:  # NoSupport, or its code from a remote daemon
+        if e.code != ErrorCode.NO_SUPPORT:
+            raise
         raise NoSupport(f"this function is not supported by the connection driver: {api}",
                         domain=ErrorDomain.NETWORK) from None
 

@@ -146,7 +146,7 @@ def test_network_calls_equal_python3_libvirt(daemon: DaemonThread, tmp_path: Pat
     assert run(SYS_PY, script, "theirs", remote) == want
 
 
-def test_qemu_has_no_network_driver(tmp_path: Path) -> None:
+def test_qemu_has_no_network_driver(daemon: DaemonThread, tmp_path: Path) -> None:
     script = tmp_path / "nonet.py"
     script.write_text(NO_NETWORK)
     (tmp_path / "a").mkdir()
@@ -154,3 +154,7 @@ def test_qemu_has_no_network_driver(tmp_path: Path) -> None:
     want = run(SYS_PY, script, "theirs", f"qemu:///embed?root={tmp_path / 'a'}")
     assert "listall 3 19 this function is not supported by the connection driver: virConnectListAllNetworks" in want
     assert run(sys.executable, script, "ours", f"qemu:///embed?root={tmp_path / 'b'}") == want
+    # through pyvirtd: the daemon names the procedure the client called, as libvirtd does
+    remote = f"qemu+unix:///system?socket={daemon.cfg.rw_socket}"
+    assert run(SYS_PY, script, "theirs", remote) == want
+    assert run(sys.executable, script, "ours", remote) == want
