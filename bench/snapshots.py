@@ -304,6 +304,8 @@ def main() -> None:
     ap.add_argument("--runs", type=int, default=15)
     ap.add_argument("--no-libvirt", action="store_true")
     ap.add_argument("--no-daemon", action="store_true")
+    ap.add_argument("--baseline", metavar="DIR", type=Path,
+                    help="also run pyvirt embed from another checkout (e.g. `git archive REV | tar -x -C DIR`)")
     ap.add_argument("--settle", type=float, default=15.0,
                     help="seconds for the five TCG guests to finish booting before the first round")
     args = ap.parse_args()
@@ -319,6 +321,13 @@ def main() -> None:
         workers.append(Worker("pyvirt embed", [VENV_PY, me, "worker", "--api", "pyvirt.libvirt",
                                                "--uri", f"qemu:///embed?root={root}", "--name", "bench-snap-embed",
                                                "--disk", str(make_base(work / "embed")), "--tap"]))
+        if args.baseline is not None:
+            broot = work / "baseline-root"
+            broot.mkdir()
+            workers.append(Worker(f"embed @{args.baseline.name}", [
+                VENV_PY, me, "worker", "--api", "pyvirt.libvirt", "--uri", f"qemu:///embed?root={broot}",
+                "--name", "bench-snap-baseline", "--disk", str(make_base(work / "baseline")), "--tap"],
+                env={**os.environ, "PYTHONPATH": str(args.baseline.resolve())}))
         qlog = work / "pyvirtd-qmp.log"
         if not args.no_daemon:
             droot = work / "daemon-root"
@@ -369,12 +378,12 @@ def main() -> None:
         print(f"floor, libvirt's QMP sequence on a bare QEMU  {stats(fl_lv)}")
         for w in workers:
             r = res[w.label]
-            print(f"{w.label:12s} total   {stats(r['total'])}")
+            print(f"{w.label:14s} total   {stats(r['total'])}")
             if r["qemu"]:
-                print(f"{w.label:12s} QEMU    {stats(r['qemu'])}   (its QMP commands, in this run)")
-                print(f"{w.label:12s} outside {stats([t - q for t, q in zip(r['total'], r['qemu'], strict=True)])}")
+                print(f"{w.label:14s} QEMU    {stats(r['qemu'])}   (its QMP commands, in this run)")
+                print(f"{w.label:14s} outside {stats([t - q for t, q in zip(r['total'], r['qemu'], strict=True)])}")
             floor = fl_lv if w.label == "libvirt" else fl_pv
-            print(f"{w.label:12s} outside {stats([t - f for t, f in zip(r['total'], floor, strict=True)])}"
+            print(f"{w.label:14s} outside {stats([t - f for t, f in zip(r['total'], floor, strict=True)])}"
                   f"   (total - floor of its own sequence, same round)")
         (HERE / "results").mkdir(exist_ok=True)
         out_path = HERE / "results" / f"snapshots-{time.strftime('%Y%m%d-%H%M%S')}.json"
@@ -403,7 +412,7 @@ if __name__ == "__main__":
         wp.add_argument("--disk", required=True)
         wp.add_argument("--tap", action="store_true")
         a = wp.parse_args(sys.argv[2:])
-        if a.tap:
+        if a.tap and not os.environ.get("PYTHONPATH"):  # PYTHONPATH: a --baseline checkout
             sys.path.insert(0, str(REPO))
         worker(a.api, a.uri, a.name, a.disk, a.tap)
     elif len(sys.argv) > 1 and sys.argv[1] == "pyvirtd":

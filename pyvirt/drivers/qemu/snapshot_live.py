@@ -6,9 +6,12 @@ switch: the live XML (the overlay on top of the chain ``query-block`` just showe
 persistent definition pointing at the overlay, and the snapshot metadata (the new current
 snapshot and the old current without its mark). Those files are written to temporary
 names and fsynced in threads *while* QEMU runs the transaction; when it succeeds they are
-renamed into place together, when it fails they are removed. Crash safety is unchanged
-(every file is fsynced before it replaces the old one, exactly as one atomic write per
-file would do); only the reply no longer waits for one journal commit after another.
+renamed into place together, when it fails they are removed (and the files QEMU may have
+made, unless they were the caller's: --reuse-external). Crash safety is unchanged
+(every definition and metadata file is fsynced before it replaces the old one, exactly as
+one atomic write per file would do; the status document is renamed without fsync, as
+DomainStore.save_status writes it); only the reply no longer waits for one journal commit
+after another.
 """
 
 from __future__ import annotations
@@ -20,7 +23,6 @@ import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from pyvirt.conf.snapshot import SnapshotDiskDef
@@ -132,21 +134,19 @@ async def switch_external(store: DomainStore, obj: DomainObj, mon: QMPMonitor, t
     live = live_xml_with_chains(obj.live_xml or "", chains)
     cfg = _new_config(obj, changes)
     files = StagedFiles()
-    written: list[tuple[Path, str, bool]] = []
-    try:
-        files.stage(store.status_path(obj.name), dataclasses.replace(obj.to_status(), live_xml=live).format())
-        if cfg is not None:
-            files.stage(store.config_path(obj.name), cfg.text)
-        if meta is not None:
-            written = meta[0].stage_new_current(meta[1], files)
-    except BaseException:
-        files.discard()
-        raise
+    # the status document as DomainStore.save_status writes it (atomic, not fsynced: it
+    # describes a QEMU that a host crash kills as well)
+    files.stage(store.status_path(obj.name), dataclasses.replace(obj.to_status(), live_xml=live).format(),
+                durable=False)
+    if cfg is not None:
+        files.stage(store.config_path(obj.name), cfg.text)
+    written = meta[0].stage_new_current(meta[1], files) if meta is not None else []
+    # the files are written and fsynced in threads while QEMU works on the transaction
     sync = asyncio.ensure_future(files.sync())
     try:
         await transaction(mon, actions)
     except BaseException:
-        # the fsync threads still use the descriptors: let them finish, then drop the files
+        # let the writer threads finish, then drop what they wrote
         with contextlib.suppress(BaseException):
             await asyncio.shield(sync)
         files.discard()

@@ -9,8 +9,8 @@ Reading: the files are the truth (one-shot pyvirsh processes share them), but a 
 keeps what it parsed in a :class:`TreeCache` keyed by each file's inode, size and times, so
 a long-lived driver re-parses only files somebody else changed. Writing: either one file at
 a time (:meth:`SnapshotTree.save`) or a :class:`StagedFiles` batch whose temporary files are
-written and fsynced while other work goes on (a QMP transaction) and renamed into place
-together once that work succeeded.
+written and fsynced in threads while other work goes on (a QMP transaction) and renamed
+into place together once that work succeeded.
 """
 
 from __future__ import annotations
@@ -99,42 +99,47 @@ class TreeCache:
 class StagedFiles:
     """Files written and fsynced beside other work, made visible together by rename.
 
-    ``stage`` writes each file's temporary copy, ``sync`` fsyncs them all at once in
-    threads (one journal commit instead of one per file), ``commit`` renames them into
-    place (readers see the old or the new file, never half of one), ``discard`` removes
-    them. Durability is the same as one atomic write per file; only the waiting overlaps.
+    ``stage`` only takes each file's content; ``sync`` writes every temporary copy and
+    fsyncs it, all files at once in threads (one journal commit instead of one per file,
+    and none of it in the caller's way); ``commit`` renames them into place (readers see
+    the old or the new file, never half of one); ``discard`` removes them. Durability is
+    the same as one atomic write per file; only the waiting overlaps.
     """
 
     def __init__(self) -> None:
-        self._items: list[tuple[Path, Path, int]] = []  # final path, temporary path, open fd
+        # final path, temporary path, content, fsync it
+        self._items: list[tuple[Path, Path, bytes, bool]] = []
 
-    def stage(self, path: Path, text: str) -> None:
-        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    def stage(self, path: Path, text: str, *, durable: bool = True) -> None:
+        """``durable=False``: no fsync (a status document: see status.atomic_write)."""
+        self._items.append((path, path.with_name(f".{path.name}.{os.getpid()}.tmp"), text.encode(), durable))
+
+    @staticmethod
+    def _write(tmp: Path, data: bytes, durable: bool) -> None:
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o600)
         try:
-            view = memoryview(text.encode())
+            view = memoryview(data)
             while view:
                 view = view[os.write(fd, view):]
-        except BaseException:
+            if durable:
+                os.fsync(fd)
+        finally:
             os.close(fd)
-            with contextlib.suppress(OSError):
-                os.unlink(tmp)
-            raise
-        self._items.append((path, tmp, fd))
 
     async def sync(self) -> None:
-        await asyncio.gather(*(asyncio.to_thread(os.fsync, fd) for _, _, fd in self._items))
+        await asyncio.gather(*(asyncio.to_thread(self._write, tmp, data, durable)
+                               for _, tmp, data, durable in self._items))
 
     def commit(self) -> None:
+        """After a successful :meth:`sync` only."""
         items, self._items = self._items, []
-        for path, tmp, fd in items:
-            os.close(fd)
+        for path, tmp, _, _ in items:
             os.replace(tmp, path)
 
     def discard(self) -> None:
+        """After :meth:`sync` ended (or never ran)."""
         items, self._items = self._items, []
-        for _, tmp, fd in items:
-            os.close(fd)
+        for _, tmp, _, _ in items:
             with contextlib.suppress(OSError):
                 os.unlink(tmp)
 

@@ -1,8 +1,8 @@
 """The live external disk switch (snapshot_live.switch_external) against the scripted fake
 QMP server, with the driver's real domain store and snapshot metadata files on disk:
 what QEMU is asked, which files change (all of them after a successful transaction, none
-after a failed one), that every file is fsynced before it replaces the old one and already
-staged when QEMU receives the transaction, and the live XML's chain (the overlay numbered
+after a failed one), that they replace the old ones only after QEMU's reply, each
+definition/metadata file fsynced before, and the live XML's chain (the overlay numbered
 next, known images keeping their index, as libvirtd 9.0 numbers them)."""
 
 from __future__ import annotations
@@ -156,8 +156,8 @@ def disk_chain(xml: str) -> list[tuple[str | None, str | None]]:
 async def test_switch_writes_every_file_after_the_transaction(env: Env, monkeypatch: pytest.MonkeyPatch) -> None:
     overlay = str(env.tmp / "images" / "s1.qcow2")
     d = env.snap("s1", overlay)
-    staged_at_transaction: list[str] = []
-    order: list[tuple[str, str]] = []  # ("fsync", inode) / ("replace", inode of the source)
+    visible_at_transaction: dict[str, bytes] = {}
+    order: list[tuple[str, str]] = []  # ("fsync", inode) / ("replace", inode of the source) / ("transaction", "")
     real_fsync, real_replace = os.fsync, os.replace
 
     def fsync(fd: int) -> None:
@@ -172,7 +172,8 @@ async def test_switch_writes_every_file_after_the_transaction(env: Env, monkeypa
     monkeypatch.setattr(os, "replace", replace)
 
     def transaction(args: dict[str, Any]) -> dict[str, Any]:
-        staged_at_transaction.extend(p.name for p in env.tmp.rglob(".*.tmp"))
+        visible_at_transaction.update((p, b) for p, b in env.files().items() if not p.endswith(".tmp"))
+        order.append(("transaction", ""))
         return {"return": {}}
 
     env.srv.handlers["transaction"] = transaction
@@ -186,14 +187,16 @@ async def test_switch_writes_every_file_after_the_transaction(env: Env, monkeypa
     assert action["data"]["node-name"] == "libvirt-1-format"
     assert action["data"]["snapshot-file"] == overlay
     assert action["data"]["mode"] == "absolute-paths"
-    # the four files were staged before QEMU saw the transaction ...
-    assert sorted(staged_at_transaction) == sorted([f".d.xml.{os.getpid()}.tmp"] * 2
-                                                   + [f".s0.xml.{os.getpid()}.tmp", f".s1.xml.{os.getpid()}.tmp"])
-    # ... and each was fsynced before it replaced the old file
+    # nothing changed where readers look while QEMU had the transaction ...
+    assert visible_at_transaction == before
+    # ... the four files replaced the old ones after its reply, each definition and
+    # metadata file fsynced before (the status document is not fsynced, as save_status)
     fsynced = {ino for what, ino in order if what == "fsync"}
     replaced = [ino for what, ino in order if what == "replace"]
-    assert len(replaced) == 4 and set(replaced) <= fsynced
-    assert order.index(("replace", replaced[0])) > max(i for i, (w, _) in enumerate(order) if w == "fsync")
+    assert len(replaced) == 4 and len(fsynced) == 3 and set(replaced[1:]) == fsynced  # status first
+    first = order.index(("replace", replaced[0]))
+    assert first > order.index(("transaction", ""))
+    assert first > max(i for i, (w, _) in enumerate(order) if w == "fsync")
 
     after = env.files()
     assert not [p for p in after if p.endswith(".tmp")]

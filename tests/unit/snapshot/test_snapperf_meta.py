@@ -5,6 +5,7 @@ StagedFiles: nothing visible before commit, nothing left after discard."""
 
 from __future__ import annotations
 
+import asyncio
 import os
 from pathlib import Path
 
@@ -102,6 +103,7 @@ def test_unmarking_the_old_current_by_text_equals_format(tmp_path: Path) -> None
     t.set_current("a")
     files = StagedFiles()
     written = t.stage_new_current(snap("b", "a", 2), files)
+    asyncio.run(files.sync())
     files.commit()
     t.staged(written)
     fresh = SnapshotTree.load(tmp_path, UUID)
@@ -112,8 +114,6 @@ def test_unmarking_the_old_current_by_text_equals_format(tmp_path: Path) -> None
 
 
 def test_staged_files_visible_only_on_commit(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    import asyncio
-
     synced: list[int] = []
     real = os.fsync
 
