@@ -25,6 +25,7 @@ from pyvirt.drivers.base import (
 from pyvirt.drivers.listfilter import domain_matches
 from pyvirt.drivers.storage.memory import MemoryStorageMixin
 from pyvirt.drivers.test import domxml
+from pyvirt.drivers.test.blockinfo import TestBlockMixin
 from pyvirt.drivers.test.caps import capabilities_xml
 from pyvirt.drivers.test.network import TestNetworkMixin
 from pyvirt.drivers.test.node import PROCESS_HUB, TestDomainObj, TestNode, TestNodeHub
@@ -76,10 +77,10 @@ def _not_running() -> VirtError:
                 ErrorDomain.DOMAIN)
 
 
-class TestDriver(TestVcpuMixin, TestSnapshotMixin, TestNetworkMixin, TestScreenshotMixin, MemoryStorageMixin,
-                 Driver):
+class TestDriver(TestVcpuMixin, TestSnapshotMixin, TestNetworkMixin, TestScreenshotMixin, TestBlockMixin,
+                 MemoryStorageMixin, Driver):
     # storage: pyvirt/drivers/storage/memory.py; snapshots, vCPUs: test/snapshot.py, test/vcpu.py;
-    # networks, screenshots: test/network.py, test/screenshot.py
+    # networks, screenshots: test/network.py, test/screenshot.py; block stats/info: test/blockinfo.py
     """One connection to a test node. Connections to test:///default share one node."""
 
     __test__ = False  # not a pytest test class despite the name
