@@ -120,7 +120,7 @@ class RemoteSession:
             self.conn.reply_error(hdr, pk.rpc_error("Unable to decode message payload"))
             return None
         if self.readonly and not proc.readonly:
-            dom = ErrorDomain.DOMAIN if proc.name.startswith("DOMAIN_") else ErrorDomain.NONE
+            dom = P.api_error_domain(proc.name)  # the API's source file: DOMAIN, NETWORK, STORAGE...
             self._error(hdr, VirtError(
                 f"operation forbidden: read only access prevents {proc.api}",
                 ErrorCode.OPERATION_DENIED, dom,

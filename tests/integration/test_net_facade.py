@@ -158,3 +158,25 @@ def test_qemu_has_no_network_driver(daemon: DaemonThread, tmp_path: Path) -> Non
     remote = f"qemu+unix:///system?socket={daemon.cfg.rw_socket}"
     assert run(SYS_PY, script, "theirs", remote) == want
     assert run(sys.executable, script, "ours", remote) == want
+
+
+READ_ONLY = r'''
+import sys, libvirt
+libvirt.registerErrorHandler(lambda *a: None, None)
+c=libvirt.open(sys.argv[1])
+for f in (lambda: c.networkLookupByName('default').destroy(), lambda: c.storagePoolLookupByName('default-pool').destroy(), lambda: c.lookupByName('test').screenshot(c.newStream(0),0,0), lambda: c.networkLookupByName('default').setAutostart(0), lambda: c.lookupByName('test').snapshotCreateXML('<domainsnapshot/>'), lambda: c.lookupByName('test').destroy(), lambda: c.networkDefineXML('<network><name>q</name></network>')):
+    try: print(f())
+    except libvirt.libvirtError as e: print(e.get_error_code(), e.get_error_domain(), e.get_error_message())
+'''
+LIBVIRTD_RO = "/run/libvirt/libvirt-sock-ro"
+
+
+@pytest.mark.skipif(not Path(LIBVIRTD_RO).exists(), reason="libvirtd (the oracle) is not running")
+def test_read_only_socket_refusals_equal_libvirtd(daemon: DaemonThread, tmp_path: Path) -> None:
+    """A client on the read-only socket (without asking for read-only itself): each write is
+    refused from its API's error domain (network, storage, domain, snapshot), as libvirtd does."""
+    script = tmp_path / "ro.py"
+    script.write_text(READ_ONLY)
+    want = run(SYS_PY, script, f"test+unix:///default?socket={LIBVIRTD_RO}", "")
+    assert "29 19 operation forbidden: read only access prevents virNetworkDestroy" in want
+    assert run(SYS_PY, script, f"test+unix:///default?socket={daemon.cfg.ro_socket}", "") == want
