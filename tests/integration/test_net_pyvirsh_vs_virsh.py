@@ -132,3 +132,7 @@ def test_pyvirsh_client_against_libvirtd(tmp_path: Path) -> None:
     shot = (tmp_path / "shot.png").read_bytes()
     assert run(pyvirsh("-c", uri, cmds), tmp_path) == want
     assert (tmp_path / "shot.png").read_bytes() == shot
+    # and libvirtd's real network driver (qemu:///system), read-only commands
+    uri = f"qemu+unix:///system?socket={LIBVIRTD_SOCK}"
+    cmds = "net-list --all; net-info default; net-dumpxml --inactive default; net-name 00000000-0000-0000-0000-000000000000"
+    assert run(pyvirsh("-c", uri, cmds), tmp_path) == run([VIRSH, "-c", uri, cmds], tmp_path)
