@@ -246,6 +246,22 @@ def test_python3_libvirt_uses_old_procedures(old_daemon: DaemonThread, tmp_path:
     assert ours[0].startswith("old [('test', 3, 0), ('test', 4, 0), ('test', 5, 1), ('test', 2, 0)")
 
 
+@pytest.mark.oracle
+@pytest.mark.skipif(not _has_py_libvirt(), reason="python3-libvirt not installed")
+def test_python3_libvirt_both_styles_on_a_callback_daemon(daemon: DaemonThread, tmp_path: Path) -> None:
+    """Against a normal daemon the C client maps domainEventRegister onto the callback
+    procedures; with domainEventRegisterAny for the same event it shares one registration,
+    so the daemon's one-registration-per-event rule never refuses it."""
+    (tmp_path / "probe.xml").write_text(PROBE_XML)
+    (tmp_path / "s.py").write_text(PY_EVENTS)
+    p = subprocess.run([SYS_PY, "s.py", f"test+unix:///default?socket={daemon.cfg.rw_socket}", "probe.xml"],
+                       capture_output=True, text=True, timeout=60, cwd=tmp_path, check=False)
+    assert p.returncode == 0, p.stderr
+    q = subprocess.run([SYS_PY, "s.py", "test:///default", "probe.xml"], capture_output=True, text=True,
+                       timeout=60, cwd=tmp_path, check=False)
+    assert p.stdout == q.stdout
+
+
 # ----------------------------------------------------------------------------- our client
 
 
