@@ -46,7 +46,9 @@ async def _names(s: RemoteSession, flags: int, api: str) -> list[str]:
 @serves(P.CONNECT_LIST_ALL_NETWORKS)
 async def list_all(s: RemoteSession, a: P.ListAllDomainsArgs) -> P.ListAllNetworksRet:
     nets: list[NetworkRef] = await s.drv.list_all_networks(a.flags)
-    _limit(len(nets), "too many networks")
+    if len(nets) > P.NETWORK_LIST_MAX:
+        raise VirtError(f"Too many networks '{len(nets)}' for limit '{P.NETWORK_LIST_MAX}'",
+                        ErrorCode.RPC, ErrorDomain.RPC)
     return P.ListAllNetworksRet(nets if a.need_results else [], len(nets))
 
 
@@ -145,5 +147,3 @@ async def is_active(s: RemoteSession, a: P.NetArgs) -> P.IsActiveRet:
 @serves(P.NETWORK_IS_PERSISTENT)
 async def is_persistent(s: RemoteSession, a: P.NetArgs) -> P.IsPersistentRet:
     return P.IsPersistentRet(int(await s.drv.network_is_persistent(a.net)))
-
-
