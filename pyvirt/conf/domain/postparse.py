@@ -192,6 +192,12 @@ def _chardevs(d: DomainDef, reread: bool = False) -> None:
     for ch in devs.channels:
         if ch.target_type is None:
             raise XMLError("XML error: unknown target type '' specified for character device")
+    # Only console 0 may be the serial console; a console without a target type is one too.
+    # libvirt 9.0 checks this in its post-parse, before any validation error, for every OS
+    # type (libvirtd and test:///default: virtio + typeless, typeless + serial, xen + typeless)
+    for con in devs.consoles[1:]:
+        if con.target_type in (None, "serial"):
+            raise ConfigUnsupported("unsupported configuration: Only the first console can be a serial port")
     # consoles are numbered by their position in the XML, whatever port they name - at
     # libvirtd's parse of client XML. The serial console it may insert below does not move
     # the others, so re-reading our stored XML keeps their ports (else the virtio consoles

@@ -187,6 +187,7 @@ def parse(xml: str) -> DomainDoc:
     devices = root.find("devices")
     if devices is None:
         devices = ET.SubElement(root, "devices")
+    _check_consoles(devices)
     _fill_interfaces(devices)
     _order_devices(devices)
 
@@ -200,6 +201,16 @@ _IFACE_ORDER = ("mac", "source", "vlan", "virtualport", "ip", "route", "script",
                 "downscript", "backenddomain", "target", "guest", "model", "driver", "backend",
                 "bandwidth", "link", "mtu", "coalesce", "teaming", "rom", "alias", "address")
 _IFACE_INDEX = {n: i for i, n in enumerate(_IFACE_ORDER)}
+
+
+def _check_consoles(devices: ET.Element) -> None:
+    """libvirt's post-parse rule (pyvirt.conf.domain.postparse has the same): only console 0
+    may be a serial console, and a console without a target type is one."""
+    for con in devices.findall("console")[1:]:
+        target = con.find("target")
+        if (target.get("type") if target is not None else None) in (None, "serial"):
+            raise VirtError("unsupported configuration: Only the first console can be a serial port",
+                            ErrorCode.CONFIG_UNSUPPORTED, ErrorDomain.DOMAIN)
 
 
 def _fill_interfaces(devices: ET.Element) -> None:
