@@ -29,9 +29,13 @@ the daemon is started with the same wrapper, writing to a log). libvirt 9.0 send
 ``blockdev-snapshot`` (seen in libvirtd's monitor log for this very call); libvirtd cannot be
 timed from inside, so both sequences are also timed as a *floor*: a bare QEMU of the same
 build, same guest and same disk layout, driven by a tiny blocking QMP client here, in the
-same rounds. Outside-QEMU time is total minus QEMU time, per round (pyvirt: its own
-in-run QMP time; libvirt: the floor of its sequence in that round). Figures are for notes,
-never pass/fail. Raw samples go to bench/results/snapshots-<time>.json (not committed).
+same rounds. Outside-QEMU time is total minus QEMU time (pyvirt: its own in-run QMP time,
+per call; every side: the median floor of its own sequence). CPU is the on-CPU time of the
+client process and of the manager (pyvirt embed: the same process; pyvirtd / libvirtd: all
+their threads, from /proc/PID/task/*/schedstat) during the call: steadier than wall time on
+a loaded machine, though libvirtd's also counts other clients it serves meanwhile.
+Figures are for notes, never pass/fail. Raw samples go to bench/results/snapshots-<time>.json
+(not committed).
 """
 
 from __future__ import annotations
@@ -135,10 +139,12 @@ def worker(api: str, uri: str, name: str, disk: str, tap: bool) -> None:
             if seen is not None:
                 seen.clear()
             xml = SNAP_XML.format(name=args[0], file=args[1])
+            c0 = time.process_time()
             t0 = time.perf_counter()
             dom.snapshotCreateXML(xml, DISK_ONLY | ATOMIC)
             ms = (time.perf_counter() - t0) * 1000
-            print(json.dumps({"ms": ms, "qmp": list(seen) if seen is not None else None}), flush=True)
+            cpu = (time.process_time() - c0) * 1000  # every thread of this process
+            print(json.dumps({"ms": ms, "cpu": cpu, "qmp": list(seen) if seen is not None else None}), flush=True)
     finally:
         if dom.isActive():
             dom.destroy()
@@ -173,6 +179,31 @@ class Worker:
             self.proc.wait(60)
         except subprocess.TimeoutExpired:
             self.proc.kill()
+
+
+def task_cpu_ms(pid: int) -> float:
+    """On-CPU time of every thread of ``pid`` so far (schedstat: ns, unlike /proc/PID/stat's
+    clock ticks)."""
+    total = 0
+    for t in os.listdir(f"/proc/{pid}/task"):
+        try:
+            with open(f"/proc/{pid}/task/{t}/schedstat") as f:
+                total += int(f.read().split()[0])
+        except (OSError, ValueError, IndexError):
+            continue  # a thread that ended meanwhile
+    return total / 1e6
+
+
+def libvirtd_pid() -> int | None:
+    for p in os.listdir("/proc"):
+        if p.isdigit():
+            try:
+                with open(f"/proc/{p}/comm") as f:
+                    if f.read().strip() == "libvirtd":
+                        return int(p)
+            except OSError:
+                continue
+    return None
 
 
 # ----------------------------------------------------------------------------- the floor
@@ -350,17 +381,23 @@ def main() -> None:
             d = work / label
             floors.append(BareQemu(d, make_base(d)))
         time.sleep(args.settle)  # no event says "the guest is idle"; boots under TCG share 2 cores
-        res: dict[str, dict[str, list[float]]] = {w.label: {"total": [], "qemu": []} for w in workers}
+        res: dict[str, dict[str, list[float]]] = {w.label: {"total": [], "qemu": [], "cpu": []} for w in workers}
+        # the manager process whose CPU time counts besides the client's (embed: the client)
+        managers = {"pyvirtd": daemon.pid if daemon is not None else None, "libvirt": libvirtd_pid()}
         res["floor"] = {"pyvirt-seq": [], "libvirt-seq": []}
         for i in range(args.runs + 1):  # round 0 warms caches and is dropped
             qlog_pos = qlog.stat().st_size if qlog.exists() else 0
             for w in workers:
                 d = work / w.label.replace(" ", "-")
                 d.mkdir(exist_ok=True)
+                mpid = managers.get(w.label)
+                m0 = task_cpu_ms(mpid) if mpid else 0.0
                 out = w.snap(f"s{i}", d / f"o{i}.qcow2")
+                mcpu = task_cpu_ms(mpid) - m0 if mpid else 0.0
                 if i == 0:
                     continue
                 res[w.label]["total"].append(out["ms"])
+                res[w.label]["cpu"].append(out["cpu"] + mcpu)
                 if out["qmp"] is not None:
                     res[w.label]["qemu"].append(sum(ms for _, ms in out["qmp"]))
                 elif w.label == "pyvirtd":
@@ -382,9 +419,11 @@ def main() -> None:
             if r["qemu"]:
                 print(f"{w.label:14s} QEMU    {stats(r['qemu'])}   (its QMP commands, in this run)")
                 print(f"{w.label:14s} outside {stats([t - q for t, q in zip(r['total'], r['qemu'], strict=True)])}")
-            floor = fl_lv if w.label == "libvirt" else fl_pv
-            print(f"{w.label:14s} outside {stats([t - f for t, f in zip(r['total'], floor, strict=True)])}"
-                  f"   (total - floor of its own sequence, same round)")
+            floor = statistics.median(fl_lv if w.label == "libvirt" else fl_pv)
+            print(f"{w.label:14s} outside {stats([t - floor for t in r['total']])}"
+                  f"   (total - median floor of its own QMP sequence)")
+            print(f"{w.label:14s} CPU     {stats(r['cpu'])}   (client process + "
+                  f"{'daemon' if w.label in managers else 'in-process driver'}, all threads)")
         (HERE / "results").mkdir(exist_ok=True)
         out_path = HERE / "results" / f"snapshots-{time.strftime('%Y%m%d-%H%M%S')}.json"
         out_path.write_text(json.dumps(res, indent=1))
