@@ -254,7 +254,8 @@ async def test_reattach_reconciles_and_follows_events(root: Path) -> None:
         drv2 = await open_drv(root)
         events = collect(drv2)
         await drv2.reconnect_all()
-        assert run.server.commands() == ["qmp_capabilities", "set-action", "query-status"]
+        # query-block-jobs: block jobs an earlier daemon started are re-adopted (blockjob_adopt.py)
+        assert run.server.commands() == ["qmp_capabilities", "set-action", "query-status", "query-block-jobs"]
         assert run.server.calls[1] == ("set-action", {"shutdown": "pause"})  # -no-shutdown while we listen
         ref = await drv2.lookup_by_name("r")
         assert await drv2.get_state(ref) == (DomainState.PAUSED, PausedReason.UNKNOWN)
