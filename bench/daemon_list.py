@@ -2,8 +2,8 @@
 ``daemon-list`` section; ``--skip daemon-list`` leaves it out).
 
 A throw-away ``pyvirtd --root DIR`` (the venv's, so nothing touches /run/pyvirt) gets
-``n_domains`` defined domains through pyvirt's libvirt-python facade; then one
-``hyperfine -N`` invocation interleaves:
+``n_domains`` defined domains through pyvirt's libvirt-python facade; then ``hyperfine -N``
+runs, in a few interleaved rounds pooled together:
 
 * ``pyvirsh -c qemu+unix:///system?socket=DIR/run/libvirt-sock list --all`` (the blocking
   one-shot client, pyvirt/remote/syncclient.py),
@@ -57,10 +57,14 @@ def _wait_for_socket(path: Path, proc: subprocess.Popen[bytes], timeout: float =
     raise RuntimeError(f"pyvirtd did not listen on {path} within {timeout} s")
 
 
-def _stats(result: dict[str, Any]) -> dict[str, float]:
-    times = [t * 1000 for t in result["times"]]
+def _stats(rounds: list[dict[str, Any]]) -> dict[str, float]:
+    """One command's samples pooled over the rounds (user/system: hyperfine's per-run means,
+    weighted by the runs of each round)."""
+    times = [t * 1000 for r in rounds for t in r["times"]]
+    n = [len(r["times"]) for r in rounds]
     return {"median_ms": statistics.median(times), "min_ms": min(times),
-            "user_ms": float(result["user"]) * 1000, "system_ms": float(result["system"]) * 1000}
+            "user_ms": sum(float(r["user"]) * k for r, k in zip(rounds, n)) / sum(n) * 1000,
+            "system_ms": sum(float(r["system"]) * k for r, k in zip(rounds, n)) / sum(n) * 1000}
 
 
 def _count_rows(argv: list[str]) -> int:
@@ -72,7 +76,7 @@ def _count_rows(argv: list[str]) -> int:
 
 
 def measure(workdir: Path, n_domains: int = 5, runs: int = 40, warmup: int = 3,
-            libvirt: bool = True) -> dict[str, Any]:
+            libvirt: bool = True, rounds: int = 4) -> dict[str, Any]:
     """Run the comparison; returns labelled stats, the commands and the domain counts."""
     bindir = Path(sys.executable).parent
     pyvirtd, pyvirsh = bindir / "pyvirtd", bindir / "pyvirsh"
@@ -107,15 +111,23 @@ def measure(workdir: Path, n_domains: int = 5, runs: int = 40, warmup: int = 3,
         cmds["python -c pass"] = [sys.executable, "-c", "pass"]
         counts = {label: _count_rows(argv) for label, argv in cmds.items()
                   if label != "python -c pass"}
-        out = workdir / "daemon-list.json"
-        hf = ["hyperfine", "-N", "-w", str(warmup), "-r", str(runs), "--style", "none",
-              "--export-json", str(out)]
-        for label, argv in cmds.items():
-            hf += ["-n", label, shlex.join(argv)]
+        # hyperfine runs each command's samples back to back; on a shared machine a burst of
+        # someone else's work then lands on one command only. Several short rounds
+        # interleave the commands, and the samples are pooled.
+        per_round = max(1, runs // rounds)
         t = time.strftime("%H:%M:%S", time.gmtime())
         load = os.getloadavg()
-        subprocess.run(hf, check=True, stdout=subprocess.DEVNULL, timeout=1800)
-        results = json.loads(out.read_text())["results"]
+        samples: dict[str, list[dict[str, Any]]] = {label: [] for label in cmds}
+        for i in range(rounds):
+            out = workdir / f"daemon-list-{i}.json"
+            hf = ["hyperfine", "-N", "-w", str(warmup if i == 0 else 1), "-r", str(per_round),
+                  "--style", "none", "--export-json", str(out)]
+            for label, argv in cmds.items():
+                hf += ["-n", label, shlex.join(argv)]
+            subprocess.run(hf, check=True, stdout=subprocess.DEVNULL,
+                           stderr=subprocess.DEVNULL, timeout=1800)
+            for r in json.loads(out.read_text())["results"]:
+                samples[r["command"]].append(r)
     finally:
         proc.terminate()
         try:
@@ -124,16 +136,17 @@ def measure(workdir: Path, n_domains: int = 5, runs: int = 40, warmup: int = 3,
             proc.kill()
             proc.wait()
         log.close()
-    stats = {r["command"]: _stats(r) for r in results}
-    return {"when_utc": t, "load": load, "runs": runs, "domains": counts,
+    stats = {label: _stats(rs) for label, rs in samples.items()}
+    return {"when_utc": t, "load": load, "runs": per_round * rounds, "rounds": rounds,
+            "domains": counts,
             "commands": {label: argv for label, argv in cmds.items()}, "stats": stats}
 
 
 def table(res: dict[str, Any]) -> str:
     stats: dict[str, dict[str, float]] = res["stats"]
     base = stats.get("virsh -> libvirtd")
-    lines = [f"list --all through a daemon, one hyperfine run at {res['when_utc']} UTC "
-             f"(load {res['load'][0]:.2f}, {res['runs']} runs; domains: "
+    lines = [f"list --all through a daemon, same run at {res['when_utc']} UTC "
+             f"(load {res['load'][0]:.2f}, {res['runs']} runs in {res['rounds']} rounds; domains: "
              + ", ".join(f"{k} {v}" for k, v in res["domains"].items()) + ")",
              f"{'command':<20} {'median':>8} {'min':>8} {'user':>8} {'vs virsh->libvirtd':>20}"]
     for label, s in stats.items():
