@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 from pyvirt.errors import ErrorCode, ErrorDomain, VirtError
 
 if TYPE_CHECKING:
-    from pyvirt.conf.domain import DiskDef
+    from pyvirt.conf.domain import DiskDef, DomainDef
 
 
 @dataclass(frozen=True, slots=True)
@@ -164,6 +164,12 @@ def chain_of(disk: DiskDef) -> list[ChainLayer]:
 
 def live_xml_with_chains(live_xml: str, chains: dict[str, list[ChainLayer]]) -> str:
     """Rewrite the live XML so each disk named in ``chains`` (by target) shows its chain."""
+    return live_xml_and_model_with_chains(live_xml, chains)[0]
+
+
+def live_xml_and_model_with_chains(live_xml: str, chains: dict[str, list[ChainLayer]]
+                                   ) -> tuple[str, DomainDef]:
+    """:func:`live_xml_with_chains` and the model the new text was formatted from."""
     from pyvirt.conf.domain import format_domain, parse_domain
 
     m = parse_domain(live_xml)
@@ -173,4 +179,4 @@ def live_xml_with_chains(live_xml: str, chains: dict[str, list[ChainLayer]]) -> 
         chain = chains.get(disk.target.dev)
         if chain is not None:
             next_index = set_disk_chain(disk, chain, next_index, k)
-    return str(format_domain(m))
+    return str(format_domain(m)), m

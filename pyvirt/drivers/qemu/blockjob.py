@@ -28,6 +28,7 @@ from pyvirt.drivers.qemu.backingchain import (
     ChainLayer,
     chain_from_image_info,
     chain_of,
+    live_xml_and_model_with_chains,
     live_xml_with_chains,
     plain_filename,
 )
@@ -153,6 +154,13 @@ class JobState:
     done: asyncio.Event = field(default_factory=asyncio.Event)
     status: BlockJobStatus | None = None
     concluding: bool = False  # an event and a re-attach may both see the end: conclude once
+    # Known when this driver started the job (not for an adopted one): the chain QEMU
+    # showed then, the chain a completed job leaves (None: ask QEMU), and the node names
+    # of each image the monitor owns (-blockdev / blockdev-add; format nodes first) - so
+    # the end of the job needs no query-block / query-named-block-nodes round trips.
+    before: list[ChainLayer] | None = None
+    after: list[ChainLayer] | None = None
+    owned: dict[str, list[str]] = field(default_factory=dict)
 
 
 class BlockJobs:
@@ -203,21 +211,48 @@ class BlockJobs:
 
     async def _chain_nodes(self, mon: QMPMonitor, disk: DiskDef) -> tuple[str, list[ChainLayer], list[str]]:
         """(root node, chain, node name per layer) of a running disk."""
-        blocks = await self._qmp(mon, "query-block")
+        root, chain, names, _owned = await self._chain_nodes_owned(mon, disk)
+        return root, chain, names
+
+    async def _chain_nodes_owned(self, mon: QMPMonitor, disk: DiskDef
+                                 ) -> tuple[str, list[ChainLayer], list[str], dict[str, list[str]]]:
+        """:meth:`_chain_nodes` plus the monitor-owned node names per image file (format
+        nodes first); the two queries go out together (one round trip, not two)."""
+        blocks, nodes = await self._pipelined(
+            mon, [("query-block", None), ("query-named-block-nodes", {"flat": True})], strict=True)
         entry = self._block_entry(blocks, disk.alias)
         if entry is None or "inserted" not in entry:
             raise err(ErrorCode.OPERATION_INVALID, f"Requested operation is not valid: disk '{disk.target.dev}' does not have a source")
         ins = entry["inserted"]
         chain = chain_from_image_info(ins.get("image") or {})
-        nodes = await self._qmp(mon, "query-named-block-nodes", {"flat": True})
         by_file: dict[str, str] = {}
-        for n in nodes:
-            if str(n.get("drv")) not in _PROTOCOL_DRIVERS and n.get("node-name"):
-                by_file.setdefault(plain_filename(str(n.get("file"))), str(n["node-name"]))
+        owned: dict[str, list[str]] = {}
+        # format nodes before protocol nodes: blockdev-del must go top-down
+        for n in sorted(nodes, key=lambda n: str(n.get("drv")) in _PROTOCOL_DRIVERS):
+            name = str(n.get("node-name") or "")
+            if not name:
+                continue
+            path = plain_filename(str(n.get("file")))
+            if str(n.get("drv")) not in _PROTOCOL_DRIVERS:
+                by_file.setdefault(path, name)
+            if not name.startswith("#"):  # '#block123': opened by QEMU itself, goes with its parent
+                owned.setdefault(path, []).append(name)
         names = [by_file.get(layer.path, "") for layer in chain]
         root = str(ins.get("node-name") or names[0])
         names[0] = root
-        return root, chain, names
+        return root, chain, names, owned
+
+    async def _pipelined(self, mon: QMPMonitor, calls: list[tuple[str, dict[str, Any] | None]], *,
+                         strict: bool = False) -> list[Any]:
+        """Send ``calls`` at once and collect the replies in order. QEMU runs a monitor's
+        commands one after the other in the order they arrive, so this keeps their order
+        and costs one round trip instead of one each. ``strict``: the first failure raises
+        (as :meth:`_qmp`); otherwise failed calls give their exception in the list."""
+        import asyncio
+
+        if strict:
+            return list(await asyncio.gather(*(self._qmp(mon, c, a) for c, a in calls)))
+        return list(await asyncio.gather(*(mon.execute(c, a) for c, a in calls), return_exceptions=True))
 
     def _busy(self, obj: DomainObj, disk: str) -> None:
         if (obj.name, disk) in self._jobs:
@@ -267,7 +302,7 @@ class BlockJobs:
         dev = d.target.dev
         self._busy(obj, dev)
         _rt, mon = await self._mon(obj)
-        root, chain, names = await self._chain_nodes(mon, d)
+        root, chain, names, owned = await self._chain_nodes_owned(mon, d)
         t, b = commit_layers(chain, dev, base, top, flags)
         kind = BlockJobType.ACTIVE_COMMIT if t == 0 else BlockJobType.COMMIT
         jid = job_id(kind, dev)
@@ -282,7 +317,8 @@ class BlockJobs:
             raise err(ErrorCode.INTERNAL_ERROR, f"internal error: cannot find the block nodes of the chain of '{dev}'")
         if flags & COMMIT_RELATIVE and t != 0:  # an active commit has no image above top: no-op
             args["backing-file"] = await blockjob_relative.relative_backing(chain[0].path, chain[0].format, t - 1, b)
-        job = JobState(jid, dev, kind, d.source.path if d.source and d.source.path else dev)
+        job = JobState(jid, dev, kind, d.source.path if d.source and d.source.path else dev,
+                       before=chain, after=chain[:t] + chain[b:], owned=owned)
         if flags & COMMIT_DELETE:
             job.delete = [layer.path for layer in chain[t:b]] if t != 0 else [layer.path for layer in chain[1:b]]
         self._jobs[(obj.name, dev)] = job
@@ -298,8 +334,9 @@ class BlockJobs:
         dev = d.target.dev
         self._busy(obj, dev)
         _rt, mon = await self._mon(obj)
-        root, chain, names = await self._chain_nodes(mon, d)
+        root, chain, names, owned = await self._chain_nodes_owned(mon, d)
         args: dict[str, Any] = {"job-id": job_id(BlockJobType.PULL, dev), "device": root, "auto-dismiss": False}
+        b = len(chain)  # no base: everything below the top is pulled into it
         if base is not None:
             b = lookup_layer(chain, base, 1, dev)
             args["base-node"] = names[b]
@@ -308,7 +345,8 @@ class BlockJobs:
         speed = bandwidth_bytes(bandwidth, bool(flags & PULL_BANDWIDTH_BYTES))
         if speed:
             args["speed"] = speed
-        job = JobState(str(args["job-id"]), dev, BlockJobType.PULL, d.source.path if d.source and d.source.path else dev)
+        job = JobState(str(args["job-id"]), dev, BlockJobType.PULL, d.source.path if d.source and d.source.path else dev,
+                       before=chain, after=chain[:1] + chain[b:], owned=owned)
         self._jobs[(obj.name, dev)] = job
         try:
             await self._qmp(mon, "block-stream", args)
@@ -325,7 +363,7 @@ class BlockJobs:
         dev = d.target.dev
         self._busy(obj, dev)
         _rt, mon = await self._mon(obj)
-        root, chain, names = await self._chain_nodes(mon, d)
+        root, chain, names, owned = await self._chain_nodes_owned(mon, d)
         shallow = bool(flags & COPY_SHALLOW) and len(chain) > 1
         reuse = bool(flags & COPY_REUSE_EXT)
         dest = os.path.abspath(dest)
@@ -355,6 +393,9 @@ class BlockJobs:
         jid = job_id(BlockJobType.COPY, dev)
         job = JobState(jid, dev, BlockJobType.COPY, d.source.path if d.source and d.source.path else dev,
                        copy_node=node, copy_dest=ChainLayer(dest, fmt))
+        if not reuse:  # a file we created: its chain is ours to know (a reused one may have its own)
+            job.before, job.after = chain, [ChainLayer(dest, fmt), *(chain[1:] if shallow else [])]
+            job.owned = {**owned, dest: [node]}
         self._jobs[(obj.name, dev)] = job
         try:
             await self._qmp(mon, "blockdev-add", add)
@@ -490,38 +531,84 @@ class BlockJobs:
     async def _conclude(self, obj: DomainObj, mon: QMPMonitor, job: JobState, status: BlockJobStatus) -> None:
         """The job ended: dismiss it, drop a copy target we did not pivot to, update the
         chain (live XML, and the persistent source after a pivot), delete committed images."""
-        from pyvirt.drivers.qemu.monitor import QMPClosed, QMPCommandError
-
         if job.concluding:
             return
         job.concluding = True
-        with contextlib.suppress(QMPClosed, QMPCommandError):
-            await mon.execute("job-dismiss", {"id": job.jid})
+        try:
+            new = await self._finish(obj, mon, job, status)
+            if status is BlockJobStatus.COMPLETED and job.delete:
+                keep = {layer.path for layer in new}
+                for p in job.delete:
+                    if p not in keep:
+                        with contextlib.suppress(OSError):
+                            os.unlink(p)
+        finally:
+            # whatever failed above, nobody may wait forever on this job (a pivot's abort)
+            self._jobs.pop((obj.name, job.disk), None)
+            blockjob_adopt.forget(self, obj, job.disk)
+            job.status = status
+            job.done.set()
+        self.events.publish(BlockJobEventMsg(obj.ref(), job.path, job.disk, job.type, status))
+
+    async def _finish(self, obj: DomainObj, mon: QMPMonitor, job: JobState, status: BlockJobStatus
+                      ) -> list[ChainLayer]:
+        """Put the disk's new chain into the live XML (and the persistent source after a
+        pivot), save the status once, then dismiss the job and delete the nodes of images
+        that left the chain. Returns the new chain.
+
+        For a job this driver started, the new chain follows from the old one and the job
+        (a pivoted active commit leaves chain[base:], a pull the top over its base...) and
+        the nodes to delete were named at the start: the dismiss and the deletions go out
+        together, one round trip. An adopted job (started by an earlier process) asks QEMU.
+
+        Crash safety: the status is written before the job is dismissed. Dying before the
+        write leaves the concluded job in QEMU (auto-dismiss is off) and the next driver's
+        re-adoption (blockjob_adopt) concludes it from query-block; dying after it leaves
+        a status that already shows the new chain."""
+        from pyvirt.drivers.qemu.monitor import QMPClosed, QMPCommandError
+
         pivoted = status is BlockJobStatus.COMPLETED and (
             job.type is BlockJobType.COMMIT or job.type is BlockJobType.PULL or job.pivoting)
-        if job.copy_node and not pivoted:
-            with contextlib.suppress(QMPClosed, QMPCommandError):
-                await mon.execute("blockdev-del", {"node-name": job.copy_node})
         old = self._disk_chain(obj, job.disk)
-        with contextlib.suppress(VirtError, QMPClosed, QMPCommandError):
-            await self.refresh_chains(obj, mon, save=False)
-        new = self._disk_chain(obj, job.disk)
+        known = job.before is not None and old == job.before
+        new = (job.after if pivoted else old) if known else None
+        if new is not None:
+            if new != old:
+                self._set_live_chain(obj, job.disk, new)
+        else:
+            with contextlib.suppress(VirtError, QMPClosed, QMPCommandError):
+                await self.refresh_chains(obj, mon, save=False)
+            new = self._disk_chain(obj, job.disk)
         if pivoted and old and new and old[0].path != new[0].path:
             self._persist_source(obj, job.disk, old[0].path, new[0])
         self.store.save_status(obj)  # once, with the new chain (and next_xml if it changed)
-        if old and new:
-            await self._drop_nodes(mon, {layer.path for layer in old} - {layer.path for layer in new})
-        if status is BlockJobStatus.COMPLETED and job.delete:
-            keep = {layer.path for layer in new}
-            for p in job.delete:
-                if p not in keep:
-                    with contextlib.suppress(OSError):
-                        os.unlink(p)
-        self._jobs.pop((obj.name, job.disk), None)
-        blockjob_adopt.forget(self, obj, job.disk)
-        job.status = status
-        job.done.set()
-        self.events.publish(BlockJobEventMsg(obj.ref(), job.path, job.disk, job.type, status))
+        calls: list[tuple[str, dict[str, Any] | None]] = [("job-dismiss", {"id": job.jid})]
+        if job.copy_node and not pivoted:
+            calls.append(("blockdev-del", {"node-name": job.copy_node}))
+        gone = {layer.path for layer in old} - {layer.path for layer in new}
+        if known:
+            calls += [("blockdev-del", {"node-name": n}) for n in self._owned_nodes(job, old, gone)]
+        await self._pipelined(mon, calls)  # failures (node already gone, QEMU exited) change nothing here
+        if not known and old and new:
+            await self._drop_nodes(mon, gone)
+        return new
+
+    @staticmethod
+    def _owned_nodes(job: JobState, old: list[ChainLayer], gone: set[str]) -> list[str]:
+        """Monitor-owned nodes of the images in ``gone``, top image first and each image's
+        format node before its protocol node (blockdev-del's order)."""
+        out: list[str] = []
+        for layer in old:
+            if layer.path in gone:
+                out += job.owned.get(layer.path, [])
+        return out
+
+    def _set_live_chain(self, obj: DomainObj, dev: str, chain: list[ChainLayer]) -> None:
+        """Show ``chain`` for disk ``dev`` in the live XML: one parse and one format; the
+        model stays cached for the new text (no re-parse for the next call)."""
+        text, m = live_xml_and_model_with_chains(obj.live_xml or "", {dev: chain})
+        obj.live_xml = text
+        self._models[obj.name] = (text, m)
 
     @staticmethod
     async def _drop_nodes(mon: QMPMonitor, gone: set[str]) -> None:
