@@ -1,8 +1,9 @@
 """domblkinfo --all and --keep-relative side by side with libvirt 9.0 (the oracle).
 
-The same virsh script runs against libvirtd (qemu:///system) and against pyvirtd, each on
-its own identical set of images: virsh's output must be the same (image dir masked) and so
-must the backing-file strings qemu-img reads from the images afterwards.
+The same script runs three ways, each on its own identical set of images: the real virsh
+against libvirtd (qemu:///system, the oracle), the real virsh against pyvirtd, and pyvirsh
+against pyvirtd. The output must be the same (image dir masked) and so must the
+backing-file strings qemu-img reads from the images afterwards.
 
 The disks: vda on a chain with relative backing references (act -> top -> sub/mid ->
 ../base), vdb on an absolute one, a raw vdc and an empty CD-ROM.
@@ -13,6 +14,7 @@ from __future__ import annotations
 import json
 import shutil
 import subprocess
+import sys
 import tempfile
 import uuid
 from collections.abc import Iterator
@@ -110,29 +112,28 @@ def steps(name: str, d: Path) -> list[list[str]]:
     ]
 
 
-def run_script(uri: str, name: str, d: Path) -> list[tuple[str, str, int, dict[str, str]]]:
+def run_script(uri: str, name: str, d: Path, cli: list[str] | None = None) -> list[tuple[str, str, int, dict[str, str]]]:
     out = []
+    assert VIRSH is not None
     for cmd in steps(name, d):
-        assert VIRSH is not None
-        p = subprocess.run([VIRSH, "-c", uri, *cmd], capture_output=True, text=True, timeout=120, check=False)
+        p = subprocess.run([*(cli or [VIRSH]), "-c", uri, *cmd], capture_output=True, text=True, timeout=120, check=False)
         out.append((p.stdout.replace(str(d), "DIR"), p.stderr.replace(str(d), "DIR"), p.returncode,
                     backing_strings(d)))
     return out
 
 
 @pytest.fixture
-def dirs() -> Iterator[tuple[Path, Path]]:
-    a = Path(tempfile.mkdtemp(prefix="pvbg", dir="/tmp"))
-    b = Path(tempfile.mkdtemp(prefix="pvbg", dir="/tmp"))
+def dirs() -> Iterator[tuple[Path, Path, Path]]:
+    made = tuple(Path(tempfile.mkdtemp(prefix="pvbg", dir="/tmp")) for _ in range(3))
     try:
-        yield a, b
+        yield made
     finally:
-        shutil.rmtree(a, ignore_errors=True)
-        shutil.rmtree(b, ignore_errors=True)
+        for d in made:
+            shutil.rmtree(d, ignore_errors=True)
 
 
-def test_domblkinfo_all_and_keep_relative_like_libvirt(dirs: tuple[Path, Path], guest_dir: Path) -> None:
-    ora, ours = dirs
+def test_domblkinfo_all_and_keep_relative_like_libvirt(dirs: tuple[Path, Path, Path], guest_dir: Path) -> None:
+    ora, ours, ours_cli = dirs
     name = f"pvbg{uuid.uuid4().hex[:8]}"
     for d in dirs:
         make_images(d)
@@ -152,9 +153,16 @@ def test_domblkinfo_all_and_keep_relative_like_libvirt(dirs: tuple[Path, Path], 
             mine = run_script(uri, name, ours)
         finally:
             subprocess.run([VIRSH, "-c", uri, "destroy", name], capture_output=True, check=False)
+        subprocess.run([VIRSH, "-c", uri, "undefine", name], check=True, capture_output=True)
+        subprocess.run([VIRSH, "-c", uri, "define", str(ours_cli / "dom.xml")], check=True, capture_output=True)
+        try:
+            pyvirsh = run_script(uri, name, ours_cli, [sys.executable, "-m", "pyvirt.cli"])
+        finally:
+            subprocess.run([VIRSH, "-c", uri, "destroy", name], capture_output=True, check=False)
     # the oracle did what the test is about (so a broken libvirtd cannot make it vacuous)
     assert oracle[-7][3]["act.qcow2"] == "sub/mid.qcow2"
     assert oracle[-6][3]["act.qcow2"] == "sub/../base.qcow2"
     assert "can't keep relative backing relationship" in oracle[9][1]
-    for cmd, o, m in zip(steps(name, ora), oracle, mine, strict=True):
+    for cmd, o, m, p in zip(steps(name, ora), oracle, mine, pyvirsh, strict=True):
         assert m == o, (" ".join(cmd), m, o)
+        assert p == o, ("pyvirsh", " ".join(cmd), p, o)
