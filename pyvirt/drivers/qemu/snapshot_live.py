@@ -23,6 +23,7 @@ import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from pyvirt.conf.snapshot import SnapshotDiskDef
@@ -155,13 +156,23 @@ async def switch_external(store: DomainStore, obj: DomainObj, mon: QMPMonitor, t
                 with contextlib.suppress(OSError):
                     os.unlink(sd.source_file or "")
         raise
-    # QEMU has switched: whatever happens now, the files must say so
-    sync_error: BaseException | None = None
+    # QEMU has switched: whatever happens now (a cancelled caller included), the files and
+    # the domain object must say so
+    await asyncio.shield(asyncio.ensure_future(_publish(files, sync, obj, live, cfg, changes, meta, written)))
+
+
+async def _publish(files: StagedFiles, sync: asyncio.Future[None], obj: DomainObj, live: str, cfg: _NewConfig | None,
+                   changes: dict[str, tuple[str, str]], meta: tuple[SnapshotTree, DomainSnapshotDef] | None,
+                   written: list[tuple[Path, str, bool]]) -> None:
+    sync_error: OSError | None = None
     try:
-        await asyncio.shield(sync)
-    except OSError as e:  # an fsync failed: still publish (a reread file is right), but say so
+        await sync
+    except OSError as e:  # a write or fsync failed (disk full...): publish no half-written file
         sync_error = e
-    files.commit()
+        files.discard()
+    else:
+        await files.commit()
+    # the in-memory object follows QEMU either way
     obj.live_xml = live
     if cfg is not None:
         if cfg.next_boot:
@@ -169,7 +180,8 @@ async def switch_external(store: DomainStore, obj: DomainObj, mon: QMPMonitor, t
         else:  # the held definition takes the change for good; its text is what was written
             point_disks(obj.definition.model, changes)
             obj.config_xml = cfg.text
+    if sync_error is not None:
+        raise op_failed(f"the disks switched to the snapshot's overlays, but its files could not be written: "
+                        f"{sync_error}")
     if meta is not None:
         meta[0].staged(written)
-    if sync_error is not None:
-        raise op_failed(f"cannot sync the snapshot's files to disk: {sync_error}")

@@ -266,3 +266,31 @@ async def test_transient_domain_no_metadata(env: Env) -> None:
     after = env.files()
     assert {p for p in after if before.get(p) != after[p]} == {"run/d.xml"}
     assert disk_chain(env.obj.live_xml or "")[0] == (overlay, "3")
+
+
+async def test_unwritable_file_after_the_switch(env: Env, monkeypatch: pytest.MonkeyPatch) -> None:
+    """QEMU switched but a file cannot be written (disk full): no half-written file is
+    published, the object follows QEMU, and the caller hears about it."""
+    import errno
+
+    from pyvirt.drivers.qemu.snapshot_meta import StagedFiles
+
+    real = StagedFiles._write
+
+    def write(tmp: Path, data: bytes, durable: bool) -> None:
+        if tmp.name.startswith(".s1.xml"):
+            tmp.write_bytes(data[:10])  # what a full disk leaves behind
+            raise OSError(errno.ENOSPC, "No space left on device")
+        real(tmp, data, durable)
+
+    monkeypatch.setattr(StagedFiles, "_write", staticmethod(write))
+    overlay = str(env.tmp / "images" / "s1.qcow2")
+    d = env.snap("s1", overlay)
+    env.srv.handlers["transaction"] = {"return": {}}
+    before = env.files()
+    with pytest.raises(VirtError) as ei:
+        await switch_external(env.store, env.obj, env.mon, env.tops(), env.pair(d), reuse=False, meta=(env.tree, d))
+    assert ei.value.code == ErrorCode.OPERATION_FAILED
+    assert "No space left on device" in str(ei.value)
+    assert env.files() == before
+    assert disk_chain(env.obj.live_xml or "")[0] == (overlay, "3")

@@ -104,7 +104,7 @@ def test_unmarking_the_old_current_by_text_equals_format(tmp_path: Path) -> None
     files = StagedFiles()
     written = t.stage_new_current(snap("b", "a", 2), files)
     asyncio.run(files.sync())
-    files.commit()
+    asyncio.run(files.commit())
     t.staged(written)
     fresh = SnapshotTree.load(tmp_path, UUID)
     assert fresh.current == "b"
@@ -129,7 +129,7 @@ def test_staged_files_visible_only_on_commit(tmp_path: Path, monkeypatch: pytest
     asyncio.run(files.sync())
     assert len(synced) == 2
     assert (tmp_path / "old.xml").read_text() == "old" and not (tmp_path / "fresh.xml").exists()
-    files.commit()
+    asyncio.run(files.commit())
     assert (tmp_path / "old.xml").read_text() == "new" and (tmp_path / "fresh.xml").read_text() == "fresh"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["fresh.xml", "old.xml"]
 
