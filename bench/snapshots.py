@@ -194,6 +194,13 @@ def task_cpu_ms(pid: int) -> float:
     return total / 1e6
 
 
+def libvirt_available(env: dict[str, str]) -> bool:
+    if not os.path.exists("/var/run/libvirt/libvirt-sock") or not os.path.exists(SYSTEM_PYTHON):
+        return False
+    return subprocess.run([SYSTEM_PYTHON, "-c", "import libvirt"], env=env, capture_output=True,
+                          check=False).returncode == 0
+
+
 def libvirtd_pid() -> int | None:
     for p in os.listdir("/proc"):
         if p.isdigit():
@@ -372,8 +379,10 @@ def main() -> None:
             workers.append(Worker("pyvirtd", [VENV_PY, me, "worker", "--api", "pyvirt.libvirt",
                                               "--uri", f"qemu+unix:///system?socket={sock}",
                                               "--name", "bench-snap-daemon", "--disk", str(make_base(work / "daemon"))]))
-        if not args.no_libvirt:
-            env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "VIRTUAL_ENV")}
+        env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "VIRTUAL_ENV")}
+        if not args.no_libvirt and not libvirt_available(env):
+            print("libvirt side skipped: no libvirtd socket or no python3-libvirt for /usr/bin/python3")
+        elif not args.no_libvirt:
             workers.append(Worker("libvirt", [SYSTEM_PYTHON, me, "worker", "--api", "libvirt", "--uri", "qemu:///system",
                                               "--name", "bench-snap-libvirt", "--disk", str(make_base(work / "libvirt"))],
                                   env=env))
