@@ -115,9 +115,18 @@ async def _job_run(ctl: Ctl, dom: DomainRef, disk: str, start: Callable[[], Awai
     Returns None when not blocking, the final message, or the status it ended with.
     """
     drv = ctl.conn
-    active = await drv.is_active(dom)
-    waiter = _Waiter(drv, dom) if blocking and active else None
+    # Subscribe first: a remote connection then registers its event callbacks while
+    # is_active travels, and the job starts only once they are in place - an event the
+    # server sent before would be lost and --wait would never return.
+    waiter = _Waiter(drv, dom) if blocking else None
     try:
+        active = await drv.is_active(dom)
+        if waiter is not None and not active:  # offline: the job ends inside the call
+            waiter.close()
+            waiter = None
+        register: Callable[[], Awaitable[None]] | None = getattr(drv, "register_events", None)
+        if waiter is not None and register is not None:
+            await register()
         await start()
         if waiter is None:
             return None if not blocking else BlockJobStatus.COMPLETED

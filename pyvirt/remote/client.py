@@ -262,9 +262,12 @@ class RemoteDriver(RemoteVcpuMixin, RemoteSnapshotMixin, RemoteStorageMixin, Rem
             for eid in LEGACY_CLIENT_EVENT_IDS:
                 await self._call(P.CONNECT_DOMAIN_EVENT_REGISTER_ANY, P.LegacyEventIdArgs(int(eid)))
             return
-        for eid in _EVENT_IDS:
+        async def register(eid: EventID) -> None:
             r = await self._call(P.CONNECT_DOMAIN_EVENT_CALLBACK_REGISTER_ANY, P.EventRegisterArgs(int(eid), None))
             self._callbacks[r.callbackID] = eid
+
+        # all at once: one round trip instead of one per event id (a --wait client waits on it)
+        await asyncio.gather(*(register(eid) for eid in _EVENT_IDS))
 
     def _on_message(self, proc: int, payload: bytes) -> None:
         if self._legacy_events:

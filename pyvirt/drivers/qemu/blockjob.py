@@ -319,6 +319,8 @@ class BlockJobs:
             args["backing-file"] = await blockjob_relative.relative_backing(chain[0].path, chain[0].format, t - 1, b)
         job = JobState(jid, dev, kind, d.source.path if d.source and d.source.path else dev,
                        before=chain, after=chain[:t] + chain[b:], owned=owned)
+        if kind is BlockJobType.ACTIVE_COMMIT:
+            job.copy_dest = chain[b]  # the mirror target the live XML shows (blockjob_mirror.py)
         if flags & COMMIT_DELETE:
             job.delete = [layer.path for layer in chain[t:b]] if t != 0 else [layer.path for layer in chain[1:b]]
         self._jobs[(obj.name, dev)] = job
@@ -543,12 +545,13 @@ class BlockJobs:
                         with contextlib.suppress(OSError):
                             os.unlink(p)
         finally:
-            # whatever failed above, nobody may wait forever on this job (a pivot's abort)
+            # whatever failed above, nobody may wait forever on this job (a pivot's abort,
+            # a client's --wait): QEMU did end it
             self._jobs.pop((obj.name, job.disk), None)
             blockjob_adopt.forget(self, obj, job.disk)
             job.status = status
             job.done.set()
-        self.events.publish(BlockJobEventMsg(obj.ref(), job.path, job.disk, job.type, status))
+            self.events.publish(BlockJobEventMsg(obj.ref(), job.path, job.disk, job.type, status))
 
     async def _finish(self, obj: DomainObj, mon: QMPMonitor, job: JobState, status: BlockJobStatus
                       ) -> list[ChainLayer]:
