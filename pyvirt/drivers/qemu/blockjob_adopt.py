@@ -7,9 +7,11 @@ private run dir (``domain-ID-NAME/blockjobs.json``, removed with that dir at sto
 
 - the images a ``--delete`` commit removes once it completed;
 - the node name of a copy's target (a second copy after a pivot gets a numbered one), which
-  must be deleted if the copy is cancelled.
+  must be deleted if the copy is cancelled;
+- a copy's destination and an active commit's base: the ``<mirror>`` of the live XML
+  (:mod:`.blockjob_mirror`).
 
-Only jobs with such facts write a record, so the common commit/pull path costs nothing.
+Only jobs with such facts write a record (a pull or a plain commit does not).
 The write is a plain rename without fsync: a host crash ends QEMU and its jobs too.
 
 At (re)attach :func:`adopt_all` registers every job QEMU runs for the domain, with its
@@ -66,7 +68,7 @@ class JobRecord:
 
     def needed(self) -> bool:
         """Whether this job has anything a restarted driver could not rebuild."""
-        return bool(self.delete) or self.copy_node is not None
+        return bool(self.delete) or self.copy_node is not None or self.copy_dest is not None
 
 
 def record_path(bj: BlockJobs, obj: DomainObj) -> Path:

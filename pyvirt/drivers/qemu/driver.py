@@ -284,7 +284,10 @@ class QemuDriver(VcpuAPI, SnapshotAPI, StorageMixin, BlockJobAPI, Driver):  # vC
             raise _bad_flags(flags, "qemuDomainGetXMLDesc")
         obj = self._obj(dom)
         if obj.active and not flags & XMLFlags.INACTIVE:
-            return obj.live_xml or ""
+            # the <mirror> of a running copy / active commit is added on the way out
+            from pyvirt.drivers.qemu.blockjob_mirror import live_xml_with_mirrors
+
+            return live_xml_with_mirrors(self.blockjobs, obj)
         if obj.next_xml is not None:
             return DomainDefinition.parse(obj.next_xml).format()
         return obj.definition.format()
