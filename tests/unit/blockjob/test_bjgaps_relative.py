@@ -66,3 +66,56 @@ def test_live_sizes() -> None:
     # raw written short of its end: the storage node's highest offset, then the allocation
     raw = {"stats": {"wr_highest_offset": 1}, "parent": {"stats": {"wr_highest_offset": 1048576}}}
     assert live_sizes(raw, "raw", 8192, 16777216) == (1048576, 8192)
+
+
+XML = """<domain type='qemu'><name>r</name><memory unit='MiB'>64</memory>
+<os><type arch='x86_64' machine='q35'>hvm</type></os><devices>
+<disk type='file' device='disk'><driver name='qemu' type='qcow2'/><source file='{top}'/>
+<target dev='vda' bus='virtio'/></disk></devices></domain>"""
+
+
+def _relative_chain(d: Path, *, absolute_top: bool = False) -> str:
+    def img(*args: str) -> None:
+        subprocess.run(["qemu-img", "create", "-q", "-f", "qcow2", *args], check=True, cwd=d)
+
+    (d / "sub").mkdir()
+    img("base.qcow2", "1M")
+    img("-b", "../base.qcow2", "-F", "qcow2", "sub/mid.qcow2")
+    img("-b", "sub/mid.qcow2", "-F", "qcow2", "top.qcow2")
+    img("-b", str(d / "top.qcow2") if absolute_top else "top.qcow2", "-F", "qcow2", "act.qcow2")
+    return str(d / "act.qcow2")
+
+
+def _backing(path: str) -> str:
+    info = json.loads(subprocess.run(["qemu-img", "info", "-U", "--output=json", path], check=True,
+                                     capture_output=True, text=True).stdout)
+    return str(info.get("backing-filename", ""))
+
+
+@pytest.mark.parametrize("relative", [True, False])
+async def test_offline_commit_and_pull_keep_relative(tmp_path: Path, relative: bool) -> None:
+    """The offline extension honours the flags like the live jobs: the image above the
+    removed layers gets the composed relative string (or the absolute path without them)."""
+    from pyvirt.conf.domain import parse_domain
+    from pyvirt.drivers.qemu.blockjob_offline import offline_commit, offline_pull
+    from pyvirt.drivers.qemu.blockjob_relative import COMMIT_RELATIVE
+
+    act = _relative_chain(tmp_path)
+    m = parse_domain(XML.format(top=act))
+    await offline_commit(m, "vda", str(tmp_path / "sub/mid.qcow2"), str(tmp_path / "top.qcow2"),
+                         COMMIT_RELATIVE if relative else 0)
+    assert _backing(act) == ("sub/mid.qcow2" if relative else str(tmp_path / "sub/mid.qcow2"))
+    await offline_pull(m, "vda", str(tmp_path / "base.qcow2"), relative=relative)
+    # without the flag: the base's name as QEMU / qemu-img opened it (libvirtd writes the same)
+    assert _backing(act) == ("sub/../base.qcow2" if relative else str(tmp_path / "sub/../base.qcow2"))
+
+
+async def test_offline_relative_refused_on_an_absolute_reference(tmp_path: Path) -> None:
+    from pyvirt.conf.domain import parse_domain
+    from pyvirt.drivers.qemu.blockjob_offline import offline_pull
+
+    act = _relative_chain(tmp_path, absolute_top=True)
+    with pytest.raises(VirtError) as ei:
+        await offline_pull(parse_domain(XML.format(top=act)), "vda", str(tmp_path / "base.qcow2"), relative=True)
+    assert ei.value.code == ErrorCode.OPERATION_INVALID
+    assert _backing(act) == str(tmp_path / "top.qcow2")  # nothing written
