@@ -158,6 +158,7 @@ async def test_switch_writes_every_file_after_the_transaction(env: Env, monkeypa
     d = env.snap("s1", overlay)
     visible_at_transaction: dict[str, bytes] = {}
     order: list[tuple[str, str]] = []  # ("fsync", inode) / ("replace", inode of the source) / ("transaction", "")
+    replaced_to: dict[str, str] = {}  # inode of the source -> where it went
     real_fsync, real_replace = os.fsync, os.replace
 
     def fsync(fd: int) -> None:
@@ -165,7 +166,9 @@ async def test_switch_writes_every_file_after_the_transaction(env: Env, monkeypa
         real_fsync(fd)
 
     def replace(src: Any, dst: Any) -> None:
-        order.append(("replace", str(os.stat(src).st_ino)))
+        ino = str(os.stat(src).st_ino)
+        order.append(("replace", ino))
+        replaced_to[ino] = str(Path(dst).relative_to(env.tmp))
         real_replace(src, dst)
 
     monkeypatch.setattr(os, "fsync", fsync)
@@ -193,8 +196,9 @@ async def test_switch_writes_every_file_after_the_transaction(env: Env, monkeypa
     # metadata file fsynced before (the status document is not fsynced, as save_status)
     fsynced = {ino for what, ino in order if what == "fsync"}
     replaced = [ino for what, ino in order if what == "replace"]
-    assert len(replaced) == 4 and len(fsynced) == 3 and set(replaced[1:]) == fsynced  # status first
-    first = order.index(("replace", replaced[0]))
+    assert len(replaced) == 4 and len(fsynced) == 3
+    assert {replaced_to[i] for i in replaced if i not in fsynced} == {"run/d.xml"}
+    first = min(order.index(("replace", i)) for i in replaced)
     assert first > order.index(("transaction", ""))
     assert first > max(i for i, (w, _) in enumerate(order) if w == "fsync")
 
