@@ -1,7 +1,9 @@
 """Domain snapshots for the QEMU driver: create, list, revert, delete.
 
 The driver calls these with the domain's job held and the object refreshed. Metadata is
-in :mod:`.snapshot_meta`, disk mechanics in :mod:`.snapshot_disks`. What each kind does:
+in :mod:`.snapshot_meta`, disk mechanics in :mod:`.snapshot_disks`, the live external disk
+switch (with the files it must leave, written while QEMU works) in :mod:`.snapshot_live`.
+What each kind does:
 
 =====================  =====================================  ================================
 kind                   domain shut off                        domain running / paused
