@@ -36,6 +36,8 @@ from pyvirt.enums import BlockJobStatus, BlockJobType
 from pyvirt.errors import ErrorCode, ErrorDomain, VirtError
 
 if TYPE_CHECKING:
+    from collections.abc import Coroutine
+
     from pyvirt.conf.domain import DiskDef, DomainDef
     from pyvirt.drivers.qemu.domainobj import DomainObj, DomainStore
     from pyvirt.drivers.qemu.events import DomainRuntime
@@ -589,12 +591,39 @@ class BlockJobs:
         if job.copy_node and not pivoted:
             calls.append(("blockdev-del", {"node-name": job.copy_node}))
         gone = {layer.path for layer in old} - {layer.path for layer in new}
-        if known:
-            calls += [("blockdev-del", {"node-name": n}) for n in self._owned_nodes(job, old, gone)]
-        await self._pipelined(mon, calls)  # failures (node already gone, QEMU exited) change nothing here
-        if not known and old and new:
-            await self._drop_nodes(mon, gone)
+        if not known:
+            await self._pipelined(mon, calls)  # failures (node already gone, QEMU exited) change nothing here
+            if old and new:
+                await self._drop_nodes(mon, gone)
+            return new
+        calls += [("blockdev-del", {"node-name": n}) for n in self._owned_nodes(job, old, gone)]
+        collect = self._send_behind(mon, calls)
+        background = getattr(self.lc, "_background", None)  # Lifecycle's task set; unit fakes have none
+        if background is not None:
+            background(collect)
+        else:
+            await collect
         return new
+
+    @staticmethod
+    def _send_behind(mon: QMPMonitor, calls: list[tuple[str, dict[str, Any] | None]]
+                     ) -> Coroutine[Any, Any, None]:
+        """Send the dismiss and deletions without making the job's end wait for them (they
+        cost QEMU ~1 ms each). Their tasks are created before the caller publishes the end
+        and releases the waiters, so they reach the monitor before any command a woken
+        client sends next: QEMU runs those after them (a new job with the same id, or on
+        the image below, finds the old job and nodes gone). The replies are collected in the
+        driver's background set (the returned coroutine), which closing the driver waits
+        for - a one-shot pyvirsh does not hang up first (QEMU drops the queued commands of
+        a monitor that closed)."""
+        import asyncio
+
+        futs = [asyncio.ensure_future(mon.execute(c, a)) for c, a in calls]
+
+        async def collect() -> None:
+            await asyncio.gather(*futs, return_exceptions=True)  # failures change nothing here
+
+        return collect()
 
     @staticmethod
     def _owned_nodes(job: JobState, old: list[ChainLayer], gone: set[str]) -> list[str]:

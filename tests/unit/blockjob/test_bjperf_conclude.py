@@ -276,3 +276,34 @@ async def test_failure_while_concluding_releases_the_pivot(env: Env) -> None:
     # the status was not written, so the job was not dismissed either: a re-attaching
     # driver still finds it concluded in QEMU and concludes it from query-block
     assert "job-dismiss" not in [c for c, _ in srv.calls]
+
+
+async def test_dismiss_and_deletions_go_behind_the_reply_but_before_the_next_command(env: Env) -> None:
+    """With the driver's background set, the end of the job does not wait for QEMU to run
+    the dismiss and deletions, yet they were written first: a command a woken client
+    sends right away reaches QEMU after them, and closing waits for their replies."""
+    srv, qemu, jobs, obj, _seen, qev, _store, _wire = env
+    _sn2, sn1, _base = qemu.chain
+    script_active_commit(srv, qemu)
+    bg: list[asyncio.Task[None]] = []
+
+    def background(coro: Any) -> None:
+        bg.append(asyncio.ensure_future(coro))
+
+    cast(Any, jobs.lc)._background = background
+    await jobs.refresh_chains(cast(Any, obj))
+    await jobs.commit(cast(Any, obj), "vda", sn1, None, 0, COMMIT_ACTIVE)
+    await deliver(jobs, obj, qev, "BLOCK_JOB_READY")
+    job = await jobs.abort(cast(Any, obj), "vda", ABORT_PIVOT)
+    n = len(srv.calls)
+
+    async def client() -> None:
+        await job.done.wait()
+        await cast(Any, jobs.lc).rt.monitor.execute("query-status")  # the woken client's next command
+
+    waiter = asyncio.ensure_future(client())
+    await deliver(jobs, obj, qev, "BLOCK_JOB_COMPLETED")
+    assert job.done.is_set() and len(bg) == 1 and not bg[0].done()  # replies not awaited by the end
+    await asyncio.wait_for(waiter, 5)
+    await asyncio.wait_for(bg[0], 5)
+    assert [c for c, _ in srv.calls[n:]] == ["job-dismiss", "blockdev-del", "blockdev-del", "query-status"]
