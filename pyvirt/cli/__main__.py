@@ -1,7 +1,5 @@
 """``python -m pyvirt.cli``: run pyvirsh."""
 
-import sys
+from pyvirt.cli.main import entry
 
-from pyvirt.cli.main import main
-
-sys.exit(main())
+entry()

@@ -221,6 +221,30 @@ def shell(ctl: Ctl) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Run pyvirsh with ``argv`` (default: the process's) and return its exit status."""
+    return _main(argv)[0]
+
+
+def entry() -> None:
+    """The ``pyvirsh`` console script and ``python -m pyvirt.cli``.
+
+    After a line of light reads (nothing but the command table, the read view or the
+    one-shot RPC client was loaded, and the connection is closed) the process ends with
+    ``os._exit``: tearing down the interpreter and its modules costs ~2 ms, a tenth of a
+    whole ``pyvirsh list``, and there is nothing left to release. Any other line exits
+    normally so that asyncio, open files and atexit handlers are finished properly.
+    """
+    code, ctl = _main(None)
+    # asyncio present means a line that looked light still needed the full driver or the
+    # async client (a stale status file, a remote form the one-shot client does not take)
+    if ctl.light and "asyncio" not in sys.modules:
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)
+    sys.exit(code)
+
+
+def _main(argv: list[str] | None) -> tuple[int, Ctl]:
     argv = sys.argv[1:] if argv is None else argv
     ctl = Ctl(uri=os.environ.get("VIRSH_DEFAULT_CONNECT_URI")
               or os.environ.get("LIBVIRT_DEFAULT_URI") or None)
@@ -257,8 +281,8 @@ def main(argv: list[str] | None = None) -> int:
         except Exception:  # noqa: BLE001, S110  (closing must not mask the command's result)
             pass
     sys.stdout.flush()
-    return code
+    return code, ctl
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    entry()
