@@ -15,6 +15,7 @@ from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Self
 
+from pyvirt.aio.common import UuidHandle, writable
 from pyvirt.aio.network import NetworkConnMixin
 from pyvirt.aio.storage import StorageConnMixin
 from pyvirt.drivers.base import (
@@ -121,11 +122,7 @@ class Connection(StorageConnMixin, NetworkConnMixin):  # storage, network calls:
         return self._st.closed
 
     def _writable(self, api: str) -> Driver:
-        drv = self.driver
-        if self.readonly:
-            raise VirtError(f"operation forbidden: read only access prevents {api}",
-                            ErrorCode.OPERATION_DENIED, ErrorDomain.DOMAIN)
-        return drv
+        return writable(self, api, ErrorDomain.DOMAIN)
 
     def _dom(self, ref: DomainRef) -> Domain:
         return Domain(self, ref)
@@ -335,12 +332,9 @@ class EventStream:
         await self.aclose()
 
 
-class Domain:
-    """A handle on a domain: name, UUID and the id it had when looked up or started."""
-
-    def __init__(self, conn: Connection, ref: DomainRef) -> None:
-        self.conn = conn
-        self.ref = ref
+class Domain(UuidHandle[DomainRef]):
+    """A handle on a domain: name, UUID and the id it had when looked up or started
+    (``name``, ``uuid``, ``uuid_string`` from :class:`UuidHandle`)."""
 
     def __repr__(self) -> str:
         return f"<Domain {self.ref.name!r} id={self.ref.id}>"
@@ -350,18 +344,6 @@ class Domain:
 
     def __hash__(self) -> int:
         return hash(self.ref.uuid)
-
-    @property
-    def name(self) -> str:
-        return self.ref.name
-
-    @property
-    def uuid(self) -> bytes:
-        return self.ref.uuid
-
-    @property
-    def uuid_string(self) -> str:
-        return format_uuid(self.ref.uuid)
 
     @property
     def id(self) -> int:

@@ -8,11 +8,11 @@ anything are refused on a read-only connection (VIR_ERR_OPERATION_DENIED, VIR_FR
 
 from __future__ import annotations
 
-import uuid as uuidlib
 from typing import TYPE_CHECKING
 
+from pyvirt.aio.common import UuidHandle, raw_uuid, uuid_from_string, writable
 from pyvirt.drivers.base import Driver, NetworkRef
-from pyvirt.errors import ErrorCode, ErrorDomain, VirtError
+from pyvirt.errors import ErrorDomain
 
 if TYPE_CHECKING:
     from pyvirt.aio.connection import Connection
@@ -22,11 +22,7 @@ _INACTIVE, _ACTIVE = 1, 2
 
 
 def _writable(conn: Connection, api: str) -> Driver:
-    drv = conn.driver
-    if conn.readonly:
-        raise VirtError(f"operation forbidden: read only access prevents {api}",
-                        ErrorCode.OPERATION_DENIED, ErrorDomain.NETWORK)
-    return drv
+    return writable(conn, api, ErrorDomain.NETWORK)
 
 
 class NetworkConnMixin:
@@ -54,16 +50,11 @@ class NetworkConnMixin:
 
     async def network_lookup_by_uuid(self, uuid: bytes) -> Network:
         c = self._nconn()
-        if len(uuid) != 16:
-            raise VirtError("invalid argument: uuid", ErrorCode.INVALID_ARG, ErrorDomain.NETWORK)
-        return Network(c, await c.driver.network_lookup_by_uuid(bytes(uuid)))
+        raw = raw_uuid(uuid, ErrorDomain.NETWORK)
+        return Network(c, await c.driver.network_lookup_by_uuid(raw))
 
     async def network_lookup_by_uuid_string(self, uuid: str) -> Network:
-        try:
-            raw = uuidlib.UUID(uuid).bytes
-        except ValueError:
-            raise VirtError("invalid argument: uuidstr", ErrorCode.INVALID_ARG, ErrorDomain.NETWORK) from None
-        return await self.network_lookup_by_uuid(raw)
+        return await self.network_lookup_by_uuid(uuid_from_string(uuid, ErrorDomain.NETWORK))
 
     async def network_define_xml(self, xml: str, flags: int = 0) -> Network:
         c = self._nconn()
@@ -76,12 +67,9 @@ class NetworkConnMixin:
         return Network(c, await _writable(c, api).network_create_xml(xml, flags))
 
 
-class Network:
-    """A handle on a virtual network: its name and UUID as looked up."""
-
-    def __init__(self, conn: Connection, ref: NetworkRef) -> None:
-        self.conn = conn
-        self.ref = ref
+class Network(UuidHandle[NetworkRef]):
+    """A handle on a virtual network: its name and UUID as looked up (``name``, ``uuid``,
+    ``uuid_string`` from :class:`UuidHandle`)."""
 
     def __repr__(self) -> str:
         return f"<Network {self.ref.name}>"
@@ -91,18 +79,6 @@ class Network:
 
     def __hash__(self) -> int:
         return hash(self.ref)
-
-    @property
-    def name(self) -> str:
-        return self.ref.name
-
-    @property
-    def uuid(self) -> bytes:
-        return self.ref.uuid
-
-    @property
-    def uuid_string(self) -> str:
-        return str(uuidlib.UUID(bytes=self.ref.uuid))
 
     def _w(self, api: str) -> Driver:
         return _writable(self.conn, api)

@@ -8,9 +8,9 @@ anything are refused on a read-only connection (VIR_ERR_OPERATION_DENIED).
 
 from __future__ import annotations
 
-import uuid as uuidlib
 from typing import TYPE_CHECKING
 
+from pyvirt.aio.common import UuidHandle, raw_uuid, uuid_from_string, writable
 from pyvirt.drivers.base import (
     ByteStream,
     Driver,
@@ -19,18 +19,14 @@ from pyvirt.drivers.base import (
     StorageVolInfo,
     StorageVolRef,
 )
-from pyvirt.errors import ErrorCode, ErrorDomain, VirtError
+from pyvirt.errors import ErrorDomain
 
 if TYPE_CHECKING:
     from pyvirt.aio.connection import Connection
 
 
 def _writable(conn: Connection, api: str) -> Driver:
-    drv = conn.driver
-    if conn.readonly:
-        raise VirtError(f"operation forbidden: read only access prevents {api}",
-                        ErrorCode.OPERATION_DENIED, ErrorDomain.STORAGE)
-    return drv
+    return writable(conn, api, ErrorDomain.STORAGE)
 
 
 class StorageConnMixin:
@@ -58,17 +54,11 @@ class StorageConnMixin:
 
     async def storage_pool_lookup_by_uuid(self, uuid: bytes) -> StoragePool:
         c = self._conn()
-        if len(uuid) != 16:
-            raise VirtError("invalid argument: uuid", ErrorCode.INVALID_ARG, ErrorDomain.STORAGE)
-        return StoragePool(c, await c.driver.storage_pool_lookup_by_uuid(bytes(uuid)))
+        raw = raw_uuid(uuid, ErrorDomain.STORAGE)
+        return StoragePool(c, await c.driver.storage_pool_lookup_by_uuid(raw))
 
     async def storage_pool_lookup_by_uuid_string(self, uuid: str) -> StoragePool:
-        try:
-            raw = uuidlib.UUID(uuid).bytes
-        except ValueError:
-            raise VirtError("invalid argument: uuidstr", ErrorCode.INVALID_ARG,
-                            ErrorDomain.STORAGE) from None
-        return await self.storage_pool_lookup_by_uuid(raw)
+        return await self.storage_pool_lookup_by_uuid(uuid_from_string(uuid, ErrorDomain.STORAGE))
 
     async def storage_pool_define_xml(self, xml: str, flags: int = 0) -> StoragePool:
         c = self._conn()
@@ -89,12 +79,9 @@ class StorageConnMixin:
         return StorageVol(c, await c.driver.storage_vol_lookup_by_key(key))
 
 
-class StoragePool:
-    """A handle on a storage pool (name and UUID)."""
-
-    def __init__(self, conn: Connection, ref: StoragePoolRef) -> None:
-        self.conn = conn
-        self.ref = ref
+class StoragePool(UuidHandle[StoragePoolRef]):
+    """A handle on a storage pool (name and UUID: ``name``, ``uuid``, ``uuid_string`` from
+    :class:`UuidHandle`)."""
 
     def __repr__(self) -> str:
         return f"<StoragePool {self.ref.name!r}>"
@@ -104,18 +91,6 @@ class StoragePool:
 
     def __hash__(self) -> int:
         return hash(self.ref.uuid)
-
-    @property
-    def name(self) -> str:
-        return self.ref.name
-
-    @property
-    def uuid(self) -> bytes:
-        return self.ref.uuid
-
-    @property
-    def uuid_string(self) -> str:
-        return str(uuidlib.UUID(bytes=self.ref.uuid))
 
     def _w(self, api: str) -> Driver:
         return _writable(self.conn, api)
