@@ -5,20 +5,32 @@ pyvirt beside libvirt in the same run, through the API and through the command l
 Run from the repo with the venv's python (the libvirt side runs under /usr/bin/python3 with
 python3-libvirt, against the running libvirtd's qemu:///system)::
 
-    .venv/bin/python bench/blockjobs.py [--runs 5]
+    .venv/bin/python bench/blockjobs.py [--runs 7] [--no-libvirt] [--no-cli]
 
 Every run starts a fresh domain (TCG, the test guest's kernel) on a fresh chain
 ``top <- mid <- guest base``; the measured operation is the commit of ``top`` into ``mid``
-with pivot, or the pull of ``mid`` into ``top``. QEMU's own time is the span of its
-JOB_STATUS_CHANGE events for the job (created -> concluded, from QEMU's own timestamps),
-read on our side through the monitor; the same QEMU doing the same job on the same
-images is used as the floor for libvirt too. Figures are for notes, never pass/fail.
+with pivot, or the pull of ``mid`` into ``top``.
+
+QEMU's own time comes from QEMU's JOB_STATUS_CHANGE event timestamps, per run and per
+side (pyvirt taps its monitor; the libvirt side registers libvirt_qemu monitor events, so
+libvirt's QEMU is timed by the same clock): a pull is created -> concluded; an active
+commit is created -> ready plus waiting -> concluded. The ready -> waiting gap is the
+management's reaction (READY event to block-job-complete) and counts as outside QEMU, on
+both sides alike. "Outside QEMU" = total - QEMU's own time of the same run. The command
+lines cannot be tapped per run: their QEMU time is the median of their side's API runs.
+
+The pyvirsh breakdown runs pyvirsh's own main() in a wrapper that stamps the phases
+(interpreter + CLI imports, connect = driver imports + open, domain lookup, the job,
+disconnect); the bare interpreter (``python -c pass``) is timed beside it.
+
+Figures are for notes, never pass/fail; on a shared machine read them side by side.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import os
 import shutil
@@ -33,6 +45,7 @@ from typing import Any
 
 REPO = Path(__file__).resolve().parents[1]
 GUEST = REPO / ".guest"
+PY = str(REPO / ".venv/bin/python")
 sys.path.insert(0, str(REPO))
 
 XML = """<domain type='qemu'><name>{name}</name><uuid>{uuid}</uuid><memory unit='MiB'>128</memory><vcpu>1</vcpu>
@@ -56,19 +69,27 @@ def make_chain(d: Path) -> tuple[str, str]:
     return top, mid
 
 
+def qemu_own(stamps: dict[str, float], op: str) -> float:
+    """QEMU's own seconds for one job from its JOB_STATUS_CHANGE stamps (first of each)."""
+    if op == "commit":
+        return (stamps["ready"] - stamps["created"]) + (stamps["concluded"] - stamps["waiting"])
+    return stamps["concluded"] - stamps["created"]
+
+
 # ----------------------------------------------------------------------------- pyvirt, API
 
 
-async def pyvirt_api(work: Path, op: str, runs: int) -> tuple[list[float], list[float]]:
+async def pyvirt_api(work: Path, op: str, runs: int) -> list[tuple[float, float]]:
+    """(total, QEMU's own) seconds per run, QEMU driver in process (qemu:///embed)."""
     from pyvirt.drivers.base import BlockJobEventMsg, DomainEvent
     from pyvirt.drivers.qemu.driver import QemuDriver
     from pyvirt.enums import BlockJobStatus
 
     root = Path(tempfile.mkdtemp(prefix="pvbench", dir="/tmp"))
     drv = await QemuDriver.open(f"qemu:///embed?root={root}")
-    totals, qemu = [], []
+    out = []
     try:
-        for i in range(runs):
+        for _ in range(runs):
             top, mid = make_chain(work)
             dom = await drv.create_xml(XML.format(name="bench", uuid=uuid.uuid4(), g=GUEST, top=top))
             rt = await drv.lc.runtime(drv._obj(dom))
@@ -100,39 +121,23 @@ async def pyvirt_api(work: Path, op: str, runs: int) -> tuple[list[float], list[
                 await drv.block_rebase(dom, "vda", str(GUEST / "disk.qcow2"), 0, 0)
                 while (await q.get()).status is not BlockJobStatus.COMPLETED:
                     pass
-            totals.append(time.monotonic() - t0)
-            qemu.append(stamps.get("concluded", 0) - stamps.get("created", 0))
+            total = time.monotonic() - t0
             drv.events.unsubscribe(tok)
+            await asyncio.sleep(0.05)  # the trailing JOB_STATUS_CHANGE (concluded) may follow the reply
+            out.append((total, qemu_own(stamps, op)))
             await drv.destroy(dom)
     finally:
         await drv.close()
         shutil.rmtree(root, ignore_errors=True)
-    return totals, qemu
-
-
-# ----------------------------------------------------------------------------- pyvirsh and virsh
-
-
-def cli_run(argv: list[str], work: Path, op: str, runs: int, start: list[str], stop: list[str],
-            xml_path: Path) -> list[float]:
-    out = []
-    for _ in range(runs):
-        top, mid = make_chain(work)
-        xml_path.write_text(XML.format(name="benchcli", uuid=uuid.uuid4(), g=GUEST, top=top))
-        subprocess.run([*argv, *start, str(xml_path)], check=True, capture_output=True)
-        cmd = (["blockcommit", "benchcli", "vda", "--active", "--pivot", "--wait", "--base", mid] if op == "commit"
-               else ["blockpull", "benchcli", "vda", "--wait", "--base", str(GUEST / "disk.qcow2")])
-        t0 = time.monotonic()
-        subprocess.run([*argv, *cmd], check=True, capture_output=True)
-        out.append(time.monotonic() - t0)
-        subprocess.run([*argv, *stop], check=False, capture_output=True)
     return out
 
 
+# ----------------------------------------------------------------------------- libvirt, API
+
 LIBVIRT_API = r"""
-import json, sys, threading, time, uuid, libvirt
-xml_t, op, runs, mid_base = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4]
-import subprocess
+import json, subprocess, sys, threading, time, uuid
+import libvirt, libvirt_qemu
+xml_t, op, runs, base = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4]
 libvirt.virEventRegisterDefaultImpl()
 threading.Thread(target=lambda: [libvirt.virEventRunDefaultImpl() for _ in iter(int, 1)], daemon=True).start()
 c = libvirt.open("qemu:///system")
@@ -141,61 +146,204 @@ for i in range(runs):
     subprocess.run([sys.executable, "-c", "import sys; sys.path.insert(0, sys.argv[1]); import bench.blockjobs as b; "
                     "from pathlib import Path; b.make_chain(Path(sys.argv[2]))", sys.argv[5], sys.argv[6]], check=True)
     d = c.createXML(open(xml_t).read().replace("UUID", str(uuid.uuid4())), 0)
-    ev = threading.Event(); st = {}
+    ev = threading.Event(); stamps = {}; done = threading.Event()
     def cb(conn, dom, disk, typ, status, opaque):
-        st["s"] = status; ev.set()
+        ev.set()
+    def mon(conn, dom, event, secs, usecs, details, opaque):
+        st = json.loads(details).get("status") if isinstance(details, str) else details.get("status")
+        stamps.setdefault(st, secs + usecs / 1e6)
+        if st == "concluded":
+            done.set()
     cid = c.domainEventRegisterAny(d, libvirt.VIR_DOMAIN_EVENT_ID_BLOCK_JOB_2, cb, None)
+    mid = libvirt_qemu.qemuMonitorEventRegister(c, d, "JOB_STATUS_CHANGE", mon, None, 0)
     t0 = time.monotonic()
     if op == "commit":
-        d.blockCommit("vda", mid_base, None, 0, libvirt.VIR_DOMAIN_BLOCK_COMMIT_ACTIVE)
+        d.blockCommit("vda", base, None, 0, libvirt.VIR_DOMAIN_BLOCK_COMMIT_ACTIVE)
         ev.wait(60)
         d.blockJobAbort("vda", libvirt.VIR_DOMAIN_BLOCK_JOB_ABORT_PIVOT)
     else:
-        d.blockRebase("vda", mid_base, 0, 0)
+        d.blockRebase("vda", base, 0, 0)
         ev.wait(60)
-    res.append(time.monotonic() - t0)
+    total = time.monotonic() - t0
+    done.wait(5)
+    res.append([total, stamps])
     c.domainEventDeregisterAny(cid)
+    libvirt_qemu.qemuMonitorEventDeregister(c, mid)
     d.destroy()
 print(json.dumps(res))
 """
 
 
-def libvirt_api(work: Path, op: str, runs: int) -> list[float]:
+def libvirt_api(work: Path, op: str, runs: int) -> list[tuple[float, float]]:
     xml = work / "lv.xml"
     base = str(work / "mid.qcow2") if op == "commit" else str(GUEST / "disk.qcow2")
     xml.write_text(XML.format(name="benchlv", uuid="UUID", g=GUEST, top=work / "top.qcow2"))
     p = subprocess.run(["/usr/bin/python3", "-c", LIBVIRT_API, str(xml), op, str(runs), base, str(REPO), str(work)],
                        check=True, capture_output=True, text=True, env={**os.environ, "PYTHONPATH": ""})
-    return [float(x) for x in json.loads(p.stdout)]
+    return [(float(t), qemu_own(st, op)) for t, st in json.loads(p.stdout)]
 
 
-def ms(xs: list[float]) -> str:
-    return f"{statistics.median(xs) * 1000:7.1f} ms"
+# ----------------------------------------------------------------------------- command lines
+
+
+def cli_cmd(op: str, mid: str) -> list[str]:
+    return (["blockcommit", "benchcli", "vda", "--active", "--pivot", "--wait", "--base", mid] if op == "commit"
+            else ["blockpull", "benchcli", "vda", "--wait", "--base", str(GUEST / "disk.qcow2")])
+
+
+def cli_run(argv: list[str], work: Path, op: str, runs: int, xml_path: Path,
+            measured: list[str] | None = None) -> list[float]:
+    """Whole-process seconds of the command, one fresh domain per run. ``measured``
+    replaces ``argv`` for the measured command only (the breakdown wrapper)."""
+    out = []
+    for _ in range(runs):
+        top, mid = make_chain(work)
+        xml_path.write_text(XML.format(name="benchcli", uuid=uuid.uuid4(), g=GUEST, top=top))
+        subprocess.run([*argv, "create", str(xml_path)], check=True, capture_output=True)
+        t0 = time.monotonic()
+        subprocess.run([*(measured or argv), *cli_cmd(op, mid)], check=True, capture_output=True)
+        out.append(time.monotonic() - t0)
+        subprocess.run([*argv, "destroy", "benchcli"], check=False, capture_output=True)
+    return out
+
+
+# pyvirsh's main() under a wrapper that stamps its phases (perf_counter from interpreter
+# start is not available: the stamps start at the wrapper's first line, after the
+# interpreter's own start-up, which `python -c pass` times beside it).
+BREAKDOWN = r"""
+import time
+t0 = time.perf_counter()
+import json, sys
+stamps = {}
+import pyvirt.cli.main as climain
+import pyvirt.cli.ctl as ctl
+stamps["cli imports"] = time.perf_counter()
+oc, ocall, odis = ctl.Ctl.connect, ctl.Ctl.call_async, ctl.Ctl.disconnect
+def connect(self):
+    oc(self); stamps["connect (driver imports + open)"] = time.perf_counter()
+def call_async(self, coro):
+    name = getattr(coro, "__qualname__", "")
+    try:
+        return ocall(self, coro)
+    finally:
+        if "lookup" in name:
+            stamps["domain lookup"] = time.perf_counter()
+        elif "_run_job" in name:
+            stamps["job (API calls, QEMU, events)"] = time.perf_counter()
+def dis(self):
+    odis(self); stamps["disconnect"] = time.perf_counter()
+ctl.Ctl.connect, ctl.Ctl.call_async, ctl.Ctl.disconnect = connect, call_async, dis
+try:
+    rc = climain.main(sys.argv[1:])
+except SystemExit as e:
+    rc = e.code
+prev, out = t0, {}
+for k, v in sorted(stamps.items(), key=lambda kv: kv[1]):
+    out[k], prev = v - prev, v
+sys.stderr.write("BREAKDOWN " + json.dumps(out) + "\n")
+sys.exit(rc)
+"""
+
+
+def pyvirsh_breakdown(argv_base: list[str], work: Path, op: str, runs: int, xml_path: Path) -> dict[str, list[float]]:
+    """Phase durations of pyvirsh runs (seconds), plus the whole process and a bare interpreter."""
+    phases: dict[str, list[float]] = {}
+    for _ in range(runs):
+        t0 = time.monotonic()
+        subprocess.run([PY, "-c", "pass"], check=True)
+        phases.setdefault("bare interpreter (python -c pass)", []).append(time.monotonic() - t0)
+        top, mid = make_chain(work)
+        xml_path.write_text(XML.format(name="benchcli", uuid=uuid.uuid4(), g=GUEST, top=top))
+        subprocess.run([*argv_base, "create", str(xml_path)], check=True, capture_output=True)
+        cmd = [PY, "-c", BREAKDOWN, *argv_base[3:], *cli_cmd(op, mid)]
+        t0 = time.monotonic()
+        p = subprocess.run(cmd, check=True, capture_output=True, text=True)
+        whole = time.monotonic() - t0
+        subprocess.run([*argv_base, "destroy", "benchcli"], check=False, capture_output=True)
+        line = next(ln for ln in p.stderr.splitlines() if ln.startswith("BREAKDOWN "))
+        parts = json.loads(line[len("BREAKDOWN "):])
+        for k, v in parts.items():
+            phases.setdefault(k, []).append(v)
+        phases.setdefault("whole process", []).append(whole)
+        phases.setdefault("interpreter start + exit (whole - phases)", []).append(whole - sum(parts.values()))
+    return phases
+
+
+@contextlib.contextmanager
+def pyvirtd(root: Path) -> Any:
+    """A throw-away pyvirtd --root ROOT; yields its qemu+unix URI."""
+    sock = root / "run" / "libvirt-sock"
+    log = (root.parent / f"{root.name}.log").open("wb")
+    proc = subprocess.Popen([PY, "-m", "pyvirt.daemon", "--root", str(root)], stdout=log, stderr=log)
+    try:
+        deadline = time.monotonic() + 30
+        while not sock.exists():
+            if proc.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError("pyvirtd did not start")
+            time.sleep(0.05)  # pyvirtd has no readiness notification to wait on
+        yield f"qemu+unix:///system?socket={sock}"
+    finally:
+        proc.terminate()
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            proc.wait(20)
+        if proc.poll() is None:
+            proc.kill()
+        log.close()
+
+
+# ----------------------------------------------------------------------------- report
+
+
+def fmt(xs: list[float]) -> str:
+    return f"{statistics.median(xs) * 1000:7.1f} ms (min {min(xs) * 1000:6.1f})"
 
 
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--runs", type=int, default=5)
     ap.add_argument("--no-libvirt", action="store_true")
+    ap.add_argument("--no-cli", action="store_true")
     args = ap.parse_args()
     work = Path(tempfile.mkdtemp(prefix="pvbj", dir="/tmp"))
     os.chmod(work, 0o755)
     root = Path(tempfile.mkdtemp(prefix="pvbc", dir="/tmp"))
-    pyvirsh = [str(REPO / ".venv/bin/python"), "-m", "pyvirt.cli", "-c", f"qemu:///embed?root={root}"]
-    virsh = ["virsh", "-c", "qemu:///system"]
-    for op in ("commit", "pull"):
-        tot, qemu = asyncio.run(pyvirt_api(work, op, args.runs))
-        floor = statistics.median(qemu)
-        print(f"{op:6s} QEMU's own job time (its events)      {ms(qemu)}")
-        print(f"{op:6s} pyvirt API    total {ms(tot)}   outside QEMU {ms([t - floor for t in tot])}")
-        cli = cli_run(pyvirsh, work, op, args.runs, ["create"], ["destroy", "benchcli"], work / "cli.xml")
-        print(f"{op:6s} pyvirsh       total {ms(cli)}   outside QEMU {ms([t - floor for t in cli])}")
-        if not args.no_libvirt:
-            lv = libvirt_api(work, op, args.runs)
-            print(f"{op:6s} libvirt API   total {ms(lv)}   outside QEMU {ms([t - floor for t in lv])}")
-            vcli = cli_run(virsh, work, op, args.runs, ["create"], ["destroy", "benchcli"], work / "vcli.xml")
-            print(f"{op:6s} virsh         total {ms(vcli)}   outside QEMU {ms([t - floor for t in vcli])}")
-    subprocess.run(["rm", "-rf", str(work), str(root)], check=False)
+    embed = [PY, "-m", "pyvirt.cli", "-c", f"qemu:///embed?root={root}"]
+    virsh_lv = ["virsh", "-c", "qemu:///system"]
+    print("medians (min); outside QEMU = total - QEMU's own time (API: same run; CLI: its side's API median)")
+    try:
+        with pyvirtd(root / "daemon") as duri:
+            pyvirsh_d = [PY, "-m", "pyvirt.cli", "-c", duri]
+            virsh_d = ["virsh", "-c", duri]
+            for op in ("commit", "pull"):
+                api = asyncio.run(pyvirt_api(work, op, args.runs))
+                own = [q for _, q in api]
+                floor = statistics.median(own)
+                print(f"{op:6s} QEMU's own time (pyvirt's QEMU)       {fmt(own)}")
+                print(f"{op:6s} pyvirt API            total {fmt([t for t, _ in api])}   "
+                      f"outside QEMU {fmt([t - q for t, q in api])}")
+                lv_floor = None
+                if not args.no_libvirt:
+                    lv = libvirt_api(work, op, args.runs)
+                    lv_floor = statistics.median([q for _, q in lv])
+                    print(f"{op:6s} QEMU's own time (libvirt's QEMU)      {fmt([q for _, q in lv])}")
+                    print(f"{op:6s} libvirt API           total {fmt([t for t, _ in lv])}   "
+                          f"outside QEMU {fmt([t - q for t, q in lv])}")
+                if args.no_cli:
+                    continue
+                rows = [("pyvirsh embed", embed, floor), ("pyvirsh -> pyvirtd", pyvirsh_d, floor),
+                        ("virsh -> pyvirtd", virsh_d, floor)]
+                if lv_floor is not None:
+                    rows.append(("virsh -> libvirtd", virsh_lv, lv_floor))
+                for label, argv, fl in rows:
+                    cli = cli_run(argv, work, op, args.runs, work / "cli.xml")
+                    print(f"{op:6s} {label:21s} total {fmt(cli)}   outside QEMU {fmt([t - fl for t in cli])}")
+                for label, argv in (("pyvirsh embed", embed), ("pyvirsh -> pyvirtd", pyvirsh_d)):
+                    br = pyvirsh_breakdown(argv, work, op, args.runs, work / "cli.xml")
+                    print(f"{op:6s} {label} breakdown:")
+                    for k, v in br.items():
+                        print(f"         {k:44s} {fmt(v)}")
+    finally:
+        subprocess.run(["rm", "-rf", str(work), str(root)], check=False)
 
 
 if __name__ == "__main__":
