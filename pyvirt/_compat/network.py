@@ -3,15 +3,16 @@ it by :mod:`pyvirt._compat.objects`). Thin wrappers on :mod:`pyvirt.aio.network`
 
 from __future__ import annotations
 
-from collections.abc import Callable, Coroutine
+from collections.abc import Coroutine
 from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from pyvirt._compat.errors import call
+from pyvirt._compat.handle import UuidObjHandle
+from pyvirt._compat.handle import run_conn as _run
 from pyvirt.errors import ErrorCode, ErrorDomain, NoSupport, VirtError
 
 if TYPE_CHECKING:
     from pyvirt._compat.objects import virConnect
-    from pyvirt.aio.connection import Connection as AioConnection
     from pyvirt.aio.network import Network
 
 T = TypeVar("T")
@@ -19,10 +20,6 @@ T = TypeVar("T")
 
 def _vc(obj: object) -> virConnect:
     return cast("virConnect", obj)
-
-
-def _run(conn: virConnect, api: str, fn: Callable[[AioConnection], Coroutine[Any, Any, T]]) -> T:
-    return call(api, fn(conn._aio(api)), conn._core.inline)
 
 
 async def _as(api: str, coro: Coroutine[Any, Any, T]) -> T:
@@ -91,26 +88,8 @@ class NetworkConnMixin:
         return virNetwork(c, _run(c, "virNetworkCreateXMLFlags", lambda a: a.network_create_xml(xmlDesc, flags)))
 
 
-class virNetwork:
-    def __init__(self, conn: virConnect, net: Network) -> None:
-        self._conn = conn
-        self._o = net
-
-    def _c(self, api: str, coro: Coroutine[Any, Any, T]) -> T:
-        # a closed connection fails inside the call (aio's Connection.driver raises)
-        return call(api, coro, self._conn._core.inline)
-
-    def connect(self) -> virConnect:
-        return self._conn
-
-    def name(self) -> str:
-        return self._o.name
-
-    def UUID(self) -> bytes:
-        return self._o.uuid
-
-    def UUIDString(self) -> str:
-        return self._o.uuid_string
+class virNetwork(UuidObjHandle["Network"]):
+    _o: Network  # connect(), name(), UUID(), UUIDString(): UuidObjHandle
 
     def XMLDesc(self, flags: int = 0) -> str:
         return self._c("virNetworkGetXMLDesc", self._o.xml_desc(flags))
@@ -128,20 +107,16 @@ class virNetwork:
         return int(self._c("virNetworkGetAutostart", self._o.autostart()))
 
     def setAutostart(self, autostart: int) -> int:
-        self._c("virNetworkSetAutostart", self._o.set_autostart(bool(autostart)))
-        return 0
+        return self._ok("virNetworkSetAutostart", self._o.set_autostart(bool(autostart)))
 
     def create(self) -> int:
-        self._c("virNetworkCreate", self._o.create())
-        return 0
+        return self._ok("virNetworkCreate", self._o.create())
 
     def destroy(self) -> int:
-        self._c("virNetworkDestroy", self._o.destroy())
-        return 0
+        return self._ok("virNetworkDestroy", self._o.destroy())
 
     def undefine(self) -> int:
-        self._c("virNetworkUndefine", self._o.undefine())
-        return 0
+        return self._ok("virNetworkUndefine", self._o.undefine())
 
 
 class ScreenshotDomainMixin:

@@ -7,8 +7,8 @@ from __future__ import annotations
 from collections.abc import Callable, Coroutine
 from typing import TYPE_CHECKING, Any, TypeVar, cast
 
-from pyvirt._compat.errors import call, fail
-from pyvirt.errors import ErrorCode, ErrorDomain, VirtError
+from pyvirt._compat.handle import run_dom
+from pyvirt.errors import ErrorDomain
 
 if TYPE_CHECKING:
     from pyvirt._compat.objects import virDomain
@@ -22,11 +22,7 @@ def _vd(obj: object) -> virDomain:
 
 
 def _run(dom: virDomain, api: str, fn: Callable[[Driver], Coroutine[Any, Any, T]], write: bool = False) -> T:
-    aio = dom._dom.conn
-    if write and aio.readonly:
-        raise fail(VirtError(f"operation forbidden: read only access prevents {api}",
-                             ErrorCode.OPERATION_DENIED, ErrorDomain.DOMAIN_SNAPSHOT), api)
-    return call(api, fn(aio.driver), dom._conn._core.inline)
+    return run_dom(dom, api, fn, ErrorDomain.DOMAIN_SNAPSHOT, write)
 
 
 class SnapshotDomainMixin:

@@ -8,11 +8,12 @@ from collections.abc import Callable, Coroutine
 from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from pyvirt._compat.errors import call, fail
+from pyvirt._compat.handle import ObjHandle, UuidObjHandle
+from pyvirt._compat.handle import run_conn as _run
 from pyvirt.errors import ErrorCode, ErrorDomain, VirtError
 
 if TYPE_CHECKING:
     from pyvirt._compat.objects import virConnect
-    from pyvirt.aio.connection import Connection as AioConnection
     from pyvirt.aio.storage import StoragePool, StorageVol
     from pyvirt.drivers.base import ByteStream
 
@@ -21,10 +22,6 @@ T = TypeVar("T")
 
 def _vc(obj: object) -> virConnect:
     return cast("virConnect", obj)
-
-
-def _run(conn: virConnect, api: str, fn: Callable[[AioConnection], Coroutine[Any, Any, T]]) -> T:
-    return call(api, fn(conn._aio(api)), conn._core.inline)
 
 
 class StorageConnMixin:
@@ -87,26 +84,8 @@ class StorageConnMixin:
         return virStream(_vc(self))
 
 
-class virStoragePool:
-    def __init__(self, conn: virConnect, pool: StoragePool) -> None:
-        self._conn = conn
-        self._o = pool
-
-    def _c(self, api: str, coro: Coroutine[Any, Any, T]) -> T:
-        # a closed connection fails inside the call (aio's Connection.driver raises)
-        return call(api, coro, self._conn._core.inline)
-
-    def connect(self) -> virConnect:
-        return self._conn
-
-    def name(self) -> str:
-        return self._o.name
-
-    def UUID(self) -> bytes:
-        return self._o.uuid
-
-    def UUIDString(self) -> str:
-        return self._o.uuid_string
+class virStoragePool(UuidObjHandle["StoragePool"]):
+    _o: StoragePool  # connect(), name(), UUID(), UUIDString(): UuidObjHandle
 
     def info(self) -> list[int]:
         i = self._c("virStoragePoolGetInfo", self._o.info())
@@ -125,32 +104,25 @@ class virStoragePool:
         return int(self._c("virStoragePoolGetAutostart", self._o.autostart()))
 
     def setAutostart(self, autostart: int) -> int:
-        self._c("virStoragePoolSetAutostart", self._o.set_autostart(bool(autostart)))
-        return 0
+        return self._ok("virStoragePoolSetAutostart", self._o.set_autostart(bool(autostart)))
 
     def create(self, flags: int = 0) -> int:
-        self._c("virStoragePoolCreate", self._o.create(flags))
-        return 0
+        return self._ok("virStoragePoolCreate", self._o.create(flags))
 
     def build(self, flags: int = 0) -> int:
-        self._c("virStoragePoolBuild", self._o.build(flags))
-        return 0
+        return self._ok("virStoragePoolBuild", self._o.build(flags))
 
     def destroy(self) -> int:
-        self._c("virStoragePoolDestroy", self._o.destroy())
-        return 0
+        return self._ok("virStoragePoolDestroy", self._o.destroy())
 
     def delete(self, flags: int = 0) -> int:
-        self._c("virStoragePoolDelete", self._o.delete(flags))
-        return 0
+        return self._ok("virStoragePoolDelete", self._o.delete(flags))
 
     def undefine(self) -> int:
-        self._c("virStoragePoolUndefine", self._o.undefine())
-        return 0
+        return self._ok("virStoragePoolUndefine", self._o.undefine())
 
     def refresh(self, flags: int = 0) -> int:
-        self._c("virStoragePoolRefresh", self._o.refresh(flags))
-        return 0
+        return self._ok("virStoragePoolRefresh", self._o.refresh(flags))
 
     def listAllVolumes(self, flags: int = 0) -> list[virStorageVol]:
         vols = self._c("virStoragePoolListAllVolumes", self._o.list_all_volumes(flags))
@@ -175,16 +147,8 @@ class virStoragePool:
             "virStorageVolCreateXMLFrom", self._o.create_vol_xml_from(xmlDesc, clonevol._o, flags)))
 
 
-class virStorageVol:
-    def __init__(self, conn: virConnect, vol: StorageVol) -> None:
-        self._conn = conn
-        self._o = vol
-
-    def _c(self, api: str, coro: Coroutine[Any, Any, T]) -> T:
-        return call(api, coro, self._conn._core.inline)
-
-    def connect(self) -> virConnect:
-        return self._conn
+class virStorageVol(ObjHandle["StorageVol"]):
+    _o: StorageVol  # connect(): ObjHandle
 
     def name(self) -> str:
         return self._o.name
@@ -206,20 +170,16 @@ class virStorageVol:
         return virStoragePool(self._conn, self._c("virStoragePoolLookupByVolume", self._o.pool()))
 
     def delete(self, flags: int = 0) -> int:
-        self._c("virStorageVolDelete", self._o.delete(flags))
-        return 0
+        return self._ok("virStorageVolDelete", self._o.delete(flags))
 
     def wipe(self, flags: int = 0) -> int:
-        self._c("virStorageVolWipe", self._o.wipe(flags))
-        return 0
+        return self._ok("virStorageVolWipe", self._o.wipe(flags))
 
     def wipePattern(self, algorithm: int, flags: int = 0) -> int:
-        self._c("virStorageVolWipePattern", self._o.wipe_pattern(algorithm, flags))
-        return 0
+        return self._ok("virStorageVolWipePattern", self._o.wipe_pattern(algorithm, flags))
 
     def resize(self, capacity: int, flags: int = 0) -> int:
-        self._c("virStorageVolResize", self._o.resize(capacity, flags))
-        return 0
+        return self._ok("virStorageVolResize", self._o.resize(capacity, flags))
 
     def upload(self, stream: virStream, offset: int, length: int, flags: int = 0) -> int:
         stream._attach(self._c("virStorageVolUpload", self._o.upload(offset, length, flags)))

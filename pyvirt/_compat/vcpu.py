@@ -7,9 +7,9 @@ from __future__ import annotations
 from collections.abc import Callable, Coroutine
 from typing import TYPE_CHECKING, Any, TypeVar, cast
 
-from pyvirt._compat.errors import call, fail
+from pyvirt._compat.handle import run_dom
 from pyvirt.conf.cpumap import maplen
-from pyvirt.errors import ErrorCode, ErrorDomain, VirtError
+from pyvirt.errors import ErrorDomain
 
 if TYPE_CHECKING:
     from pyvirt._compat.objects import virConnect, virDomain
@@ -32,11 +32,7 @@ def _bytes(cpus: tuple[bool, ...] | list[bool], ncpus: int) -> bytes:
 
 
 def _run(dom: virDomain, api: str, fn: Callable[[Driver], Coroutine[Any, Any, T]], write: bool = False) -> T:
-    aio = dom._dom.conn
-    if write and aio.readonly:
-        raise fail(VirtError(f"operation forbidden: read only access prevents {api}",
-                             ErrorCode.OPERATION_DENIED, ErrorDomain.DOMAIN), api)
-    return call(api, fn(aio.driver), dom._conn._core.inline)
+    return run_dom(dom, api, fn, ErrorDomain.DOMAIN, write)
 
 
 def _host_cpus(dom: virDomain) -> int:
