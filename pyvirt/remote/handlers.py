@@ -34,6 +34,12 @@ def serves(*procs: P.Procedure[Any, Any]) -> Callable[[F], F]:
     return deco
 
 
+def _flags(a: object) -> int:
+    """The flags of a *_FLAGS procedure's args; 0 for its older twin without them. One
+    handler serves both where the driver call and the reply are otherwise the same."""
+    return a.flags if isinstance(a, (P.DomFlagsArgs, P.DefineXmlFlagsArgs)) else 0
+
+
 # ----------------------------------------------------------------------------- connection
 
 
@@ -291,14 +297,9 @@ async def has_managed_save(s: RemoteSession, a: P.DomFlagsArgs) -> P.HasManagedS
 # ----------------------------------------------------------------------------- definition
 
 
-@serves(P.DOMAIN_DEFINE_XML)
-async def define_xml(s: RemoteSession, a: P.DefineXmlArgs) -> P.DomRet:
-    return P.DomRet(await s.drv.define_xml(a.xml, 0))
-
-
-@serves(P.DOMAIN_DEFINE_XML_FLAGS)
-async def define_xml_flags(s: RemoteSession, a: P.DefineXmlFlagsArgs) -> P.DomRet:
-    return P.DomRet(await s.drv.define_xml(a.xml, a.flags))
+@serves(P.DOMAIN_DEFINE_XML, P.DOMAIN_DEFINE_XML_FLAGS)
+async def define_xml(s: RemoteSession, a: P.DefineXmlArgs | P.DefineXmlFlagsArgs) -> P.DomRet:
+    return P.DomRet(await s.drv.define_xml(a.xml, _flags(a)))
 
 
 @serves(P.DOMAIN_CREATE_XML)
@@ -306,14 +307,9 @@ async def create_xml(s: RemoteSession, a: P.CreateXmlArgs) -> P.DomRet:
     return P.DomRet(await s.drv.create_xml(a.xml_desc, a.flags))
 
 
-@serves(P.DOMAIN_UNDEFINE)
-async def undefine(s: RemoteSession, a: P.DomArgs) -> None:
-    await s.drv.undefine(a.dom, 0)
-
-
-@serves(P.DOMAIN_UNDEFINE_FLAGS)
-async def undefine_flags(s: RemoteSession, a: P.DomFlagsArgs) -> None:
-    await s.drv.undefine(a.dom, a.flags)
+@serves(P.DOMAIN_UNDEFINE, P.DOMAIN_UNDEFINE_FLAGS)
+async def undefine(s: RemoteSession, a: P.DomArgs | P.DomFlagsArgs) -> None:
+    await s.drv.undefine(a.dom, _flags(a))
 
 
 # ----------------------------------------------------------------------------- lifecycle
@@ -329,24 +325,14 @@ async def create_with_flags(s: RemoteSession, a: P.DomFlagsArgs) -> P.DomRet:
     return P.DomRet(await s.drv.create(a.dom, a.flags))
 
 
-@serves(P.DOMAIN_DESTROY)
-async def destroy(s: RemoteSession, a: P.DomArgs) -> None:
-    await s.drv.destroy(a.dom, 0)
+@serves(P.DOMAIN_DESTROY, P.DOMAIN_DESTROY_FLAGS)
+async def destroy(s: RemoteSession, a: P.DomArgs | P.DomFlagsArgs) -> None:
+    await s.drv.destroy(a.dom, _flags(a))
 
 
-@serves(P.DOMAIN_DESTROY_FLAGS)
-async def destroy_flags(s: RemoteSession, a: P.DomFlagsArgs) -> None:
-    await s.drv.destroy(a.dom, a.flags)
-
-
-@serves(P.DOMAIN_SHUTDOWN)
-async def shutdown(s: RemoteSession, a: P.DomArgs) -> None:
-    await s.drv.shutdown(a.dom, 0)
-
-
-@serves(P.DOMAIN_SHUTDOWN_FLAGS)
-async def shutdown_flags(s: RemoteSession, a: P.DomFlagsArgs) -> None:
-    await s.drv.shutdown(a.dom, a.flags)
+@serves(P.DOMAIN_SHUTDOWN, P.DOMAIN_SHUTDOWN_FLAGS)
+async def shutdown(s: RemoteSession, a: P.DomArgs | P.DomFlagsArgs) -> None:
+    await s.drv.shutdown(a.dom, _flags(a))
 
 
 @serves(P.DOMAIN_REBOOT)
