@@ -6,7 +6,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Coroutine
+from collections.abc import Awaitable, Callable, Coroutine
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from pyvirt.enums import EventID
@@ -14,6 +14,7 @@ from pyvirt.errors import ErrorCode, ErrorDomain, NoSupport, VirtError
 from pyvirt.remote import protocol as P
 
 if TYPE_CHECKING:
+    from pyvirt.drivers.base import ByteStream
     from pyvirt.remote.dispatch import RemoteSession
 
 Handler = Callable[["RemoteSession", Any], Coroutine[Any, Any, Any]]
@@ -374,13 +375,19 @@ async def event_deregister(s: RemoteSession, a: P.EventDeregisterArgs) -> None:
         )  # fmt: skip
 
 
+async def serve_stream(s: RemoteSession, proc: P.Procedure[Any, Any], opening: Awaitable[ByteStream]) -> None:
+    """Start the stream of a call whose reply is empty and whose data follows as stream
+    packets (console, volume upload/download); ``opening`` is the driver call, not yet
+    awaited."""
+    # The call's serial names the stream. Read it before the first await: dispatch sets it
+    # just before stepping the handler, and other calls may change it later.
+    serial = s.current_serial
+    s.start_stream(serial, proc.number, await opening)
+
+
 @serves(P.DOMAIN_OPEN_CONSOLE)
 async def open_console(s: RemoteSession, a: P.OpenConsoleArgs) -> None:
-    # The call's serial names the stream. Read it before the first await: dispatch sets it
-    # just before stepping this coroutine, and other calls may change it later.
-    serial = s.current_serial
-    stream = await s.drv.open_console(a.dom, a.dev_name, a.flags)
-    s.start_stream(serial, P.DOMAIN_OPEN_CONSOLE.number, stream)
+    await serve_stream(s, P.DOMAIN_OPEN_CONSOLE, s.drv.open_console(a.dom, a.dev_name, a.flags))
 
 
 # The storage procedures live in their own module; importing it registers them here.

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 
 from pyvirt.errors import ErrorCode, ErrorDomain, VirtError
 from pyvirt.remote import protocol as P
-from pyvirt.remote.handlers import serves
+from pyvirt.remote.handlers import serve_stream, serves
 
 if TYPE_CHECKING:
     from pyvirt.remote.dispatch import RemoteSession
@@ -213,13 +213,9 @@ async def vol_path(s: RemoteSession, a: P.VolArgs) -> P.VolGetPathRet:
 
 @serves(P.STORAGE_VOL_UPLOAD)
 async def vol_upload(s: RemoteSession, a: P.VolTransferArgs) -> None:
-    serial = s.current_serial  # before the first await (see open_console)
-    stream = await s.drv.storage_vol_upload(a.vol, a.offset, a.length, a.flags)
-    s.start_stream(serial, P.STORAGE_VOL_UPLOAD.number, stream)
+    await serve_stream(s, P.STORAGE_VOL_UPLOAD, s.drv.storage_vol_upload(a.vol, a.offset, a.length, a.flags))
 
 
 @serves(P.STORAGE_VOL_DOWNLOAD)
 async def vol_download(s: RemoteSession, a: P.VolTransferArgs) -> None:
-    serial = s.current_serial
-    stream = await s.drv.storage_vol_download(a.vol, a.offset, a.length, a.flags)
-    s.start_stream(serial, P.STORAGE_VOL_DOWNLOAD.number, stream)
+    await serve_stream(s, P.STORAGE_VOL_DOWNLOAD, s.drv.storage_vol_download(a.vol, a.offset, a.length, a.flags))
