@@ -43,6 +43,13 @@ async def _names(s: RemoteSession, flags: int, api: str) -> list[str]:
     return [n.name for n in await _as(api, s.drv.list_all_networks(flags))]
 
 
+async def _listed(s: RemoteSession, flags: int, api: str, maxnames: int) -> P.NamesRet:
+    """CONNECT_LIST(_DEFINED)_NETWORKS: at most ``maxnames`` names (over the protocol's
+    limit is an RPC error, as libvirtd's)."""
+    _limit(maxnames, "maxnames")
+    return P.NamesRet((await _names(s, flags, api))[: max(maxnames, 0)])
+
+
 @serves(P.CONNECT_LIST_ALL_NETWORKS)
 async def list_all(s: RemoteSession, a: P.ListAllDomainsArgs) -> P.ListAllNetworksRet:
     nets: list[NetworkRef] = await s.drv.list_all_networks(a.flags)
@@ -64,14 +71,12 @@ async def num_defined(s: RemoteSession, a: None) -> P.NumRet:
 
 @serves(P.CONNECT_LIST_NETWORKS)
 async def list_active(s: RemoteSession, a: P.ListDefinedDomainsArgs) -> P.NamesRet:
-    _limit(a.maxnames, "maxnames")
-    return P.NamesRet((await _names(s, _ACTIVE, "virConnectListNetworks"))[: max(a.maxnames, 0)])
+    return await _listed(s, _ACTIVE, "virConnectListNetworks", a.maxnames)
 
 
 @serves(P.CONNECT_LIST_DEFINED_NETWORKS)
 async def list_defined(s: RemoteSession, a: P.ListDefinedDomainsArgs) -> P.NamesRet:
-    _limit(a.maxnames, "maxnames")
-    return P.NamesRet((await _names(s, _INACTIVE, "virConnectListDefinedNetworks"))[: max(a.maxnames, 0)])
+    return await _listed(s, _INACTIVE, "virConnectListDefinedNetworks", a.maxnames)
 
 
 @serves(P.NETWORK_LOOKUP_BY_NAME)

@@ -13,9 +13,20 @@ if TYPE_CHECKING:
     from pyvirt.remote.dispatch import RemoteSession
 
 
+# VIR_CONNECT_LIST_STORAGE_POOLS_INACTIVE / _ACTIVE: the defined-only and the running pools
+_INACTIVE, _ACTIVE = 1, 2
+
+
 def _limit(n: int, what: str) -> None:
     if n > P.STORAGE_POOL_LIST_MAX:
         raise VirtError(f"{what} > REMOTE_STORAGE_POOL_LIST_MAX", ErrorCode.RPC, ErrorDomain.RPC)
+
+
+async def _pool_names(s: RemoteSession, which: int, maxnames: int) -> P.NamesRet:
+    """CONNECT_LIST(_DEFINED)_STORAGE_POOLS: the names of the ``which`` pools, at most
+    ``maxnames`` (over the protocol's limit is an RPC error, as libvirtd's)."""
+    _limit(maxnames, "maxnames")
+    return P.NamesRet([p.name for p in await s.drv.list_all_storage_pools(which)][: max(maxnames, 0)])
 
 
 @serves(P.CONNECT_LIST_ALL_STORAGE_POOLS)
@@ -26,24 +37,22 @@ async def list_all_pools(s: RemoteSession, a: P.ListAllDomainsArgs) -> P.ListAll
 
 @serves(P.CONNECT_NUM_OF_STORAGE_POOLS)
 async def num_pools(s: RemoteSession, a: None) -> P.NumRet:
-    return P.NumRet(len(await s.drv.list_all_storage_pools(2)))
+    return P.NumRet(len(await s.drv.list_all_storage_pools(_ACTIVE)))
 
 
 @serves(P.CONNECT_NUM_OF_DEFINED_STORAGE_POOLS)
 async def num_defined_pools(s: RemoteSession, a: None) -> P.NumRet:
-    return P.NumRet(len(await s.drv.list_all_storage_pools(1)))
+    return P.NumRet(len(await s.drv.list_all_storage_pools(_INACTIVE)))
 
 
 @serves(P.CONNECT_LIST_STORAGE_POOLS)
 async def list_pools(s: RemoteSession, a: P.ListDefinedDomainsArgs) -> P.NamesRet:
-    _limit(a.maxnames, "maxnames")
-    return P.NamesRet([p.name for p in await s.drv.list_all_storage_pools(2)][: max(a.maxnames, 0)])
+    return await _pool_names(s, _ACTIVE, a.maxnames)
 
 
 @serves(P.CONNECT_LIST_DEFINED_STORAGE_POOLS)
 async def list_defined_pools(s: RemoteSession, a: P.ListDefinedDomainsArgs) -> P.NamesRet:
-    _limit(a.maxnames, "maxnames")
-    return P.NamesRet([p.name for p in await s.drv.list_all_storage_pools(1)][: max(a.maxnames, 0)])
+    return await _pool_names(s, _INACTIVE, a.maxnames)
 
 
 @serves(P.STORAGE_POOL_LOOKUP_BY_NAME)
