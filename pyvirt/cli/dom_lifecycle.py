@@ -3,6 +3,8 @@ suspend, resume, autostart."""
 
 from __future__ import annotations
 
+from pyvirt.cli.common import flag_bits
+from pyvirt.cli.common import read_file as _read_file
 from pyvirt.cli.ctl import CmdFailed, Ctl
 from pyvirt.cli.spec import BoundArgs
 from pyvirt.enums import (
@@ -11,14 +13,6 @@ from pyvirt.enums import (
     ShutdownFlags,
     UndefineFlags,
 )
-
-
-def _read_file(path: str) -> str:
-    try:
-        with open(path, encoding="utf-8") as f:
-            return f.read()
-    except OSError as e:
-        raise CmdFailed(f"Failed to open file '{path}': {e.strerror}") from None
 
 
 def cmd_define(ctl: Ctl, a: BoundArgs) -> None:
@@ -32,13 +26,9 @@ def cmd_define(ctl: Ctl, a: BoundArgs) -> None:
 def cmd_create(ctl: Ctl, a: BoundArgs) -> None:
     path = a.req("file")
     xml = _read_file(path)
-    flags = 0
-    if a.flag("paused"):
-        flags |= DomainCreateFlags.START_PAUSED
-    if a.flag("autodestroy"):
-        flags |= DomainCreateFlags.START_AUTODESTROY
-    if a.flag("validate"):
-        flags |= DomainCreateFlags.START_VALIDATE
+    flags = flag_bits(a, (("paused", DomainCreateFlags.START_PAUSED),
+                          ("autodestroy", DomainCreateFlags.START_AUTODESTROY),
+                          ("validate", DomainCreateFlags.START_VALIDATE)))
     with ctl.failing(f"Failed to create domain from {path}"):
         d = ctl.call(ctl.conn.create_xml(xml, flags))
     ctl.print_extra(f"Domain '{d.name}' created from {path}\n")
@@ -53,14 +43,11 @@ def cmd_create(ctl: Ctl, a: BoundArgs) -> None:
 def cmd_undefine(ctl: Ctl, a: BoundArgs) -> None:
     name = a.req("domain")
     d = ctl.domain(name)
-    flags = 0
-    for opt, bit in (("managed-save", UndefineFlags.MANAGED_SAVE),
-                     ("snapshots-metadata", UndefineFlags.SNAPSHOTS_METADATA),
-                     ("checkpoints-metadata", UndefineFlags.CHECKPOINTS_METADATA),
-                     ("nvram", UndefineFlags.NVRAM), ("keep-nvram", UndefineFlags.KEEP_NVRAM),
-                     ("tpm", UndefineFlags.TPM), ("keep-tpm", UndefineFlags.KEEP_TPM)):
-        if a.flag(opt):
-            flags |= bit
+    flags = flag_bits(a, (("managed-save", UndefineFlags.MANAGED_SAVE),
+                          ("snapshots-metadata", UndefineFlags.SNAPSHOTS_METADATA),
+                          ("checkpoints-metadata", UndefineFlags.CHECKPOINTS_METADATA),
+                          ("nvram", UndefineFlags.NVRAM), ("keep-nvram", UndefineFlags.KEEP_NVRAM),
+                          ("tpm", UndefineFlags.TPM), ("keep-tpm", UndefineFlags.KEEP_TPM)))
     with ctl.failing(f"Failed to undefine domain '{name}'"):
         ctl.call(ctl.conn.undefine(d, flags))
     ctl.print_extra(f"Domain '{name}' has been undefined\n")
@@ -70,14 +57,11 @@ def cmd_start(ctl: Ctl, a: BoundArgs) -> None:
     d = ctl.domain(a.req("domain"), by_id=False)
     if d.id >= 0:
         raise CmdFailed("Domain is already active")
-    flags = 0
-    for opt, bit in (("paused", DomainCreateFlags.START_PAUSED),
-                     ("autodestroy", DomainCreateFlags.START_AUTODESTROY),
-                     ("bypass-cache", DomainCreateFlags.START_BYPASS_CACHE),
-                     ("force-boot", DomainCreateFlags.START_FORCE_BOOT),
-                     ("reset-nvram", DomainCreateFlags.START_RESET_NVRAM)):
-        if a.flag(opt):
-            flags |= bit
+    flags = flag_bits(a, (("paused", DomainCreateFlags.START_PAUSED),
+                          ("autodestroy", DomainCreateFlags.START_AUTODESTROY),
+                          ("bypass-cache", DomainCreateFlags.START_BYPASS_CACHE),
+                          ("force-boot", DomainCreateFlags.START_FORCE_BOOT),
+                          ("reset-nvram", DomainCreateFlags.START_RESET_NVRAM)))
     with ctl.failing(f"Failed to start domain '{d.name}'"):
         # --force-boot only matters when there is a managed save image to skip.
         if flags & DomainCreateFlags.START_FORCE_BOOT and \

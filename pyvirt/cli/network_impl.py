@@ -5,6 +5,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from pyvirt.cli.common import flag_bits
+from pyvirt.cli.common import read_file as _read_file
+
 if TYPE_CHECKING:
     from pyvirt.cli.ctl import Ctl
     from pyvirt.cli.spec import BoundArgs
@@ -47,16 +50,6 @@ def _uuid(ref: NetworkRef) -> str:
     return str(uuid.UUID(bytes=ref.uuid))
 
 
-def _read_file(path: str) -> str:
-    from pyvirt.cli.ctl import CmdFailed
-
-    try:
-        with open(path) as f:
-            return f.read()
-    except OSError as e:
-        raise CmdFailed(f"Failed to open file '{path}': {e.strerror}") from None
-
-
 def cmd_net_list(ctl: Ctl, a: BoundArgs) -> None:
     from pyvirt.cli.ctl import CmdFailed
     from pyvirt.cli.fmt import table
@@ -68,10 +61,8 @@ def cmd_net_list(ctl: Ctl, a: BoundArgs) -> None:
         flags = _INACTIVE
     if a.flag("all"):
         flags = _ACTIVE | _INACTIVE
-    for opt, bit in (("persistent", _PERSISTENT), ("transient", _TRANSIENT), ("autostart", _AUTOSTART),
-                     ("no-autostart", _NO_AUTOSTART)):
-        if a.flag(opt):
-            flags |= bit
+    flags |= flag_bits(a, (("persistent", _PERSISTENT), ("transient", _TRANSIENT), ("autostart", _AUTOSTART),
+                           ("no-autostart", _NO_AUTOSTART)))
     drv = ctl.conn
     from pyvirt.errors import ErrorCode, VirtError
 

@@ -15,6 +15,7 @@ import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from pyvirt.cli.common import flag_bits
 from pyvirt.cli.ctl import CmdFailed, Ctl
 from pyvirt.cli.fmt import table
 from pyvirt.cli.spec import BoundArgs
@@ -55,13 +56,9 @@ def _create(ctl: Ctl, dom: DomainRef, xml: str, flags: int, source: str | None) 
 
 
 def _create_flags(a: BoundArgs) -> int:
-    flags = 0
-    for opt, bit in (("redefine", C.REDEFINE), ("current", C.CURRENT), ("no-metadata", C.NO_METADATA),
-                     ("halt", C.HALT), ("disk-only", C.DISK_ONLY), ("reuse-external", C.REUSE_EXT),
-                     ("quiesce", C.QUIESCE), ("atomic", C.ATOMIC), ("live", C.LIVE), ("validate", C.VALIDATE)):
-        if a.flag(opt):
-            flags |= bit
-    return flags
+    return flag_bits(a, (("redefine", C.REDEFINE), ("current", C.CURRENT), ("no-metadata", C.NO_METADATA),
+                           ("halt", C.HALT), ("disk-only", C.DISK_ONLY), ("reuse-external", C.REUSE_EXT),
+                           ("quiesce", C.QUIESCE), ("atomic", C.ATOMIC), ("live", C.LIVE), ("validate", C.VALIDATE)))
 
 
 def cmd_snapshot_create(ctl: Ctl, a: BoundArgs) -> None:
@@ -261,14 +258,10 @@ class _Row:
 
 
 def _list_flags(a: BoundArgs) -> int:
-    flags = 0
-    for opt, bit in (("roots", L.ROOTS), ("leaves", L.LEAVES), ("no-leaves", L.NO_LEAVES),
-                     ("metadata", L.METADATA), ("no-metadata", L.NO_METADATA), ("inactive", L.INACTIVE),
-                     ("active", L.ACTIVE), ("disk-only", L.DISK_ONLY), ("internal", L.INTERNAL),
-                     ("external", L.EXTERNAL), ("topological", L.TOPOLOGICAL)):
-        if a.flag(opt):
-            flags |= bit
-    return flags
+    return flag_bits(a, (("roots", L.ROOTS), ("leaves", L.LEAVES), ("no-leaves", L.NO_LEAVES),
+                           ("metadata", L.METADATA), ("no-metadata", L.NO_METADATA), ("inactive", L.INACTIVE),
+                           ("active", L.ACTIVE), ("disk-only", L.DISK_ONLY), ("internal", L.INTERNAL),
+                           ("external", L.EXTERNAL), ("topological", L.TOPOLOGICAL)))
 
 
 def cmd_snapshot_list(ctl: Ctl, a: BoundArgs) -> None:
@@ -386,11 +379,8 @@ def cmd_snapshot_edit(ctl: Ctl, a: BoundArgs) -> None:
 def cmd_snapshot_revert(ctl: Ctl, a: BoundArgs) -> None:
     dom = ctl.domain(a.req("domain"))
     snap = _snap(ctl, dom, a)
-    flags = 0
-    for opt, bit in (("running", SnapshotRevertFlags.RUNNING), ("paused", SnapshotRevertFlags.PAUSED),
-                     ("force", SnapshotRevertFlags.FORCE), ("reset-nvram", SnapshotRevertFlags.RESET_NVRAM)):
-        if a.flag(opt):
-            flags |= bit
+    flags = flag_bits(a, (("running", SnapshotRevertFlags.RUNNING), ("paused", SnapshotRevertFlags.PAUSED),
+                          ("force", SnapshotRevertFlags.FORCE), ("reset-nvram", SnapshotRevertFlags.RESET_NVRAM)))
     with ctl.failing(f"Failed to revert snapshot {snap.name}"):
         ctl.call(ctl.conn.revert_to_snapshot(snap, flags))
     ctl.print_extra(f"Domain snapshot {snap.name} reverted\n")
@@ -400,10 +390,7 @@ def cmd_snapshot_delete(ctl: Ctl, a: BoundArgs) -> None:
     dom = ctl.domain(a.req("domain"))
     snap = _snap(ctl, dom, a)
     D = SnapshotDeleteFlags
-    flags = 0
-    for opt, bit in (("children", D.CHILDREN), ("children-only", D.CHILDREN_ONLY), ("metadata", D.METADATA_ONLY)):
-        if a.flag(opt):
-            flags |= bit
+    flags = flag_bits(a, (("children", D.CHILDREN), ("children-only", D.CHILDREN_ONLY), ("metadata", D.METADATA_ONLY)))
     with ctl.failing(f"Failed to delete snapshot {snap.name}"):
         ctl.call(ctl.conn.snapshot_delete(snap, flags))
     if flags & D.CHILDREN_ONLY:

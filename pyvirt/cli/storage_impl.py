@@ -5,6 +5,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from pyvirt.cli.common import flag_bits
+from pyvirt.cli.common import read_file as _read_file
+
 if TYPE_CHECKING:
     from pyvirt.cli.ctl import Ctl
     from pyvirt.cli.spec import BoundArgs
@@ -91,16 +94,6 @@ def vol_ref(ctl: Ctl, a: BoundArgs, opt: str = "vol", pool_opt: str = "pool",
     raise CmdFailed(f"failed to get vol '{text}'{hint}", last.message)
 
 
-def _read_file(path: str) -> str:
-    from pyvirt.cli.ctl import CmdFailed
-
-    try:
-        with open(path) as f:
-            return f.read()
-    except OSError as e:
-        raise CmdFailed(f"Failed to open file '{path}': {e.strerror}") from None
-
-
 def _uuid(ref: StoragePoolRef) -> str:
     import uuid
 
@@ -126,9 +119,7 @@ def cmd_pool_list(ctl: Ctl, a: BoundArgs) -> None:
         flags |= 2
     if a.flag("all") and a.flag("inactive"):
         flags = 0
-    for opt, bit in (("persistent", 4), ("transient", 8), ("autostart", 16), ("no-autostart", 32)):
-        if a.flag(opt):
-            flags |= bit
+    flags |= flag_bits(a, (("persistent", 4), ("transient", 8), ("autostart", 16), ("no-autostart", 32)))
     types = a.get("type")
     if types:
         for t in types.split(","):
