@@ -3,6 +3,9 @@ suspend, resume, autostart."""
 
 from __future__ import annotations
 
+from collections.abc import Callable, Coroutine
+from typing import TYPE_CHECKING, Any
+
 from pyvirt.cli.common import flag_bits
 from pyvirt.cli.common import read_file as _read_file
 from pyvirt.cli.ctl import CmdFailed, Ctl
@@ -13,6 +16,9 @@ from pyvirt.enums import (
     ShutdownFlags,
     UndefineFlags,
 )
+
+if TYPE_CHECKING:
+    from pyvirt.drivers.base import DomainRef
 
 
 def cmd_define(ctl: Ctl, a: BoundArgs) -> None:
@@ -90,59 +96,42 @@ def _mode_flags(mode: str | None) -> int:
     return flags
 
 
-def cmd_shutdown(ctl: Ctl, a: BoundArgs) -> None:
-    flags = _mode_flags(a.get("mode"))
+def _act(ctl: Ctl, a: BoundArgs, verb: str, run: Callable[[DomainRef], Coroutine[Any, Any, object]],
+         done: str) -> None:
+    """Look the domain up, run one call on it, say what happened (virsh's words name the
+    domain as the user wrote it)."""
     name = a.req("domain")
     d = ctl.domain(name)
-    with ctl.failing(f"Failed to shutdown domain '{name}'"):
-        ctl.call(ctl.conn.shutdown(d, flags))
-    ctl.print_extra(f"Domain '{name}' is being shutdown\n")
+    with ctl.failing(f"Failed to {verb} domain '{name}'"):
+        ctl.call(run(d))
+    ctl.print_extra(f"Domain '{name}' {done}\n")
+
+
+def cmd_shutdown(ctl: Ctl, a: BoundArgs) -> None:
+    flags = _mode_flags(a.get("mode"))  # a bad mode fails before the domain is looked up
+    _act(ctl, a, "shutdown", lambda d: ctl.conn.shutdown(d, flags), "is being shutdown")
 
 
 def cmd_reboot(ctl: Ctl, a: BoundArgs) -> None:
     flags = _mode_flags(a.get("mode"))
-    name = a.req("domain")
-    d = ctl.domain(name)
-    with ctl.failing(f"Failed to reboot domain '{name}'"):
-        ctl.call(ctl.conn.reboot(d, flags))
-    ctl.print_extra(f"Domain '{name}' is being rebooted\n")
+    _act(ctl, a, "reboot", lambda d: ctl.conn.reboot(d, flags), "is being rebooted")
 
 
 def cmd_destroy(ctl: Ctl, a: BoundArgs) -> None:
-    name = a.req("domain")
-    d = ctl.domain(name)
-    flags = 0
-    if a.flag("graceful"):
-        flags |= DestroyFlags.GRACEFUL
-    if a.flag("remove-logs"):
-        flags |= DestroyFlags.REMOVE_LOGS
-    with ctl.failing(f"Failed to destroy domain '{name}'"):
-        ctl.call(ctl.conn.destroy(d, flags))
-    ctl.print_extra(f"Domain '{name}' destroyed\n")
+    flags = flag_bits(a, (("graceful", DestroyFlags.GRACEFUL), ("remove-logs", DestroyFlags.REMOVE_LOGS)))
+    _act(ctl, a, "destroy", lambda d: ctl.conn.destroy(d, flags), "destroyed")
 
 
 def cmd_reset(ctl: Ctl, a: BoundArgs) -> None:
-    name = a.req("domain")
-    d = ctl.domain(name)
-    with ctl.failing(f"Failed to reset domain '{name}'"):
-        ctl.call(ctl.conn.reset(d, 0))
-    ctl.print_extra(f"Domain '{name}' was reset\n")
+    _act(ctl, a, "reset", lambda d: ctl.conn.reset(d, 0), "was reset")
 
 
 def cmd_suspend(ctl: Ctl, a: BoundArgs) -> None:
-    name = a.req("domain")
-    d = ctl.domain(name)
-    with ctl.failing(f"Failed to suspend domain '{name}'"):
-        ctl.call(ctl.conn.suspend(d))
-    ctl.print_extra(f"Domain '{name}' suspended\n")
+    _act(ctl, a, "suspend", lambda d: ctl.conn.suspend(d), "suspended")
 
 
 def cmd_resume(ctl: Ctl, a: BoundArgs) -> None:
-    name = a.req("domain")
-    d = ctl.domain(name)
-    with ctl.failing(f"Failed to resume domain '{name}'"):
-        ctl.call(ctl.conn.resume(d))
-    ctl.print_extra(f"Domain '{name}' resumed\n")
+    _act(ctl, a, "resume", lambda d: ctl.conn.resume(d), "resumed")
 
 
 def cmd_autostart(ctl: Ctl, a: BoundArgs) -> None:
