@@ -13,7 +13,9 @@ import time
 from typing import TYPE_CHECKING
 
 from pyvirt.drivers.base import BlockInfo, BlockStats
-from pyvirt.errors import ErrorCode, ErrorDomain, NoSupport, VirtError
+from pyvirt.drivers.test.mixin import TestDriverMixin
+from pyvirt.drivers.test.mixin import driver_error as _err
+from pyvirt.errors import ErrorCode, ErrorDomain, NoSupport
 
 if TYPE_CHECKING:
     from pyvirt.drivers.refs import DomainRef
@@ -21,10 +23,6 @@ if TYPE_CHECKING:
 
 _CAPACITY = 1099506450432
 _SIZE = 1 << 40
-
-
-def _err(code: ErrorCode, msg: str, domain: ErrorDomain = ErrorDomain.TEST) -> VirtError:
-    return VirtError(msg, code, domain)
 
 
 def _has_disk(obj: TestDomainObj, path: str) -> tuple[bool, bool]:
@@ -42,12 +40,7 @@ def _has_disk(obj: TestDomainObj, path: str) -> tuple[bool, bool]:
     return False, False
 
 
-class TestBlockMixin:
-    __test__ = False
-
-    def _obj(self, dom: DomainRef) -> TestDomainObj:
-        raise NotImplementedError
-
+class TestBlockMixin(TestDriverMixin):
     async def block_stats(self, dom: DomainRef, disk: str) -> BlockStats:
         if not disk:
             raise _err(ErrorCode.OPERATION_UNSUPPORTED, "Operation not supported: summary statistics are not supported yet")

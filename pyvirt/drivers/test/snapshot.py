@@ -16,13 +16,15 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from pyvirt.drivers.base import DomainRef, SnapshotRef
+from pyvirt.drivers.test.mixin import TestDriverMixin
+from pyvirt.drivers.test.mixin import driver_error as _err
 from pyvirt.enums import DomainState, PausedReason, RunningReason, ShutoffReason
 from pyvirt.errors import ErrorCode, ErrorDomain, VirtError
 
 if TYPE_CHECKING:
     from pyvirt.conf.snapshot import DomainSnapshotDef
     from pyvirt.drivers.test.domxml import DomainDoc
-    from pyvirt.drivers.test.node import TestDomainObj, TestNode
+    from pyvirt.drivers.test.node import TestDomainObj
 
 # VIR_DOMAIN_SNAPSHOT_* flag bits the test driver honours (conf/snapshot.py has the enums;
 # numbers repeated here so the mixin does not load lxml for flag checks).
@@ -54,10 +56,6 @@ class TestSnapshot:
         return self.defn.parent
 
 
-def _err(code: ErrorCode, msg: str) -> VirtError:
-    return VirtError(msg, code, ErrorDomain.TEST)
-
-
 def _no_snapshot(name: str) -> VirtError:
     return _err(ErrorCode.NO_DOMAIN_SNAPSHOT,
                 f"Domain snapshot not found: no domain snapshot with matching name '{name}'")
@@ -81,21 +79,8 @@ def _disk_targets(doc: DomainDoc) -> list[tuple[str, bool]]:
     return out
 
 
-class TestSnapshotMixin:
+class TestSnapshotMixin(TestDriverMixin):
     """virDomainSnapshot* for TestDriver (mixed in before ``Driver``)."""
-
-    __test__ = False
-
-    if TYPE_CHECKING:  # provided by TestDriver
-
-        @property
-        def node(self) -> TestNode: ...
-
-    def _obj(self, dom: DomainRef) -> TestDomainObj:
-        raise NotImplementedError
-
-    def _rw(self, api: str) -> None:
-        raise NotImplementedError
 
     # ------------------------------------------------------------------ helpers
     def _snap(self, snap: SnapshotRef) -> tuple[TestDomainObj, TestSnapshot]:

@@ -12,20 +12,18 @@ import time
 from typing import TYPE_CHECKING
 
 from pyvirt.drivers.base import DomainRef, NodeCpuMap, VcpuInfo
+from pyvirt.drivers.test.mixin import TestDriverMixin
+from pyvirt.drivers.test.mixin import driver_error as _err
 from pyvirt.errors import ErrorCode, ErrorDomain, VirtError
 
 if TYPE_CHECKING:
-    from pyvirt.drivers.test.node import TestDomainObj, TestNode
+    from pyvirt.drivers.test.node import TestDomainObj
 
 _AFFECT_LIVE, _AFFECT_CONFIG = 1, 2
 _VCPU_MAXIMUM = 4  # VIR_DOMAIN_VCPU_MAXIMUM
 _VCPU_RUNNING = 1  # VIR_VCPU_RUNNING
 # The node CPU map libvirt's test driver reports (testNodeGetCPUMap).
 TEST_CPU_MAP = NodeCpuMap(cpus=8, cpumap=b"\x15", online=3)
-
-
-def _err(code: ErrorCode, msg: str) -> VirtError:
-    return VirtError(msg, code, ErrorDomain.TEST)
 
 
 def bitmap_all(ncpus: int) -> bytes:
@@ -38,21 +36,8 @@ def last_set_bit(bitmap: bytes) -> int:
     return int.from_bytes(bitmap, "little").bit_length() - 1
 
 
-class TestVcpuMixin:
+class TestVcpuMixin(TestDriverMixin):
     """virDomainGetVcpus / PinVcpu(Flags) / GetVcpuPinInfo and virNodeGetCPUMap for TestDriver."""
-
-    __test__ = False
-
-    if TYPE_CHECKING:  # provided by TestDriver
-
-        @property
-        def node(self) -> TestNode: ...
-
-    def _obj(self, dom: DomainRef) -> TestDomainObj:
-        raise NotImplementedError
-
-    def _rw(self, api: str) -> None:
-        raise NotImplementedError
 
     async def node_get_cpu_map(self, flags: int = 0) -> NodeCpuMap:
         if flags:
