@@ -10,13 +10,14 @@ life and its calls take the aio Domain rather than a coroutine.
 from __future__ import annotations
 
 from collections.abc import Callable, Coroutine
-from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from pyvirt._compat.errors import call, fail
 from pyvirt.errors import ErrorCode, ErrorDomain, VirtError
 
 if TYPE_CHECKING:
     from pyvirt._compat.objects import virConnect, virDomain
+    from pyvirt.aio.common import UuidHandle
     from pyvirt.aio.connection import Connection as AioConnection
     from pyvirt.drivers.base import Driver
 
@@ -62,18 +63,7 @@ class ObjHandle(Generic[O]):
         return self._conn
 
 
-class _Named(Protocol):
-    @property
-    def name(self) -> str: ...
-
-    @property
-    def uuid(self) -> bytes: ...
-
-    @property
-    def uuid_string(self) -> str: ...
-
-
-N = TypeVar("N", bound=_Named)
+N = TypeVar("N", bound="UuidHandle[Any]")
 
 
 class UuidObjHandle(ObjHandle[N]):

@@ -1,7 +1,8 @@
 """What the aio handles share: libvirt's public-API checks that run before a driver is
-reached (read-only refusal, UUID arguments) and the accessors of a handle on an object
-looked up by name and UUID (:class:`~pyvirt.aio.connection.Domain`,
-:class:`~pyvirt.aio.network.Network`, :class:`~pyvirt.aio.storage.StoragePool`).
+reached (read-only refusal, UUID arguments) and the accessors of a handle on a looked-up
+object (:class:`Handle`: :class:`~pyvirt.aio.storage.StorageVol`; :class:`UuidHandle`:
+:class:`~pyvirt.aio.connection.Domain`, :class:`~pyvirt.aio.network.Network`,
+:class:`~pyvirt.aio.storage.StoragePool`).
 
 Only the error domain differs between object kinds, so it is a parameter here; equality,
 hashing and repr stay with each handle class (they are not the same for every kind).
@@ -47,15 +48,18 @@ class _NamedRef(Protocol):
     @property
     def name(self) -> str: ...
 
+
+class _UuidRef(_NamedRef, Protocol):
     @property
     def uuid(self) -> bytes: ...
 
 
 R = TypeVar("R", bound=_NamedRef)
+U = TypeVar("U", bound=_UuidRef)
 
 
-class UuidHandle(Generic[R]):
-    """A handle on a driver object identified by name and raw UUID (its ``ref``)."""
+class Handle(Generic[R]):
+    """A handle on a driver object: the connection and the object's ``ref`` as looked up."""
 
     def __init__(self, conn: Connection, ref: R) -> None:
         self.conn = conn
@@ -64,6 +68,10 @@ class UuidHandle(Generic[R]):
     @property
     def name(self) -> str:
         return self.ref.name
+
+
+class UuidHandle(Handle[U]):
+    """A :class:`Handle` on an object identified by name and raw UUID."""
 
     @property
     def uuid(self) -> bytes:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from pyvirt.aio.common import UuidHandle, raw_uuid, uuid_from_string, writable
+from pyvirt.aio.common import Handle, UuidHandle, raw_uuid, uuid_from_string, writable
 from pyvirt.drivers.base import (
     ByteStream,
     Driver,
@@ -147,12 +147,8 @@ class StoragePool(UuidHandle[StoragePoolRef]):
         return StorageVol(self.conn, await drv.storage_vol_create_xml_from(self.ref, xml, clone.ref, flags))
 
 
-class StorageVol:
-    """A handle on a volume (pool name, volume name, key)."""
-
-    def __init__(self, conn: Connection, ref: StorageVolRef) -> None:
-        self.conn = conn
-        self.ref = ref
+class StorageVol(Handle[StorageVolRef]):
+    """A handle on a volume (pool name, volume name, key; ``name`` from :class:`Handle`)."""
 
     def __repr__(self) -> str:
         return f"<StorageVol {self.ref.pool!r}/{self.ref.name!r}>"
@@ -162,10 +158,6 @@ class StorageVol:
 
     def __hash__(self) -> int:
         return hash(self.ref)
-
-    @property
-    def name(self) -> str:
-        return self.ref.name
 
     @property
     def key(self) -> str:
