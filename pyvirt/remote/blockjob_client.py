@@ -3,22 +3,15 @@ RemoteDriver."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, TypeVar
-
 from pyvirt.drivers.base import BlockInfo, BlockJobInfo, BlockStats, DomainRef
 from pyvirt.enums import BlockJobType
 from pyvirt.remote import protocol as P
+from pyvirt.remote.client_mixin import RemoteMixin
 from pyvirt.remote.typedparam_maps import BLOCK_COPY_TYPES, params_to_stats
 from pyvirt.rpc.typedparams import from_dict
 
-R = TypeVar("R")
 
-
-class RemoteBlockJobMixin:
-    if TYPE_CHECKING:  # provided by RemoteDriver
-
-        async def _call(self, proc: P.Procedure[Any, R], args: Any = None) -> R: ...
-
+class RemoteBlockJobMixin(RemoteMixin):
     async def block_commit(self, dom: DomainRef, disk: str, base: str | None, top: str | None,
                            bandwidth: int, flags: int = 0) -> None:
         await self._call(P.DOMAIN_BLOCK_COMMIT, P.BlockCommitArgs(dom, disk, base, top, bandwidth, flags))

@@ -240,6 +240,12 @@ class RemoteDriver(RemoteVcpuMixin, RemoteSnapshotMixin, RemoteStorageMixin, Rem
     async def _call(self, proc: P.Procedure[Any, R], args: Any = None) -> R:
         return await _call(self._rpc, proc, args)
 
+    async def _call_stream(self, proc: P.Procedure[Any, Any], args: Any) -> tuple[bytes, ByteStream]:
+        """A call whose data follows on a stream (console, volume transfer, screenshot):
+        the raw reply (for the caller to decode, if it carries anything) and the stream."""
+        raw, ch = await self._rpc.call_stream(proc.number, xdr.encode(proc.args, args))
+        return raw, _RemoteStream(self._rpc, ch)
+
     # ---- events
     def _want_events(self) -> None:
         if self._events_task is None:
@@ -447,9 +453,7 @@ class RemoteDriver(RemoteVcpuMixin, RemoteSnapshotMixin, RemoteStorageMixin, Rem
         await self._call(P.DOMAIN_RESUME, P.DomArgs(dom))
 
     async def open_console(self, dom: DomainRef, dev_name: str | None, flags: int = 0) -> ByteStream:
-        payload = xdr.encode(P.DOMAIN_OPEN_CONSOLE.args, P.OpenConsoleArgs(dom, dev_name, flags))
-        _, ch = await self._rpc.call_stream(P.DOMAIN_OPEN_CONSOLE.number, payload)
-        return _RemoteStream(self._rpc, ch)
+        return (await self._call_stream(P.DOMAIN_OPEN_CONSOLE, P.OpenConsoleArgs(dom, dev_name, flags)))[1]
 
 
 async def _call(rpc: RPCClient, proc: P.Procedure[Any, R], args: Any) -> R:

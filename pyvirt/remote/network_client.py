@@ -2,19 +2,12 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, TypeVar
-
 from pyvirt.drivers.base import NetworkRef
 from pyvirt.remote import protocol as P
+from pyvirt.remote.client_mixin import RemoteMixin
 
-R = TypeVar("R")
 
-
-class RemoteNetworkMixin:
-    if TYPE_CHECKING:  # provided by RemoteDriver
-
-        async def _call(self, proc: P.Procedure[Any, R], args: Any = None) -> R: ...
-
+class RemoteNetworkMixin(RemoteMixin):
     async def list_all_networks(self, flags: int = 0) -> list[NetworkRef]:
         return (await self._call(P.CONNECT_LIST_ALL_NETWORKS, P.ListAllDomainsArgs(1, flags))).nets
 

@@ -2,19 +2,12 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, TypeVar
-
 from pyvirt.drivers.base import DomainRef, SnapshotRef
 from pyvirt.remote import protocol as P
+from pyvirt.remote.client_mixin import RemoteMixin
 
-R = TypeVar("R")
 
-
-class RemoteSnapshotMixin:
-    if TYPE_CHECKING:  # provided by RemoteDriver
-
-        async def _call(self, proc: P.Procedure[Any, R], args: Any = None) -> R: ...
-
+class RemoteSnapshotMixin(RemoteMixin):
     async def snapshot_create_xml(self, dom: DomainRef, xml: str, flags: int = 0) -> SnapshotRef:
         return (await self._call(P.DOMAIN_SNAPSHOT_CREATE_XML, P.SnapCreateXmlArgs(dom, xml, flags))).snap
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import Any
 
 from pyvirt.drivers.base import (
     ByteStream,
@@ -12,20 +12,10 @@ from pyvirt.drivers.base import (
     StorageVolRef,
 )
 from pyvirt.remote import protocol as P
-
-if TYPE_CHECKING:
-    from pyvirt.rpc.client import RPCClient
-
-R = TypeVar("R")
+from pyvirt.remote.client_mixin import RemoteMixin
 
 
-class RemoteStorageMixin:
-    _rpc: RPCClient
-
-    if TYPE_CHECKING:  # provided by RemoteDriver
-
-        async def _call(self, proc: P.Procedure[Any, R], args: Any = None) -> R: ...
-
+class RemoteStorageMixin(RemoteMixin):
     async def list_all_storage_pools(self, flags: int = 0) -> list[StoragePoolRef]:
         return (await self._call(P.CONNECT_LIST_ALL_STORAGE_POOLS, P.ListAllDomainsArgs(1, flags))).pools
 
@@ -127,12 +117,7 @@ class RemoteStorageMixin:
 
     async def _transfer(self, proc: P.Procedure[Any, Any], vol: StorageVolRef, offset: int,
                         length: int, flags: int) -> ByteStream:
-        from pyvirt.remote.client import _RemoteStream
-        from pyvirt.rpc import xdr
-
-        payload = xdr.encode(proc.args, P.VolTransferArgs(vol, offset, length, flags))
-        _, ch = await self._rpc.call_stream(proc.number, payload)
-        return _RemoteStream(self._rpc, ch)
+        return (await self._call_stream(proc, P.VolTransferArgs(vol, offset, length, flags)))[1]
 
     async def storage_vol_upload(self, vol: StorageVolRef, offset: int, length: int, flags: int = 0) -> ByteStream:
         return await self._transfer(P.STORAGE_VOL_UPLOAD, vol, offset, length, flags)

@@ -2,19 +2,12 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, TypeVar
-
 from pyvirt.drivers.base import DomainRef, NodeCpuMap, VcpuInfo
 from pyvirt.remote import protocol as P
+from pyvirt.remote.client_mixin import RemoteMixin
 
-R = TypeVar("R")
 
-
-class RemoteVcpuMixin:
-    if TYPE_CHECKING:  # provided by RemoteDriver
-
-        async def _call(self, proc: P.Procedure[Any, R], args: Any = None) -> R: ...
-
+class RemoteVcpuMixin(RemoteMixin):
     async def node_get_cpu_map(self, flags: int = 0) -> NodeCpuMap:
         r = await self._call(P.NODE_GET_CPU_MAP, P.NodeGetCpuMapArgs(1, 1, flags))
         return NodeCpuMap(r.ret, r.cpumap, r.online)
