@@ -11,8 +11,19 @@ from pyvirt.remote.handlers import serves
 if TYPE_CHECKING:
     from pyvirt.remote.dispatch import RemoteSession
 
+
 def _rpc_err(msg: str) -> VirtError:
     return VirtError(f"RPC error: {msg}", ErrorCode.RPC, ErrorDomain.RPC)
+
+
+def _check_maps(count: int, what: str, maplen: int) -> None:
+    """libvirtd's limits on a vCPU reply's size: ``count`` entries (named ``what`` in the
+    message), ``count * maplen`` bytes of maps."""
+    if count > P.VCPUINFO_MAX:
+        raise _rpc_err(f"{what} > REMOTE_VCPUINFO_MAX")
+    if count * maplen > P.CPUMAPS_MAX:
+        # libvirtd words the second check "maxinfo" for both procedures
+        raise _rpc_err("maxinfo * maplen > REMOTE_CPUMAPS_MAX")
 
 
 def _fit(maps: bytes, size: int) -> bytes:
@@ -28,10 +39,7 @@ async def node_get_cpu_map(s: RemoteSession, a: P.NodeGetCpuMapArgs) -> P.NodeGe
 
 @serves(P.DOMAIN_GET_VCPUS)
 async def get_vcpus(s: RemoteSession, a: P.GetVcpusArgs) -> P.GetVcpusRet:
-    if a.maxinfo > P.VCPUINFO_MAX:
-        raise _rpc_err("maxinfo > REMOTE_VCPUINFO_MAX")
-    if a.maxinfo * a.maplen > P.CPUMAPS_MAX:
-        raise _rpc_err("maxinfo * maplen > REMOTE_CPUMAPS_MAX")
+    _check_maps(a.maxinfo, "maxinfo", a.maplen)
     info, maps = await s.drv.get_vcpus(a.dom, a.maxinfo, a.maplen)
     wire = [P.VcpuInfoWire(v.number, v.state, v.cpu_time, v.cpu) for v in info]
     return P.GetVcpusRet(wire, _fit(maps, a.maxinfo * a.maplen))
@@ -49,9 +57,6 @@ async def pin_vcpu_flags(s: RemoteSession, a: P.PinVcpuFlagsArgs) -> None:
 
 @serves(P.DOMAIN_GET_VCPU_PIN_INFO)
 async def get_vcpu_pin_info(s: RemoteSession, a: P.GetVcpuPinInfoArgs) -> P.GetVcpuPinInfoRet:
-    if a.ncpumaps > P.VCPUINFO_MAX:
-        raise _rpc_err("ncpumaps > REMOTE_VCPUINFO_MAX")
-    if a.ncpumaps * a.maplen > P.CPUMAPS_MAX:
-        raise _rpc_err("maxinfo * maplen > REMOTE_CPUMAPS_MAX")
+    _check_maps(a.ncpumaps, "ncpumaps", a.maplen)
     maps = await s.drv.get_vcpu_pin_info(a.dom, a.ncpumaps, a.maplen, a.flags)
     return P.GetVcpuPinInfoRet(_fit(b"".join(maps), a.ncpumaps * a.maplen), len(maps))
