@@ -80,3 +80,14 @@ class UuidHandle(Handle[U]):
     @property
     def uuid_string(self) -> str:
         return str(uuidlib.UUID(bytes=self.ref.uuid))
+
+
+class ConnPart:
+    """Base of the families mixed into :class:`~pyvirt.aio.connection.Connection`
+    (storage, network): ``_self()`` is the connection, typed."""
+
+    def _self(self) -> Connection:
+        from pyvirt.aio.connection import Connection
+
+        assert isinstance(self, Connection)
+        return self

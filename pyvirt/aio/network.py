@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from pyvirt.aio.common import UuidHandle, raw_uuid, uuid_from_string, writable
+from pyvirt.aio.common import ConnPart, UuidHandle, raw_uuid, uuid_from_string, writable
 from pyvirt.drivers.base import Driver, NetworkRef
 from pyvirt.errors import ErrorDomain
 
@@ -25,31 +25,25 @@ def _writable(conn: Connection, api: str) -> Driver:
     return writable(conn, api, ErrorDomain.NETWORK)
 
 
-class NetworkConnMixin:
+class NetworkConnMixin(ConnPart):
     """Connection's network calls (virConnect*Network*, virNetworkLookupBy*, ...)."""
 
-    def _nconn(self) -> Connection:
-        from pyvirt.aio.connection import Connection
-
-        assert isinstance(self, Connection)
-        return self
-
     async def list_all_networks(self, flags: int = 0) -> list[Network]:
-        c = self._nconn()
+        c = self._self()
         return [Network(c, r) for r in await c.driver.list_all_networks(flags)]
 
     async def list_networks(self) -> list[str]:
-        return [r.name for r in await self._nconn().driver.list_all_networks(_ACTIVE)]
+        return [r.name for r in await self._self().driver.list_all_networks(_ACTIVE)]
 
     async def list_defined_networks(self) -> list[str]:
-        return [r.name for r in await self._nconn().driver.list_all_networks(_INACTIVE)]
+        return [r.name for r in await self._self().driver.list_all_networks(_INACTIVE)]
 
     async def network_lookup_by_name(self, name: str) -> Network:
-        c = self._nconn()
+        c = self._self()
         return Network(c, await c.driver.network_lookup_by_name(name))
 
     async def network_lookup_by_uuid(self, uuid: bytes) -> Network:
-        c = self._nconn()
+        c = self._self()
         raw = raw_uuid(uuid, ErrorDomain.NETWORK)
         return Network(c, await c.driver.network_lookup_by_uuid(raw))
 
@@ -57,12 +51,12 @@ class NetworkConnMixin:
         return await self.network_lookup_by_uuid(uuid_from_string(uuid, ErrorDomain.NETWORK))
 
     async def network_define_xml(self, xml: str, flags: int = 0) -> Network:
-        c = self._nconn()
+        c = self._self()
         api = "virNetworkDefineXMLFlags" if flags else "virNetworkDefineXML"
         return Network(c, await _writable(c, api).network_define_xml(xml, flags))
 
     async def network_create_xml(self, xml: str, flags: int = 0) -> Network:
-        c = self._nconn()
+        c = self._self()
         api = "virNetworkCreateXMLFlags" if flags else "virNetworkCreateXML"
         return Network(c, await _writable(c, api).network_create_xml(xml, flags))
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from pyvirt.aio.common import Handle, UuidHandle, raw_uuid, uuid_from_string, writable
+from pyvirt.aio.common import ConnPart, Handle, UuidHandle, raw_uuid, uuid_from_string, writable
 from pyvirt.drivers.base import (
     ByteStream,
     Driver,
@@ -29,31 +29,25 @@ def _writable(conn: Connection, api: str) -> Driver:
     return writable(conn, api, ErrorDomain.STORAGE)
 
 
-class StorageConnMixin:
+class StorageConnMixin(ConnPart):
     """Connection's storage calls (virConnect*StoragePool*, virStorageVolLookupBy*)."""
 
-    def _conn(self) -> Connection:
-        from pyvirt.aio.connection import Connection
-
-        assert isinstance(self, Connection)
-        return self
-
     async def list_all_storage_pools(self, flags: int = 0) -> list[StoragePool]:
-        c = self._conn()
+        c = self._self()
         return [StoragePool(c, r) for r in await c.driver.list_all_storage_pools(flags)]
 
     async def list_storage_pools(self) -> list[str]:
-        return [r.name for r in await self._conn().driver.list_all_storage_pools(2)]
+        return [r.name for r in await self._self().driver.list_all_storage_pools(2)]
 
     async def list_defined_storage_pools(self) -> list[str]:
-        return [r.name for r in await self._conn().driver.list_all_storage_pools(1)]
+        return [r.name for r in await self._self().driver.list_all_storage_pools(1)]
 
     async def storage_pool_lookup_by_name(self, name: str) -> StoragePool:
-        c = self._conn()
+        c = self._self()
         return StoragePool(c, await c.driver.storage_pool_lookup_by_name(name))
 
     async def storage_pool_lookup_by_uuid(self, uuid: bytes) -> StoragePool:
-        c = self._conn()
+        c = self._self()
         raw = raw_uuid(uuid, ErrorDomain.STORAGE)
         return StoragePool(c, await c.driver.storage_pool_lookup_by_uuid(raw))
 
@@ -61,21 +55,21 @@ class StorageConnMixin:
         return await self.storage_pool_lookup_by_uuid(uuid_from_string(uuid, ErrorDomain.STORAGE))
 
     async def storage_pool_define_xml(self, xml: str, flags: int = 0) -> StoragePool:
-        c = self._conn()
+        c = self._self()
         drv = _writable(c, "virStoragePoolDefineXML")
         return StoragePool(c, await drv.storage_pool_define_xml(xml, flags))
 
     async def storage_pool_create_xml(self, xml: str, flags: int = 0) -> StoragePool:
-        c = self._conn()
+        c = self._self()
         drv = _writable(c, "virStoragePoolCreateXML")
         return StoragePool(c, await drv.storage_pool_create_xml(xml, flags))
 
     async def storage_vol_lookup_by_path(self, path: str) -> StorageVol:
-        c = self._conn()
+        c = self._self()
         return StorageVol(c, await c.driver.storage_vol_lookup_by_path(path))
 
     async def storage_vol_lookup_by_key(self, key: str) -> StorageVol:
-        c = self._conn()
+        c = self._self()
         return StorageVol(c, await c.driver.storage_vol_lookup_by_key(key))
 
 
