@@ -12,15 +12,17 @@ if TYPE_CHECKING:
     from pyvirt.cli.spec import BoundArgs
 
 
-def read_file(path: str) -> str:
-    """The contents of a command's file argument; virsh's "Failed to open file" otherwise."""
+def read_file(path: str, failure: str | None = None) -> str:
+    """The contents of a command's file argument. When it cannot be read: ``failure``
+    (virsh's words for the command) or "Failed to open file '<path>'", then the reason."""
     from pyvirt.cli.ctl import CmdFailed
 
     try:
         with open(path, encoding="utf-8") as f:
             return f.read()
     except OSError as e:
-        raise CmdFailed(f"Failed to open file '{path}': {e.strerror}") from None
+        what = failure if failure is not None else f"Failed to open file '{path}'"
+        raise CmdFailed(f"{what}: {e.strerror}") from None
 
 
 def flag_bits(a: BoundArgs, table: Iterable[tuple[str, int]]) -> int:

@@ -15,7 +15,7 @@ import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from pyvirt.cli.common import flag_bits
+from pyvirt.cli.common import flag_bits, read_file
 from pyvirt.cli.ctl import CmdFailed, Ctl
 from pyvirt.cli.fmt import table
 from pyvirt.cli.spec import BoundArgs
@@ -37,11 +37,7 @@ L = SnapshotListFlags
 
 
 def _read(path: str) -> str:
-    try:
-        with open(path, encoding="utf-8") as f:
-            return f.read()
-    except OSError as e:
-        raise CmdFailed(f"Failed to read file '{path}' to buffer: {e.strerror}") from None
+    return read_file(path, f"Failed to read file '{path}' to buffer")
 
 
 def _create(ctl: Ctl, dom: DomainRef, xml: str, flags: int, source: str | None) -> None:

@@ -27,6 +27,7 @@ from pyvirt.drivers.storage.memory import MemoryStorageMixin
 from pyvirt.drivers.test import domxml
 from pyvirt.drivers.test.blockinfo import TestBlockMixin
 from pyvirt.drivers.test.caps import capabilities_xml
+from pyvirt.drivers.test.mixin import driver_error as _err
 from pyvirt.drivers.test.network import TestNetworkMixin
 from pyvirt.drivers.test.node import PROCESS_HUB, TestDomainObj, TestNode, TestNodeHub
 from pyvirt.drivers.test.screenshot import TestScreenshotMixin
@@ -62,10 +63,6 @@ def run_sync(coro: Coroutine[Any, Any, T]) -> T:
         return stop.value  # type: ignore[no-any-return]
     coro.close()
     raise RuntimeError("coroutine suspended; it needs an event loop")
-
-
-def _err(code: ErrorCode, msg: str, domain: ErrorDomain = ErrorDomain.TEST) -> VirtError:
-    return VirtError(msg, code, domain)
 
 
 def _unsupported_flags(flags: int, fn: str) -> VirtError:

@@ -13,6 +13,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from pyvirt.drivers.base import NetworkRef
+from pyvirt.drivers.test.mixin import driver_error as _err
 from pyvirt.errors import ErrorCode, ErrorDomain, VirtError
 
 if TYPE_CHECKING:  # the XML model (lxml) loads on the first network call, not with the driver
@@ -20,10 +21,6 @@ if TYPE_CHECKING:  # the XML model (lxml) loads on the first network call, not w
 
 # VIR_CONNECT_LIST_NETWORKS_*
 _INACTIVE, _ACTIVE, _PERSISTENT, _TRANSIENT, _AUTOSTART, _NO_AUTOSTART = 1, 2, 4, 8, 16, 32
-
-
-def _err(code: ErrorCode, msg: str, domain: ErrorDomain = ErrorDomain.TEST) -> VirtError:
-    return VirtError(msg, code, domain)
 
 
 class NetObj:
