@@ -60,7 +60,8 @@ def _create_flags(a: BoundArgs) -> int:
 def cmd_snapshot_create(ctl: Ctl, a: BoundArgs) -> None:
     dom = ctl.domain(a.req("domain"))
     path = a.get("xmlfile")
-    xml = _read(path) if path is not None else "<domainsnapshot/>"
+    # virsh 9.0 reports libvirt's virFileReadAll error here ("Failed to open file")
+    xml = read_file(path) if path is not None else "<domainsnapshot/>"
     _create(ctl, dom, xml, _create_flags(a), path)
 
 

@@ -76,6 +76,7 @@ SNAPSHOT_LINES = [
     "snapshot-dumpxml test nope",
     "snapshot-current test",
     "snapshot-create-as test x --diskspec vdz,snapshot=internal",
+    "snapshot-create test --xmlfile /nonexistent/snap.xml",  # libvirt's file error, not virsh's own
 ]
 
 VCPU_LINES = [
