@@ -5,7 +5,20 @@ Part of :mod:`pyvirt.remote.protocol`, which re-exports every name here: import 
 
 from __future__ import annotations
 
-from pyvirt.remote.protocol_core import UH, I, NonnullDomain, NonnullString, OptString, S, U, V, _p
+# The block-job calls the one-shot client makes (pull, rebase, commit, abort, job info)
+# are declared in protocol_core with the argument shapes they share with this family.
+from pyvirt.remote.protocol_core import (
+    BLOCK_BANDWIDTH_ARGS,
+    BLOCK_PATH_FLAGS_ARGS,
+    UH,
+    I,
+    NonnullDomain,
+    NonnullString,
+    S,
+    U,
+    V,
+    _p,
+)
 from pyvirt.rpc import xdr
 from pyvirt.rpc.typedparams import params_array
 
@@ -38,56 +51,16 @@ class BlockStatsRet(Record):
     errs: int
 
 
-class BlockPathFlagsArgs(Record):
-    dom: DomainRef
-    path: str
-    flags: int
-
-
 class GetBlockInfoRet(Record):
     allocation: int
     capacity: int
     physical: int
 
 
-class GetBlockJobInfoRet(Record):
-    found: int
-    type: int
-    bandwidth: int
-    cur: int
-    end: int
-
-
-class BlockBandwidthArgs(Record):
-    """block_job_set_speed and block_pull: (dom, path, bandwidth, flags)."""
-
-    dom: DomainRef
-    path: str
-    bandwidth: int
-    flags: int
-
-
 class BlockResizeArgs(Record):
     dom: DomainRef
     disk: str
     size: int
-    flags: int
-
-
-class BlockRebaseArgs(Record):
-    dom: DomainRef
-    path: str
-    base: str | None
-    bandwidth: int
-    flags: int
-
-
-class BlockCommitArgs(Record):
-    dom: DomainRef
-    disk: str
-    base: str | None
-    top: str | None
-    bandwidth: int
     flags: int
 
 
@@ -111,35 +84,20 @@ class BlockCopyArgs(Record):
     flags: int
 
 
-_BLOCK_PATH_FLAGS = S(BlockPathFlagsArgs, NonnullDomain, NonnullString, U)
-_BLOCK_BANDWIDTH = S(BlockBandwidthArgs, NonnullDomain, NonnullString, UH, U)
-
 DOMAIN_BLOCK_STATS = _p(
     64, "DOMAIN_BLOCK_STATS", S(BlockStatsArgs, NonnullDomain, NonnullString),
     S(BlockStatsRet, xdr.Hyper, xdr.Hyper, xdr.Hyper, xdr.Hyper, xdr.Hyper), high=True,
 )
 DOMAIN_GET_BLOCK_INFO = _p(
-    194, "DOMAIN_GET_BLOCK_INFO", _BLOCK_PATH_FLAGS, S(GetBlockInfoRet, UH, UH, UH), high=True
+    194, "DOMAIN_GET_BLOCK_INFO", BLOCK_PATH_FLAGS_ARGS, S(GetBlockInfoRet, UH, UH, UH), high=True
 )
-DOMAIN_BLOCK_JOB_ABORT = _p(237, "DOMAIN_BLOCK_JOB_ABORT", _BLOCK_PATH_FLAGS, V, rw=True)
-DOMAIN_GET_BLOCK_JOB_INFO = _p(
-    238, "DOMAIN_GET_BLOCK_JOB_INFO", _BLOCK_PATH_FLAGS, S(GetBlockJobInfoRet, I, I, UH, UH, UH), high=True
-)
-DOMAIN_BLOCK_JOB_SET_SPEED = _p(239, "DOMAIN_BLOCK_JOB_SET_SPEED", _BLOCK_BANDWIDTH, V, rw=True)
-DOMAIN_BLOCK_PULL = _p(240, "DOMAIN_BLOCK_PULL", _BLOCK_BANDWIDTH, V, rw=True)
+DOMAIN_BLOCK_JOB_SET_SPEED = _p(239, "DOMAIN_BLOCK_JOB_SET_SPEED", BLOCK_BANDWIDTH_ARGS, V, rw=True)
 DOMAIN_BLOCK_STATS_FLAGS = _p(
     243, "DOMAIN_BLOCK_STATS_FLAGS", S(BlockStatsFlagsArgs, NonnullDomain, NonnullString, I, U),
     S(BlockStatsFlagsRet, params_array(DOMAIN_BLOCK_STATS_PARAMETERS_MAX), I), high=True,
 )
 DOMAIN_BLOCK_RESIZE = _p(
     251, "DOMAIN_BLOCK_RESIZE", S(BlockResizeArgs, NonnullDomain, NonnullString, UH, U), V, rw=True
-)
-DOMAIN_BLOCK_REBASE = _p(
-    266, "DOMAIN_BLOCK_REBASE", S(BlockRebaseArgs, NonnullDomain, NonnullString, OptString, UH, U), V, rw=True
-)
-DOMAIN_BLOCK_COMMIT = _p(
-    290, "DOMAIN_BLOCK_COMMIT",
-    S(BlockCommitArgs, NonnullDomain, NonnullString, OptString, OptString, UH, U), V, rw=True,
 )
 DOMAIN_BLOCK_COPY = _p(
     345, "DOMAIN_BLOCK_COPY",

@@ -8,7 +8,9 @@ VIR_DRV_FEATURE_REMOTE_EVENT_CALLBACK; both wrap the same per-event message reco
 
 from __future__ import annotations
 
-from pyvirt.remote.protocol_core import I, NonnullDomain, NonnullString, OptDomain, S, V, _m, _p
+# The callback registration calls and the two block-job messages are declared in
+# protocol_core (the one-shot client's pyvirsh blockcommit/blockpull --wait waits on them).
+from pyvirt.remote.protocol_core import BLOCK_JOB_MSG, I, NonnullDomain, NonnullString, S, V, _m, _p
 
 # Records: typed as NamedTuples for mypy, built by rpc.record at run time (no typing
 # import, a fifth of a NamedTuple's declaration cost: every async client and pyvirtd pays it).
@@ -19,19 +21,6 @@ if TYPE_CHECKING:
     from pyvirt.drivers.base import DomainRef
 else:
     from pyvirt.rpc.record import Record
-
-
-class EventRegisterArgs(Record):
-    eventID: int
-    dom: DomainRef | None
-
-
-class EventRegisterRet(Record):
-    callbackID: int
-
-
-class EventDeregisterArgs(Record):
-    callbackID: int
 
 
 class LifecycleMsg(Record):
@@ -52,26 +41,6 @@ class RebootMsg(Record):
 class CallbackRebootMsg(Record):
     callbackID: int
     msg: RebootMsg
-
-
-class BlockJobMsg(Record):
-    dom: DomainRef
-    path: str
-    type: int
-    status: int
-
-
-class CallbackBlockJobMsg(Record):
-    callbackID: int
-    msg: BlockJobMsg
-
-
-class BlockJob2Msg(Record):
-    callbackID: int
-    dom: DomainRef
-    dst: str
-    type: int
-    status: int
 
 
 class TrayChangeMsg(Record):
@@ -112,36 +81,19 @@ class LegacyEventIdArgs(Record):
 
 LIFECYCLE_MSG = S(LifecycleMsg, NonnullDomain, I, I)
 REBOOT_MSG = S(RebootMsg, NonnullDomain)
-BLOCK_JOB_MSG = S(BlockJobMsg, NonnullDomain, NonnullString, I, I)
 TRAY_CHANGE_MSG = S(TrayChangeMsg, NonnullDomain, NonnullString, I)
 DEVICE_REMOVED_MSG = S(DeviceRemovedMsg, NonnullDomain, NonnullString)
 
 # ---- callback-based (server -> client MESSAGE packets, serial 1, carrying the callbackID)
-CONNECT_DOMAIN_EVENT_CALLBACK_REGISTER_ANY = _p(
-    316,
-    "CONNECT_DOMAIN_EVENT_CALLBACK_REGISTER_ANY",
-    S(EventRegisterArgs, I, OptDomain),
-    S(EventRegisterRet, I),
-    high=True,
-)
-CONNECT_DOMAIN_EVENT_CALLBACK_DEREGISTER_ANY = _p(
-    317, "CONNECT_DOMAIN_EVENT_CALLBACK_DEREGISTER_ANY", S(EventDeregisterArgs, I), V, high=True
-)
 EVENT_LIFECYCLE = _m(
     318, "DOMAIN_EVENT_CALLBACK_LIFECYCLE", S(CallbackLifecycleMsg, I, LIFECYCLE_MSG)
 )
 EVENT_REBOOT = _m(319, "DOMAIN_EVENT_CALLBACK_REBOOT", S(CallbackRebootMsg, I, REBOOT_MSG))
-EVENT_BLOCK_JOB = _m(
-    326, "DOMAIN_EVENT_CALLBACK_BLOCK_JOB", S(CallbackBlockJobMsg, I, BLOCK_JOB_MSG)
-)
 EVENT_TRAY_CHANGE = _m(
     328, "DOMAIN_EVENT_CALLBACK_TRAY_CHANGE", S(CallbackTrayChangeMsg, I, TRAY_CHANGE_MSG)
 )
 EVENT_DEVICE_REMOVED = _m(
     333, "DOMAIN_EVENT_CALLBACK_DEVICE_REMOVED", S(CallbackDeviceRemovedMsg, I, DEVICE_REMOVED_MSG)
-)
-EVENT_BLOCK_JOB_2 = _m(
-    339, "DOMAIN_EVENT_BLOCK_JOB_2", S(BlockJob2Msg, I, NonnullDomain, NonnullString, I, I)
 )
 EVENT_AGENT_LIFECYCLE = _m(
     348, "DOMAIN_EVENT_CALLBACK_AGENT_LIFECYCLE", S(AgentLifecycleMsg, I, NonnullDomain, I, I)

@@ -4,7 +4,9 @@ Part of :mod:`pyvirt.remote.protocol`, which re-exports everything here; import 
 Split out because declaring all ~250 procedures' codecs costs more than a one-shot client's
 whole run (``pyvirsh list --all`` through pyvirtd), and that client only needs these:
 the base types, the domain reference, the :class:`Procedure` record, and the procedures of
-the handshake (AUTH_LIST, CONNECT_OPEN/CLOSE) and the light reads (list, lookups, state).
+the handshake (AUTH_LIST, CONNECT_OPEN/CLOSE), the light reads (list, lookups, state),
+and what ``pyvirsh blockcommit/blockpull`` need on it (pyvirt.remote.syncjobs: the job
+calls, the callback event registration and the two block-job event messages).
 Each is declared once, here; the spec test sees them through protocol.py's table.
 """
 
@@ -268,4 +270,116 @@ CONNECT_LIST_ALL_DOMAINS = _p(
     S(ListAllDomainsArgs, I, U),
     S(ListAllDomainsRet, xdr.Array(NonnullDomain, DOMAIN_LIST_MAX), U),
     high=True,
+)
+
+# ----------------------------------------------------------------------------- block jobs
+# pyvirsh blockcommit/blockpull through a daemon run on the one-shot client too
+# (pyvirt.remote.syncjobs): the job calls, and the block-job event registrations and
+# messages virsh waits on. Moved here from proto_blockjob / proto_events (declared once).
+
+
+class BlockPathFlagsArgs(Record):
+    dom: DomainRef
+    path: str
+    flags: int
+
+
+class GetBlockJobInfoRet(Record):
+    found: int
+    type: int
+    bandwidth: int
+    cur: int
+    end: int
+
+
+class BlockBandwidthArgs(Record):
+    """block_job_set_speed and block_pull: (dom, path, bandwidth, flags)."""
+
+    dom: DomainRef
+    path: str
+    bandwidth: int
+    flags: int
+
+
+class BlockRebaseArgs(Record):
+    dom: DomainRef
+    path: str
+    base: str | None
+    bandwidth: int
+    flags: int
+
+
+class BlockCommitArgs(Record):
+    dom: DomainRef
+    disk: str
+    base: str | None
+    top: str | None
+    bandwidth: int
+    flags: int
+
+
+class EventRegisterArgs(Record):
+    eventID: int
+    dom: DomainRef | None
+
+
+class EventRegisterRet(Record):
+    callbackID: int
+
+
+class EventDeregisterArgs(Record):
+    callbackID: int
+
+
+class BlockJobMsg(Record):
+    dom: DomainRef
+    path: str
+    type: int
+    status: int
+
+
+class CallbackBlockJobMsg(Record):
+    callbackID: int
+    msg: BlockJobMsg
+
+
+class BlockJob2Msg(Record):
+    callbackID: int
+    dom: DomainRef
+    dst: str
+    type: int
+    status: int
+
+
+BLOCK_PATH_FLAGS_ARGS = S(BlockPathFlagsArgs, NonnullDomain, NonnullString, U)
+BLOCK_BANDWIDTH_ARGS = S(BlockBandwidthArgs, NonnullDomain, NonnullString, UH, U)
+BLOCK_JOB_MSG = S(BlockJobMsg, NonnullDomain, NonnullString, I, I)
+
+DOMAIN_BLOCK_JOB_ABORT = _p(237, "DOMAIN_BLOCK_JOB_ABORT", BLOCK_PATH_FLAGS_ARGS, V, rw=True)
+DOMAIN_GET_BLOCK_JOB_INFO = _p(
+    238, "DOMAIN_GET_BLOCK_JOB_INFO", BLOCK_PATH_FLAGS_ARGS, S(GetBlockJobInfoRet, I, I, UH, UH, UH), high=True
+)
+DOMAIN_BLOCK_PULL = _p(240, "DOMAIN_BLOCK_PULL", BLOCK_BANDWIDTH_ARGS, V, rw=True)
+DOMAIN_BLOCK_REBASE = _p(
+    266, "DOMAIN_BLOCK_REBASE", S(BlockRebaseArgs, NonnullDomain, NonnullString, OptString, UH, U), V, rw=True
+)
+DOMAIN_BLOCK_COMMIT = _p(
+    290, "DOMAIN_BLOCK_COMMIT",
+    S(BlockCommitArgs, NonnullDomain, NonnullString, OptString, OptString, UH, U), V, rw=True,
+)
+CONNECT_DOMAIN_EVENT_CALLBACK_REGISTER_ANY = _p(
+    316,
+    "CONNECT_DOMAIN_EVENT_CALLBACK_REGISTER_ANY",
+    S(EventRegisterArgs, I, OptDomain),
+    S(EventRegisterRet, I),
+    high=True,
+)
+CONNECT_DOMAIN_EVENT_CALLBACK_DEREGISTER_ANY = _p(
+    317, "CONNECT_DOMAIN_EVENT_CALLBACK_DEREGISTER_ANY", S(EventDeregisterArgs, I), V, high=True
+)
+EVENT_BLOCK_JOB = _m(
+    326, "DOMAIN_EVENT_CALLBACK_BLOCK_JOB", S(CallbackBlockJobMsg, I, BLOCK_JOB_MSG)
+)
+EVENT_BLOCK_JOB_2 = _m(
+    339, "DOMAIN_EVENT_BLOCK_JOB_2", S(BlockJob2Msg, I, NonnullDomain, NonnullString, I, I)
 )
