@@ -8,32 +8,38 @@ line after every command) ends them, as in virsh.
 
 On a shut-off domain, commit and pull run offline (qemu-img) inside the API call; there
 is nothing to wait for, so the completion message follows at once.
+
+blockcommit and blockpull are light commands: through a daemon socket they run on the
+blocking one-shot client (pyvirt.cli.blockjob_sync), so this module keeps asyncio, the
+Driver ABC, pyvirt.enums and pyvirt.errors off its import path (each is loaded where the
+driver proper is used); the statuses and job types are spelled out as ints (a unit test
+holds them to pyvirt.enums).
 """
 
 from __future__ import annotations
 
-import asyncio
-from typing import TYPE_CHECKING
+from pyvirt.cli.ctl import CmdFailed, virt_error
 
-from pyvirt.cli.ctl import CmdFailed
-from pyvirt.drivers.base import BlockJobEventMsg, DomainEvent, DomainRef
-from pyvirt.enums import BlockJobStatus, BlockJobType
-from pyvirt.errors import ErrorCode, VirtError
-
+TYPE_CHECKING = False  # typing imports re: kept off the one-shot path
 if TYPE_CHECKING:
+    import asyncio
     from collections.abc import Awaitable, Callable
 
     from pyvirt.cli.ctl import Ctl
     from pyvirt.cli.spec import BoundArgs
-    from pyvirt.drivers.base import Driver
+    from pyvirt.drivers.base import BlockJobEventMsg, DomainEvent, DomainRef, Driver
 
 COMMIT_SHALLOW, COMMIT_DELETE, COMMIT_ACTIVE, COMMIT_RELATIVE, COMMIT_BYTES = 1, 2, 4, 8, 16
 REBASE_SHALLOW, REBASE_REUSE_EXT, REBASE_COPY, REBASE_RELATIVE, REBASE_BYTES = 1, 2, 8, 16, 64
 ABORT_ASYNC, ABORT_PIVOT = 1, 2
 SAVE_BYPASS_CACHE, SAVE_RUNNING, SAVE_PAUSED = 1, 2, 4
+# virConnectDomainEventBlockJobStatus and virDomainBlockJobType (pyvirt.enums' BlockJobStatus
+# and BlockJobType; plain ints so that the one-shot path does not import enum)
+COMPLETED, FAILED, CANCELED, READY = 0, 1, 2, 3
+JOB_PULL, JOB_COPY, JOB_COMMIT, JOB_ACTIVE_COMMIT = 1, 2, 3, 4
 
-_LABELS = {BlockJobType.PULL: "Block Pull", BlockJobType.COPY: "Block Copy",
-           BlockJobType.COMMIT: "Block commit", BlockJobType.ACTIVE_COMMIT: "Active Block Commit"}
+_LABELS = {JOB_PULL: "Block Pull", JOB_COPY: "Block Copy", JOB_COMMIT: "Block commit",
+           JOB_ACTIVE_COMMIT: "Active Block Commit"}
 _UNITS = ("B", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB")
 
 
@@ -51,11 +57,11 @@ def _run(ctl: Ctl, coro: Awaitable[object]) -> None:
 
     try:
         ctl.call(go())
-    except VirtError as e:
+    except virt_error() as e:
         raise CmdFailed(e.message) from None
 
 
-def _progress(ctl: Ctl, label: str, cur: int, end: int) -> None:
+def progress(ctl: Ctl, label: str, cur: int, end: int) -> None:
     pct = 100 if end == 0 else int(cur * 100 / end)
     ctl.err.write(f"\r{label}: [{pct:3d} %]")
     ctl.err.flush()
@@ -69,16 +75,23 @@ class _Waiter:
     """Collects one disk's block job events from the moment it is created."""
 
     def __init__(self, drv: Driver, dom: DomainRef) -> None:
+        import asyncio
+
+        from pyvirt.drivers.base import BlockJobEventMsg
+
         self.drv = drv
         self.dom = dom
+        self._kind = BlockJobEventMsg
         self.queue: asyncio.Queue[BlockJobEventMsg] = asyncio.Queue()
         self.token = drv.events.subscribe(self._on)
 
     def _on(self, ev: DomainEvent) -> None:
-        if isinstance(ev, BlockJobEventMsg) and ev.dom.uuid == self.dom.uuid:
+        if isinstance(ev, self._kind) and ev.dom.uuid == self.dom.uuid:
             self.queue.put_nowait(ev)
 
     async def next(self, disk: str, path: str, timeout: float | None) -> BlockJobEventMsg:
+        import asyncio
+
         async def loop() -> BlockJobEventMsg:
             while True:
                 ev = await self.queue.get()
@@ -108,12 +121,14 @@ async def _disk_target(drv: Driver, dom: DomainRef, disk: str) -> str:
 
 
 async def _job_run(ctl: Ctl, dom: DomainRef, disk: str, start: Callable[[], Awaitable[None]], *,
-                   blocking: bool, verbose: bool, timeout: int | None, label_type: BlockJobType,
-                   on_ready: Callable[[], Awaitable[str]] | None) -> str | BlockJobStatus | None:
+                   blocking: bool, verbose: bool, timeout: int | None, label_type: int,
+                   on_ready: Callable[[], Awaitable[str]] | None) -> str | int | None:
     """Start a job; when blocking, wait for its end (or READY, then ``on_ready``).
 
     Returns None when not blocking, the final message, or the status it ended with.
     """
+    import asyncio
+
     drv = ctl.conn
     # Subscribe first: a remote connection then registers its event callbacks while
     # is_active travels, and the job starts only once they are in place - an event the
@@ -129,11 +144,11 @@ async def _job_run(ctl: Ctl, dom: DomainRef, disk: str, start: Callable[[], Awai
             await register()
         await start()
         if waiter is None:
-            return None if not blocking else BlockJobStatus.COMPLETED
+            return None if not blocking else COMPLETED
         if verbose:
             info = await drv.get_block_job_info(dom, disk, 0)
             if info is not None:
-                _progress(ctl, _LABELS[label_type], info.cur, info.end)
+                progress(ctl, _LABELS[label_type], info.cur, info.end)
         # BLOCK_JOB_2 (all a remote client subscribes to) names the disk by target: a
         # --path given as the image file must be matched through the domain's disks.
         target = await _disk_target(drv, dom, disk)
@@ -145,26 +160,26 @@ async def _job_run(ctl: Ctl, dom: DomainRef, disk: str, start: Callable[[], Awai
                 ev = await waiter.next(disk, target, left)
             except TimeoutError:
                 await drv.block_job_abort(dom, disk, 0)
-                return BlockJobStatus.CANCELED
-            if verbose and ev.status in (BlockJobStatus.READY, BlockJobStatus.COMPLETED):
-                _progress(ctl, _LABELS[label_type], 1, 1)
-            if ev.status is BlockJobStatus.READY:
+                return CANCELED
+            if verbose and ev.status in (READY, COMPLETED):
+                progress(ctl, _LABELS[label_type], 1, 1)
+            if ev.status == READY:
                 if on_ready is not None:
                     return await on_ready()
-                return BlockJobStatus.READY
-            return ev.status
+                return READY
+            return int(ev.status)
     finally:
         if waiter is not None:
             waiter.close()
 
 
-def _run_job(ctl: Ctl, coro: Awaitable[str | BlockJobStatus | None]) -> str | BlockJobStatus | None:
-    async def go() -> str | BlockJobStatus | None:
+def _run_job(ctl: Ctl, coro: Awaitable[str | int | None]) -> str | int | None:
+    async def go() -> str | int | None:
         return await coro
 
     try:
         return ctl.call_async(go())
-    except VirtError as e:
+    except virt_error() as e:
         raise CmdFailed(e.message) from None
 
 
@@ -178,7 +193,18 @@ def _check_verbose(a: BoundArgs, blocking: bool, extra: str) -> None:
 # ----------------------------------------------------------------------------- blockcommit
 
 
+def commit_ready(path: str, pivot: bool, keep: bool, abort_flags: int) -> tuple[int | None, str, str | None]:
+    """What an active commit does on READY: (abort flags, or None for nothing; the final
+    message; the line a failed abort is reported under, or None for the error alone)."""
+    if pivot:
+        return abort_flags | ABORT_PIVOT, "\nSuccessfully pivoted", f"failed to pivot job for disk {path}"
+    if keep:
+        return abort_flags, "\nCommit complete, overlay image kept", None
+    return None, "\nNow in synchronized phase", None
+
+
 def cmd_blockcommit(ctl: Ctl, a: BoundArgs) -> None:
+    one_shot = ctl.one_shot_client()
     d = ctl.domain(a.req("domain"))
     path = a.req("path")
     pivot, keep = a.flag("pivot"), a.flag("keep-overlay")
@@ -196,31 +222,45 @@ def cmd_blockcommit(ctl: Ctl, a: BoundArgs) -> None:
     if active:
         flags |= COMMIT_ACTIVE
     abort_flags = ABORT_ASYNC if a.flag("async") else 0
-    drv = ctl.conn
+    on_ready = commit_ready(path, pivot, keep, abort_flags)
+    base, top, bw = a.get("base"), a.get("top"), _bandwidth(ctl, a)
+    res: str | int | None = None
+    if one_shot is not None:
+        from pyvirt.cli import blockjob_sync as bs
 
-    async def ready() -> str:
-        if pivot:
-            try:
-                await drv.block_job_abort(d, path, abort_flags | ABORT_PIVOT)
-            except VirtError as e:
-                raise CmdFailed(f"failed to pivot job for disk {path}", e.message) from None
-            return "\nSuccessfully pivoted"
-        if keep:
-            await drv.block_job_abort(d, path, abort_flags)
-            return "\nCommit complete, overlay image kept"
-        return "\nNow in synchronized phase"
+        conn = one_shot
+        try:
+            res = bs.run_job(ctl, conn, d, path, lambda: bs.jobs.block_commit(conn, d, path, base, top, bw, flags),
+                             blocking=blocking, verbose=a.flag("verbose"), timeout=timeout, label=_LABELS[JOB_COMMIT],
+                             on_ready=on_ready)
+        except bs.NeedsFullDriver:
+            ctl.reopen_full()
+            one_shot = None
+    if one_shot is None:
+        drv = ctl.conn
 
-    res = _run_job(ctl, _job_run(
-        ctl, d, path, lambda: drv.block_commit(d, path, a.get("base"), a.get("top"), _bandwidth(ctl, a), flags),
-        blocking=blocking, verbose=a.flag("verbose"), timeout=timeout,
-        label_type=BlockJobType.COMMIT, on_ready=ready))
+        async def ready() -> str:
+            abort, msg, failed = on_ready
+            if abort is not None:
+                try:
+                    await drv.block_job_abort(d, path, abort)
+                except virt_error() as e:
+                    if failed is None:
+                        raise
+                    raise CmdFailed(failed, e.message) from None
+            return msg
+
+        res = _run_job(ctl, _job_run(
+            ctl, d, path, lambda: drv.block_commit(d, path, base, top, bw, flags),
+            blocking=blocking, verbose=a.flag("verbose"), timeout=timeout,
+            label_type=JOB_COMMIT, on_ready=ready))
     if res is None:
         ctl.print_extra("Active Block Commit started" if active else "Block Commit started")
     elif isinstance(res, str):
         ctl.print_extra(res)
-    elif res is BlockJobStatus.FAILED:
+    elif res == FAILED:
         raise CmdFailed("\nCommit failed")
-    elif res is BlockJobStatus.CANCELED:
+    elif res == CANCELED:
         ctl.print_extra("\nCommit aborted")
     elif active and pivot:  # offline: the commit already made the base the disk's source
         ctl.print_extra("\nSuccessfully pivoted")
@@ -232,6 +272,7 @@ def cmd_blockcommit(ctl: Ctl, a: BoundArgs) -> None:
 
 
 def cmd_blockpull(ctl: Ctl, a: BoundArgs) -> None:
+    one_shot = ctl.one_shot_client()
     d = ctl.domain(a.req("domain"))
     path = a.req("path")
     timeout = a.int("timeout")
@@ -242,15 +283,29 @@ def cmd_blockpull(ctl: Ctl, a: BoundArgs) -> None:
         raise CmdFailed("missing --wait option")
     base = a.get("base")
     flags = (REBASE_RELATIVE if a.flag("keep-relative") else 0) | (REBASE_BYTES if a.flag("bytes") else 0)
-    drv = ctl.conn
-    res = _run_job(ctl, _job_run(
-        ctl, d, path, lambda: drv.block_rebase(d, path, base, _bandwidth(ctl, a), flags),
-        blocking=blocking, verbose=a.flag("verbose"), timeout=timeout, label_type=BlockJobType.PULL, on_ready=None))
+    bw = _bandwidth(ctl, a)
+    res: str | int | None = None
+    if one_shot is not None:
+        from pyvirt.cli import blockjob_sync as bs
+
+        conn = one_shot
+        try:
+            res = bs.run_job(ctl, conn, d, path, lambda: bs.jobs.block_rebase(conn, d, path, base, bw, flags),
+                             blocking=blocking, verbose=a.flag("verbose"), timeout=timeout, label=_LABELS[JOB_PULL],
+                             on_ready=None)
+        except bs.NeedsFullDriver:
+            ctl.reopen_full()
+            one_shot = None
+    if one_shot is None:
+        drv = ctl.conn
+        res = _run_job(ctl, _job_run(
+            ctl, d, path, lambda: drv.block_rebase(d, path, base, bw, flags),
+            blocking=blocking, verbose=a.flag("verbose"), timeout=timeout, label_type=JOB_PULL, on_ready=None))
     if res is None:
         ctl.print_extra("Block Pull started")
-    elif res is BlockJobStatus.FAILED:
+    elif res == FAILED:
         raise CmdFailed("\nPull failed")
-    elif res is BlockJobStatus.CANCELED:
+    elif res == CANCELED:
         ctl.print_extra("\nPull aborted")
     else:
         ctl.print_extra("\nPull complete")
@@ -320,7 +375,7 @@ def cmd_blockcopy(ctl: Ctl, a: BoundArgs) -> None:
         if pivot:
             try:
                 await drv.block_job_abort(d, path, abort_flags | ABORT_PIVOT)
-            except VirtError as e:
+            except virt_error() as e:
                 raise CmdFailed(f"failed to pivot job for disk {path}", e.message) from None
             return "\nSuccessfully pivoted"
         if finish:
@@ -329,14 +384,14 @@ def cmd_blockcopy(ctl: Ctl, a: BoundArgs) -> None:
         return "\nNow in mirroring phase"
 
     res = _run_job(ctl, _job_run(ctl, d, path, start, blocking=blocking, verbose=a.flag("verbose"),
-                                 timeout=timeout, label_type=BlockJobType.COPY, on_ready=ready))
+                                 timeout=timeout, label_type=JOB_COPY, on_ready=ready))
     if res is None:
         ctl.print_extra("Block Copy started")
     elif isinstance(res, str):
         ctl.print_extra(res)
-    elif res is BlockJobStatus.FAILED:
+    elif res == FAILED:
         raise CmdFailed("\nCopy failed")
-    elif res is BlockJobStatus.CANCELED:
+    elif res == CANCELED:
         ctl.print_extra("\nCopy aborted")
 
 
@@ -357,7 +412,7 @@ def cmd_blockjob(ctl: Ctl, a: BoundArgs) -> None:
         return
     try:
         info = ctl.call(drv.get_block_job_info(d, path, 1))  # bytes: virsh prints both units
-    except VirtError as e:
+    except virt_error() as e:
         raise CmdFailed(e.message) from None
     if info is None:
         ctl.print(f"No current block job for {path}")
@@ -365,7 +420,7 @@ def cmd_blockjob(ctl: Ctl, a: BoundArgs) -> None:
     if a.flag("raw"):
         ctl.print(f" type={int(info.type)}\n bandwidth={info.bandwidth}\n cur={info.cur}\n end={info.end}\n")
         return
-    _progress(ctl, _LABELS.get(info.type, "Unknown job"), info.cur, info.end)
+    progress(ctl, _LABELS.get(info.type, "Unknown job"), info.cur, info.end)
     if info.bandwidth:
         val, unit = _pretty(info.bandwidth)
         ctl.print(f"    Bandwidth limit: {info.bandwidth} bytes/s ({val:.3f} {unit}/s)\n")
@@ -390,7 +445,7 @@ def cmd_domblkinfo(ctl: Ctl, a: BoundArgs) -> None:
         raise CmdFailed("command 'domblkinfo' requires <device> option")
     try:
         info = ctl.call(ctl.conn.get_block_info(d, dev, 0))
-    except VirtError as e:
+    except virt_error() as e:
         raise CmdFailed(e.message) from None
     for label, n in (("Capacity:", info.capacity), ("Allocation:", info.allocation), ("Physical:", info.physical)):
         if a.flag("human"):
@@ -406,7 +461,9 @@ def cmd_domblkstat(ctl: Ctl, a: BoundArgs) -> None:
     try:
         # virsh asks virDomainBlockStatsFlags (every counter), as we do
         st = ctl.call(ctl.conn.block_stats_flags(d, dev))
-    except VirtError as e:
+    except virt_error() as e:
+        from pyvirt.errors import ErrorCode
+
         if e.code != ErrorCode.NO_SUPPORT:
             raise CmdFailed(e.message) from None
         from pyvirt.cli.blockstats_legacy import domblkstat_legacy  # virsh's fallback (test driver)
@@ -449,7 +506,7 @@ def cmd_blockresize(ctl: Ctl, a: BoundArgs) -> None:
         size, flags = _scaled(text, "size"), 1
     try:
         ctl.call(ctl.conn.block_resize(d, path, size, flags))
-    except VirtError as e:
+    except virt_error() as e:
         raise CmdFailed(f"Failed to resize block device '{path}'", e.message) from None
     ctl.print_extra(f"Block device '{path}' is resized")
 
@@ -479,7 +536,7 @@ def cmd_save(ctl: Ctl, a: BoundArgs) -> None:
     xml = _read_xml(a.get("xml"))
     try:
         ctl.call(ctl.conn.save(d, to, xml, _save_flags(a)))
-    except VirtError as e:
+    except virt_error() as e:
         raise CmdFailed(f"Failed to save domain '{name}' to {to}", e.message) from None
     ctl.print_extra(f"\nDomain '{name}' saved to {to}\n")
 
@@ -489,7 +546,7 @@ def cmd_restore(ctl: Ctl, a: BoundArgs) -> None:
     xml = _read_xml(a.get("xml"))
     try:
         ctl.call(ctl.conn.restore(frm, xml, _save_flags(a)))
-    except VirtError as e:
+    except virt_error() as e:
         raise CmdFailed(f"Failed to restore domain from {frm}", e.message) from None
     ctl.print_extra(f"Domain restored from {frm}\n")
 
@@ -499,7 +556,7 @@ def cmd_managedsave(ctl: Ctl, a: BoundArgs) -> None:
     d = ctl.domain(name)
     try:
         ctl.call(ctl.conn.managed_save(d, _save_flags(a)))
-    except VirtError as e:
+    except virt_error() as e:
         raise CmdFailed(f"Failed to save domain '{name}' state", e.message) from None
     ctl.print_extra(f"\nDomain '{name}' state saved by libvirt\n")
 
@@ -509,13 +566,13 @@ def cmd_managedsave_remove(ctl: Ctl, a: BoundArgs) -> None:
     d = ctl.domain(name)
     try:
         has = ctl.call(ctl.conn.has_managed_save_image(d, 0))
-    except VirtError as e:
+    except virt_error() as e:
         raise CmdFailed("Failed to check for domain managed save image", e.message) from None
     if not has:
         ctl.print_extra(f"Domain '{name}' has no manage save image; removal skipped")
         return
     try:
         ctl.call(ctl.conn.managed_save_remove(d, 0))
-    except VirtError as e:
+    except virt_error() as e:
         raise CmdFailed(f"Failed to remove managed save image for domain '{name}'", e.message) from None
     ctl.print_extra(f"Removed managedsave image for domain '{name}'")

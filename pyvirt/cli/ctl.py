@@ -14,6 +14,7 @@ if TYPE_CHECKING:  # the driver layer loads with the connection, not at start-up
 
     from pyvirt.drivers.base import DomainRef, Driver
     from pyvirt.errors import VirtError
+    from pyvirt.remote.syncclient import SyncRemoteReads
 
     T = TypeVar("T")
 _HEX = frozenset("0123456789abcdefABCDEF")
@@ -159,6 +160,32 @@ class Ctl:
             raise CmdFailed("failed to connect to the hypervisor",
                             f"Failed to connect socket to '{path}': {e.strerror}") from None
         self.uri = uri
+
+    def one_shot_client(self) -> SyncRemoteReads | None:
+        """For a command flagged light that only the one-shot daemon client serves besides
+        the driver proper (pyvirsh blockcommit/blockpull): that client when it is the
+        connection, else None - after putting the driver proper in place of a read view of
+        the QEMU files, which cannot run a job."""
+        drv = self.conn
+        mod = sys.modules.get("pyvirt.remote.syncclient")  # loaded if it is the connection
+        if mod is not None:
+            cls: type[SyncRemoteReads] = mod.SyncRemoteReads
+            if isinstance(drv, cls):
+                return drv
+        if self._inline and not in_process(self.uri or "qemu:///system"):
+            self.reopen_full()
+        return None
+
+    def reopen_full(self) -> None:
+        """Close a light connection and open the driver proper on the same URI."""
+        if self._driver is not None:
+            self.call(self._driver.close())
+            self._driver = None
+        light, self.light = self.light, False
+        try:
+            self.connect()
+        finally:
+            self.light = light
 
     def disconnect(self) -> None:
         if self._driver is not None:

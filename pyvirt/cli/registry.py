@@ -161,11 +161,11 @@ COMMANDS += (
         _dom(), _path(), OptDef("bandwidth"), OptDef("base"), OptDef("shallow", B), OptDef("top"),
         OptDef("active", B), OptDef("delete", B), OptDef("wait", B), OptDef("verbose", B), OptDef("timeout", I),
         OptDef("pivot", B), OptDef("keep-overlay", B), OptDef("async", B), OptDef("keep-relative", B),
-        OptDef("bytes", B)), "Start a block commit operation."),
+        OptDef("bytes", B)), "Start a block commit operation.", light=True),
     CmdDef("blockpull", _BJ, "cmd_blockpull", (
         _dom(), _path(), OptDef("bandwidth"), OptDef("base"), OptDef("wait", B), OptDef("verbose", B),
         OptDef("timeout", I), OptDef("async", B), OptDef("keep-relative", B), OptDef("bytes", B)),
-        "Populate a disk from its backing image."),
+        "Populate a disk from its backing image.", light=True),
     CmdDef("blockcopy", _BJ, "cmd_blockcopy", (
         _dom(), _path(), OptDef("dest", positional=True), OptDef("bandwidth"), OptDef("shallow", B),
         OptDef("reuse-external", B), OptDef("blockdev", B), OptDef("wait", B), OptDef("verbose", B),

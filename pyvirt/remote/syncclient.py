@@ -65,6 +65,10 @@ class SyncRemoteReads:
         self._serial = 0  # libvirt's clients number their calls from 0
         self._reader = wire.FrameReader()
         self._ready: list[bytes] = []
+        # Events (MESSAGE packets: procedure, payload) that arrived while a reply was
+        # awaited, in order; only a caller that registered callbacks gets any.
+        self.events: list[tuple[int, bytes]] = []
+        self._replies: dict[int, bytes] = {}  # pipelined replies that came before theirs
 
     @classmethod
     def open(cls, path: str, uri: str, readonly: bool = False) -> SyncRemoteReads:
@@ -93,6 +97,10 @@ class SyncRemoteReads:
             self._ready.extend(self._reader.feed(data))
         return self._ready.pop(0)
 
+    def call(self, proc: P.Procedure[Any, R], args: Any) -> R:
+        """One call of ``proc`` (a protocol_core declaration); the daemon's error as VirtError."""
+        return self._call(proc, args)
+
     def _call(self, proc: P.Procedure[Any, R], args: Any) -> R:
         try:
             return self._exchange(proc, args)
@@ -100,26 +108,81 @@ class SyncRemoteReads:
             raise _connection_lost() from None
 
     def _exchange(self, proc: P.Procedure[Any, R], args: Any) -> R:
+        serial = self._serial
+        self._sock.sendall(self._frame(proc, args))
+        return self._reply(proc, serial)
+
+    def _frame(self, proc: P.Procedure[Any, Any], args: Any) -> bytes:
+        """The CALL packet for the next serial."""
         out = bytearray()
         proc.args.pack(out, args)
         serial = self._serial
         self._serial += 1
-        self._sock.sendall(wire.frame(P.PROGRAM, P.VERSION, proc.number, wire.MsgType.CALL,
-                                      serial, wire.MsgStatus.OK, bytes(out)))
-        while True:
+        return wire.frame(P.PROGRAM, P.VERSION, proc.number, wire.MsgType.CALL, serial,
+                          wire.MsgStatus.OK, bytes(out))
+
+    def _reply(self, proc: P.Procedure[Any, R], serial: int) -> R:
+        p = self._replies.pop(serial, None)
+        while p is None:
             p = self._packet()
             hdr = wire.parse_header(p)
             if hdr.prog == wire.KEEPALIVE_PROGRAM and hdr.proc == wire.KEEPALIVE_PING:
                 # we never advertise keepalive, but answer a ping like the async client
                 self._sock.sendall(wire.frame(wire.KEEPALIVE_PROGRAM, 1, wire.KEEPALIVE_PONG,
                                               wire.MsgType.MESSAGE, 0, 0))
-                continue
-            if (hdr.prog != P.PROGRAM or hdr.type != wire.MsgType.REPLY
-                    or hdr.serial != serial):
-                continue  # nothing else was asked for (no events registered)
-            if hdr.status != wire.MsgStatus.OK:
-                raise _reply_error(p[24:])
-            return xdr.decode(proc.ret, p[24:], exact=False)
+                p = None
+            elif hdr.prog != P.PROGRAM:
+                p = None
+            elif hdr.type == wire.MsgType.MESSAGE:
+                self.events.append((hdr.proc, p[24:]))
+                p = None
+            elif hdr.type != wire.MsgType.REPLY:
+                p = None
+            elif hdr.serial != serial:
+                self._replies[hdr.serial] = p  # an earlier pipelined call's
+                p = None
+        if wire.parse_header(p).status != wire.MsgStatus.OK:
+            raise _reply_error(p[24:])
+        return xdr.decode(proc.ret, p[24:], exact=False)
+
+    def call_many(self, calls: list[tuple[P.Procedure[Any, Any], Any]]) -> list[Any]:
+        """Several calls in one write, their results (or the VirtError each raised) in
+        order: the daemon works on them together, one round trip instead of one each."""
+        try:
+            first = self._serial
+            self._sock.sendall(b"".join(self._frame(proc, args) for proc, args in calls))
+            out: list[Any] = []
+            for i, (proc, _) in enumerate(calls):
+                try:
+                    out.append(self._reply(proc, first + i))
+                except _virt_error() as e:
+                    out.append(e)
+            return out
+        except OSError:
+            raise _connection_lost() from None
+
+    def wait_message(self, timeout: float | None) -> tuple[int, bytes] | None:
+        """The next event (procedure, payload) in arrival order, waiting on the socket at
+        most ``timeout`` seconds (None: until one comes); None when the time ran out."""
+        if self.events:
+            return self.events.pop(0)
+        self._sock.settimeout(timeout)
+        try:
+            while not self.events:
+                p = self._packet()
+                hdr = wire.parse_header(p)
+                if hdr.prog == wire.KEEPALIVE_PROGRAM and hdr.proc == wire.KEEPALIVE_PING:
+                    self._sock.sendall(wire.frame(wire.KEEPALIVE_PROGRAM, 1, wire.KEEPALIVE_PONG,
+                                                  wire.MsgType.MESSAGE, 0, 0))
+                elif hdr.prog == P.PROGRAM and hdr.type == wire.MsgType.MESSAGE:
+                    self.events.append((hdr.proc, p[24:]))
+        except TimeoutError:
+            return None
+        except OSError:
+            raise _connection_lost() from None
+        finally:
+            self._sock.settimeout(None)
+        return self.events.pop(0)
 
     # ------------------------------------------------------------ Driver-shaped reads
     def uri(self) -> str:
