@@ -234,19 +234,23 @@ def cli_cmd(op: str, mid: str) -> list[str]:
 
 
 def cli_run(argv: list[str], work: Path, op: str, runs: int, xml_path: Path,
-            measured: list[str] | None = None) -> list[float]:
-    """Whole-process seconds of the command, one fresh domain per run. ``measured``
-    replaces ``argv`` for the measured command only (the breakdown wrapper)."""
-    out = []
+            cwd: str | None = None) -> tuple[list[float], list[float]]:
+    """Whole-process seconds of the command, one fresh domain per run, and of a no-op on
+    the same connection (``domstate benchcli``: process start + connect + one read + exit).
+    ``cwd`` runs another checkout's ``python -m pyvirt.cli`` (--baseline)."""
+    out, noop = [], []
     for _ in range(runs):
         top, mid = make_chain(work)
         xml_path.write_text(XML.format(name="benchcli", uuid=uuid.uuid4(), g=GUEST, top=top))
-        subprocess.run([*argv, "create", str(xml_path)], check=True, capture_output=True)
+        subprocess.run([*argv, "create", str(xml_path)], check=True, capture_output=True, cwd=cwd)
         t0 = time.monotonic()
-        subprocess.run([*(measured or argv), *cli_cmd(op, mid)], check=True, capture_output=True)
+        subprocess.run([*argv, "domstate", "benchcli"], check=True, capture_output=True, cwd=cwd)
+        noop.append(time.monotonic() - t0)
+        t0 = time.monotonic()
+        subprocess.run([*argv, *cli_cmd(op, mid)], check=True, capture_output=True, cwd=cwd)
         out.append(time.monotonic() - t0)
-        subprocess.run([*argv, "destroy", "benchcli"], check=False, capture_output=True)
-    return out
+        subprocess.run([*argv, "destroy", "benchcli"], check=False, capture_output=True, cwd=cwd)
+    return out, noop
 
 
 # pyvirsh's main() under a wrapper that stamps its phases (perf_counter from interpreter
@@ -260,21 +264,23 @@ stamps = {}
 import pyvirt.cli.main as climain
 import pyvirt.cli.ctl as ctl
 stamps["cli imports"] = time.perf_counter()
-oc, ocall, odis = ctl.Ctl.connect, ctl.Ctl.call_async, ctl.Ctl.disconnect
+oc, odom, odis, orun = ctl.Ctl.connect, ctl.Ctl.domain, ctl.Ctl.disconnect, climain.run_command
 def connect(self):
-    oc(self); stamps["connect (driver imports + open)"] = time.perf_counter()
-def call_async(self, coro):
-    name = getattr(coro, "__qualname__", "")
+    oc(self); stamps.setdefault("connect (imports + open)", time.perf_counter())
+def domain(self, *a, **k):
     try:
-        return ocall(self, coro)
+        return odom(self, *a, **k)
     finally:
-        if "lookup" in name:
-            stamps["domain lookup"] = time.perf_counter()
-        elif "_run_job" in name:
-            stamps["job (API calls, QEMU, events)"] = time.perf_counter()
+        stamps["domain lookup"] = time.perf_counter()
+def run_command(c, args):
+    try:
+        return orun(c, args)
+    finally:  # the command's own imports, calls, QEMU's job and the events
+        stamps["job (imports, calls, QEMU, events)"] = time.perf_counter()
 def dis(self):
     odis(self); stamps["disconnect"] = time.perf_counter()
-ctl.Ctl.connect, ctl.Ctl.call_async, ctl.Ctl.disconnect = connect, call_async, dis
+ctl.Ctl.connect, ctl.Ctl.domain, ctl.Ctl.disconnect = connect, domain, dis
+climain.run_command = run_command
 try:
     rc = climain.main(sys.argv[1:])
 except SystemExit as e:
@@ -287,7 +293,8 @@ sys.exit(rc)
 """
 
 
-def pyvirsh_breakdown(argv_base: list[str], work: Path, op: str, runs: int, xml_path: Path) -> dict[str, list[float]]:
+def pyvirsh_breakdown(argv_base: list[str], work: Path, op: str, runs: int, xml_path: Path,
+                      cwd: str | None = None) -> dict[str, list[float]]:
     """Phase durations of pyvirsh runs (seconds), plus the whole process and a bare interpreter."""
     phases: dict[str, list[float]] = {}
     for _ in range(runs):
@@ -296,12 +303,12 @@ def pyvirsh_breakdown(argv_base: list[str], work: Path, op: str, runs: int, xml_
         phases.setdefault("bare interpreter (python -c pass)", []).append(time.monotonic() - t0)
         top, mid = make_chain(work)
         xml_path.write_text(XML.format(name="benchcli", uuid=uuid.uuid4(), g=GUEST, top=top))
-        subprocess.run([*argv_base, "create", str(xml_path)], check=True, capture_output=True)
+        subprocess.run([*argv_base, "create", str(xml_path)], check=True, capture_output=True, cwd=cwd)
         cmd = [PY, "-c", BREAKDOWN, *argv_base[3:], *cli_cmd(op, mid)]
         t0 = time.monotonic()
-        p = subprocess.run(cmd, check=True, capture_output=True, text=True)
+        p = subprocess.run(cmd, check=True, capture_output=True, text=True, cwd=cwd)
         whole = time.monotonic() - t0
-        subprocess.run([*argv_base, "destroy", "benchcli"], check=False, capture_output=True)
+        subprocess.run([*argv_base, "destroy", "benchcli"], check=False, capture_output=True, cwd=cwd)
         line = next(ln for ln in p.stderr.splitlines() if ln.startswith("BREAKDOWN "))
         parts = json.loads(line[len("BREAKDOWN "):])
         for k, v in parts.items():
@@ -345,6 +352,8 @@ def main() -> None:
     ap.add_argument("--runs", type=int, default=5)
     ap.add_argument("--no-libvirt", action="store_true")
     ap.add_argument("--no-cli", action="store_true")
+    ap.add_argument("--baseline", metavar="DIR",
+                    help="also run DIR's pyvirt (an exported older checkout) as pyvirsh -> pyvirtd, same rounds")
     args = ap.parse_args()
     work = Path(tempfile.mkdtemp(prefix="pvbj", dir="/tmp"))
     os.chmod(work, 0o755)
@@ -374,15 +383,22 @@ def main() -> None:
                 print(f"{op:6s} pyvirt API -> pyvirtd total {fmt(rapi)}   outside QEMU {fmt([t - floor for t in rapi])}")
                 if args.no_cli:
                     continue
-                rows = [("pyvirsh embed", embed, floor), ("pyvirsh -> pyvirtd", pyvirsh_d, floor),
-                        ("virsh -> pyvirtd", virsh_d, floor)]
+                rows: list[tuple[str, list[str], float, str | None]] = [
+                    ("pyvirsh embed", embed, floor, None), ("pyvirsh -> pyvirtd", pyvirsh_d, floor, None),
+                    ("virsh -> pyvirtd", virsh_d, floor, None)]
+                if args.baseline:
+                    rows.insert(2, ("pyvirsh -> pyvirtd (baseline)", pyvirsh_d, floor, args.baseline))
                 if lv_floor is not None:
-                    rows.append(("virsh -> libvirtd", virsh_lv, lv_floor))
-                for label, argv, fl in rows:
-                    cli = cli_run(argv, work, op, args.runs, work / "cli.xml")
-                    print(f"{op:6s} {label:21s} total {fmt(cli)}   outside QEMU {fmt([t - fl for t in cli])}")
-                for label, argv in (("pyvirsh embed", embed), ("pyvirsh -> pyvirtd", pyvirsh_d)):
-                    br = pyvirsh_breakdown(argv, work, op, args.runs, work / "cli.xml")
+                    rows.append(("virsh -> libvirtd", virsh_lv, lv_floor, None))
+                for label, argv, fl, cwd in rows:
+                    cli, noop = cli_run(argv, work, op, args.runs, work / "cli.xml", cwd)
+                    print(f"{op:6s} {label:29s} total {fmt(cli)}   outside QEMU {fmt([t - fl for t in cli])}   "
+                          f"no-op (domstate) {fmt(noop)}   job - no-op {fmt([t - n for t, n in zip(cli, noop)])}")
+                bd = [("pyvirsh embed", embed, None), ("pyvirsh -> pyvirtd", pyvirsh_d, None)]
+                if args.baseline:
+                    bd.append(("pyvirsh -> pyvirtd (baseline)", pyvirsh_d, args.baseline))
+                for label, argv, cwd in bd:
+                    br = pyvirsh_breakdown(argv, work, op, args.runs, work / "cli.xml", cwd)
                     print(f"{op:6s} {label} breakdown:")
                     for k, v in br.items():
                         print(f"         {k:44s} {fmt(v)}")

@@ -129,6 +129,9 @@ async def _job_run(ctl: Ctl, dom: DomainRef, disk: str, start: Callable[[], Awai
     """
     import asyncio
 
+    # the driver proper's statuses stay pyvirt.enums members (its modules load it anyway)
+    from pyvirt.enums import BlockJobStatus
+
     drv = ctl.conn
     # Subscribe first: a remote connection then registers its event callbacks while
     # is_active travels, and the job starts only once they are in place - an event the
@@ -144,7 +147,7 @@ async def _job_run(ctl: Ctl, dom: DomainRef, disk: str, start: Callable[[], Awai
             await register()
         await start()
         if waiter is None:
-            return None if not blocking else COMPLETED
+            return None if not blocking else BlockJobStatus.COMPLETED
         if verbose:
             info = await drv.get_block_job_info(dom, disk, 0)
             if info is not None:
@@ -160,14 +163,14 @@ async def _job_run(ctl: Ctl, dom: DomainRef, disk: str, start: Callable[[], Awai
                 ev = await waiter.next(disk, target, left)
             except TimeoutError:
                 await drv.block_job_abort(dom, disk, 0)
-                return CANCELED
+                return BlockJobStatus.CANCELED
             if verbose and ev.status in (READY, COMPLETED):
                 progress(ctl, _LABELS[label_type], 1, 1)
             if ev.status == READY:
                 if on_ready is not None:
                     return await on_ready()
-                return READY
-            return int(ev.status)
+                return BlockJobStatus.READY
+            return ev.status
     finally:
         if waiter is not None:
             waiter.close()
