@@ -436,7 +436,7 @@ class Domain(UuidHandle[DomainRef]):
         await self._w("virDomainBlockRebase").block_rebase(self.ref, disk, base, bandwidth, flags)
 
     async def block_pull(self, disk: str, bandwidth: int = 0, flags: int = 0) -> None:
-        await self._w("virDomainBlockPull").block_rebase(self.ref, disk, None, bandwidth, flags)
+        await self._w("virDomainBlockPull").block_pull(self.ref, disk, bandwidth, flags)
 
     async def block_copy(self, disk: str, destxml: str, bandwidth: int = 0, flags: int = 0,
                          *, granularity: int = 0, buf_size: int = 0) -> None:

@@ -451,8 +451,13 @@ class Driver(ABC):
 
     async def block_rebase(self, dom: DomainRef, disk: str, base: str | None, bandwidth: int,
                            flags: int = 0) -> None:
-        """virDomainBlockRebase (and virDomainBlockPull with base None)."""
+        """virDomainBlockRebase: a pull (base None: the whole chain) or, with COPY, a copy."""
         raise NoSupport("this function is not supported by the connection driver: virDomainBlockRebase")
+
+    async def block_pull(self, dom: DomainRef, disk: str, bandwidth: int, flags: int = 0) -> None:
+        """virDomainBlockPull: a rebase with no base, with the pull API's own (smaller) flag set
+        and errors."""
+        raise NoSupport("this function is not supported by the connection driver: virDomainBlockPull")
 
     async def block_copy(self, dom: DomainRef, disk: str, destxml: str, bandwidth: int,
                          flags: int = 0, *, granularity: int = 0, buf_size: int = 0) -> None:

@@ -18,10 +18,10 @@ class RemoteBlockJobMixin(RemoteMixin):
 
     async def block_rebase(self, dom: DomainRef, disk: str, base: str | None, bandwidth: int,
                            flags: int = 0) -> None:
-        if base is None:
-            await self._call(P.DOMAIN_BLOCK_PULL, P.BlockBandwidthArgs(dom, disk, bandwidth, flags))
-        else:
-            await self._call(P.DOMAIN_BLOCK_REBASE, P.BlockRebaseArgs(dom, disk, base, bandwidth, flags))
+        await self._call(P.DOMAIN_BLOCK_REBASE, P.BlockRebaseArgs(dom, disk, base, bandwidth, flags))
+
+    async def block_pull(self, dom: DomainRef, disk: str, bandwidth: int, flags: int = 0) -> None:
+        await self._call(P.DOMAIN_BLOCK_PULL, P.BlockBandwidthArgs(dom, disk, bandwidth, flags))
 
     async def get_block_job_info(self, dom: DomainRef, disk: str, flags: int = 0) -> BlockJobInfo | None:
         r = await self._call(P.DOMAIN_GET_BLOCK_JOB_INFO, P.BlockPathFlagsArgs(dom, disk, flags))

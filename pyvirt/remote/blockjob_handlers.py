@@ -27,7 +27,7 @@ async def block_rebase(s: RemoteSession, a: P.BlockRebaseArgs) -> None:
 
 @serves(P.DOMAIN_BLOCK_PULL)
 async def block_pull(s: RemoteSession, a: P.BlockBandwidthArgs) -> None:
-    await s.drv.block_rebase(a.dom, a.path, None, a.bandwidth, a.flags)
+    await s.drv.block_pull(a.dom, a.path, a.bandwidth, a.flags)
 
 
 @serves(P.DOMAIN_GET_BLOCK_JOB_INFO)

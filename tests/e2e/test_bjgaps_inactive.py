@@ -55,6 +55,13 @@ calls = {
     "blockStatsFlags": lambda: dom.blockStatsFlags("vda", 0),
     "blockInfo": lambda: dom.blockInfo("vda", 0),
     "blockCommit-bad-flag": lambda: dom.blockCommit("vda", None, None, 0, 1 << 10),
+    # virDomainBlockPull has its own flag set and function name; virDomainBlockRebase's
+    # public-API checks (copy-only flags, COPY without a base) come before the driver's
+    "blockPull-bad-flag": lambda: dom.blockPull("vda", 0, 1 << 20),
+    "blockPull-rebase-only-flag": lambda: dom.blockPull("vda", 0, libvirt.VIR_DOMAIN_BLOCK_REBASE_REUSE_EXT),
+    "blockRebase-shallow-without-copy": lambda: dom.blockRebase("vda", None, 0, libvirt.VIR_DOMAIN_BLOCK_REBASE_SHALLOW),
+    "blockRebase-copy-without-base": lambda: dom.blockRebase("vda", None, 0, libvirt.VIR_DOMAIN_BLOCK_REBASE_COPY),
+    "blockRebase-bad-flag": lambda: dom.blockRebase("vda", None, 0, 1 << 20),
     # the offline extension (libvirt: "domain is not running")
     "blockCommit": lambda: dom.blockCommit("vda", None, f"{d_}/mid.qcow2", 0, 0),
     "blockJobInfo-after-commit": lambda: dom.blockJobInfo("vda", 0),

@@ -121,8 +121,16 @@ class BlockJobAPI:
                            flags: int = 0) -> None:
         from pyvirt.drivers.qemu.blockjob_offline import offline_pull
 
+        # virDomainBlockRebase's own argument checks come first (libvirt makes them in the
+        # public API, before any driver: hence VIR_FROM_DOMAIN and no "invalid argument:")
+        if flags & bj.REBASE_COPY and not base:
+            raise VirtError("base in virDomainBlockRebase must not be NULL",
+                            ErrorCode.INVALID_ARG, ErrorDomain.DOMAIN)
+        if not flags & bj.REBASE_COPY and flags & (bj.REBASE_SHALLOW | bj.REBASE_REUSE_EXT
+                                                   | bj.REBASE_COPY_RAW | bj.REBASE_COPY_DEV):
+            raise VirtError("use of flags requires a copy job", ErrorCode.INVALID_ARG, ErrorDomain.DOMAIN)
         allowed = (bj.REBASE_SHALLOW | bj.REBASE_REUSE_EXT | bj.REBASE_COPY_RAW | bj.REBASE_COPY
-                   | bj.REBASE_BANDWIDTH_BYTES | 16 | 32)
+                   | bj.REBASE_BANDWIDTH_BYTES | REBASE_RELATIVE | bj.REBASE_COPY_DEV)
         if flags & ~allowed:
             raise VirtError(f"unsupported flags (0x{flags:x}) in function qemuDomainBlockRebase",
                             ErrorCode.INVALID_ARG, ErrorDomain.QEMU)
@@ -147,6 +155,13 @@ class BlockJobAPI:
                                           flags & (bj.REBASE_BANDWIDTH_BYTES | REBASE_RELATIVE))
                 return
             await offline_pull(self._config_model(obj), disk, base or None, relative=bool(flags & REBASE_RELATIVE))
+
+    async def block_pull(self, dom: DomainRef, disk: str, bandwidth: int, flags: int = 0) -> None:
+        """virDomainBlockPull: only PULL_BANDWIDTH_BYTES (the same bit as the rebase's)."""
+        if flags & ~bj.REBASE_BANDWIDTH_BYTES:
+            raise VirtError(f"unsupported flags (0x{flags:x}) in function qemuDomainBlockPull",
+                            ErrorCode.INVALID_ARG, ErrorDomain.QEMU)
+        await self.block_rebase(dom, disk, None, bandwidth, flags)
 
     async def block_copy(self, dom: DomainRef, disk: str, destxml: str, bandwidth: int, flags: int = 0,
                          *, granularity: int = 0, buf_size: int = 0) -> None:
