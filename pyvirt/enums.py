@@ -6,10 +6,12 @@ These are the values that travel on the wire and that libvirt-python exposes as
 
 from __future__ import annotations
 
-from enum import IntEnum
+# IntEnum classes, each built in one step (pyvirt.errors.int_table says why)
+from pyvirt.errors import IntTable, int_table
 
 
-class DomainState(IntEnum):
+@int_table
+class DomainState(IntTable):
     NOSTATE = 0
     RUNNING = 1
     BLOCKED = 2
@@ -20,7 +22,8 @@ class DomainState(IntEnum):
     PMSUSPENDED = 7
 
 
-class RunningReason(IntEnum):
+@int_table
+class RunningReason(IntTable):
     UNKNOWN = 0
     BOOTED = 1
     MIGRATED = 2
@@ -35,7 +38,8 @@ class RunningReason(IntEnum):
     POSTCOPY_FAILED = 11
 
 
-class PausedReason(IntEnum):
+@int_table
+class PausedReason(IntTable):
     UNKNOWN = 0
     USER = 1
     MIGRATION = 2
@@ -53,12 +57,14 @@ class PausedReason(IntEnum):
     API_ERROR = 14
 
 
-class ShutdownReason(IntEnum):
+@int_table
+class ShutdownReason(IntTable):
     UNKNOWN = 0
     USER = 1
 
 
-class ShutoffReason(IntEnum):
+@int_table
+class ShutoffReason(IntTable):
     UNKNOWN = 0
     SHUTDOWN = 1
     DESTROYED = 2
@@ -70,12 +76,14 @@ class ShutoffReason(IntEnum):
     DAEMON = 8
 
 
-class CrashedReason(IntEnum):
+@int_table
+class CrashedReason(IntTable):
     UNKNOWN = 0
     PANICKED = 1
 
 
-class EventID(IntEnum):
+@int_table
+class EventID(IntTable):
     """VIR_DOMAIN_EVENT_ID_*."""
 
     LIFECYCLE = 0
@@ -107,7 +115,8 @@ class EventID(IntEnum):
     MEMORY_DEVICE_SIZE_CHANGE = 26
 
 
-class LifecycleEvent(IntEnum):
+@int_table
+class LifecycleEvent(IntTable):
     """VIR_DOMAIN_EVENT_* (the ``event`` of a lifecycle event)."""
 
     DEFINED = 0
@@ -121,19 +130,22 @@ class LifecycleEvent(IntEnum):
     CRASHED = 8
 
 
-class DefinedDetail(IntEnum):
+@int_table
+class DefinedDetail(IntTable):
     ADDED = 0
     UPDATED = 1
     RENAMED = 2
     FROM_SNAPSHOT = 3
 
 
-class UndefinedDetail(IntEnum):
+@int_table
+class UndefinedDetail(IntTable):
     REMOVED = 0
     RENAMED = 1
 
 
-class StartedDetail(IntEnum):
+@int_table
+class StartedDetail(IntTable):
     BOOTED = 0
     MIGRATED = 1
     RESTORED = 2
@@ -141,7 +153,8 @@ class StartedDetail(IntEnum):
     WAKEUP = 4
 
 
-class SuspendedDetail(IntEnum):
+@int_table
+class SuspendedDetail(IntTable):
     PAUSED = 0
     MIGRATED = 1
     IOERROR = 2
@@ -153,7 +166,8 @@ class SuspendedDetail(IntEnum):
     POSTCOPY_FAILED = 8
 
 
-class ResumedDetail(IntEnum):
+@int_table
+class ResumedDetail(IntTable):
     UNPAUSED = 0
     MIGRATED = 1
     FROM_SNAPSHOT = 2
@@ -161,7 +175,8 @@ class ResumedDetail(IntEnum):
     POSTCOPY_FAILED = 4
 
 
-class StoppedDetail(IntEnum):
+@int_table
+class StoppedDetail(IntTable):
     SHUTDOWN = 0
     DESTROYED = 1
     CRASHED = 2
@@ -171,18 +186,21 @@ class StoppedDetail(IntEnum):
     FROM_SNAPSHOT = 6
 
 
-class ShutdownDetail(IntEnum):
+@int_table
+class ShutdownDetail(IntTable):
     FINISHED = 0
     GUEST = 1
     HOST = 2
 
 
-class CrashedDetail(IntEnum):
+@int_table
+class CrashedDetail(IntTable):
     PANICKED = 0
     CRASHLOADED = 1
 
 
-class BlockJobType(IntEnum):
+@int_table
+class BlockJobType(IntTable):
     UNKNOWN = 0
     PULL = 1
     COPY = 2
@@ -191,31 +209,36 @@ class BlockJobType(IntEnum):
     BACKUP = 5
 
 
-class BlockJobStatus(IntEnum):
+@int_table
+class BlockJobStatus(IntTable):
     COMPLETED = 0
     FAILED = 1
     CANCELED = 2
     READY = 3
 
 
-class TrayChangeReason(IntEnum):
+@int_table
+class TrayChangeReason(IntTable):
     OPEN = 0
     CLOSE = 1
 
 
-class AgentLifecycleState(IntEnum):
+@int_table
+class AgentLifecycleState(IntTable):
     CONNECTED = 1
     DISCONNECTED = 2
 
 
-class AgentLifecycleReason(IntEnum):
+@int_table
+class AgentLifecycleReason(IntTable):
     UNKNOWN = 0
     DOMAIN_STARTED = 1
     CHANNEL = 2
 
 
 # Flags of listAllDomains (VIR_CONNECT_LIST_DOMAINS_*).
-class ListDomainsFlags(IntEnum):
+@int_table
+class ListDomainsFlags(IntTable):
     ACTIVE = 1 << 0
     INACTIVE = 1 << 1
     PERSISTENT = 1 << 2
@@ -234,7 +257,8 @@ class ListDomainsFlags(IntEnum):
     NO_CHECKPOINT = 1 << 15
 
 
-class XMLFlags(IntEnum):
+@int_table
+class XMLFlags(IntTable):
     """VIR_DOMAIN_XML_*."""
 
     SECURE = 1 << 0
@@ -243,7 +267,8 @@ class XMLFlags(IntEnum):
     MIGRATABLE = 1 << 3
 
 
-class DomainCreateFlags(IntEnum):
+@int_table
+class DomainCreateFlags(IntTable):
     NONE = 0
     START_PAUSED = 1 << 0
     START_AUTODESTROY = 1 << 1
@@ -253,11 +278,13 @@ class DomainCreateFlags(IntEnum):
     START_RESET_NVRAM = 1 << 5
 
 
-class DefineFlags(IntEnum):
+@int_table
+class DefineFlags(IntTable):
     VALIDATE = 1 << 0
 
 
-class ShutdownFlags(IntEnum):
+@int_table
+class ShutdownFlags(IntTable):
     DEFAULT = 0
     ACPI_POWER_BTN = 1 << 0
     GUEST_AGENT = 1 << 1
@@ -266,13 +293,15 @@ class ShutdownFlags(IntEnum):
     PARAVIRT = 1 << 4
 
 
-class DestroyFlags(IntEnum):
+@int_table
+class DestroyFlags(IntTable):
     DEFAULT = 0
     GRACEFUL = 1 << 0
     REMOVE_LOGS = 1 << 1
 
 
-class UndefineFlags(IntEnum):
+@int_table
+class UndefineFlags(IntTable):
     MANAGED_SAVE = 1 << 0
     SNAPSHOTS_METADATA = 1 << 1
     NVRAM = 1 << 2

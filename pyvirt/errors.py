@@ -10,8 +10,45 @@ from __future__ import annotations
 
 from enum import IntEnum
 
+TYPE_CHECKING = False  # typing stays off the import path (mypy treats this as typing's)
+if TYPE_CHECKING:
+    # To the type checker every table below is an ordinary IntEnum class.
+    from typing import TypeVar
 
-class ErrorCode(IntEnum):
+    IntTable = IntEnum
+
+    _E = TypeVar("_E")
+
+    def int_table(cls: type[_E]) -> type[_E]:
+        return cls
+
+else:
+    IntTable = object
+
+    def int_table(cls: type) -> type[IntEnum]:
+        """Turn a plain class of ``NAME = number`` lines into an IntEnum in one step.
+
+        Python 3.11 builds a class-syntax IntEnum member by member (~6 us each); this file
+        and enums.py declare ~400 members, which was ~5 ms of every full start-up. The
+        standard library declares its own big IntEnums (http.HTTPStatus, signal, re, ssl)
+        with ``enum._simple_enum`` for that reason; the result is the same enum
+        (tests/unit/test_heavyimp_enums.py checks every table against a class-syntax build
+        with ``enum._test_simple_enum``). Without it, the functional API builds the same class.
+        """
+        try:
+            from enum import _simple_enum
+        except ImportError:  # pragma: no cover - CPython >= 3.11 has it
+            members = [(k, v) for k, v in vars(cls).items() if not k.startswith("_")]
+            made = IntEnum(cls.__name__, members, module=cls.__module__, qualname=cls.__qualname__)
+            made.__doc__ = cls.__doc__
+            return made
+        made = _simple_enum(IntEnum)(cls)
+        made.__doc__ = cls.__doc__  # it would fill in "An enumeration." where class syntax leaves None
+        return made
+
+
+@int_table
+class ErrorCode(IntTable):
     """virErrorNumber (libvirt's include/libvirt/virterror.h numbering)."""
 
     OK = 0
@@ -127,7 +164,8 @@ class ErrorCode(IntEnum):
     MULTIPLE_DOMAINS = 110
 
 
-class ErrorDomain(IntEnum):
+@int_table
+class ErrorDomain(IntTable):
     """virErrorDomain: which subsystem raised the error."""
 
     NONE = 0
@@ -205,7 +243,8 @@ class ErrorDomain(IntEnum):
     CH = 72
 
 
-class ErrorLevel(IntEnum):
+@int_table
+class ErrorLevel(IntTable):
     NONE = 0
     WARNING = 1
     ERROR = 2
