@@ -211,5 +211,16 @@ COMMANDS += (
 
 COMMANDS += STORAGE_COMMANDS  # pool-* and vol-* (pyvirt/cli/storage.py)
 COMMANDS += NETWORK_COMMANDS  # net-* and screenshot (pyvirt/cli/network.py)
+COMMANDS += (  # libvirt-qemu pass-through (pyvirt/cli/qemu_cmds.py)
+    CmdDef("qemu-monitor-command", "qemu_cmds", "cmd_qemu_monitor_command", (
+        _dom(), OptDef("hmp", B), OptDef("pretty", B), OptDef("return-value", B), OptDef("pass-fds"),
+        OptDef("cmd", OptKind.ARGV, positional=True, required=True)), "QEMU Monitor Command"),
+    CmdDef("qemu-monitor-event", "qemu_cmds", "cmd_qemu_monitor_event", (
+        OptDef("domain"), OptDef("event"), OptDef("pretty", B), OptDef("loop", B), OptDef("timeout", I),
+        OptDef("regex", B), OptDef("no-case", B), OptDef("timestamp", B)), "QEMU Monitor Events"),
+    CmdDef("qemu-agent-command", "qemu_cmds", "cmd_qemu_agent_command", (
+        _dom(), OptDef("timeout", I), OptDef("async", B), OptDef("block", B), OptDef("pretty", B),
+        OptDef("cmd", OptKind.ARGV, positional=True, required=True)), "QEMU Guest Agent Command"),
+)
 
 BY_NAME: dict[str, CmdDef] = {c.name: c for c in COMMANDS}

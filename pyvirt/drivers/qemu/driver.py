@@ -32,6 +32,7 @@ from pyvirt.drivers.qemu.blockjob_api import BlockJobAPI
 from pyvirt.drivers.qemu.domainobj import DomainDefinition, DomainObj, DomainStore, format_uuid
 from pyvirt.drivers.qemu.jobs import JobKind
 from pyvirt.drivers.qemu.lifecycle import Lifecycle
+from pyvirt.drivers.qemu.passthrough import PassthroughAPI
 from pyvirt.drivers.qemu.paths import QemuPaths
 from pyvirt.drivers.qemu.snapshot_api import SnapshotAPI
 from pyvirt.drivers.qemu.status import atomic_write, proc_cpu_time_ns
@@ -78,7 +79,7 @@ def _not_running(domain: ErrorDomain = ErrorDomain.DOMAIN) -> VirtError:
     return _err(ErrorCode.OPERATION_INVALID, "Requested operation is not valid: domain is not running", domain)
 
 
-class QemuDriver(VcpuAPI, SnapshotAPI, StorageMixin, BlockJobAPI, Driver):  # vCPUs: vcpu.py
+class QemuDriver(PassthroughAPI, VcpuAPI, SnapshotAPI, StorageMixin, BlockJobAPI, Driver):  # vCPUs: vcpu.py
     """One open qemu:/// connection.
 
     Construct with ``await QemuDriver.open(uri)``; the constructor takes the resolved
@@ -91,6 +92,7 @@ class QemuDriver(VcpuAPI, SnapshotAPI, StorageMixin, BlockJobAPI, Driver):  # vC
         self.store = DomainStore(paths)
         self.lc = Lifecycle(paths, self.store, self.events)
         self.init_blockjobs()  # block jobs + save/restore (blockjob_api.py)
+        self.init_passthrough()  # libvirt-qemu monitor/agent pass-through (passthrough.py)
         # storage pools live beside the qemu dirs: <config>/storage, <run>/storage
         self.storage = StorageState(PoolStore(paths.config_dir.parent / "storage",
                                               paths.run_dir.parent / "storage"))
@@ -315,7 +317,8 @@ class QemuDriver(VcpuAPI, SnapshotAPI, StorageMixin, BlockJobAPI, Driver):  # vC
         obj = self._obj(dom)
         if not obj.active or (flags and not flags & tainting):
             return []
-        return ["tainted: running with undesirable elevated privileges"] if _runs_as_root(obj.pid) else []
+        root = ["tainted: running with undesirable elevated privileges"] if _runs_as_root(obj.pid) else []
+        return self.domain_taints(obj) + root  # libvirt lists custom-monitor before high-privileges
 
     async def get_state(self, dom: DomainRef, flags: int = 0) -> tuple[int, int]:
         if flags:

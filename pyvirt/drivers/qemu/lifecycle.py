@@ -114,6 +114,9 @@ class Lifecycle:
         # Runs when a driver attaches to a QEMU it did not start (restart): re-adopts the
         # block jobs an earlier process started (blockjob_adopt.py).
         self.attach_hook: Callable[[DomainObj, QMPMonitor], Awaitable[None]] | None = None
+        # Every QMP event, first thing in the worker: libvirt-qemu's monitor event
+        # pass-through (passthrough.py); must not block.
+        self.monitor_event_hook: Callable[[DomainObj, QMPEvent], None] | None = None
 
     # ------------------------------------------------------------------ caps / parse
     async def caps(self, binary: str | None = None) -> QemuCaps:
@@ -519,6 +522,8 @@ class Lifecycle:
             else:
                 await self._finish_stop(obj, rt, ShutoffReason.CRASHED, StoppedDetail.FAILED)
             return
+        if self.monitor_event_hook is not None:
+            self.monitor_event_hook(obj, item)
         if item.name.startswith("BLOCK_JOB_") or item.name in ("JOB_STATUS_CHANGE", "MIGRATION"):
             if self.job_event_hook is not None:
                 await self.job_event_hook(obj, rt, item)

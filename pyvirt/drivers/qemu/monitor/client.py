@@ -173,6 +173,28 @@ class QMPMonitor:
             raise QMPCommandError(command, str(err.get("class", "GenericError")), str(err.get("desc", "")))
         return reply.get("return")
 
+    async def execute_raw(self, msg: JSONObject, timeout: float | None = 60.0) -> JSONObject:
+        """Send a whole command object as given (plus our "id") and return QEMU's whole
+        reply, error replies included: libvirt-qemu's monitor pass-through."""
+        if self.state is not RunState.RUNNING:
+            raise QMPClosed("monitor is not connected")
+        cid = f"pyvirt-{next(self._ids)}"
+        msg = {**msg, "id": cid}
+        fut: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+        self._pending[cid] = fut
+        async with self._lock:
+            try:
+                self._writer.write(json.dumps(msg).encode() + b"\n")
+                await self._writer.drain()
+            except (ConnectionError, OSError) as e:
+                self._pending.pop(cid, None)
+                raise QMPClosed(str(e)) from e
+        try:
+            reply: JSONObject = await asyncio.wait_for(fut, timeout)
+        finally:
+            self._pending.pop(cid, None)
+        return reply
+
     async def execute_with_fd(self, command: str, arguments: JSONObject | None, fd: int,
                               timeout: float | None = 60.0) -> Any:
         """Like :meth:`execute`, passing ``fd`` along with the command (SCM_RIGHTS), as
