@@ -9,8 +9,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from pyvirt.drivers.base import Driver
-from pyvirt.drivers.test.node import TestNodeHub
 from pyvirt.errors import ErrorCode, ErrorDomain, VirtError
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from pyvirt.drivers.test.node import TestNodeHub
 
 log = logging.getLogger(__name__)
 
@@ -59,8 +62,18 @@ class DaemonConfig:
     event_callbacks: bool = True
     # One test:///default node per daemon (shared by its connections, reset when the last
     # one closes), not per process, so two daemons in one process stay independent.
-    test_hub: TestNodeHub = field(default_factory=TestNodeHub)
+    # Created with the first test:// connection: the test driver's modules are ~5 ms of a
+    # daemon start that most daemons never use.
+    _test_hub: TestNodeHub | None = field(default=None, init=False, repr=False)
     _shared: dict[str, Driver] = field(default_factory=dict)
+
+    @property
+    def test_hub(self) -> TestNodeHub:
+        if self._test_hub is None:
+            from pyvirt.drivers.test.node import TestNodeHub
+
+            self._test_hub = TestNodeHub()
+        return self._test_hub
 
     @property
     def run_dir(self) -> Path:
