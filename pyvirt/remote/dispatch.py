@@ -28,6 +28,8 @@ from pyvirt.rpc import xdr
 from pyvirt.rpc.packet import MessageStatus, MessageType
 from pyvirt.rpc.server import ServerConnection
 
+QEMU_PROGRAM = 0x20008087  # proto_qemu.QEMU_PROGRAM, without importing it for every daemon
+
 log = logging.getLogger(__name__)
 
 Opener = Callable[[str | None, bool], Awaitable[Driver]]
@@ -82,6 +84,8 @@ class RemoteProgram:
     # False: answer VIR_DRV_FEATURE_REMOTE_EVENT_CALLBACK with 0, like a libvirtd older than
     # 1.2.1, so clients register events the old way (remote/legacy_events.py)
     event_callbacks: bool = True
+    # further programs served on the same connection (rpc/server.py): libvirt-qemu's
+    extra_programs: tuple[tuple[int, int], ...] = ((QEMU_PROGRAM, 1),)
 
     def new_session(self, conn: ServerConnection) -> RemoteSession:
         return RemoteSession(self, conn)
@@ -99,6 +103,7 @@ class RemoteSession:
     _next_callback_id: int = 0
     _event_token: int | None = None
     streams: dict[int, StreamState] = field(default_factory=dict)
+    qemu_events: set[int] = field(default_factory=set)  # QMP event callbacks (qemu_handlers.py)
     current_serial: int = 0  # serial of the call being stepped inline (streams need it)
 
     def __post_init__(self) -> None:
@@ -108,7 +113,16 @@ class RemoteSession:
     def on_call(self, hdr: pk.Header, payload: bytes) -> Coroutine[Any, Any, None] | None:
         proc = P.PROCEDURES.get(hdr.proc)
         handler = handlers.HANDLERS.get(hdr.proc)
+        if hdr.prog == QEMU_PROGRAM:  # libvirt-qemu's program (remote/qemu_handlers.py)
+            from pyvirt.remote import qemu_handlers
+            from pyvirt.remote.proto_qemu import QEMU_PROCEDURES
+
+            proc = QEMU_PROCEDURES.get(hdr.proc)
+            handler = qemu_handlers.QEMU_HANDLERS.get(hdr.proc)
         if proc is None or handler is None:
+            if hdr.prog == QEMU_PROGRAM:
+                self.conn.reply_error(hdr, pk.rpc_error(f"unknown procedure: {hdr.proc}"))
+                return None
             self._unsupported(hdr)
             return None
         if not self.authenticated and hdr.proc not in _NO_AUTH_NEEDED:
@@ -337,6 +351,10 @@ class RemoteSession:
     # ------------------------------------------------------------------ lifetime
     async def close_driver(self) -> None:
         self._drop_events()
+        if self.qemu_events:
+            from pyvirt.remote import qemu_handlers
+
+            await qemu_handlers.drop_all(self)
         streams = list(self.streams.values())
         self.streams.clear()  # first: pumps failing on the closing streams then stay quiet
         for st in streams:

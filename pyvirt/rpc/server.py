@@ -160,7 +160,8 @@ class ServerConnection(asyncio.Protocol):
             if hdr.type == MessageType.MESSAGE and hdr.proc == pk.KEEPALIVE_PING:
                 self.send(pk.frame(pk.KEEPALIVE_PROGRAM, 1, pk.KEEPALIVE_PONG, MessageType.MESSAGE, 0, 0))
             return  # PONG: the data itself already reset the unanswered count
-        if hdr.prog != self.factory.program or hdr.vers != self.factory.version:
+        if (hdr.prog != self.factory.program or hdr.vers != self.factory.version) and \
+                (hdr.prog, hdr.vers) not in getattr(self.factory, "extra_programs", ()):
             if hdr.type == MessageType.CALL:
                 self.reply_error(hdr, pk.rpc_error(f"Cannot find program {hdr.prog} version {hdr.vers}"))
             return
