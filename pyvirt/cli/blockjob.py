@@ -285,6 +285,9 @@ def cmd_blockpull(ctl: Ctl, a: BoundArgs) -> None:
     if a.flag("async") and not blocking:
         raise CmdFailed("missing --wait option")
     base = a.get("base")
+    # virsh: virDomainBlockRebase with a base or --keep-relative, else virDomainBlockPull
+    # (its own flag set and errors; BANDWIDTH_BYTES is 64 in both)
+    rebase = base is not None or a.flag("keep-relative")
     flags = (REBASE_RELATIVE if a.flag("keep-relative") else 0) | (REBASE_BYTES if a.flag("bytes") else 0)
     bw = _bandwidth(ctl, a)
     res: str | int | None = None
@@ -292,8 +295,15 @@ def cmd_blockpull(ctl: Ctl, a: BoundArgs) -> None:
         from pyvirt.cli import blockjob_sync as bs
 
         conn = one_shot
+
+        def start_sync() -> None:
+            if rebase:
+                bs.jobs.block_rebase(conn, d, path, base, bw, flags)
+            else:
+                bs.jobs.block_pull(conn, d, path, bw, flags)
+
         try:
-            res = bs.run_job(ctl, conn, d, path, lambda: bs.jobs.block_rebase(conn, d, path, base, bw, flags),
+            res = bs.run_job(ctl, conn, d, path, start_sync,
                              blocking=blocking, verbose=a.flag("verbose"), timeout=timeout, label=_LABELS[JOB_PULL],
                              on_ready=None)
         except bs.NeedsFullDriver:
@@ -302,7 +312,8 @@ def cmd_blockpull(ctl: Ctl, a: BoundArgs) -> None:
     if one_shot is None:
         drv = ctl.conn
         res = _run_job(ctl, _job_run(
-            ctl, d, path, lambda: drv.block_rebase(d, path, base, bw, flags),
+            ctl, d, path,
+            (lambda: drv.block_rebase(d, path, base, bw, flags)) if rebase else (lambda: drv.block_pull(d, path, bw, flags)),
             blocking=blocking, verbose=a.flag("verbose"), timeout=timeout, label_type=JOB_PULL, on_ready=None))
     if res is None:
         ctl.print_extra("Block Pull started")

@@ -1,8 +1,8 @@
 """Block jobs on the blocking one-shot client (:mod:`.syncclient`): ``pyvirsh blockcommit``
 and ``blockpull`` through a daemon without asyncio, the async RPC client or the Driver ABC.
 
-The calls are the async remote driver's (``DOMAIN_BLOCK_COMMIT``; ``DOMAIN_BLOCK_PULL``, or
-``DOMAIN_BLOCK_REBASE`` with a base; ``DOMAIN_BLOCK_JOB_ABORT``; ``DOMAIN_GET_BLOCK_JOB_INFO``).
+The calls are the async remote driver's (``DOMAIN_BLOCK_COMMIT``, ``DOMAIN_BLOCK_PULL``,
+``DOMAIN_BLOCK_REBASE``, ``DOMAIN_BLOCK_JOB_ABORT``, ``DOMAIN_GET_BLOCK_JOB_INFO``).
 Waiting follows virsh 9.0's ``--wait``: it registers ``BLOCK_JOB`` (the disk named by its
 source path) and then ``BLOCK_JOB_2`` (named by its target) for the one domain, and an event
 counts when it names the disk exactly as the user did. Unlike virsh, nothing is polled: the
@@ -33,11 +33,11 @@ def block_commit(conn: SyncRemoteReads, dom: DomainRef, disk: str, base: str | N
 
 def block_rebase(conn: SyncRemoteReads, dom: DomainRef, disk: str, base: str | None,
                  bandwidth: int, flags: int) -> None:
-    """virDomainBlockPull without a base, virDomainBlockRebase with one (as the remote driver)."""
-    if base is None:
-        conn.call(P.DOMAIN_BLOCK_PULL, P.BlockBandwidthArgs(dom, disk, bandwidth, flags))
-    else:
-        conn.call(P.DOMAIN_BLOCK_REBASE, P.BlockRebaseArgs(dom, disk, base, bandwidth, flags))
+    conn.call(P.DOMAIN_BLOCK_REBASE, P.BlockRebaseArgs(dom, disk, base, bandwidth, flags))
+
+
+def block_pull(conn: SyncRemoteReads, dom: DomainRef, disk: str, bandwidth: int, flags: int) -> None:
+    conn.call(P.DOMAIN_BLOCK_PULL, P.BlockBandwidthArgs(dom, disk, bandwidth, flags))
 
 
 def block_job_abort(conn: SyncRemoteReads, dom: DomainRef, disk: str, flags: int) -> None:
