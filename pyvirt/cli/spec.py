@@ -58,8 +58,11 @@ class CmdDef:
         self.opts = opts
         self.help = help
         self.needs_conn = needs_conn
-        # Served by the QEMU driver's light read-only view (pyvirt.drivers.qemu.readonly): a
-        # line made only of such commands runs without asyncio, QMP or the XML model.
+        # Runs without asyncio, the driver interface or the XML model when it can: reads on
+        # the QEMU driver's light read-only view (pyvirt.drivers.qemu.readonly) or on the
+        # blocking one-shot client when a daemon socket serves the URI
+        # (remote/syncclient.py; blockcommit/blockpull --wait through remote/syncjobs.py).
+        # A line made only of such commands takes that path; anything else the full one.
         self.light = light
 
     def __repr__(self) -> str:
