@@ -12,8 +12,9 @@ What a record keeps from the frozen slotted dataclass it replaces: positional/ke
 construction with defaults, ``__match_args__``, equality only with the same class, hashing
 and repr over the fields in order (the same text), ``FrozenInstanceError``-like
 ``AttributeError`` on assignment/deletion, pickling and ``copy``, inherited fields first.
-It is not a dataclass to :mod:`dataclasses` (``fields``/``replace``/``asdict`` are not used
-on these records; ``rpc.xdr`` reads ``__match_args__``).
+To :mod:`dataclasses` it is a dataclass too: ``__dataclass_fields__`` is built on first
+access (importing dataclasses only then), so ``fields``, ``replace``, ``asdict``,
+``astuple`` and ``is_dataclass`` work as before. ``rpc.xdr`` reads ``_fields`` without it.
 
 mypy sees the real decorator: ``base`` imports ``dataclasses.dataclass`` under
 ``TYPE_CHECKING`` and this one at run time, as ``rpc/record.py`` does for NamedTuple.
@@ -27,10 +28,27 @@ if TYPE_CHECKING:
     from typing import Any, ClassVar
 
 
+class _LazyDataclassFields:
+    """``__dataclass_fields__`` of a record class, made when :mod:`dataclasses` first asks."""
+
+    def __get__(self, obj: object, cls: type[FrozenRecord]) -> dict[str, Any]:
+        import dataclasses
+
+        made = {}
+        for name in cls._fields:
+            f = dataclasses.field(default=cls._defaults.get(name, dataclasses.MISSING))
+            f.name, f.type, f.kw_only = name, _annot(cls, name), False
+            f._field_type = dataclasses._FIELD  # type: ignore[attr-defined]  # as _process_class marks it
+            made[name] = f
+        type.__setattr__(cls, "__dataclass_fields__", made)  # this class's own, from now on
+        return made
+
+
 class FrozenRecord:
     """Behaviour shared by every record; ``_fields`` is set per class by :func:`dataclass`."""
 
     __slots__ = ()
+    __dataclass_fields__: ClassVar[dict[str, Any]] = _LazyDataclassFields()  # type: ignore[assignment]
     _fields: ClassVar[tuple[str, ...]] = ()
     _defaults: ClassVar[dict[str, Any]] = {}  # never mutated: each class gets its own copy
 
@@ -118,6 +136,8 @@ def _make(cls: type[Any]) -> type[Any]:
     ns["_fields"] = fields
     ns["_defaults"] = defaults
     ns["__match_args__"] = fields
+    # each class its own lazy entry: a parent's cached dict must not answer for a subclass
+    ns["__dataclass_fields__"] = FrozenRecord.__dict__["__dataclass_fields__"]
     if ns.get("__doc__") is None:  # dataclass documents a record by its signature
         sig = ", ".join(f"{n}: {_annot(cls, n)!r}" + (f" = {defaults[n]!r}" if n in defaults else "")
                         for n in fields)

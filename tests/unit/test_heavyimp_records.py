@@ -74,6 +74,17 @@ def test_record_matches_dataclass(name: str) -> None:
         with pytest.raises(AttributeError):
             a.extra = 1  # slotted: no other attributes
     assert not hasattr(ours(*_sample(ours, 0)), "__dict__")
+    # dataclasses' own functions see the same dataclass
+    a, b = ours(*_sample(ours, 3)), theirs(*_sample(ours, 3))
+    assert all(map(dataclasses.is_dataclass, (a, ours)))  # (no type narrowing of a)
+    assert [(f.name, f.type, f.default, f.init, f.repr, f.compare, f.hash, f.kw_only)
+            for f in dataclasses.fields(a)] == \
+        [(f.name, f.type, f.default, f.init, f.repr, f.compare, f.hash, f.kw_only)
+         for f in dataclasses.fields(b)]
+    assert dataclasses.asdict(a) == dataclasses.asdict(b)
+    assert dataclasses.astuple(a) == dataclasses.astuple(b)
+    changed = dataclasses.replace(a, **{names[-1]: "changed"})
+    assert type(changed) is ours and repr(changed) == repr(dataclasses.replace(b, **{names[-1]: "changed"}))
     # missing and unexpected arguments fail as with the dataclass
     required = [f.name for f in dataclasses.fields(theirs)
                 if f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING]
@@ -104,6 +115,13 @@ def test_defaults_and_properties() -> None:
             assert (d, what, detail) == (ref, LifecycleEvent.STARTED, 1)
         case _:
             pytest.fail("no match")
+
+
+def test_dataclass_fields_per_class() -> None:
+    # a parent's fields asked first must not answer for its subclasses (each class caches its own)
+    assert [f.name for f in dataclasses.fields(base.DomainEvent)] == ["dom"]
+    assert [f.name for f in dataclasses.fields(base.LifecycleEventMsg)] == ["dom", "event", "detail"]
+    assert [f.name for f in dataclasses.fields(base.RebootEventMsg)] == ["dom"]
 
 
 def test_non_record_params_use_real_dataclass() -> None:
