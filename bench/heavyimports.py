@@ -103,6 +103,7 @@ def main() -> None:
     ap.add_argument("--rounds", type=int, default=4)
     ap.add_argument("--runs", type=int, default=8)
     ap.add_argument("--daemon-runs", type=int, default=20)
+    ap.add_argument("--daemon-only", action="store_true", help="only the pyvirtd start rows")
     a = ap.parse_args()
     base = a.baseline.resolve()
     for d in (REPO, base):
@@ -135,7 +136,7 @@ def main() -> None:
             "base: pyvirsh snapshot-list": side(base, PYVIRSH, "-c", uri, "snapshot-list", "hi1"),
         },
     }
-    for title, cmds in groups.items():
+    for title, cmds in ({} if a.daemon_only else groups).items():
         print(f"\n## {title}: median (min) wall ms, mean user CPU ms")
         for name, r in hyperfine(cmds, a.rounds, a.runs).items():
             print(f"{name:48s} {r['median']:7.1f} ({r['min']:6.1f})  user {r['user']:6.1f}")
