@@ -50,7 +50,7 @@ def test_tables_equal_class_syntax(mod: types.ModuleType) -> None:
 
 def test_lookups_and_errors() -> None:
     from pyvirt.enums import DomainState
-    from pyvirt.errors import ErrorCode, ErrorDomain, NoDomain
+    from pyvirt.errors import ErrorCode, ErrorDomain, NoDomain, VirtError
 
     assert DomainState(1) is DomainState.RUNNING and DomainState["PAUSED"] == 3
     with pytest.raises(ValueError):
@@ -58,3 +58,7 @@ def test_lookups_and_errors() -> None:
     e = NoDomain("gone")
     assert e.code is ErrorCode.NO_DOMAIN and isinstance(e.code, enum.IntEnum)
     assert int(ErrorDomain.QEMU) == 10 and f"{ErrorCode.NO_DOMAIN}" == "42"
+    # VirtError maps known wire numbers through the tables' value maps, keeps unknown ones
+    known, unknown = VirtError("x", 42, 10), VirtError("x", 999, 999)
+    assert known.code is ErrorCode.NO_DOMAIN and known.domain is ErrorDomain.QEMU
+    assert (unknown.code, unknown.domain) == (999, 999) and type(unknown.code) is int
