@@ -25,6 +25,7 @@ from __future__ import annotations
 
 TYPE_CHECKING = False  # typing stays off this module's import (mypy treats it as typing's)
 if TYPE_CHECKING:
+    from collections.abc import Callable
     from typing import Any, ClassVar
 
 
@@ -51,6 +52,8 @@ class FrozenRecord:
     __dataclass_fields__: ClassVar[dict[str, Any]] = _LazyDataclassFields()  # type: ignore[assignment]
     _fields: ClassVar[tuple[str, ...]] = ()
     _defaults: ClassVar[dict[str, Any]] = {}  # never mutated: each class gets its own copy
+    # the field values as a tuple (eq/hash/pickle), an attrgetter per class: C speed
+    _key: ClassVar[Callable[[Any], tuple[Any, ...]]] = staticmethod(lambda self: ())
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         names = self._fields
@@ -74,7 +77,7 @@ class FrozenRecord:
             raise TypeError(f"{type(self).__name__}.__init__() {why} {bad!r}")
 
     def _values(self) -> tuple[Any, ...]:
-        return tuple(getattr(self, n) for n in self._fields)
+        return type(self)._key(self)
 
     def __eq__(self, other: object) -> bool:
         if other.__class__ is not self.__class__:
@@ -136,6 +139,7 @@ def _make(cls: type[Any]) -> type[Any]:
     ns["_fields"] = fields
     ns["_defaults"] = defaults
     ns["__match_args__"] = fields
+    ns["_key"] = _key_of(fields)
     # each class its own lazy entry: a parent's cached dict must not answer for a subclass
     ns["__dataclass_fields__"] = FrozenRecord.__dict__["__dataclass_fields__"]
     if ns.get("__doc__") is None:  # dataclass documents a record by its signature
@@ -148,6 +152,17 @@ def _make(cls: type[Any]) -> type[Any]:
     meta: Any = type(cls)
     new: type[Any] = meta(cls.__name__, bases, ns)
     return new
+
+
+def _key_of(fields: tuple[str, ...]) -> Callable[[Any], tuple[Any, ...]]:
+    from operator import attrgetter  # loaded with collections anyway
+
+    if len(fields) > 1:
+        return attrgetter(*fields)
+    if fields:
+        one = attrgetter(fields[0])
+        return staticmethod(lambda self: (one(self),))
+    return staticmethod(lambda self: ())
 
 
 def _annot(cls: type[Any], name: str) -> object:
