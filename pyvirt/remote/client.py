@@ -37,6 +37,7 @@ from pyvirt.remote import events as rev
 from pyvirt.remote import protocol as P
 from pyvirt.remote.blockjob_client import RemoteBlockJobMixin
 from pyvirt.remote.network_client import RemoteNetworkMixin
+from pyvirt.remote.qemu_client import RemoteQemuMixin
 from pyvirt.remote.screenshot_client import RemoteScreenshotMixin
 from pyvirt.remote.snapshot_client import RemoteSnapshotMixin
 from pyvirt.remote.storage_client import RemoteStorageMixin
@@ -190,7 +191,7 @@ class _RemoteStream:
         self._rpc.drop_stream(self._ch.serial)
 
 
-class RemoteDriver(RemoteVcpuMixin, RemoteSnapshotMixin, RemoteStorageMixin, RemoteBlockJobMixin,
+class RemoteDriver(RemoteQemuMixin, RemoteVcpuMixin, RemoteSnapshotMixin, RemoteStorageMixin, RemoteBlockJobMixin,
                    RemoteNetworkMixin, RemoteScreenshotMixin, Driver):
     def __init__(self, uri: str, rpc: RPCClient, type_name: str) -> None:
         super().__init__()

@@ -49,6 +49,8 @@ class RPCClient(asyncio.Protocol):
         self._pending: dict[int, asyncio.Future[bytes]] = {}
         self._streams: dict[int, StreamChannel] = {}
         self.on_message: MessageHandler | None = None
+        # further programs on this connection (libvirt-qemu's): their MESSAGE packets' handler
+        self.other_programs: dict[int, MessageHandler] = {}
         self.on_close: list[CloseHandler] = []
         self.closed = False
         self._ka_handle: asyncio.TimerHandle | None = None
@@ -151,7 +153,7 @@ class RPCClient(asyncio.Protocol):
             if hdr.proc == pk.KEEPALIVE_PING:
                 self._send(pk.frame(pk.KEEPALIVE_PROGRAM, 1, pk.KEEPALIVE_PONG, MessageType.MESSAGE, 0, 0))
             return
-        if hdr.prog != self.program:
+        if hdr.prog != self.program and hdr.prog not in self.other_programs:
             return
         if hdr.type == MessageType.REPLY:
             fut = self._pending.pop(hdr.serial, None)
@@ -165,9 +167,10 @@ class RPCClient(asyncio.Protocol):
                 except VirtError as e:  # undecodable error payload
                     fut.set_exception(e)
         elif hdr.type == MessageType.MESSAGE:
-            if self.on_message is not None:
+            on_message = self.on_message if hdr.prog == self.program else self.other_programs[hdr.prog]
+            if on_message is not None:
                 try:
-                    self.on_message(hdr.proc, payload)
+                    on_message(hdr.proc, payload)
                 except Exception:
                     log.exception("message handler failed for procedure %d", hdr.proc)
         elif hdr.type == MessageType.STREAM:
@@ -186,9 +189,11 @@ class RPCClient(asyncio.Protocol):
         self._serial = (s + 1) & 0xFFFFFFFF
         return s
 
-    async def call(self, proc: int, payload: bytes = b"") -> bytes:
-        """Send a CALL and wait for its REPLY payload; remote errors raise VirtError."""
-        return (await self._call(proc, payload, False))[0]
+    async def call(self, proc: int, payload: bytes = b"", program: int | None = None) -> bytes:
+        """Send a CALL and wait for its REPLY payload; remote errors raise VirtError.
+        ``program``: another program of the connection (version 1; its replies share the
+        serials)."""
+        return (await self._call(proc, payload, False, program))[0]
 
     async def call_stream(self, proc: int, payload: bytes = b"") -> tuple[bytes, StreamChannel]:
         """A call that opens a stream: its STREAM packets are queued from the moment of
@@ -197,7 +202,8 @@ class RPCClient(asyncio.Protocol):
         assert ch is not None
         return reply, ch
 
-    async def _call(self, proc: int, payload: bytes, stream: bool) -> tuple[bytes, StreamChannel | None]:
+    async def _call(self, proc: int, payload: bytes, stream: bool,
+                    program: int | None = None) -> tuple[bytes, StreamChannel | None]:
         serial = self.next_serial()
         fut: asyncio.Future[bytes] = asyncio.get_running_loop().create_future()
         self._pending[serial] = fut
@@ -205,7 +211,8 @@ class RPCClient(asyncio.Protocol):
         if stream:
             ch = self._streams[serial] = StreamChannel(serial, proc)
         try:
-            self._send(pk.frame(self.program, self.version, proc, MessageType.CALL, serial, MessageStatus.OK, payload))
+            prog, vers = (self.program, self.version) if program is None else (program, 1)
+            self._send(pk.frame(prog, vers, proc, MessageType.CALL, serial, MessageStatus.OK, payload))
             return await fut, ch
         except BaseException:
             self._pending.pop(serial, None)
