@@ -194,10 +194,13 @@ class PassthroughAPI:
             raise _err(f"unsupported flags (0x{flags:x}) in function qemuConnectDomainQemuMonitorEventRegister",
                        ErrorCode.INVALID_ARG)
         match = event_matcher(event, flags)
+        if dom is None:
+            self.store.load()  # domains another process started since
         objs = [self._obj(dom)] if dom is not None else list(self.store.by_name.values())
         # Events flow only while this driver holds the monitor: attach to what runs now
         # (the daemon does at start; a one-off process on first use).
         for obj in objs:
+            self.store.refresh(obj)
             if obj.active and (obj.runtime is None or obj.runtime.monitor is None):
                 with contextlib.suppress(VirtError):
                     async with obj.job.hold(JobKind.QUERY):
