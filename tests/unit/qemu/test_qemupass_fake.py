@@ -13,14 +13,14 @@ from pathlib import Path
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from test_driver_fake import FakeRun, fake_running, open_drv, stop_run  # noqa: E402
+from test_driver_fake import FakeRun, fake_running, open_drv, stop_run
 
-from pyvirt.cli.qemu_cmds import pretty  # noqa: E402
-from pyvirt.drivers.base import QemuMonitorEventMsg  # noqa: E402
-from pyvirt.drivers.qemu.driver import QemuDriver  # noqa: E402
-from pyvirt.drivers.qemu.passthrough import event_matcher  # noqa: E402
-from pyvirt.drivers.test.driver import TestDriver  # noqa: E402
-from pyvirt.errors import ErrorCode, ErrorDomain, VirtError  # noqa: E402
+from pyvirt.cli.qemu_cmds import pretty
+from pyvirt.drivers.base import QemuMonitorEventMsg
+from pyvirt.drivers.qemu.driver import QemuDriver
+from pyvirt.drivers.qemu.passthrough import event_matcher
+from pyvirt.drivers.test.driver import TestDriver
+from pyvirt.errors import ErrorCode, ErrorDomain, VirtError
 
 
 @pytest.fixture
