@@ -15,7 +15,7 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / ".." / "shared" / "bench"))
-import libvirt_baseline as lb  # noqa: E402
+import libvirt_baseline as lb
 
 _orig = lb.domain_xml
 
