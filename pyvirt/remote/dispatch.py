@@ -28,7 +28,7 @@ from pyvirt.rpc import xdr
 from pyvirt.rpc.packet import MessageStatus, MessageType
 from pyvirt.rpc.server import ServerConnection
 
-QEMU_PROGRAM = 0x20008087  # proto_qemu.QEMU_PROGRAM, without importing it for every daemon
+QEMU_PROGRAM = 0x20008087  # qemu_protocol.QEMU_PROGRAM, without importing it for every daemon
 
 log = logging.getLogger(__name__)
 
@@ -115,7 +115,7 @@ class RemoteSession:
         handler = handlers.HANDLERS.get(hdr.proc)
         if hdr.prog == QEMU_PROGRAM:  # libvirt-qemu's program (remote/qemu_handlers.py)
             from pyvirt.remote import qemu_handlers
-            from pyvirt.remote.proto_qemu import QEMU_PROCEDURES
+            from pyvirt.remote.qemu_protocol import QEMU_PROCEDURES
 
             proc = QEMU_PROCEDURES.get(hdr.proc)
             handler = qemu_handlers.QEMU_HANDLERS.get(hdr.proc)

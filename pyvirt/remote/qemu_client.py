@@ -1,4 +1,4 @@
-"""RemoteDriver's side of libvirt's QEMU program (proto_qemu.py): monitor and agent commands
+"""RemoteDriver's side of libvirt's QEMU program (qemu_protocol.py): monitor and agent commands
 and QMP monitor events, against pyvirtd or libvirtd.
 
 Monitor events arrive as DOMAIN_QEMU_MONITOR_EVENT messages of that program naming the
@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from pyvirt.drivers.base import DomainRef, QemuMonitorEventCallback, QemuMonitorEventMsg
 from pyvirt.errors import ErrorCode, ErrorDomain, VirtError
-from pyvirt.remote import proto_qemu as Q
+from pyvirt.remote import qemu_protocol as Q
 from pyvirt.rpc import xdr
 
 if TYPE_CHECKING:

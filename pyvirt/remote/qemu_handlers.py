@@ -1,4 +1,4 @@
-"""Server side of libvirt's QEMU program (proto_qemu.py): monitor and agent commands, and
+"""Server side of libvirt's QEMU program (qemu_protocol.py): monitor and agent commands, and
 QMP monitor events forwarded to the client as DOMAIN_QEMU_MONITOR_EVENT messages.
 
 RemoteSession.on_call looks a packet of this program up in :data:`QEMU_HANDLERS`; the
@@ -12,7 +12,7 @@ from collections.abc import Callable, Coroutine
 from typing import TYPE_CHECKING, Any
 
 from pyvirt.errors import ErrorCode, ErrorDomain, VirtError
-from pyvirt.remote import proto_qemu as Q
+from pyvirt.remote import qemu_protocol as Q
 from pyvirt.rpc import packet as pk
 from pyvirt.rpc import xdr
 from pyvirt.rpc.packet import MessageType

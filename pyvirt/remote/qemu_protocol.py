@@ -1,7 +1,8 @@
 """libvirt's QEMU program (0x20008087 v1, qemu_protocol.x): libvirt-qemu's monitor and agent
 pass-through and QMP monitor events, on the same connection as the remote program.
 
-Not one of protocol.py's FAMILIES: its procedure numbers (1..) are its own program's and
+Named qemu_protocol, not proto_*: it is not one of protocol.py's FAMILIES (the family
+tables and their test take every proto_* module); its procedure numbers (1..) are its own program's and
 would collide with the remote program's in those tables; the server and client look a
 packet's procedure up here when its header names this program. Procedure names follow the
 public API (DOMAIN_QEMU_MONITOR_COMMAND -> virDomainQemuMonitorCommand) so errors name it
