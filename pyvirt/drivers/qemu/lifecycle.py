@@ -398,6 +398,9 @@ class Lifecycle:
         obj.mark_inactive(reason)
         if not obj.persistent:
             self.store.by_name.pop(obj.name, None)
+            # a transient domain's snapshot metadata goes with it, as libvirt discards it
+            # when the domain object is removed (a new domain of that name starts clean)
+            shutil.rmtree(self.paths.snapshot_dir(obj.name), ignore_errors=True)
         else:
             self.store.save_shutoff_reason(obj)
         if detail is not None:

@@ -27,6 +27,10 @@ class QemuPaths:
     def autostart_dir(self) -> Path:
         return self.config_dir / "autostart"
 
+    def snapshot_dir(self, name: str) -> Path:
+        """A domain's snapshot metadata (one XML file per snapshot)."""
+        return self.lib_dir / "snapshot" / name
+
     def ensure(self) -> None:
         for d in (self.config_dir, self.autostart_dir, self.run_dir, self.lib_dir, self.cache_dir, self.log_dir):
             d.mkdir(parents=True, exist_ok=True)

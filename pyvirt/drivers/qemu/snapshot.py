@@ -125,7 +125,7 @@ class SnapshotManager:
         return SnapshotTree.load(self._dir(obj), format_uuid(obj.uuid), self._files)
 
     def _dir(self, obj: DomainObj) -> Path:
-        return self.drv.paths.lib_dir / "snapshot" / obj.name
+        return self.drv.paths.snapshot_dir(obj.name)
 
     @contextlib.contextmanager
     def _mutating(self, obj: DomainObj) -> Iterator[None]:
