@@ -39,7 +39,11 @@ class StreamChannel:
     queue: asyncio.Queue[tuple[int, bytes]] = field(default_factory=asyncio.Queue)
 
 
-class RPCClient(asyncio.Protocol):
+class RPCClient(asyncio.BufferedProtocol):
+    # recv_into one buffer per connection: a plain Protocol's recv(256 KiB) allocates a
+    # fresh 256 KiB object per packet (see rpc/server.py RECV_BUFFER).
+    RECV_BUFFER = 256 * 1024
+
     def __init__(self, program: int, version: int) -> None:
         self.program = program
         self.version = version
@@ -59,6 +63,7 @@ class RPCClient(asyncio.Protocol):
         self.close_reason = 1
         # over TLS libvirt's server first sends one byte: 1 = it accepted our certificate
         self._tls_confirm: asyncio.Future[None] | None = None
+        self._rbuf = memoryview(bytearray(self.RECV_BUFFER))
 
     @classmethod
     async def connect_unix(cls, path: str, program: int, version: int) -> RPCClient:
@@ -99,10 +104,16 @@ class RPCClient(asyncio.Protocol):
             raise
         return proto
 
-    # ---- asyncio.Protocol
+    # ---- asyncio.BufferedProtocol
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         assert isinstance(transport, asyncio.Transport)
         self.transport = transport
+
+    def get_buffer(self, sizehint: int) -> memoryview:
+        return self._rbuf
+
+    def buffer_updated(self, nbytes: int) -> None:
+        self.data_received(bytes(self._rbuf[:nbytes]))
 
     def data_received(self, data: bytes) -> None:
         self._ka_unanswered = 0
