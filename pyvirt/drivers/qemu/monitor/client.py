@@ -149,43 +149,35 @@ class QMPMonitor:
         Raises QMPCommandError on an error reply, QMPClosed if the connection is (or goes) down,
         asyncio.TimeoutError if QEMU does not answer in time.
         """
-        if self.state is not RunState.RUNNING:
-            raise QMPClosed("monitor is not connected")
-        cid = f"pyvirt-{next(self._ids)}"
-        msg: JSONObject = {"execute": command, "id": cid}
-        if arguments:
-            msg["arguments"] = arguments
-        fut: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
-        self._pending[cid] = fut
-        async with self._lock:
-            try:
-                self._writer.write(json.dumps(msg).encode() + b"\n")
-                await self._writer.drain()
-            except (ConnectionError, OSError) as e:
-                self._pending.pop(cid, None)
-                raise QMPClosed(str(e)) from e
-        try:
-            reply = await asyncio.wait_for(fut, timeout)
-        finally:
-            self._pending.pop(cid, None)
-        if "error" in reply:
-            err = reply["error"]
-            raise QMPCommandError(command, str(err.get("class", "GenericError")), str(err.get("desc", "")))
-        return reply.get("return")
+        return _result(command, await self._roundtrip(_command(command, arguments), timeout))
 
     async def execute_raw(self, msg: JSONObject, timeout: float | None = 60.0) -> JSONObject:
         """Send a whole command object as given (plus our "id") and return QEMU's whole
         reply, error replies included: libvirt-qemu's monitor pass-through."""
+        return await self._roundtrip(msg, timeout)
+
+    async def execute_with_fd(self, command: str, arguments: JSONObject | None, fd: int,
+                              timeout: float | None = 60.0) -> Any:
+        """Like :meth:`execute`, passing ``fd`` along with the command (SCM_RIGHTS), as
+        ``getfd``/``add-fd`` need. The command goes out in one sendmsg on a dup of the
+        socket, under the write lock, after pending writes drained."""
+        return _result(command, await self._roundtrip(_command(command, arguments), timeout, fd=fd))
+
+    async def _roundtrip(self, msg: JSONObject, timeout: float | None, fd: int | None = None) -> JSONObject:
+        """Send ``msg`` with a fresh "id" (and ``fd``, if given) and wait for QEMU's reply."""
         if self.state is not RunState.RUNNING:
             raise QMPClosed("monitor is not connected")
         cid = f"pyvirt-{next(self._ids)}"
-        msg = {**msg, "id": cid}
+        data = json.dumps({**msg, "id": cid}).encode() + b"\n"
         fut: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
         self._pending[cid] = fut
         async with self._lock:
             try:
-                self._writer.write(json.dumps(msg).encode() + b"\n")
-                await self._writer.drain()
+                if fd is None:
+                    self._writer.write(data)
+                    await self._writer.drain()
+                else:
+                    await self._send_with_fd(data, fd)
             except (ConnectionError, OSError) as e:
                 self._pending.pop(cid, None)
                 raise QMPClosed(str(e)) from e
@@ -195,39 +187,14 @@ class QMPMonitor:
             self._pending.pop(cid, None)
         return reply
 
-    async def execute_with_fd(self, command: str, arguments: JSONObject | None, fd: int,
-                              timeout: float | None = 60.0) -> Any:
-        """Like :meth:`execute`, passing ``fd`` along with the command (SCM_RIGHTS), as
-        ``getfd``/``add-fd`` need. The command goes out in one sendmsg on a dup of the
-        socket, under the write lock, after pending writes drained."""
+    async def _send_with_fd(self, data: bytes, fd: int) -> None:
         import socket
 
-        if self.state is not RunState.RUNNING:
-            raise QMPClosed("monitor is not connected")
-        cid = f"pyvirt-{next(self._ids)}"
-        msg: JSONObject = {"execute": command, "id": cid}
-        if arguments:
-            msg["arguments"] = arguments
-        fut: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
-        self._pending[cid] = fut
-        async with self._lock:
-            try:
-                await self._writer.drain()
-                tsock = self._writer.get_extra_info("socket")
-                with socket.socket(fileno=os.dup(tsock.fileno())) as sock:
-                    sock.setblocking(True)
-                    socket.send_fds(sock, [json.dumps(msg).encode() + b"\n"], [fd])
-            except (ConnectionError, OSError) as e:
-                self._pending.pop(cid, None)
-                raise QMPClosed(str(e)) from e
-        try:
-            reply = await asyncio.wait_for(fut, timeout)
-        finally:
-            self._pending.pop(cid, None)
-        if "error" in reply:
-            err = reply["error"]
-            raise QMPCommandError(command, str(err.get("class", "GenericError")), str(err.get("desc", "")))
-        return reply.get("return")
+        await self._writer.drain()
+        tsock = self._writer.get_extra_info("socket")
+        with socket.socket(fileno=os.dup(tsock.fileno())) as sock:
+            sock.setblocking(True)
+            socket.send_fds(sock, [data], [fd])
 
     async def close(self) -> None:
         """Drop the connection (QEMU keeps running; another client may connect later)."""
@@ -244,3 +211,18 @@ class QMPMonitor:
     @property
     def connected(self) -> bool:
         return self.state is RunState.RUNNING
+
+
+def _command(command: str, arguments: JSONObject | None) -> JSONObject:
+    msg: JSONObject = {"execute": command}
+    if arguments:
+        msg["arguments"] = arguments
+    return msg
+
+
+def _result(command: str, reply: JSONObject) -> Any:
+    """A reply's ``return`` value, or its error as QMPCommandError."""
+    if "error" in reply:
+        err = reply["error"]
+        raise QMPCommandError(command, str(err.get("class", "GenericError")), str(err.get("desc", "")))
+    return reply.get("return")
