@@ -13,9 +13,11 @@ from enum import IntEnum
 TYPE_CHECKING = False  # typing stays off the import path (mypy treats this as typing's)
 if TYPE_CHECKING:
     # To the type checker every table below is an ordinary IntEnum class.
+    from collections.abc import Awaitable
     from typing import TypeVar
 
     IntTable = IntEnum
+    _T = TypeVar("_T")
 
     _E = TypeVar("_E")
 
@@ -341,6 +343,20 @@ class NoSupport(VirtError):
     """This driver does not implement the call (VIR_ERR_NO_SUPPORT)."""
 
     code = ErrorCode.NO_SUPPORT
+
+
+async def named_no_support(api: str, aw: Awaitable[_T], domain: ErrorDomain) -> _T:
+    """Await ``aw``; a NO_SUPPORT error from it (a driver's default, or the code from a
+    remote daemon) is raised again naming ``api`` in ``domain``. The driver interface folds
+    several public calls into one method (the network counts and name lists into
+    list_all_networks), and libvirt names the public call a client really made."""
+    try:
+        return await aw
+    except VirtError as e:
+        if e.code != ErrorCode.NO_SUPPORT:
+            raise
+        raise NoSupport(f"this function is not supported by the connection driver: {api}",
+                        domain=domain) from None
 
 
 class OperationTimeout(VirtError):

@@ -3,13 +3,13 @@ it by :mod:`pyvirt._compat.objects`). Thin wrappers on :mod:`pyvirt.aio.network`
 
 from __future__ import annotations
 
-from collections.abc import Coroutine
+from collections.abc import Awaitable
 from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from pyvirt._compat.errors import call
 from pyvirt._compat.handle import UuidObjHandle
 from pyvirt._compat.handle import run_conn as _run
-from pyvirt.errors import ErrorCode, ErrorDomain, NoSupport, VirtError
+from pyvirt.errors import ErrorDomain, named_no_support
 
 if TYPE_CHECKING:
     from pyvirt._compat.objects import virConnect
@@ -22,17 +22,9 @@ def _vc(obj: object) -> virConnect:
     return cast("virConnect", obj)
 
 
-async def _as(api: str, coro: Coroutine[Any, Any, T]) -> T:
-    """The driver interface folds the counts and name lists into list_all_networks; a
-    connection without networks names the call libvirt-python really makes (the NumOf
-    one: its list functions ask for the count first)."""
-    try:
-        return await coro
-    except VirtError as e:  # NoSupport, or its code from a remote daemon
-        if e.code != ErrorCode.NO_SUPPORT:
-            raise
-        raise NoSupport(f"this function is not supported by the connection driver: {api}",
-                        domain=ErrorDomain.NETWORK) from None
+async def _as(api: str, aw: Awaitable[T]) -> T:
+    """A connection without networks names the call the client really made."""
+    return await named_no_support(api, aw, ErrorDomain.NETWORK)
 
 
 class NetworkConnMixin:

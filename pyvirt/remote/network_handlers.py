@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Awaitable
 from typing import TYPE_CHECKING, TypeVar
 
-from pyvirt.errors import ErrorCode, ErrorDomain, NoSupport, VirtError
+from pyvirt.errors import ErrorCode, ErrorDomain, VirtError, named_no_support
 from pyvirt.remote import protocol as P
 from pyvirt.remote.handlers import serves
 
@@ -25,13 +25,8 @@ _INACTIVE, _ACTIVE = 1, 2
 
 
 async def _as(api: str, aw: Awaitable[T]) -> T:
-    try:
-        return await aw
-    except VirtError as e:  # NoSupport, or its code from a remote daemon
-        if e.code != ErrorCode.NO_SUPPORT:
-            raise
-        raise NoSupport(f"this function is not supported by the connection driver: {api}",
-                        domain=ErrorDomain.NETWORK) from None
+    """A connection without networks names the call the client really made."""
+    return await named_no_support(api, aw, ErrorDomain.NETWORK)
 
 
 def _limit(n: int, what: str) -> None:

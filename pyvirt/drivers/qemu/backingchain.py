@@ -135,7 +135,7 @@ def start_indexes(chains: list[list[ChainLayer]]) -> list[list[int]]:
     return [idx[:len(c)] for idx, c in zip(out, chains, strict=True)]
 
 
-def _indexes(disk: DiskDef) -> dict[str, int]:
+def disk_indexes(disk: DiskDef) -> dict[str, int]:
     """path -> index of every image a disk's XML shows."""
     out: dict[str, int] = {}
     if disk.source is not None and disk.source.path and disk.source.index is not None:
@@ -173,7 +173,7 @@ def live_xml_and_model_with_chains(live_xml: str, chains: dict[str, list[ChainLa
     from pyvirt.conf.domain import format_domain, parse_domain
 
     m = parse_domain(live_xml)
-    known = [_indexes(d) for d in m.devices.disks]
+    known = [disk_indexes(d) for d in m.devices.disks]
     next_index = max((i for k in known for i in k.values()), default=0) + 1
     for disk, k in zip(m.devices.disks, known, strict=True):
         chain = chains.get(disk.target.dev)

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from pyvirt.drivers.qemu.backingchain import disk_indexes
 from pyvirt.enums import BlockJobType
 
 if TYPE_CHECKING:
@@ -36,19 +37,6 @@ def _q(value: str) -> str:
         "'", "&apos;").replace('"', "&quot;") + "'"
 
 
-def _indexes(disk: DiskDef) -> dict[str, int]:
-    """path -> source index of each image of a live disk's chain."""
-    out: dict[str, int] = {}
-    if disk.source is not None and disk.source.path and disk.source.index is not None:
-        out[disk.source.path] = disk.source.index
-    bs = disk.backing_store
-    while bs is not None and bs.type is not None:
-        if bs.source is not None and bs.source.path and bs.index is not None:
-            out[bs.source.path] = bs.index
-        bs = bs.backing_store
-    return out
-
-
 def mirror_lines(job: JobState, disk: DiskDef, next_index: int, indent: str) -> list[str]:
     dest = job.copy_dest
     assert dest is not None
@@ -58,7 +46,7 @@ def mirror_lines(job: JobState, disk: DiskDef, next_index: int, indent: str) -> 
         index = next_index
     else:
         head = f"<mirror type='file' job='active-commit'{ready}>"
-        index = _indexes(disk).get(dest.path, next_index)
+        index = disk_indexes(disk).get(dest.path, next_index)
     return [indent + head, f"{indent}  <format type={_q(dest.format)}/>",
             f"{indent}  <source file={_q(dest.path)} index='{index}'/>", indent + "</mirror>"]
 
@@ -74,7 +62,7 @@ def live_xml_with_mirrors(bj: BlockJobs, obj: DomainObj) -> str:
     from pyvirt.errors import VirtError
 
     model = bj.live_model(obj)
-    used = [i for d in model.devices.disks for i in _indexes(d).values()]
+    used = [i for d in model.devices.disks for i in disk_indexes(d).values()]
     next_index = max(used, default=0) + 1
     lines = text.split("\n")
     for job in jobs:
