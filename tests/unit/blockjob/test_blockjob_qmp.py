@@ -11,9 +11,11 @@ from pathlib import Path
 from typing import Any, cast
 
 import pytest
+from fakes.blockjob_domain import ONE_DISK_LIVE as LIVE
+from fakes.blockjob_domain import DomainStub as Obj
 from fakes.qmp_server import FakeQMPServer
 
-from pyvirt.drivers.base import BlockJobEventMsg, DomainEvent, DomainRef, EventBus
+from pyvirt.drivers.base import BlockJobEventMsg, DomainEvent, EventBus
 from pyvirt.drivers.qemu.backingchain import chain_of
 from pyvirt.drivers.qemu.blockjob import (
     ABORT_PIVOT,
@@ -25,41 +27,6 @@ from pyvirt.drivers.qemu.blockjob import (
 from pyvirt.drivers.qemu.monitor import QMPEvent, QMPMonitor
 from pyvirt.enums import BlockJobStatus, BlockJobType
 from pyvirt.errors import ErrorCode, VirtError
-
-LIVE = """<domain type='qemu' id='1'>
-  <name>d</name>
-  <uuid>6b3f1a52-3b9e-4a37-9d35-4f1ad3e2b7a1</uuid>
-  <memory unit='KiB'>131072</memory>
-  <os>
-    <type arch='x86_64' machine='pc-q35-7.2'>hvm</type>
-  </os>
-  <devices>
-    <disk type='file' device='disk'>
-      <driver name='qemu' type='qcow2'/>
-      <source file='{top}'/>
-      <target dev='vda' bus='virtio'/>
-      <alias name='virtio-disk0'/>
-    </disk>
-  </devices>
-</domain>
-"""
-
-
-@dataclass
-class Obj:
-    """The bits of DomainObj the block job code touches."""
-
-    live_xml: str
-    name: str = "d"
-    id: int = 1  # the run dir's domain-ID-NAME (blockjob_adopt's records)
-    uuid: bytes = b"\x01" * 16
-    persistent: bool = False
-    config_xml: str | None = None
-    next_xml: str | None = None
-    runtime: Any = None  # set by the fixture: refresh_chains reads obj.runtime.monitor
-
-    def ref(self) -> DomainRef:
-        return DomainRef(self.name, self.uuid, 1)
 
 
 @dataclass
