@@ -128,18 +128,21 @@ async def test_not_running(tmp_path: Path) -> None:
 async def test_test_driver_has_no_support_like_libvirt() -> None:
     # virsh -c test:///default qemu-monitor-command test ... (libvirt 9.0): code 3, VIR_FROM_NONE
     drv = TestDriver()
-    ref = await drv.lookup_by_name("test")
-    calls = {
-        "virDomainQemuMonitorCommand": drv.qemu_monitor_command(ref, "{}"),
-        "virDomainQemuAgentCommand": drv.qemu_agent_command(ref, "{}", -1),
-        "virConnectDomainQemuMonitorEventRegister": drv.qemu_monitor_event_register(ref, None, 0, print),
-        "virDomainQemuAttach": drv.qemu_attach(1),
-    }
-    for api, coro in calls.items():
-        with pytest.raises(VirtError) as ei:
-            await coro
-        assert (ei.value.code, ei.value.domain) == (ErrorCode.NO_SUPPORT, ErrorDomain.NONE)
-        assert ei.value.message == f"this function is not supported by the connection driver: {api}"
+    try:
+        ref = await drv.lookup_by_name("test")
+        calls = {
+            "virDomainQemuMonitorCommand": drv.qemu_monitor_command(ref, "{}"),
+            "virDomainQemuAgentCommand": drv.qemu_agent_command(ref, "{}", -1),
+            "virConnectDomainQemuMonitorEventRegister": drv.qemu_monitor_event_register(ref, None, 0, print),
+            "virDomainQemuAttach": drv.qemu_attach(1),
+        }
+        for api, coro in calls.items():
+            with pytest.raises(VirtError) as ei:
+                await coro
+            assert (ei.value.code, ei.value.domain) == (ErrorCode.NO_SUPPORT, ErrorDomain.NONE)
+            assert ei.value.message == f"this function is not supported by the connection driver: {api}"
+    finally:
+        await drv.close()  # the shared test node resets only when its last connection closes
 
 
 def test_matcher() -> None:
