@@ -16,10 +16,15 @@ side (pyvirt taps its monitor; the libvirt side registers libvirt_qemu monitor e
 libvirt's QEMU is timed by the same clock): a pull is created -> concluded; an active
 commit is created -> ready plus waiting -> concluded. The ready -> waiting gap is the
 management's reaction (READY event to block-job-complete) and counts as outside QEMU, on
-both sides alike. "Outside QEMU" = total - QEMU's own time of the same run. The command
-lines cannot be tapped per run, nor the API through pyvirtd (its QEMU is the daemon's):
-their QEMU time is the median of their side's in-process API runs (libvirt's API always
-goes through libvirtd, so "pyvirt API -> pyvirtd" is its like-for-like row).
+both sides alike. "Outside QEMU" = total - QEMU's own time of the same run. Command lines
+on a daemon are timed per run by a tap: a python3-libvirt process on the same daemon
+(pyvirtd or libvirtd) that listens to JOB_STATUS_CHANGE through libvirt_qemu. pyvirsh
+embed and the API through pyvirtd use the median of the in-process API runs (libvirt's API
+always goes through libvirtd, so "pyvirt API -> pyvirtd" is its like-for-like row).
+
+A command line also pays its process floor: interpreter start, connect, one call, exit.
+"Outside QEMU beyond the no-op" subtracts the same tool's ``domstate`` on the same
+connection, run just before, from each run's outside-QEMU time: what the job itself costs.
 
 The pyvirsh breakdown runs pyvirsh's own main() in a wrapper that stamps the phases
 (interpreter + CLI imports, connect = driver imports + open, domain lookup, the job,
@@ -233,24 +238,76 @@ def cli_cmd(op: str, mid: str) -> list[str]:
             else ["blockpull", "benchcli", "vda", "--wait", "--base", str(GUEST / "disk.qcow2")])
 
 
-def cli_run(argv: list[str], work: Path, op: str, runs: int, xml_path: Path,
-            cwd: str | None = None) -> tuple[list[float], list[float]]:
-    """Whole-process seconds of the command, one fresh domain per run, and of a no-op on
-    the same connection (``domstate benchcli``: process start + connect + one read + exit).
+# QEMU's own job time for a command line, per run: a python3-libvirt process on the same
+# daemon (pyvirtd or libvirtd alike) listens to every domain's JOB_STATUS_CHANGE through
+# libvirt_qemu and prints QEMU's timestamps, one JSON line per event.
+TAP = r"""
+import json, sys, threading, libvirt, libvirt_qemu
+libvirt.virEventRegisterDefaultImpl()
+c = libvirt.open(sys.argv[1])
+def mon(conn, dom, event, secs, usecs, details, opaque):
+    st = json.loads(details).get("status") if isinstance(details, str) else details.get("status")
+    print(json.dumps([st, secs + usecs / 1e6]), flush=True)
+libvirt_qemu.qemuMonitorEventRegister(c, None, "JOB_STATUS_CHANGE", mon, None, 0)
+print(json.dumps(["tap", 0]), flush=True)
+while True:
+    libvirt.virEventRunDefaultImpl()
+"""
+
+
+class QemuTap:
+    """QEMU's own seconds per job run on ``uri``'s daemon (see TAP)."""
+
+    def __init__(self, uri: str) -> None:
+        self.proc = subprocess.Popen(["/usr/bin/python3", "-c", TAP, uri], stdout=subprocess.PIPE, text=True,
+                                     env={**os.environ, "PYTHONPATH": ""})
+        assert self.proc.stdout is not None
+        if json.loads(self.proc.stdout.readline())[0] != "tap":
+            raise RuntimeError("QEMU tap did not register")
+
+    def job(self, op: str) -> float:
+        """Reads up to the job's "concluded" (sent before the job's end reaches any client)."""
+        assert self.proc.stdout is not None
+        stamps: dict[str, float] = {}
+        while "concluded" not in stamps:
+            line = self.proc.stdout.readline()
+            if not line:
+                raise RuntimeError("QEMU tap ended")
+            st, t = json.loads(line)
+            stamps.setdefault(st, t)
+        return qemu_own(stamps, op)
+
+    def close(self) -> None:
+        self.proc.kill()
+        self.proc.wait()
+
+
+def cli_run(argv: list[str], work: Path, op: str, runs: int, xml_path: Path, cwd: str | None = None,
+            tap_uri: str | None = None) -> tuple[list[float], list[float], list[float]]:
+    """Whole-process seconds of the command, one fresh domain per run, of a no-op on the
+    same connection (``domstate benchcli``: process start + connect + one read + exit), and
+    QEMU's own time of each run when ``tap_uri`` names the daemon (else empty).
     ``cwd`` runs another checkout's ``python -m pyvirt.cli`` (--baseline)."""
-    out, noop = [], []
-    for _ in range(runs):
-        top, mid = make_chain(work)
-        xml_path.write_text(XML.format(name="benchcli", uuid=uuid.uuid4(), g=GUEST, top=top))
-        subprocess.run([*argv, "create", str(xml_path)], check=True, capture_output=True, cwd=cwd)
-        t0 = time.monotonic()
-        subprocess.run([*argv, "domstate", "benchcli"], check=True, capture_output=True, cwd=cwd)
-        noop.append(time.monotonic() - t0)
-        t0 = time.monotonic()
-        subprocess.run([*argv, *cli_cmd(op, mid)], check=True, capture_output=True, cwd=cwd)
-        out.append(time.monotonic() - t0)
-        subprocess.run([*argv, "destroy", "benchcli"], check=False, capture_output=True, cwd=cwd)
-    return out, noop
+    out, noop, own = [], [], []
+    tap = QemuTap(tap_uri) if tap_uri else None
+    try:
+        for _ in range(runs):
+            top, mid = make_chain(work)
+            xml_path.write_text(XML.format(name="benchcli", uuid=uuid.uuid4(), g=GUEST, top=top))
+            subprocess.run([*argv, "create", str(xml_path)], check=True, capture_output=True, cwd=cwd)
+            t0 = time.monotonic()
+            subprocess.run([*argv, "domstate", "benchcli"], check=True, capture_output=True, cwd=cwd)
+            noop.append(time.monotonic() - t0)
+            t0 = time.monotonic()
+            subprocess.run([*argv, *cli_cmd(op, mid)], check=True, capture_output=True, cwd=cwd)
+            out.append(time.monotonic() - t0)
+            if tap:
+                own.append(tap.job(op))
+            subprocess.run([*argv, "destroy", "benchcli"], check=False, capture_output=True, cwd=cwd)
+    finally:
+        if tap:
+            tap.close()
+    return out, noop, own
 
 
 # pyvirsh's main() under a wrapper that stamps its phases (perf_counter from interpreter
@@ -367,7 +424,8 @@ def main() -> None:
     root = Path(tempfile.mkdtemp(prefix="pvbc", dir="/tmp"))
     embed = [PY, "-m", "pyvirt.cli", "-c", f"qemu:///embed?root={root}"]
     virsh_lv = ["virsh", "-c", "qemu:///system"]
-    print("medians (min); outside QEMU = total - QEMU's own time (API: same run; CLI: its side's API median)")
+    print("medians (min); outside QEMU = total - QEMU's own time of the same run (from its events; "
+          "pyvirsh embed: the in-process API median)")
     try:
         with pyvirtd(root / "daemon") as duri:
             pyvirsh_d = [PY, "-m", "pyvirt.cli", "-c", duri]
@@ -390,17 +448,24 @@ def main() -> None:
                 print(f"{op:6s} pyvirt API -> pyvirtd total {fmt(rapi)}   outside QEMU {fmt([t - floor for t in rapi])}")
                 if args.no_cli:
                     continue
-                rows: list[tuple[str, list[str], float, str | None]] = [
-                    ("pyvirsh embed", embed, floor, None), ("pyvirsh -> pyvirtd", pyvirsh_d, floor, None),
-                    ("virsh -> pyvirtd", virsh_d, floor, None)]
+                tapped = shutil.which("python3") is not None and subprocess.run(
+                    ["/usr/bin/python3", "-c", "import libvirt_qemu"], capture_output=True, check=False).returncode == 0
+                rows: list[tuple[str, list[str], float, str | None, str | None]] = [
+                    ("pyvirsh embed", embed, floor, None, None),
+                    ("pyvirsh -> pyvirtd", pyvirsh_d, floor, None, duri if tapped else None),
+                    ("virsh -> pyvirtd", virsh_d, floor, None, duri if tapped else None)]
                 if args.baseline:
-                    rows.insert(2, ("pyvirsh -> pyvirtd (baseline)", pyvirsh_d, floor, args.baseline))
+                    rows.insert(2, ("pyvirsh -> pyvirtd (baseline)", pyvirsh_d, floor, args.baseline,
+                                    duri if tapped else None))
                 if lv_floor is not None:
-                    rows.append(("virsh -> libvirtd", virsh_lv, lv_floor, None))
-                for label, argv, fl, cwd in rows:
-                    cli, noop = cli_run(argv, work, op, args.runs, work / "cli.xml", cwd)
-                    print(f"{op:6s} {label:29s} total {fmt(cli)}   outside QEMU {fmt([t - fl for t in cli])}   "
-                          f"no-op (domstate) {fmt(noop)}   job - no-op {fmt([t - n for t, n in zip(cli, noop)])}")
+                    rows.append(("virsh -> libvirtd", virsh_lv, lv_floor, None, "qemu:///system" if tapped else None))
+                for label, argv, fl, cwd, tap_uri in rows:
+                    cli, noop, own_cli = cli_run(argv, work, op, args.runs, work / "cli.xml", cwd, tap_uri)
+                    qemu = own_cli or [fl] * len(cli)
+                    print(f"{op:6s} {label:29s} total {fmt(cli)}   QEMU {'per run' if own_cli else 'API median'} "
+                          f"{fmt(qemu)}   outside QEMU {fmt([t - q for t, q in zip(cli, qemu)])}")
+                    print(f"{op:6s} {'':29s} no-op (domstate) {fmt(noop)}   "
+                          f"outside QEMU beyond the no-op {fmt([t - q - n for t, q, n in zip(cli, qemu, noop)])}")
                 bd = [("pyvirsh embed", embed, None), ("pyvirsh -> pyvirtd", pyvirsh_d, None)]
                 if args.baseline:
                     bd.append(("pyvirsh -> pyvirtd (baseline)", pyvirsh_d, args.baseline))
