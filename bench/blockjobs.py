@@ -53,6 +53,8 @@ from typing import Any
 REPO = Path(__file__).resolve().parents[1]
 GUEST = REPO / ".guest"
 PY = str(REPO / ".venv/bin/python")
+PYVIRSH = str(REPO / ".venv/bin/pyvirsh")  # the console script users run (python -m adds runpy, ~4 ms)
+PAUSED = False  # --paused: each domain is suspended before its job (main() sets it)
 sys.path.insert(0, str(REPO))
 
 XML = """<domain type='qemu'><name>{name}</name><uuid>{uuid}</uuid><memory unit='MiB'>128</memory><vcpu>1</vcpu>
@@ -99,6 +101,8 @@ async def pyvirt_api(work: Path, op: str, runs: int) -> list[tuple[float, float]
         for _ in range(runs):
             top, mid = make_chain(work)
             dom = await drv.create_xml(XML.format(name="bench", uuid=uuid.uuid4(), g=GUEST, top=top))
+            if PAUSED:
+                await drv.suspend(dom)
             rt = await drv.lc.runtime(drv._obj(dom))
             assert rt.monitor is not None
             stamps: dict[str, float] = {}
@@ -160,6 +164,8 @@ async def pyvirt_remote_api(uri: str, work: Path, op: str, runs: int) -> list[fl
         for _ in range(runs):
             top, mid = make_chain(work)
             dom = await drv.create_xml(XML.format(name="benchrapi", uuid=uuid.uuid4(), g=GUEST, top=top))
+            if PAUSED:
+                await drv.suspend(dom)
             while not q.empty():
                 q.get_nowait()
             t0 = time.monotonic()
@@ -193,6 +199,8 @@ for i in range(runs):
     subprocess.run([sys.executable, "-c", "import sys; sys.path.insert(0, sys.argv[1]); import bench.blockjobs as b; "
                     "from pathlib import Path; b.make_chain(Path(sys.argv[2]))", sys.argv[5], sys.argv[6]], check=True)
     d = c.createXML(open(xml_t).read().replace("UUID", str(uuid.uuid4())), 0)
+    if sys.argv[7] == "1":
+        d.suspend()
     ev = threading.Event(); stamps = {}; done = threading.Event()
     def cb(conn, dom, disk, typ, status, opaque):
         ev.set()
@@ -225,7 +233,8 @@ def libvirt_api(work: Path, op: str, runs: int) -> list[tuple[float, float]]:
     xml = work / "lv.xml"
     base = str(work / "mid.qcow2") if op == "commit" else str(GUEST / "disk.qcow2")
     xml.write_text(XML.format(name="benchlv", uuid="UUID", g=GUEST, top=work / "top.qcow2"))
-    p = subprocess.run(["/usr/bin/python3", "-c", LIBVIRT_API, str(xml), op, str(runs), base, str(REPO), str(work)],
+    p = subprocess.run(["/usr/bin/python3", "-c", LIBVIRT_API, str(xml), op, str(runs), base, str(REPO), str(work),
+                        "1" if PAUSED else "0"],
                        check=True, capture_output=True, text=True, env={**os.environ, "PYTHONPATH": ""})
     return [(float(t), qemu_own(st, op)) for t, st in json.loads(p.stdout)]
 
@@ -295,6 +304,8 @@ def cli_run(argv: list[str], work: Path, op: str, runs: int, xml_path: Path, cwd
             top, mid = make_chain(work)
             xml_path.write_text(XML.format(name="benchcli", uuid=uuid.uuid4(), g=GUEST, top=top))
             subprocess.run([*argv, "create", str(xml_path)], check=True, capture_output=True, cwd=cwd)
+            if PAUSED:
+                subprocess.run([*argv, "suspend", "benchcli"], check=True, capture_output=True, cwd=cwd)
             t0 = time.monotonic()
             subprocess.run([*argv, "domstate", "benchcli"], check=True, capture_output=True, cwd=cwd)
             noop.append(time.monotonic() - t0)
@@ -361,7 +372,9 @@ def pyvirsh_breakdown(argv_base: list[str], work: Path, op: str, runs: int, xml_
         top, mid = make_chain(work)
         xml_path.write_text(XML.format(name="benchcli", uuid=uuid.uuid4(), g=GUEST, top=top))
         subprocess.run([*argv_base, "create", str(xml_path)], check=True, capture_output=True, cwd=cwd)
-        cmd = [PY, "-c", BREAKDOWN, *argv_base[3:], *cli_cmd(op, mid)]
+        if PAUSED:
+            subprocess.run([*argv_base, "suspend", "benchcli"], check=True, capture_output=True, cwd=cwd)
+        cmd = [PY, "-c", BREAKDOWN, *argv_base[-2:], *cli_cmd(op, mid)]  # -c URI
         t0 = time.monotonic()
         p = subprocess.run(cmd, check=False, capture_output=True, text=True, cwd=cwd)
         whole = time.monotonic() - t0
@@ -411,9 +424,14 @@ def main() -> None:
     ap.add_argument("--runs", type=int, default=5)
     ap.add_argument("--no-libvirt", action="store_true")
     ap.add_argument("--no-cli", action="store_true")
+    ap.add_argument("--paused", action="store_true",
+                    help="suspend each domain before its job: the booting TCG guest no longer takes a core "
+                         "from the management processes (both sides alike)")
     ap.add_argument("--baseline", metavar="DIR",
                     help="also run DIR's pyvirt (an exported older checkout) as pyvirsh -> pyvirtd, same rounds")
     args = ap.parse_args()
+    global PAUSED
+    PAUSED = args.paused
     # PYTHONDONTWRITEBYTECODE (set here) leaves a stale .pyc stale: every run would
     # recompile the modules changed since (blockjob.py alone: ~8 ms a process)
     for tree in (REPO, *([Path(args.baseline)] if args.baseline else [])):
@@ -422,13 +440,14 @@ def main() -> None:
     work = Path(tempfile.mkdtemp(prefix="pvbj", dir="/tmp"))
     os.chmod(work, 0o755)
     root = Path(tempfile.mkdtemp(prefix="pvbc", dir="/tmp"))
-    embed = [PY, "-m", "pyvirt.cli", "-c", f"qemu:///embed?root={root}"]
+    embed = [PYVIRSH, "-c", f"qemu:///embed?root={root}"]
     virsh_lv = ["virsh", "-c", "qemu:///system"]
     print("medians (min); outside QEMU = total - QEMU's own time of the same run (from its events; "
           "pyvirsh embed: the in-process API median)")
     try:
         with pyvirtd(root / "daemon") as duri:
-            pyvirsh_d = [PY, "-m", "pyvirt.cli", "-c", duri]
+            pyvirsh_d = [PYVIRSH, "-c", duri]
+            baseline_d = [PY, "-m", "pyvirt.cli", "-c", duri]  # run in the other checkout
             virsh_d = ["virsh", "-c", duri]
             for op in ("commit", "pull"):
                 api = asyncio.run(pyvirt_api(work, op, args.runs))
@@ -455,7 +474,7 @@ def main() -> None:
                     ("pyvirsh -> pyvirtd", pyvirsh_d, floor, None, duri if tapped else None),
                     ("virsh -> pyvirtd", virsh_d, floor, None, duri if tapped else None)]
                 if args.baseline:
-                    rows.insert(2, ("pyvirsh -> pyvirtd (baseline)", pyvirsh_d, floor, args.baseline,
+                    rows.insert(2, ("pyvirsh -> pyvirtd (baseline)", baseline_d, floor, args.baseline,
                                     duri if tapped else None))
                 if lv_floor is not None:
                     rows.append(("virsh -> libvirtd", virsh_lv, lv_floor, None, "qemu:///system" if tapped else None))
@@ -468,7 +487,7 @@ def main() -> None:
                           f"outside QEMU beyond the no-op {fmt([t - q - n for t, q, n in zip(cli, qemu, noop)])}")
                 bd = [("pyvirsh embed", embed, None), ("pyvirsh -> pyvirtd", pyvirsh_d, None)]
                 if args.baseline:
-                    bd.append(("pyvirsh -> pyvirtd (baseline)", pyvirsh_d, args.baseline))
+                    bd.append(("pyvirsh -> pyvirtd (baseline)", baseline_d, args.baseline))
                 for label, argv, cwd in bd:
                     br = pyvirsh_breakdown(argv, work, op, args.runs, work / "cli.xml", cwd)
                     print(f"{op:6s} {label} breakdown:")

@@ -232,12 +232,16 @@ class DomainStore:
         )
 
     def refresh(self, obj: DomainObj) -> None:
-        """Re-read obj's files (another process may have changed them)."""
-        st = self.read_status(self.status_path(obj.name))
-        if st is not None:
-            obj.apply_status(st)
-        elif obj.active:
-            obj.mark_inactive(ShutoffReason.UNKNOWN)
+        """Re-read obj's files (another process may have changed them). The status file
+        is skipped while this process is attached to the domain (as in :meth:`load`): only
+        the holder of the QEMU monitor writes it, so our in-memory state is the authority
+        and re-reading it would only cost a read and a parse per call."""
+        if obj.runtime is None:
+            st = self.read_status(self.status_path(obj.name))
+            if st is not None:
+                obj.apply_status(st)
+            elif obj.active:
+                obj.mark_inactive(ShutoffReason.UNKNOWN)
         cfgp = self.config_path(obj.name)
         if cfgp.exists():
             text = cfgp.read_text()
