@@ -19,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import weakref
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -166,6 +167,46 @@ class JobState:
     owned: dict[str, list[str]] = field(default_factory=dict)
 
 
+@dataclass(frozen=True)
+class _Nodes:
+    """A running disk's chain as QEMU holds it: the root node, the images top-down with
+    their format node names, and the monitor-owned nodes per image file."""
+
+    root: str
+    chain: list[ChainLayer]
+    names: list[str]
+    owned: dict[str, list[str]]
+
+    def copy(self) -> tuple[str, list[ChainLayer], list[str], dict[str, list[str]]]:
+        return self.root, list(self.chain), list(self.names), {k: list(v) for k, v in self.owned.items()}
+
+
+def _nodes_of(blocks: list[dict[str, Any]], nodes: list[dict[str, Any]], alias: str | None) -> _Nodes | None:
+    """The disk's :class:`_Nodes` from query-block and query-named-block-nodes; None when
+    the device has no medium."""
+    entry = BlockJobs._block_entry(blocks, alias)
+    if entry is None or "inserted" not in entry:
+        return None
+    ins = entry["inserted"]
+    chain = chain_from_image_info(ins.get("image") or {})
+    by_file: dict[str, str] = {}
+    owned: dict[str, list[str]] = {}
+    # format nodes before protocol nodes: blockdev-del must go top-down
+    for n in sorted(nodes, key=lambda n: str(n.get("drv")) in _PROTOCOL_DRIVERS):
+        name = str(n.get("node-name") or "")
+        if not name:
+            continue
+        path = plain_filename(str(n.get("file")))
+        if str(n.get("drv")) not in _PROTOCOL_DRIVERS:
+            by_file.setdefault(path, name)
+        if not name.startswith("#"):  # '#block123': opened by QEMU itself, goes with its parent
+            owned.setdefault(path, []).append(name)
+    names = [by_file.get(layer.path, "") for layer in chain]
+    root = str(ins.get("node-name") or names[0])
+    names[0] = root
+    return _Nodes(root, chain, names, owned)
+
+
 class BlockJobs:
     """The running domains' block jobs for one driver instance (no global state)."""
 
@@ -175,6 +216,9 @@ class BlockJobs:
         self.events = events
         self._jobs: dict[tuple[str, str], JobState] = {}
         self._models: dict[str, tuple[str, DomainDef]] = {}
+        # per monitor and disk alias: (the monitor's generation then, _Nodes) - see _chain_nodes_owned
+        self._nodes: weakref.WeakKeyDictionary[QMPMonitor, dict[str, tuple[int, _Nodes]]] = (
+            weakref.WeakKeyDictionary())
 
     # ------------------------------------------------------------------ helpers
     def live_model(self, obj: DomainObj) -> DomainDef:
@@ -220,30 +264,23 @@ class BlockJobs:
     async def _chain_nodes_owned(self, mon: QMPMonitor, disk: DiskDef
                                  ) -> tuple[str, list[ChainLayer], list[str], dict[str, list[str]]]:
         """:meth:`_chain_nodes` plus the monitor-owned node names per image file (format
-        nodes first); the two queries go out together (one round trip, not two)."""
+        nodes first); the two queries go out together (one round trip, not two).
+
+        What the queries found is kept per monitor and disk and used again, without
+        asking, while the monitor's ``generation`` has not moved (no command but queries
+        and run-state ones, no event but guest notices) and the live XML still shows the
+        same chain. Domain start seeds it (:meth:`chains_into_model`)."""
+        gen = mon.generation
+        hit = self._nodes.get(mon, {}).get(disk.alias or "")
+        if hit is not None and hit[0] == gen and hit[1].chain == chain_of(disk):
+            return hit[1].copy()
         blocks, nodes = await self._pipelined(
             mon, [("query-block", None), ("query-named-block-nodes", {"flat": True})], strict=True)
-        entry = self._block_entry(blocks, disk.alias)
-        if entry is None or "inserted" not in entry:
+        found = _nodes_of(blocks, nodes, disk.alias)
+        if found is None:
             raise err(ErrorCode.OPERATION_INVALID, f"Requested operation is not valid: disk '{disk.target.dev}' does not have a source")
-        ins = entry["inserted"]
-        chain = chain_from_image_info(ins.get("image") or {})
-        by_file: dict[str, str] = {}
-        owned: dict[str, list[str]] = {}
-        # format nodes before protocol nodes: blockdev-del must go top-down
-        for n in sorted(nodes, key=lambda n: str(n.get("drv")) in _PROTOCOL_DRIVERS):
-            name = str(n.get("node-name") or "")
-            if not name:
-                continue
-            path = plain_filename(str(n.get("file")))
-            if str(n.get("drv")) not in _PROTOCOL_DRIVERS:
-                by_file.setdefault(path, name)
-            if not name.startswith("#"):  # '#block123': opened by QEMU itself, goes with its parent
-                owned.setdefault(path, []).append(name)
-        names = [by_file.get(layer.path, "") for layer in chain]
-        root = str(ins.get("node-name") or names[0])
-        names[0] = root
-        return root, chain, names, owned
+        self._nodes.setdefault(mon, {})[disk.alias or ""] = (gen, found)
+        return found.copy()
 
     async def _pipelined(self, mon: QMPMonitor, calls: list[tuple[str, dict[str, Any] | None]], *,
                          strict: bool = False) -> list[Any]:
@@ -284,15 +321,25 @@ class BlockJobs:
         from pyvirt.drivers.qemu.backingchain import set_disk_chain, start_indexes
         from pyvirt.drivers.qemu.monitor import QMPClosed, QMPCommandError
 
-        try:
-            blocks = await mon.execute("query-block")
-        except (QMPClosed, QMPCommandError):
+        gen = mon.generation
+        # the node names ride along (seeding _chain_nodes_owned's cache for a first job)
+        blocks, nodes = await self._pipelined(
+            mon, [("query-block", None), ("query-named-block-nodes", {"flat": True})])
+        if isinstance(blocks, (QMPClosed, QMPCommandError)):
             return
+        if isinstance(blocks, BaseException):
+            raise blocks
+        if isinstance(nodes, BaseException):
+            nodes = []  # the chains alone; no node cache
         chains: list[list[ChainLayer]] = []
+        cache = self._nodes.setdefault(mon, {})
         for d in m.devices.disks:
             entry = self._block_entry(blocks, d.alias)
             chains.append(chain_from_image_info(entry["inserted"].get("image") or {})
                           if entry is not None and "inserted" in entry else [])
+            found = _nodes_of(blocks, nodes, d.alias) if nodes else None
+            if found is not None:
+                cache[d.alias or ""] = (gen, found)
         # libvirt's numbering (from the last disk up), not definition order
         for d, chain, idx in zip(m.devices.disks, chains, start_indexes(chains), strict=True):
             if chain:

@@ -276,3 +276,53 @@ async def test_dismiss_and_deletions_go_behind_the_reply_but_before_the_next_com
     await asyncio.wait_for(waiter, 5)
     await asyncio.wait_for(bg[0], 5)
     assert [c for c, _ in srv.calls[n:]] == ["job-dismiss", "blockdev-del", "blockdev-del", "query-status"]
+
+
+async def seed(jobs: BlockJobs, obj: Obj) -> None:
+    """What domain start does: the chains into the model, the nodes into the cache."""
+    from pyvirt.conf.domain import format_domain
+
+    m = parse_domain(obj.live_xml)
+    await jobs.chains_into_model(m, obj.runtime.monitor)
+    obj.live_xml = str(format_domain(m))
+
+
+async def test_first_job_after_start_asks_nothing(env: Env) -> None:
+    """Start's query-block carries query-named-block-nodes along; a job started before the
+    monitor saw any graph change (only queries, stop/cont, guest notices) uses that and
+    sends its command alone, and the job still ends on the right chain."""
+    srv, qemu, jobs, obj, _seen, qev, _store, _wire = env
+    _sn2, sn1, base = qemu.chain
+    script_active_commit(srv, qemu)
+    await seed(jobs, obj)
+    assert [c for c, _ in srv.calls[-2:]] == ["query-block", "query-named-block-nodes"]
+    await obj.runtime.monitor.execute("stop")
+    n = len(srv.calls)
+    await jobs.commit(cast(Any, obj), "vda", sn1, None, 0, COMMIT_ACTIVE)
+    assert srv.calls[n:] == [("block-commit", {"job-id": "active-commit-vda", "device": "libvirt-1-format",
+                                               "base-node": "#block1", "auto-finalize": True,
+                                               "auto-dismiss": False})]
+    await deliver(jobs, obj, qev, "BLOCK_JOB_READY")
+    await jobs.abort(cast(Any, obj), "vda", ABORT_PIVOT)
+    await deliver(jobs, obj, qev, "BLOCK_JOB_COMPLETED")
+    assert live_chain(obj) == [sn1, base] == qemu.chain
+
+
+async def test_graph_change_or_other_chain_asks_again(env: Env) -> None:
+    """The cache is not used once the monitor's generation moved (any non-query command
+    or device event), nor when the live XML shows another chain than the cached one."""
+    srv, qemu, jobs, obj, _seen, _qev, _store, _wire = env
+    _sn2, sn1, _base = qemu.chain
+    srv.handlers["block-commit"] = {"return": {}}
+    srv.handlers["human-monitor-command"] = {"return": ""}
+    await seed(jobs, obj)
+    await obj.runtime.monitor.execute("human-monitor-command", {"command-line": "drive_add 0 x"})
+    n = len(srv.calls)
+    await jobs.commit(cast(Any, obj), "vda", sn1, None, 0, COMMIT_ACTIVE)
+    assert [c for c, _ in srv.calls[n:]] == ["query-block", "query-named-block-nodes", "block-commit"]
+    jobs._jobs.clear()  # as if that job had ended
+    await seed(jobs, obj)
+    obj.live_xml = LIVE.format(top=sn1)  # the live XML says the top is another image
+    n = len(srv.calls)
+    await jobs.commit(cast(Any, obj), "vda", qemu.chain[2], None, 0, COMMIT_ACTIVE)
+    assert [c for c, _ in srv.calls[n:]] == ["query-block", "query-named-block-nodes", "block-commit"]

@@ -55,9 +55,13 @@ LIVE = """<domain type='qemu' id='1'>
 
 
 class _Mon:
-    """Answers query-block as QEMU 7.2 does for the two disks above."""
+    """Answers query-block as QEMU 7.2 does for the two disks above (and no node names)."""
+
+    generation = 0
 
     async def execute(self, cmd: str, args: dict[str, Any] | None = None) -> Any:
+        if cmd == "query-named-block-nodes":
+            return []
         assert cmd == "query-block"
         return [
             {"qdev": "/machine/peripheral/virtio-disk0/virtio-backend", "inserted": {"image": {
@@ -70,6 +74,10 @@ class _Mon:
 
 class _Jobs:
     _block_entry = staticmethod(BlockJobs._block_entry)
+    _pipelined = BlockJobs._pipelined
+
+    def __init__(self) -> None:
+        self._nodes: dict[Any, Any] = {}
 
 
 async def test_two_disk_guest_numbers_from_the_last_disk() -> None:

@@ -77,3 +77,29 @@ async def test_second_client_after_first_releases(server: FakeQMPServer) -> None
 async def test_connect_to_missing_socket_raises_oserror(tmp_path: Path) -> None:
     with pytest.raises(OSError):
         await QMPMonitor.connect_path(str(tmp_path / "nothing.sock"))
+
+
+async def test_generation_moves_on_graph_changes_only(server: FakeQMPServer) -> None:
+    """Queries, run-state commands and guest notices leave ``generation`` alone; any other
+    command or event (which may change devices or the block graph) moves it."""
+    server.handlers["blockdev-add"] = {"return": {}}
+    server.handlers["human-monitor-command"] = {"return": ""}
+    mon = await QMPMonitor.connect_path(server.path)
+    seen: list[QMPEvent] = []
+    mon.on_event = seen.append
+    g = mon.generation
+    await mon.execute("query-status")
+    await mon.execute("stop")  # and its STOP event
+    await mon.execute("cont")  # and RESUME
+    server.emit("RTC_CHANGE", {"offset": 1})
+    await mon.execute("query-status")  # the event is read before this reply
+    assert [e.name for e in seen] == ["STOP", "RESUME", "RTC_CHANGE"]
+    assert mon.generation == g
+    await mon.execute("blockdev-add", {"driver": "null-co", "node-name": "n"})
+    assert mon.generation == g + 1
+    await mon.execute("human-monitor-command", {"command-line": "info"})  # HMP can do anything
+    assert mon.generation == g + 2
+    server.emit("DEVICE_TRAY_MOVED", {"device": "", "id": "sata0-0-0", "tray-open": True})
+    await mon.execute("query-status")
+    assert mon.generation == g + 3
+    await mon.close()

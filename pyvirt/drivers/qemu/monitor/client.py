@@ -58,6 +58,23 @@ EventHandler = Callable[[QMPEvent], None]
 CloseHandler = Callable[[], None]
 
 
+# Events that tell of the guest's or the VM's run state and never of a change to devices
+# or the block graph (anything else bumps QMPMonitor.generation).
+_STATE_EVENTS = frozenset({
+    "RTC_CHANGE", "STOP", "RESUME", "RESET", "POWERDOWN", "SHUTDOWN", "SUSPEND", "WAKEUP",
+    "NIC_RX_FILTER_CHANGED", "BALLOON_CHANGE", "VSERPORT_CHANGE", "GUEST_PANICKED",
+    "WATCHDOG", "ACPI_DEVICE_OST",
+})
+
+
+# Commands that never touch devices or the block graph (neither do the query-* ones).
+_STATE_COMMANDS = frozenset({
+    "qmp_capabilities", "cont", "stop", "system_reset", "system_powerdown", "system_wakeup",
+    "qom-get", "qom-list", "getfd", "closefd", "set_link", "balloon", "send-key", "inject-nmi",
+    "screendump", "block-job-set-speed", "migrate-set-capabilities", "migrate-set-parameters",
+})
+
+
 class QMPMonitor:
     """One QMP session. Create with :meth:`connect_path` or :meth:`from_socket`."""
 
@@ -72,6 +89,10 @@ class QMPMonitor:
         self.greeting: JSONObject = {}
         self.on_event: EventHandler | None = None
         self.on_close: CloseHandler | None = None
+        # Bumped by every command that is not a query and every event that is not a guest
+        # notice (_STATE_EVENTS): what was learnt about QEMU's block graph at one value
+        # still holds while it stays the same (BlockJobs' node cache).
+        self.generation = 0
 
     # ------------------------------------------------------------------ construction
     @classmethod
@@ -116,6 +137,8 @@ class QMPMonitor:
 
     def _dispatch(self, msg: JSONObject) -> None:
         if "event" in msg:
+            if msg["event"] not in _STATE_EVENTS:
+                self.generation += 1
             ts = msg.get("timestamp") or {}
             ev = QMPEvent(
                 str(msg["event"]),
@@ -168,6 +191,9 @@ class QMPMonitor:
         if self.state is not RunState.RUNNING:
             raise QMPClosed("monitor is not connected")
         cid = f"pyvirt-{next(self._ids)}"
+        cmd = str(msg.get("execute", ""))
+        if not cmd.startswith("query-") and cmd not in _STATE_COMMANDS:
+            self.generation += 1
         data = json.dumps({**msg, "id": cid}).encode() + b"\n"
         fut: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
         self._pending[cid] = fut
