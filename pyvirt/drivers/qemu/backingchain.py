@@ -167,12 +167,13 @@ def live_xml_with_chains(live_xml: str, chains: dict[str, list[ChainLayer]]) -> 
     return live_xml_and_model_with_chains(live_xml, chains)[0]
 
 
-def live_xml_and_model_with_chains(live_xml: str, chains: dict[str, list[ChainLayer]]
-                                   ) -> tuple[str, DomainDef]:
-    """:func:`live_xml_with_chains` and the model the new text was formatted from."""
+def live_xml_and_model_with_chains(live_xml: str, chains: dict[str, list[ChainLayer]],
+                                   model: DomainDef | None = None) -> tuple[str, DomainDef]:
+    """:func:`live_xml_with_chains` and the model the new text was formatted from.
+    ``model``: ``live_xml`` already parsed, changed in place (no second parse)."""
     from pyvirt.conf.domain import format_domain, parse_domain
 
-    m = parse_domain(live_xml)
+    m = model if model is not None else parse_domain(live_xml)
     known = [disk_indexes(d) for d in m.devices.disks]
     next_index = max((i for k in known for i in k.values()), default=0) + 1
     for disk, k in zip(m.devices.disks, known, strict=True):

@@ -657,16 +657,21 @@ class BlockJobs:
     def _send_behind(mon: QMPMonitor, calls: list[tuple[str, dict[str, Any] | None]]
                      ) -> Coroutine[Any, Any, None]:
         """Send the dismiss and deletions without making the job's end wait for them (they
-        cost QEMU ~1 ms each). Their tasks are created before the caller publishes the end
-        and releases the waiters, so they reach the monitor before any command a woken
-        client sends next: QEMU runs those after them (a new job with the same id, or on
-        the image below, finds the old job and nodes gone). The replies are collected in the
+        cost QEMU ~1 ms each). They are written before the caller publishes the end and
+        releases the waiters, so they reach the monitor before any command a woken client
+        sends next: QEMU runs those after them (a new job with the same id, or on the
+        image below, finds the old job and nodes gone). The replies are collected in the
         driver's background set (the returned coroutine), which closing the driver waits
         for - a one-shot pyvirsh does not hang up first (QEMU drops the queued commands of
         a monitor that closed)."""
         import asyncio
 
-        futs = [asyncio.ensure_future(mon.execute(c, a)) for c, a in calls]
+        from pyvirt.drivers.qemu.monitor import QMPClosed
+
+        try:
+            futs = mon.send_nowait(calls)
+        except QMPClosed:
+            futs = []
 
         async def collect() -> None:
             await asyncio.gather(*futs, return_exceptions=True)  # failures change nothing here
@@ -684,9 +689,14 @@ class BlockJobs:
         return out
 
     def _set_live_chain(self, obj: DomainObj, dev: str, chain: list[ChainLayer]) -> None:
-        """Show ``chain`` for disk ``dev`` in the live XML: one parse and one format; the
-        model stays cached for the new text (no re-parse for the next call)."""
-        text, m = live_xml_and_model_with_chains(obj.live_xml or "", {dev: chain})
+        """Show ``chain`` for disk ``dev`` in the live XML: one format, and a parse only
+        when no model of the current text is cached (the cached one is changed in place:
+        it describes the old text, which is being replaced); the model stays cached for
+        the new text (no re-parse for the next call)."""
+        old = obj.live_xml or ""
+        hit = self._models.get(obj.name)
+        text, m = live_xml_and_model_with_chains(old, {dev: chain},
+                                                 hit[1] if hit is not None and hit[0] == old else None)
         obj.live_xml = text
         self._models[obj.name] = (text, m)
 

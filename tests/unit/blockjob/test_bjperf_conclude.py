@@ -183,7 +183,7 @@ async def test_pivot_ends_without_requery_in_one_batch(env: Env) -> None:
     assert srv.calls[n:] == [("job-dismiss", {"id": "active-commit-vda"}),
                              ("blockdev-del", {"node-name": "libvirt-1-format"}),
                              ("blockdev-del", {"node-name": "libvirt-1-storage"})]
-    assert wire == ["w", "w", "w", "r", "r", "r"]  # one round trip
+    assert wire == ["w", "r", "r", "r"]  # one write, one round trip
     # one status save, before the dismiss reached QEMU, already with the new chain
     assert len(store.saves) == 1 and store.saves[0][0] == n
     assert f"file='{sn1}'" in store.saves[0][1] and f"file='{sn2}'" not in store.saves[0][1]

@@ -186,17 +186,36 @@ class QMPMonitor:
         socket, under the write lock, after pending writes drained."""
         return _result(command, await self._roundtrip(_command(command, arguments), timeout, fd=fd))
 
-    async def _roundtrip(self, msg: JSONObject, timeout: float | None, fd: int | None = None) -> JSONObject:
-        """Send ``msg`` with a fresh "id" (and ``fd``, if given) and wait for QEMU's reply."""
+    def send_nowait(self, calls: list[tuple[str, JSONObject | None]]) -> list[asyncio.Future[JSONObject]]:
+        """Write ``calls`` now, in order and in one write, without waiting: they reach QEMU
+        ahead of any command sent after this returns (QEMU runs a monitor's commands in
+        arrival order). Each future gives that command's whole reply (error replies too)."""
         if self.state is not RunState.RUNNING:
             raise QMPClosed("monitor is not connected")
+        data = bytearray()
+        futs = []
+        for command, arguments in calls:
+            _cid, line, fut = self._register(_command(command, arguments))
+            data += line
+            futs.append(fut)
+        self._writer.write(bytes(data))  # whole lines into the transport's buffer: no interleaving
+        return futs
+
+    def _register(self, msg: JSONObject) -> tuple[str, bytes, asyncio.Future[JSONObject]]:
+        """A fresh "id", ``msg`` with it as one line, and the future its reply will set."""
         cid = f"pyvirt-{next(self._ids)}"
         cmd = str(msg.get("execute", ""))
         if not cmd.startswith("query-") and cmd not in _STATE_COMMANDS:
             self.generation += 1
-        data = json.dumps({**msg, "id": cid}).encode() + b"\n"
-        fut: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+        fut: asyncio.Future[JSONObject] = asyncio.get_running_loop().create_future()
         self._pending[cid] = fut
+        return cid, json.dumps({**msg, "id": cid}).encode() + b"\n", fut
+
+    async def _roundtrip(self, msg: JSONObject, timeout: float | None, fd: int | None = None) -> JSONObject:
+        """Send ``msg`` with a fresh "id" (and ``fd``, if given) and wait for QEMU's reply."""
+        if self.state is not RunState.RUNNING:
+            raise QMPClosed("monitor is not connected")
+        cid, data, fut = self._register(msg)
         async with self._lock:
             try:
                 if fd is None:
