@@ -4,8 +4,7 @@ command modules themselves are imported only when one of their commands runs).""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
+TYPE_CHECKING = False  # typing stays off the light path (mypy treats this like typing's)
 if TYPE_CHECKING:
     from collections.abc import Iterable
 

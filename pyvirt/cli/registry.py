@@ -103,6 +103,7 @@ COMMANDS: tuple[CmdDef, ...] = (
 )
 
 _S = "snapshot"
+_SC = "snapshot_create"  # the two create commands: light (pyvirt/cli/snapshot_create.py)
 
 
 def _snapname(required: bool = False) -> OptDef:
@@ -110,18 +111,18 @@ def _snapname(required: bool = False) -> OptDef:
 
 
 COMMANDS += (
-    # ---- snapshots (pyvirt/cli/snapshot.py)
-    CmdDef("snapshot-create", _S, "cmd_snapshot_create", (
+    # ---- snapshots (pyvirt/cli/snapshot.py, snapshot_create.py)
+    CmdDef("snapshot-create", _SC, "cmd_snapshot_create", (
         _dom(), OptDef("xmlfile", positional=True), OptDef("redefine", B), OptDef("current", B),
         OptDef("no-metadata", B), OptDef("halt", B), OptDef("disk-only", B), OptDef("reuse-external", B),
         OptDef("quiesce", B), OptDef("atomic", B), OptDef("live", B), OptDef("validate", B)),
-        "Create a snapshot from XML"),
-    CmdDef("snapshot-create-as", _S, "cmd_snapshot_create_as", (
+        "Create a snapshot from XML", light=True),
+    CmdDef("snapshot-create-as", _SC, "cmd_snapshot_create_as", (
         _dom(), OptDef("name", positional=True), OptDef("description", positional=True),
         OptDef("print-xml", B), OptDef("no-metadata", B), OptDef("halt", B), OptDef("disk-only", B),
         OptDef("reuse-external", B), OptDef("quiesce", B), OptDef("atomic", B), OptDef("live", B),
         OptDef("validate", B), OptDef("memspec"), OptDef("diskspec", OptKind.ARGV, positional=True)),
-        "Create a snapshot from a set of args"),
+        "Create a snapshot from a set of args", light=True),
     CmdDef("snapshot-list", _S, "cmd_snapshot_list", (
         _dom(), OptDef("parent", B), OptDef("roots", B), OptDef("leaves", B), OptDef("no-leaves", B),
         OptDef("metadata", B), OptDef("no-metadata", B), OptDef("inactive", B), OptDef("active", B),

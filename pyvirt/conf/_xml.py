@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, TypeVar
 
+from pyvirt.conf import _esc
 from pyvirt.errors import ConfigUnsupported, ErrorCode, ErrorDomain, VirtError, XMLError
 
 if TYPE_CHECKING:
@@ -20,12 +21,8 @@ if TYPE_CHECKING:
 
 E = TypeVar("E", bound="StrEnum")
 
-_ESC = str.maketrans({"<": "&lt;", ">": "&gt;", "&": "&amp;", "'": "&apos;", '"': "&quot;"})
+esc = _esc.esc  # lives in _esc (importable without this module's lxml / errors); the XML layer uses it from here
 
-
-def esc(value: object) -> str:
-    """Escape text or an attribute value the way libvirt's virBufferEscapeString does."""
-    return str(value).translate(_ESC)
 
 
 def attrs(*pairs: tuple[str, object | None]) -> str:

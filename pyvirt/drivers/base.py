@@ -20,6 +20,10 @@ from typing import TYPE_CHECKING, Protocol
 # DomainRef lives in a dependency-free module so one-shot remote clients can decode it
 # without this module; it is re-exported here, where every caller imports it from.
 from pyvirt.drivers.refs import DomainRef as DomainRef  # noqa: PLC0414 (explicit re-export)
+from pyvirt.drivers.refs_objects import NetworkRef as NetworkRef  # noqa: PLC0414
+from pyvirt.drivers.refs_objects import SnapshotRef as SnapshotRef  # noqa: PLC0414
+from pyvirt.drivers.refs_objects import StoragePoolRef as StoragePoolRef  # noqa: PLC0414
+from pyvirt.drivers.refs_objects import StorageVolRef as StorageVolRef  # noqa: PLC0414
 from pyvirt.enums import (
     AgentLifecycleReason,
     AgentLifecycleState,
@@ -41,31 +45,6 @@ else:
 
 
 @dataclass(frozen=True, slots=True)
-class StoragePoolRef:
-    """Identity of a storage pool (remote_nonnull_storage_pool): name, raw 16-byte UUID."""
-
-    name: str
-    uuid: bytes
-
-
-@dataclass(frozen=True, slots=True)
-class StorageVolRef:
-    """Identity of a volume (remote_nonnull_storage_vol): pool name, volume name, key."""
-
-    pool: str
-    name: str
-    key: str
-
-
-@dataclass(frozen=True, slots=True)
-class NetworkRef:
-    """Identity of a virtual network (remote_nonnull_network): name, raw 16-byte UUID."""
-
-    name: str
-    uuid: bytes
-
-
-@dataclass(frozen=True, slots=True)
 class StoragePoolInfo:
     """virStoragePoolInfo: state (VIR_STORAGE_POOL_*), sizes in bytes."""
 
@@ -82,14 +61,6 @@ class StorageVolInfo:
     type: int
     capacity: int
     allocation: int
-
-
-@dataclass(frozen=True, slots=True)
-class SnapshotRef:
-    """A domain snapshot as clients see it (remote_nonnull_domain_snapshot: name + domain)."""
-
-    dom: DomainRef
-    name: str
 
 
 @dataclass(frozen=True, slots=True)

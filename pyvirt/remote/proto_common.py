@@ -9,7 +9,7 @@ as ``remote_nonnull_domain`` does into ``DomainRef``.
 
 from __future__ import annotations
 
-from pyvirt.drivers.base import NetworkRef, SnapshotRef, StoragePoolRef, StorageVolRef
+from pyvirt.drivers.refs_objects import NetworkRef, SnapshotRef, StoragePoolRef, StorageVolRef
 from pyvirt.remote.protocol_core import NonnullDomain, NonnullString, S, Uuid
 from pyvirt.rpc import xdr
 

@@ -147,3 +147,55 @@ def test_cli_spelled_out_block_job_constants_match_the_enums() -> None:
     assert (blockjob.JOB_PULL, blockjob.JOB_COPY, blockjob.JOB_COMMIT, blockjob.JOB_ACTIVE_COMMIT) == (
         BlockJobType.PULL, BlockJobType.COPY, BlockJobType.COMMIT, BlockJobType.ACTIVE_COMMIT)
     assert (syncjobs.EVENT_ID_BLOCK_JOB, syncjobs.EVENT_ID_BLOCK_JOB_2) == (EventID.BLOCK_JOB, EventID.BLOCK_JOB_2)
+
+
+def test_one_shot_snapshot_create_equals_the_async_path(env: tuple[str, Path, Path]) -> None:
+    """pyvirsh snapshot-create-as / snapshot-create through pyvirtd: one
+    DOMAIN_SNAPSHOT_CREATE_XML on the one-shot client, the same output, errors and exit
+    codes as the async path, and none of the heavy modules loaded when it succeeds."""
+    uri, d, guest = env
+    base = guest / "disk.qcow2"
+    for disk in ("vda", "vdb"):
+        _chain(d, disk, base)
+    (d / "dom.xml").write_text(XML.format(name="pvbs", uuid=uuid.uuid4(), g=guest, d=d))
+    assert subprocess.run([sys.executable, "-m", "pyvirt.cli", "-c", uri, "create", str(d / "dom.xml")],
+                          capture_output=True, check=False).returncode == 0
+    outs = {}
+    for mode, disk in (("light", "vda"), ("full", "vdb")):
+        out, err, rc, mods = pyvirsh(mode, uri, "snapshot-create-as", "pvbs", f"s-{mode}", "--disk-only", "--atomic",
+                                     "--diskspec", f"{disk},file={d}/{disk}-ov.qcow2", "--diskspec",
+                                     f"{'vdb' if disk == 'vda' else 'vda'},snapshot=no")
+        outs[mode] = (out, err, rc)
+        if mode == "light":
+            assert not sorted(mods & set(HEAVY)) and "pyvirt.remote.syncclient" in mods
+            assert "pyvirt.conf.snapshot" not in mods
+        else:
+            assert "asyncio" in mods  # the comparison is real
+    assert outs["light"] == (b"Domain snapshot s-light created\n", b"", 0)
+    assert outs["full"] == (b"Domain snapshot s-full created\n", b"", 0)
+    xml = subprocess.run([sys.executable, "-m", "pyvirt.cli", "-c", uri, "dumpxml", "pvbs"], capture_output=True,
+                         text=True, check=True).stdout
+    assert f"{d}/vda-ov.qcow2" in xml and f"{d}/vdb-ov.qcow2" in xml
+    # the daemon's error (the name exists), and snapshot-create from a file
+    errs = [pyvirsh(mode, uri, "snapshot-create-as", "pvbs", "s-light", "--disk-only", "--diskspec",
+                    f"vda,file={d}/x-{mode}.qcow2")[:3] for mode in ("light", "full")]
+    assert errs[0] == errs[1] and errs[0][2] == 1 and b"already exists" in errs[0][1]
+    assert not (d / "x-light.qcow2").exists()
+    (d / "snap.xml").write_text(f"<domainsnapshot><name>s-file</name><disks><disk name='vda' snapshot='external'>"
+                                f"<source file='{d}/vda-ov2.qcow2'/></disk><disk name='vdb' snapshot='no'/></disks>"
+                                "</domainsnapshot>")
+    out, err, rc, mods = pyvirsh("light", uri, "snapshot-create", "pvbs", str(d / "snap.xml"), "--disk-only")
+    assert (out, err, rc) == (f"Domain snapshot s-file created from '{d}/snap.xml'\n".encode(), b"", 0)
+    assert not sorted(mods & set(HEAVY))
+    full = pyvirsh("full", uri, "snapshot-create", "pvbs", str(d / "snap.xml"), "--disk-only")[:3]
+    assert full[2] == 1 and b"already exists" in full[1]  # the name is taken now
+    subprocess.run([sys.executable, "-m", "pyvirt.cli", "-c", uri, "destroy", "pvbs"], capture_output=True,
+                   check=False)
+
+
+def test_cli_spelled_out_snapshot_create_flags_match_the_enum() -> None:
+    from pyvirt.cli import snapshot_create as sc
+    from pyvirt.conf.snapshot import SnapshotCreateFlags as C
+
+    assert [sc.REDEFINE, sc.CURRENT, sc.NO_METADATA, sc.HALT, sc.DISK_ONLY, sc.REUSE_EXT, sc.QUIESCE, sc.ATOMIC,
+            sc.LIVE, sc.VALIDATE] == [int(f) for f in C]

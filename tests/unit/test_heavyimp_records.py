@@ -43,7 +43,8 @@ def _sample(cls: type[Any], salt: int) -> list[Any]:
 
 
 def test_records_found() -> None:
-    assert len(RECORDS) >= 20 and "DomainInfo" in RECORDS and "LifecycleEventMsg" in RECORDS
+    # (the snapshot, network, pool and volume refs live in drivers/refs_objects.py since session 3)
+    assert len(RECORDS) >= 15 and "DomainInfo" in RECORDS and "LifecycleEventMsg" in RECORDS
 
 
 @pytest.mark.parametrize("name", RECORDS)

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from pyvirt import libvirt
-from pyvirt.cli.snapshot import build_create_as_xml
+from pyvirt.cli.snapshot_create import build_create_as_xml
 
 pytestmark = pytest.mark.skipif(shutil.which("qemu-img") is None, reason="qemu-img not installed")
 
