@@ -54,6 +54,7 @@ def script(dom: str, d: Path) -> str:
         f"snapshot-parent {dom} s2", f"snapshot-parent {dom} s1", f"snapshot-revert {dom} s1",
         f"snapshot-current {dom} --name", f"snapshot-create-as {dom} s3 --print-xml --diskspec vda,snapshot=external",
         f"snapshot-create-as {dom} bad --disk-only --diskspec vdz,snapshot=external,file={d}/z.qcow2",
+        f"snapshot-create-as {dom} none --disk-only --diskspec vda,snapshot=no",
         f"snapshot-create-as {dom} e1 --disk-only --diskspec vda,snapshot=external,file={d}/e1.qcow2",
         f"domblklist {dom}", f"snapshot-list {dom} --external --name", f"snapshot-list {dom} --internal --name",
         f"snapshot-info {dom} e1", f"snapshot-list {dom} --tree", f"snapshot-revert {dom} nope",

@@ -106,6 +106,7 @@ class _Plan:
 
     internal: list[DiskInfo]
     external: list[tuple[DiskInfo, SnapshotDiskDef]]
+    forbid_internal: bool = False  # a writable disk with a medium is left out (snapshot='no')
 
 
 class SnapshotManager:
@@ -193,6 +194,16 @@ class SnapshotManager:
                 and not flags & C.REUSE_EXT):
             raise _err(ErrorCode.CONFIG_UNSUPPORTED,
                            f"unsupported configuration: external snapshot file for memory already exists: {d.memory_file}")
+        # libvirt's selection rules, in its order
+        if not plan.internal and not plan.external and d.memory is SnapshotLocation.NO:
+            raise _err(ErrorCode.CONFIG_UNSUPPORTED, "unsupported configuration: nothing selected for snapshot")
+        if ((d.memory is SnapshotLocation.INTERNAL and not plan.internal)
+                or (plan.internal and plan.forbid_internal)):
+            raise _err(ErrorCode.CONFIG_UNSUPPORTED, "unsupported configuration: internal and full system snapshots "
+                       "require all disks to be selected for snapshot")
+        if d.state is SnapshotState.DISK_SNAPSHOT and not plan.external:
+            raise _err(ErrorCode.CONFIG_UNSUPPORTED, "unsupported configuration: disk-only snapshots require at least "
+                       "one disk to be selected for snapshot")
         if plan.internal and plan.external:
             raise _err(ErrorCode.CONFIG_UNSUPPORTED,
                        "unsupported configuration: mixing internal and external targets for a snapshot is not yet supported")
@@ -270,6 +281,8 @@ class SnapshotManager:
                                f"unsupported configuration: internal snapshot for disk {info.target} unsupported "
                                f"for storage type {info.format}")
                 plan.internal.append(info)
+            elif info.source and not info.readonly:
+                plan.forbid_internal = True
             ordered.append(sd)
         d.disks = ordered
         return plan
