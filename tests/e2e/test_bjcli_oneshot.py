@@ -94,14 +94,18 @@ def both(uri: str, *cmd: str) -> tuple[tuple[bytes, bytes, int], set[str]]:
     return (out1, err1, rc1), mods
 
 
-def test_one_shot_block_jobs_equal_the_async_path(env: tuple[str, Path, Path]) -> None:
-    uri, d, guest = env
-    base = guest / "disk.qcow2"
+def _start(uri: str, d: Path, guest: Path, name: str) -> None:
+    """Both disks on fresh chains, and the domain started through the daemon."""
     for disk in ("vda", "vdb"):
-        _chain(d, disk, base)
-    (d / "dom.xml").write_text(XML.format(name="pvbq", uuid=uuid.uuid4(), g=guest, d=d))
+        _chain(d, disk, guest / "disk.qcow2")
+    (d / "dom.xml").write_text(XML.format(name=name, uuid=uuid.uuid4(), g=guest, d=d))
     assert subprocess.run([sys.executable, "-m", "pyvirt.cli", "-c", uri, "create", str(d / "dom.xml")],
                           capture_output=True, check=False).returncode == 0
+
+
+def test_one_shot_block_jobs_equal_the_async_path(env: tuple[str, Path, Path]) -> None:
+    uri, d, guest = env
+    _start(uri, d, guest, "pvbq")
 
     # errors on the wire: no such disk (job and job-info calls), then a bad base
     (_, err, rc), _ = both(uri, "blockpull", "pvbq", "nosuch", "--wait")
@@ -154,12 +158,7 @@ def test_one_shot_snapshot_create_equals_the_async_path(env: tuple[str, Path, Pa
     DOMAIN_SNAPSHOT_CREATE_XML on the one-shot client, the same output, errors and exit
     codes as the async path, and none of the heavy modules loaded when it succeeds."""
     uri, d, guest = env
-    base = guest / "disk.qcow2"
-    for disk in ("vda", "vdb"):
-        _chain(d, disk, base)
-    (d / "dom.xml").write_text(XML.format(name="pvbs", uuid=uuid.uuid4(), g=guest, d=d))
-    assert subprocess.run([sys.executable, "-m", "pyvirt.cli", "-c", uri, "create", str(d / "dom.xml")],
-                          capture_output=True, check=False).returncode == 0
+    _start(uri, d, guest, "pvbs")
     outs = {}
     for mode, disk in (("light", "vda"), ("full", "vdb")):
         out, err, rc, mods = pyvirsh(mode, uri, "snapshot-create-as", "pvbs", f"s-{mode}", "--disk-only", "--atomic",
