@@ -271,7 +271,7 @@ class BlockJobs:
         and run-state ones, no event but guest notices) and the live XML still shows the
         same chain. Domain start seeds it (:meth:`chains_into_model`)."""
         gen = mon.generation
-        hit = self._nodes.get(mon, {}).get(disk.alias or "")
+        hit = self._nodes.get(mon, {}).get(disk.alias) if disk.alias else None  # no alias: no key, no cache
         if hit is not None and hit[0] == gen and hit[1].chain == chain_of(disk):
             return hit[1].copy()
         blocks, nodes = await self._pipelined(
@@ -279,7 +279,8 @@ class BlockJobs:
         found = _nodes_of(blocks, nodes, disk.alias)
         if found is None:
             raise err(ErrorCode.OPERATION_INVALID, f"Requested operation is not valid: disk '{disk.target.dev}' does not have a source")
-        self._nodes.setdefault(mon, {})[disk.alias or ""] = (gen, found)
+        if disk.alias:
+            self._nodes.setdefault(mon, {})[disk.alias] = (gen, found)
         return found.copy()
 
     async def _pipelined(self, mon: QMPMonitor, calls: list[tuple[str, dict[str, Any] | None]], *,
@@ -337,9 +338,9 @@ class BlockJobs:
             entry = self._block_entry(blocks, d.alias)
             chains.append(chain_from_image_info(entry["inserted"].get("image") or {})
                           if entry is not None and "inserted" in entry else [])
-            found = _nodes_of(blocks, nodes, d.alias) if nodes else None
-            if found is not None:
-                cache[d.alias or ""] = (gen, found)
+            found = _nodes_of(blocks, nodes, d.alias) if nodes and d.alias else None
+            if found is not None and d.alias:
+                cache[d.alias] = (gen, found)
         # libvirt's numbering (from the last disk up), not definition order
         for d, chain, idx in zip(m.devices.disks, chains, start_indexes(chains), strict=True):
             if chain:
