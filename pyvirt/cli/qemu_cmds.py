@@ -1,15 +1,22 @@
 """pyvirsh's libvirt-qemu commands: qemu-monitor-command, qemu-monitor-event,
-qemu-agent-command, with virsh 9.0's output."""
+qemu-agent-command, with virsh 9.0's output.
+
+qemu-monitor-command is a light command: through a daemon it is one call of libvirt's QEMU
+program on the blocking one-shot client (no asyncio, async client or pyvirt.errors)."""
 
 from __future__ import annotations
 
 import json
 import time
-from typing import Any
 
-from pyvirt.cli.ctl import CmdFailed, Ctl
-from pyvirt.cli.spec import BoundArgs
-from pyvirt.errors import VirtError
+from pyvirt.cli.ctl import CmdFailed, virt_error
+
+TYPE_CHECKING = False  # typing and pyvirt.errors stay off the one-shot path
+if TYPE_CHECKING:
+    from typing import Any
+
+    from pyvirt.cli.ctl import Ctl
+    from pyvirt.cli.spec import BoundArgs
 
 _HMP = 1
 _INT_MAX_S = (2**31 - 1) // 1000
@@ -35,7 +42,7 @@ def _run(ctl: Ctl, coro: Any) -> Any:
     """A driver call whose error virsh prints as libvirt's message alone."""
     try:
         return ctl.call_async(coro)
-    except VirtError as e:
+    except virt_error() as e:
         raise CmdFailed(e.message) from None
 
 
@@ -67,10 +74,20 @@ def cmd_qemu_monitor_command(ctl: Ctl, a: BoundArgs) -> None:
     if a.get("pass-fds") is not None:
         raise CmdFailed("this function is not supported by the connection driver: "
                         "virDomainQemuMonitorCommandWithFiles")
+    one_shot = ctl.one_shot_client()
     dom = ctl.domain(a.req("domain"))
     words = a.argv
     cmd = " ".join(words) if hmp else _qmp_text(words)
-    result = _run(ctl, ctl.conn.qemu_monitor_command(dom, cmd, _HMP if hmp else 0))
+    if one_shot is not None:  # through a daemon: libvirt's QEMU program on the blocking client
+        from pyvirt.remote import qemu_protocol as Q
+
+        try:
+            result = one_shot.call(Q.DOMAIN_QEMU_MONITOR_COMMAND,
+                                   Q.MonitorCommandArgs(dom, cmd, _HMP if hmp else 0), Q.QEMU_PROGRAM).result
+        except virt_error() as e:
+            raise CmdFailed(e.message) from None
+    else:
+        result = _run(ctl, ctl.conn.qemu_monitor_command(dom, cmd, _HMP if hmp else 0))
     # virsh ends every command's output with an empty line (pyvirsh's main prints it)
     if not (pretty_out or ret):
         ctl.print(result + "\n")
@@ -158,7 +175,7 @@ async def _wait(ctl: Ctl, dom: Any, event: str | None, flags: int, loop_mode: bo
 
     try:
         cid = await ctl.conn.qemu_monitor_event_register(dom, event, flags, on_event)
-    except VirtError as e:
+    except virt_error() as e:
         raise CmdFailed(e.message) from None
     try:
         await asyncio.wait_for(asyncio.shield(done), timeout)

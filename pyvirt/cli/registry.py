@@ -215,7 +215,7 @@ COMMANDS += NETWORK_COMMANDS  # net-* and screenshot (pyvirt/cli/network.py)
 COMMANDS += (  # libvirt-qemu pass-through (pyvirt/cli/qemu_cmds.py)
     CmdDef("qemu-monitor-command", "qemu_cmds", "cmd_qemu_monitor_command", (
         _dom(), OptDef("hmp", B), OptDef("pretty", B), OptDef("return-value", B), OptDef("pass-fds"),
-        OptDef("cmd", OptKind.ARGV, positional=True, required=True)), "QEMU Monitor Command"),
+        OptDef("cmd", OptKind.ARGV, positional=True, required=True)), "QEMU Monitor Command", light=True),
     CmdDef("qemu-monitor-event", "qemu_cmds", "cmd_qemu_monitor_event", (
         OptDef("domain"), OptDef("event"), OptDef("pretty", B), OptDef("loop", B), OptDef("timeout", I),
         OptDef("regex", B), OptDef("no-case", B), OptDef("timestamp", B)), "QEMU Monitor Events"),

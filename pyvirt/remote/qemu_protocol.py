@@ -11,8 +11,6 @@ as libvirt does; the spec's struct names are given explicitly.
 
 from __future__ import annotations
 
-from typing import Any
-
 from pyvirt.remote.protocol_core import (
     DOM_RET,
     I,
@@ -29,8 +27,9 @@ from pyvirt.remote.protocol_core import (
 )
 from pyvirt.rpc import xdr
 
-TYPE_CHECKING = False
+TYPE_CHECKING = False  # typing stays off pyvirsh's one-shot qemu-monitor-command
 if TYPE_CHECKING:
+    from typing import Any
     from typing import NamedTuple as Record
 
     from pyvirt.drivers.base import DomainRef

@@ -97,31 +97,29 @@ class SyncRemoteReads:
             self._ready.extend(self._reader.feed(data))
         return self._ready.pop(0)
 
-    def call(self, proc: P.Procedure[Any, R], args: Any) -> R:
-        """One call of ``proc`` (a protocol_core declaration); the daemon's error as VirtError."""
-        return self._call(proc, args)
+    def call(self, proc: P.Procedure[Any, R], args: Any, program: int = P.PROGRAM) -> R:
+        """One call of ``proc`` (a protocol_core declaration, or ``program``'s: libvirt's
+        QEMU program, remote/qemu_protocol.py); the daemon's error as VirtError."""
+        return self._call(proc, args, program)
 
-    def _call(self, proc: P.Procedure[Any, R], args: Any) -> R:
+    def _call(self, proc: P.Procedure[Any, R], args: Any, program: int = P.PROGRAM) -> R:
         try:
-            return self._exchange(proc, args)
+            serial = self._serial
+            self._sock.sendall(self._frame(proc, args, program))
+            return self._reply(proc, serial, program)
         except OSError:
             raise _connection_lost() from None
 
-    def _exchange(self, proc: P.Procedure[Any, R], args: Any) -> R:
-        serial = self._serial
-        self._sock.sendall(self._frame(proc, args))
-        return self._reply(proc, serial)
-
-    def _frame(self, proc: P.Procedure[Any, Any], args: Any) -> bytes:
-        """The CALL packet for the next serial."""
+    def _frame(self, proc: P.Procedure[Any, Any], args: Any, program: int = P.PROGRAM) -> bytes:
+        """The CALL packet for the next serial (both programs are at version 1)."""
         out = bytearray()
         proc.args.pack(out, args)
         serial = self._serial
         self._serial += 1
-        return wire.frame(P.PROGRAM, P.VERSION, proc.number, wire.MsgType.CALL, serial,
+        return wire.frame(program, P.VERSION, proc.number, wire.MsgType.CALL, serial,
                           wire.MsgStatus.OK, bytes(out))
 
-    def _reply(self, proc: P.Procedure[Any, R], serial: int) -> R:
+    def _reply(self, proc: P.Procedure[Any, R], serial: int, program: int = P.PROGRAM) -> R:
         p = self._replies.pop(serial, None)
         while p is None:
             p = self._packet()
@@ -131,12 +129,10 @@ class SyncRemoteReads:
                 self._sock.sendall(wire.frame(wire.KEEPALIVE_PROGRAM, 1, wire.KEEPALIVE_PONG,
                                               wire.MsgType.MESSAGE, 0, 0))
                 p = None
-            elif hdr.prog != P.PROGRAM:
+            elif hdr.prog == P.PROGRAM and hdr.type == wire.MsgType.MESSAGE:
+                self.events.append((hdr.proc, p[24:]))  # the remote program's events
                 p = None
-            elif hdr.type == wire.MsgType.MESSAGE:
-                self.events.append((hdr.proc, p[24:]))
-                p = None
-            elif hdr.type != wire.MsgType.REPLY:
+            elif hdr.prog != program or hdr.type != wire.MsgType.REPLY:
                 p = None
             elif hdr.serial != serial:
                 self._replies[hdr.serial] = p  # an earlier pipelined call's

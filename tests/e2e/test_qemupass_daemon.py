@@ -118,6 +118,13 @@ def test_passthrough_through_pyvirtd_and_beside_libvirtd(daemon_uri: tuple[str, 
             if oracle is not None:
                 assert _run(["virsh", "-c", LIBVIRTD, "qemu-monitor-command", oracle, *case]) == ours, case
                 assert _run([*PYVIRSH, "-c", LIBVIRTD, "qemu-monitor-command", oracle, *case]) == ours, case
+        # through a daemon socket the command is light: no asyncio, async client or errors
+        probe = ("import sys; from pyvirt.cli.main import main; rc = main(sys.argv[1:]); "
+                 "print(sorted(m for m in ('asyncio', 'pyvirt.remote.client', 'pyvirt.errors', 'typing') "
+                 "if m in sys.modules)); sys.exit(rc)")
+        code, out, _ = _run([sys.executable, "-c", probe, "-c", uri, "qemu-monitor-command", name, "--hmp",
+                             "info status"])
+        assert code == 0 and out.startswith("VM status: running") and out.endswith("\n[]\n"), out
         code, out, _ = _run(["virsh", "-c", uri, "dominfo", name])
         assert "tainted: custom monitor control commands issued" in out
         assert "tainted: custom guest agent control commands issued" in out
