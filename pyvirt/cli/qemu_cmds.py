@@ -6,7 +6,6 @@ program on the blocking one-shot client (no asyncio, async client or pyvirt.erro
 
 from __future__ import annotations
 
-import json
 import time
 
 from pyvirt.cli.ctl import CmdFailed, virt_error
@@ -25,6 +24,7 @@ _INT_MAX_S = (2**31 - 1) // 1000
 def pretty(value: Any, indent: str = "") -> str:
     """JSON as libvirt's pretty printer writes it: two-space indent, and an empty object or
     array opened, a blank line, then closed at the indent."""
+    import json  # here, not at the top: json loads re (~5 ms), which --hmp never needs
     inner = indent + "  "
     if isinstance(value, dict):
         if not value:
@@ -49,6 +49,7 @@ def _run(ctl: Ctl, coro: Any) -> Any:
 def _qmp_text(words: list[str]) -> str:
     """virsh's QMP command: the words as JSON, or else ``NAME [ARGS...]`` wrapped as
     {"execute": NAME, "arguments": {ARGS}}."""
+    import json
     text = " ".join(words)
     try:
         if isinstance(json.loads(text), dict):
@@ -92,6 +93,8 @@ def cmd_qemu_monitor_command(ctl: Ctl, a: BoundArgs) -> None:
     if not (pretty_out or ret):
         ctl.print(result + "\n")
         return
+    import json
+
     value = json.loads(result)
     if ret:
         if not isinstance(value, dict) or "return" not in value:
@@ -101,6 +104,8 @@ def cmd_qemu_monitor_command(ctl: Ctl, a: BoundArgs) -> None:
 
 
 def cmd_qemu_agent_command(ctl: Ctl, a: BoundArgs) -> None:
+    import json
+
     raw = a.get("timeout")
     timeout = -1  # VIR_DOMAIN_QEMU_AGENT_COMMAND_DEFAULT
     if raw is not None:
@@ -149,6 +154,7 @@ def cmd_qemu_monitor_event(ctl: Ctl, a: BoundArgs) -> None:
 async def _wait(ctl: Ctl, dom: Any, event: str | None, flags: int, loop_mode: bool, timeout: float | None,
                 pretty_out: bool, stamp: bool) -> tuple[int, bool]:
     import asyncio
+    import json
 
     from pyvirt.drivers.base import QemuMonitorEventMsg
 
