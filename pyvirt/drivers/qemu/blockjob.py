@@ -675,7 +675,9 @@ class BlockJobs:
             futs = []
 
         async def collect() -> None:
-            await asyncio.gather(*futs, return_exceptions=True)  # failures change nothing here
+            # failures change nothing here; a QEMU that never answers must not hold up close()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(asyncio.gather(*futs, return_exceptions=True), 60)
 
         return collect()
 

@@ -103,3 +103,25 @@ async def test_generation_moves_on_graph_changes_only(server: FakeQMPServer) -> 
     await mon.execute("query-status")
     assert mon.generation == g + 3
     await mon.close()
+
+
+async def test_send_nowait_writes_in_order_and_queues_behind_a_held_lock(server: FakeQMPServer) -> None:
+    """send_nowait: the commands reach QEMU in the given order ahead of any command sent
+    after it; with the write lock held (an fd send may bypass the transport's buffer) they
+    queue behind it, still ahead of later commands. Each future gives the whole reply."""
+    server.handlers["job-dismiss"] = {"return": {}}
+    server.handlers["blockdev-del"] = {"error": {"class": "GenericError", "desc": "no node"}}
+    mon = await QMPMonitor.connect_path(server.path)
+    futs = mon.send_nowait([("job-dismiss", {"id": "j"}), ("blockdev-del", {"node-name": "n"})])
+    await mon.execute("query-status")
+    replies = await asyncio.gather(*futs)
+    assert replies[0]["return"] == {} and replies[1]["error"]["desc"] == "no node"
+    assert server.commands()[-3:] == ["job-dismiss", "blockdev-del", "query-status"]
+    async with mon._lock:  # as _send_with_fd holds it, then writes past the transport
+        futs = mon.send_nowait([("job-dismiss", {"id": "k"})])
+        _cid, line, fd_cmd = mon._register({"execute": "query-status"})
+        mon._writer.write(line)
+    later = asyncio.ensure_future(mon.execute("query-status", {}))
+    await asyncio.gather(*futs, fd_cmd, later)
+    assert server.calls[-3:] == [("query-status", {}), ("job-dismiss", {"id": "k"}), ("query-status", {})]
+    await mon.close()

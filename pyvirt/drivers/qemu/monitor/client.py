@@ -192,6 +192,10 @@ class QMPMonitor:
         arrival order). Each future gives that command's whole reply (error replies too)."""
         if self.state is not RunState.RUNNING:
             raise QMPClosed("monitor is not connected")
+        if self._lock.locked():
+            # a locked write may be an fd send that bypasses the transport's buffer: queue
+            # behind it instead (the lock is FIFO, so these still precede any later command)
+            return [asyncio.ensure_future(self._roundtrip(_command(c, a), None)) for c, a in calls]
         data = bytearray()
         futs = []
         for command, arguments in calls:
