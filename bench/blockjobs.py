@@ -88,11 +88,29 @@ def qemu_own(stamps: dict[str, float], op: str) -> float:
 # ----------------------------------------------------------------------------- pyvirt, API
 
 
+async def run_job(drv: Any, dom: Any, op: str, mid: str, q: asyncio.Queue[Any]) -> float:
+    """Seconds for one measured operation on ``drv`` (any pyvirt driver): the active commit
+    of top into ``mid`` pivoted on READY, or the pull of everything above the guest disk;
+    ``q`` gets the driver's block-job events."""
+    from pyvirt.enums import BlockJobStatus
+
+    t0 = time.monotonic()
+    if op == "commit":
+        await drv.block_commit(dom, "vda", mid, None, 0, 4)
+        while (await q.get()).status is not BlockJobStatus.READY:
+            pass
+        await drv.block_job_abort(dom, "vda", 2)
+    else:
+        await drv.block_rebase(dom, "vda", str(GUEST / "disk.qcow2"), 0, 0)
+        while (await q.get()).status is not BlockJobStatus.COMPLETED:
+            pass
+    return time.monotonic() - t0
+
+
 async def pyvirt_api(work: Path, op: str, runs: int) -> list[tuple[float, float]]:
     """(total, QEMU's own) seconds per run, QEMU driver in process (qemu:///embed)."""
     from pyvirt.drivers.base import BlockJobEventMsg, DomainEvent
     from pyvirt.drivers.qemu.driver import QemuDriver
-    from pyvirt.enums import BlockJobStatus
 
     root = Path(tempfile.mkdtemp(prefix="pvbench", dir="/tmp"))
     drv = await QemuDriver.open(f"qemu:///embed?root={root}")
@@ -122,17 +140,7 @@ async def pyvirt_api(work: Path, op: str, runs: int) -> list[tuple[float, float]
                     q.put_nowait(ev)
 
             tok = drv.events.subscribe(on)
-            t0 = time.monotonic()
-            if op == "commit":
-                await drv.block_commit(dom, "vda", mid, None, 0, 4)
-                while (await q.get()).status is not BlockJobStatus.READY:
-                    pass
-                await drv.block_job_abort(dom, "vda", 2)
-            else:
-                await drv.block_rebase(dom, "vda", str(GUEST / "disk.qcow2"), 0, 0)
-                while (await q.get()).status is not BlockJobStatus.COMPLETED:
-                    pass
-            total = time.monotonic() - t0
+            total = await run_job(drv, dom, op, mid, q)
             drv.events.unsubscribe(tok)
             await asyncio.sleep(0.05)  # the trailing JOB_STATUS_CHANGE (concluded) may follow the reply
             out.append((total, qemu_own(stamps, op)))
@@ -148,7 +156,6 @@ async def pyvirt_remote_api(uri: str, work: Path, op: str, runs: int) -> list[fl
     through libvirtd); QEMU runs in the daemon, so its time is the in-process runs' median."""
     from pyvirt.aio import open_driver
     from pyvirt.drivers.base import BlockJobEventMsg, DomainEvent
-    from pyvirt.enums import BlockJobStatus
 
     drv = await open_driver(uri)
     q: asyncio.Queue[BlockJobEventMsg] = asyncio.Queue()
@@ -168,17 +175,7 @@ async def pyvirt_remote_api(uri: str, work: Path, op: str, runs: int) -> list[fl
                 await drv.suspend(dom)
             while not q.empty():
                 q.get_nowait()
-            t0 = time.monotonic()
-            if op == "commit":
-                await drv.block_commit(dom, "vda", mid, None, 0, 4)
-                while (await q.get()).status is not BlockJobStatus.READY:
-                    pass
-                await drv.block_job_abort(dom, "vda", 2)
-            else:
-                await drv.block_rebase(dom, "vda", str(GUEST / "disk.qcow2"), 0, 0)
-                while (await q.get()).status is not BlockJobStatus.COMPLETED:
-                    pass
-            out.append(time.monotonic() - t0)
+            out.append(await run_job(drv, dom, op, mid, q))
             await drv.destroy(dom)
     finally:
         await drv.close()
