@@ -232,13 +232,10 @@ def cmd_blockcommit(ctl: Ctl, a: BoundArgs) -> None:
         from pyvirt.cli import blockjob_sync as bs
 
         conn = one_shot
-        try:
-            res = bs.run_job(ctl, conn, d, path, lambda: bs.jobs.block_commit(conn, d, path, base, top, bw, flags),
-                             blocking=blocking, verbose=a.flag("verbose"), timeout=timeout, label=_LABELS[JOB_COMMIT],
-                             on_ready=on_ready)
-        except bs.NeedsFullDriver:
-            ctl.reopen_full()
-            one_shot = None
+        one_shot, res = bs.run_or_reopen(
+            ctl, conn, d, path, lambda: bs.jobs.block_commit(conn, d, path, base, top, bw, flags),
+            blocking=blocking, verbose=a.flag("verbose"), timeout=timeout, label=_LABELS[JOB_COMMIT],
+            on_ready=on_ready)
     if one_shot is None:
         drv = ctl.conn
 
@@ -302,13 +299,9 @@ def cmd_blockpull(ctl: Ctl, a: BoundArgs) -> None:
             else:
                 bs.jobs.block_pull(conn, d, path, bw, flags)
 
-        try:
-            res = bs.run_job(ctl, conn, d, path, start_sync,
-                             blocking=blocking, verbose=a.flag("verbose"), timeout=timeout, label=_LABELS[JOB_PULL],
-                             on_ready=None)
-        except bs.NeedsFullDriver:
-            ctl.reopen_full()
-            one_shot = None
+        one_shot, res = bs.run_or_reopen(ctl, conn, d, path, start_sync, blocking=blocking,
+                                         verbose=a.flag("verbose"), timeout=timeout, label=_LABELS[JOB_PULL],
+                                         on_ready=None)
     if one_shot is None:
         drv = ctl.conn
         res = _run_job(ctl, _job_run(

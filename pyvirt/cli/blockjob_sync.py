@@ -33,7 +33,7 @@ if TYPE_CHECKING:
     from pyvirt.drivers.refs import DomainRef
     from pyvirt.remote.syncclient import SyncRemoteReads
 
-__all__ = ["NeedsFullDriver", "jobs", "run_job"]
+__all__ = ["NeedsFullDriver", "jobs", "run_job", "run_or_reopen"]
 
 PROGRESS_TICK = 0.5  # virsh's --verbose refresh period (it polls at that pace)
 
@@ -53,6 +53,21 @@ def run_job(ctl: Ctl, conn: SyncRemoteReads, dom: DomainRef, disk: str, start: C
         return _run(ctl, conn, dom, disk, start, blocking, verbose, timeout, label, on_ready)
     except virt_error() as e:
         raise CmdFailed(e.message) from None
+
+
+def run_or_reopen(ctl: Ctl, conn: SyncRemoteReads, dom: DomainRef, disk: str, start: Callable[[], None], *,
+                  blocking: bool, verbose: bool, timeout: int | None, label: str,
+                  on_ready: tuple[int | None, str, str | None] | None
+                  ) -> tuple[SyncRemoteReads | None, str | int | None]:
+    """:func:`run_job` on ``conn``: (``conn``, its result); or, when the daemon has no
+    callback events, (None, None) with the driver proper open in its place for the caller's
+    async path (nothing was started)."""
+    try:
+        return conn, run_job(ctl, conn, dom, disk, start, blocking=blocking, verbose=verbose, timeout=timeout,
+                             label=label, on_ready=on_ready)
+    except NeedsFullDriver:
+        ctl.reopen_full()
+        return None, None
 
 
 def _run(ctl: Ctl, conn: SyncRemoteReads, dom: DomainRef, disk: str, start: Callable[[], None],
