@@ -13,6 +13,7 @@ from typing import Any, cast
 
 import pytest
 from fakes.blockjob_domain import ONE_DISK_LIVE as LIVE
+from fakes.blockjob_domain import ChainQemu, Lc, Paths, Rt
 from fakes.blockjob_domain import DomainStub as Obj
 from fakes.qmp_server import FakeQMPServer
 
@@ -30,38 +31,8 @@ class Store:
 
 
 @dataclass
-class Rt:
-    monitor: QMPMonitor
-
-
-@dataclass
-class Paths:
-    run_dir: Path
-
-
-@dataclass
-class Lc:
-    rt: Rt
-    paths: Paths
-
-    async def runtime(self, obj: Any) -> Rt:
-        return self.rt
-
-
-@dataclass
-class Qemu:
-    chain: list[str]
+class Qemu(ChainQemu):
     jobs: list[dict[str, Any]] = field(default_factory=list)
-
-    def image(self, i: int = 0) -> dict[str, Any]:
-        img: dict[str, Any] = {"filename": self.chain[i], "format": "qcow2"}
-        if i + 1 < len(self.chain):
-            img["backing-image"] = self.image(i + 1)
-        return img
-
-    def query_block(self, _a: dict[str, Any]) -> dict[str, Any]:
-        return {"return": [{"device": "", "qdev": "/machine/peripheral/virtio-disk0/virtio-backend",
-                            "inserted": {"node-name": "libvirt-1-format", "image": self.image()}}]}
 
     def nodes(self, _a: dict[str, Any]) -> dict[str, Any]:
         out = [{"node-name": "pyvirt-copy-vda", "drv": "qcow2", "file": "/taken"}]  # an earlier copy's

@@ -15,6 +15,7 @@ from typing import Any, cast
 
 import pytest
 from fakes.blockjob_domain import ONE_DISK_LIVE as LIVE
+from fakes.blockjob_domain import ChainQemu, Lc, Rt, deliver
 from fakes.blockjob_domain import DomainStub as Obj
 from fakes.qmp_server import FakeQMPServer
 
@@ -42,41 +43,13 @@ class Store:
 
 
 @dataclass
-class Rt:
-    monitor: QMPMonitor
-
-
-@dataclass
-class Paths:
-    run_dir: Path = Path("/nonexistent")
-
-
-@dataclass
-class Lc:
-    rt: Rt
-    paths: Paths = field(default_factory=Paths)
-
-    async def runtime(self, obj: Any) -> Rt:
-        return self.rt
-
-
-@dataclass
-class Qemu:
+class Qemu(ChainQemu):
     """query-block / query-named-block-nodes follow the chain; the top has -blockdev names,
     the images below were opened by QEMU (``#blockN``), as when a domain starts without
     <backingStore> in its XML."""
 
-    chain: list[str]
-
-    def image(self, i: int = 0) -> dict[str, Any]:
-        img: dict[str, Any] = {"filename": self.chain[i], "format": "qcow2"}
-        if i + 1 < len(self.chain):
-            img["backing-image"] = self.image(i + 1)
-        return img
-
-    def query_block(self, _a: dict[str, Any]) -> dict[str, Any]:
-        return {"return": [{"device": "", "qdev": "/machine/peripheral/virtio-disk0/virtio-backend",
-                            "inserted": {"node-name": self.names()[0], "image": self.image()}}]}
+    def top_node(self) -> str:
+        return self.names()[0]
 
     def names(self) -> list[str]:
         return ["libvirt-1-format" if "sn2" in p else f"#block{i}" for i, p in enumerate(self.chain)]
@@ -132,14 +105,6 @@ async def env(tmp_path: Path) -> AsyncIterator[Env]:
     yield srv, q, jobs, obj, seen, qmp_events, store, wire
     await mon.close()
     await srv.stop()
-
-
-async def deliver(jobs: BlockJobs, obj: Obj, q: asyncio.Queue[QMPEvent], name: str) -> None:
-    while True:
-        ev = await asyncio.wait_for(q.get(), 5)
-        await jobs.on_event(cast(Any, obj), cast(Any, jobs.lc).rt, ev)
-        if ev.name == name:
-            return
 
 
 def script_active_commit(srv: FakeQMPServer, qemu: Qemu) -> None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from fakes.blockjob_domain import ONE_DISK_LIVE
 
 from pyvirt.conf.domain import parse_domain
 from pyvirt.drivers.qemu import blockjob as bj
@@ -21,23 +22,7 @@ from pyvirt.errors import ErrorCode, VirtError
 
 CHAIN = [ChainLayer(f"/i/{n}.qcow2", "qcow2") for n in ("sn3", "sn2", "sn1", "base")]
 
-LIVE = """<domain type='qemu' id='1'>
-  <name>d</name>
-  <uuid>6b3f1a52-3b9e-4a37-9d35-4f1ad3e2b7a1</uuid>
-  <memory unit='KiB'>131072</memory>
-  <os>
-    <type arch='x86_64' machine='pc-q35-7.2'>hvm</type>
-  </os>
-  <devices>
-    <disk type='file' device='disk'>
-      <driver name='qemu' type='qcow2'/>
-      <source file='/i/sn3.qcow2'/>
-      <target dev='vda' bus='virtio'/>
-      <alias name='virtio-disk0'/>
-    </disk>
-  </devices>
-</domain>
-"""
+LIVE = ONE_DISK_LIVE.format(top="/i/sn3.qcow2")
 
 
 def test_job_ids_round_trip_kind_and_disk() -> None:

@@ -12,6 +12,7 @@ from typing import Any, cast
 
 import pytest
 from fakes.blockjob_domain import ONE_DISK_LIVE as LIVE
+from fakes.blockjob_domain import ChainQemu, Lc, Rt, deliver
 from fakes.blockjob_domain import DomainStub as Obj
 from fakes.qmp_server import FakeQMPServer
 
@@ -38,40 +39,8 @@ class Store:
 
 
 @dataclass
-class Rt:
-    monitor: QMPMonitor
-
-
-@dataclass
-class Paths:
-    run_dir: Path = Path("/nonexistent")  # no domain dir: blockjob_adopt keeps no records
-
-
-@dataclass
-class Lc:
-    rt: Rt
-    paths: Paths = field(default_factory=Paths)
-
-    async def runtime(self, obj: Any) -> Rt:
-        return self.rt
-
-
-@dataclass
-class Qemu:
-    """A chain model behind the fake server: query-block follows what the jobs did."""
-
-    chain: list[str]
+class Qemu(ChainQemu):
     jobs: dict[str, dict[str, Any]] = field(default_factory=dict)
-
-    def image(self, i: int = 0) -> dict[str, Any]:
-        img: dict[str, Any] = {"filename": self.chain[i], "format": "qcow2"}
-        if i + 1 < len(self.chain):
-            img["backing-image"] = self.image(i + 1)
-        return img
-
-    def query_block(self, _a: dict[str, Any]) -> dict[str, Any]:
-        return {"return": [{"device": "", "qdev": "/machine/peripheral/virtio-disk0/virtio-backend",
-                            "inserted": {"node-name": "libvirt-1-format", "image": self.image()}}]}
 
     def nodes(self, _a: dict[str, Any]) -> dict[str, Any]:
         out = []
@@ -104,15 +73,6 @@ async def env(tmp_path: Path) -> AsyncIterator[tuple[FakeQMPServer, Qemu, BlockJ
     yield srv, q, jobs, obj, seen, qmp_events
     await mon.close()
     await srv.stop()
-
-
-async def deliver(jobs: BlockJobs, obj: Obj, q: asyncio.Queue[QMPEvent], name: str) -> None:
-    """Hand QEMU's events to the handler (the domain worker's job) up to ``name``."""
-    while True:
-        ev = await asyncio.wait_for(q.get(), 5)
-        await jobs.on_event(cast(Any, obj), cast(Any, jobs.lc).rt, ev)
-        if ev.name == name:
-            return
 
 
 async def test_commit_with_delete_then_event_updates_chain(env: Any) -> None:
