@@ -15,44 +15,22 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from fakes.oracle_guest import ORACLE_MARKS, VIRSH, guest_xml
 
 from pyvirt.daemon.config import DaemonConfig
 from pyvirt.daemon.thread import DaemonThread
 
-VIRSH = shutil.which("virsh")
-LIBVIRTD_SOCK = Path("/var/run/libvirt/libvirt-sock")
-
-pytestmark = [
-    pytest.mark.oracle, pytest.mark.e2e,
-    pytest.mark.skipif(VIRSH is None or shutil.which("qemu-img") is None, reason="virsh or qemu-img not installed"),
-    pytest.mark.skipif(not LIBVIRTD_SOCK.exists(), reason="libvirtd (the oracle) is not running"),
-]
+pytestmark = ORACLE_MARKS
 
 
 def domxml(name: str, d: Path, guest: Path) -> str:
-    return f"""<domain type='qemu'>
-  <name>{name}</name>
-  <uuid>{uuid.uuid4()}</uuid>
-  <memory unit='MiB'>128</memory>
-  <vcpu>1</vcpu>
-  <os>
-    <type arch='x86_64' machine='q35'>hvm</type>
-    <kernel>{guest}/vmlinuz</kernel>
-    <initrd>{guest}/initramfs.cpio.gz</initrd>
-    <cmdline>console=ttyS0 quiet panic=-1 testguest.net=none</cmdline>
-  </os>
-  <devices>
-    <emulator>/usr/bin/qemu-system-x86_64</emulator>
-    <disk type='file' device='disk'>
+    return guest_xml(name, guest, f"""    <disk type='file' device='disk'>
       <driver name='qemu' type='qcow2'/><source file='{d}/act.qcow2'/><target dev='vda' bus='virtio'/>
     </disk>
     <disk type='file' device='disk'>
       <driver name='qemu' type='qcow2'/><source file='{d}/vdb.qcow2'/><target dev='vdb' bus='virtio'/>
     </disk>
-    <memballoon model='none'/>
-  </devices>
-</domain>
-"""
+""")
 
 
 def make_images(d: Path) -> None:
